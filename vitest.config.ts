@@ -1,0 +1,21 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
+
+// Sibling packages resolve to their TypeScript sources, so tests never need a build first.
+const alias = [
+  { find: /^@dexbridge\/(urdf|retarget|server)$/, replacement: here('./$1/src/index.ts') },
+];
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    projects: [
+      { extends: true, test: { name: 'urdf', root: here('./urdf'), include: ['test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'retarget', root: here('./retarget'), include: ['test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'server', root: here('./server'), include: ['test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'cross', root: here('./test'), include: ['**/*.test.ts'] } },
+    ],
+  },
+});
