@@ -1,0 +1,266 @@
+/**
+ * Action chunks: K consecutive 88-dim actions (K×88 float32, row-major) on a regular time grid,
+ * and sampling between rows (linear for joints and positions, slerp for rotation vectors).
+ */
+
+import {
+  ACTION_DIM,
+  ACTION_ENTRIES,
+  MAX_CHUNK_K,
+  ROTATION_VECTOR_OFFSETS,
+  type ActionSchema,
+  type ActionValidationOptions,
+  type ActionValidationResult,
+  validateChunk,
+} from './actionSchema.js';
+
+export interface ActionChunk {
+  /** Time of row 0 (ms, on the same clock as the `tMs` given to {@link sampleChunk}). */
+  startTimeMs: number;
+  /** Time between consecutive rows (ms), > 0. Row i is due at `startTimeMs + i × periodMs`. */
+  periodMs: number;
+  /** Number of rows, 1..256. */
+  k: number;
+  /** k×88 numbers, row-major (row i starts at `i × 88`). */
+  data: Float32Array;
+}
+
+/**
+ * Default step period (ms): 20 ms = 50 Hz, the control rate of ACT/ALOHA-style chunked policies.
+ * The FR3 itself runs its joint controller at 1 kHz and interpolates.
+ */
+export const DEFAULT_CHUNK_PERIOD_MS = 20;
+
+function checkK(fn: string, k: number): void {
+  if (!Number.isInteger(k) || k < 1 || k > MAX_CHUNK_K) {
+    throw new RangeError(`action: ${fn} k must be an integer in 1..${MAX_CHUNK_K}, got ${k}`);
+  }
+}
+
+function checkTiming(fn: string, startTimeMs: number, periodMs: number): void {
+  if (!Number.isFinite(startTimeMs)) throw new RangeError(`action: ${fn} startTimeMs must be finite, got ${startTimeMs}`);
+  if (!(Number.isFinite(periodMs) && periodMs > 0)) {
+    throw new RangeError(`action: ${fn} periodMs must be finite and > 0, got ${periodMs}`);
+  }
+}
+
+/**
+ * A zero-filled chunk of `k` rows.
+ * @param startTimeMs time of row 0 (ms), default 0.
+ * @param periodMs step period (ms), default {@link DEFAULT_CHUNK_PERIOD_MS}.
+ * @throws RangeError for k outside 1..256 or bad timing.
+ */
+export function createChunk(k: number, startTimeMs = 0, periodMs: number = DEFAULT_CHUNK_PERIOD_MS): ActionChunk {
+  checkK('createChunk', k);
+  checkTiming('createChunk', startTimeMs, periodMs);
+  return { startTimeMs, periodMs, k, data: new Float32Array(k * ACTION_DIM) };
+}
+
+/**
+ * Row `i` of the chunk as a subarray view (no copy; writing it writes the chunk). Allocates the
+ * view object, so keep it out of per-frame loops; {@link sampleChunk} does not need it.
+ * @throws RangeError if `i` is not an integer in 0..k−1.
+ */
+export function chunkRow(chunk: ActionChunk, i: number): Float32Array {
+  if (!Number.isInteger(i) || i < 0 || i >= chunk.k) {
+    throw new RangeError(`action: chunkRow row ${i} is outside 0..${chunk.k - 1}`);
+  }
+  return chunk.data.subarray(i * ACTION_DIM, (i + 1) * ACTION_DIM);
+}
+
+/** Time (ms) at which row `i` is due. */
+export const chunkRowTimeMs = (chunk: ActionChunk, i: number): number => chunk.startTimeMs + i * chunk.periodMs;
+
+/** Time (ms) of the chunk's last row. */
+export const chunkEndTimeMs = (chunk: ActionChunk): number => chunk.startTimeMs + (chunk.k - 1) * chunk.periodMs;
+
+/**
+ * Copy `actions` (each 88 numbers) into a new chunk, row i = actions[i].
+ * @throws RangeError if there are not 1..256 actions, one is not 88 long, or the timing is bad.
+ */
+export function chunkFromActions(actions: readonly ArrayLike<number>[], startTimeMs: number, periodMs: number): ActionChunk {
+  checkK('chunkFromActions', actions.length);
+  checkTiming('chunkFromActions', startTimeMs, periodMs);
+  const chunk = createChunk(actions.length, startTimeMs, periodMs);
+  actions.forEach((a, i) => {
+    if (a.length !== ACTION_DIM) {
+      throw new RangeError(`action: chunkFromActions action ${i} has ${a.length} numbers, expected ${ACTION_DIM}`);
+    }
+    chunk.data.set(a, i * ACTION_DIM);
+  });
+  return chunk;
+}
+
+const TIMING_OK: ActionValidationResult = Object.freeze({ ok: true });
+
+/**
+ * Check the chunk's timing: `startTimeMs` finite and `periodMs` finite and > 0. Never throws;
+ * returns `CHUNK_BAD_TIMING` (index −1, name `startTimeMs` or `periodMs`).
+ */
+export function validateChunkTiming(chunk: Pick<ActionChunk, 'startTimeMs' | 'periodMs'>): ActionValidationResult {
+  const { startTimeMs, periodMs } = chunk;
+  if (typeof startTimeMs !== 'number' || !Number.isFinite(startTimeMs)) {
+    return {
+      ok: false,
+      code: 'CHUNK_BAD_TIMING',
+      message: `action: chunk startTimeMs = ${startTimeMs} is not finite`,
+      index: -1,
+      name: 'startTimeMs',
+      value: Number(startTimeMs),
+    };
+  }
+  if (typeof periodMs !== 'number' || !(Number.isFinite(periodMs) && periodMs > 0)) {
+    return {
+      ok: false,
+      code: 'CHUNK_BAD_TIMING',
+      message: `action: chunk periodMs = ${periodMs} must be finite and > 0`,
+      index: -1,
+      name: 'periodMs',
+      value: Number(periodMs),
+    };
+  }
+  return TIMING_OK;
+}
+
+/** Timing ({@link validateChunkTiming}), then shape and values (`validateChunk`). Never throws. */
+export function validateActionChunk(
+  schema: ActionSchema,
+  chunk: ActionChunk,
+  opts?: ActionValidationOptions,
+): ActionValidationResult {
+  const timing = validateChunkTiming(chunk);
+  if (!timing.ok) return timing;
+  return validateChunk(schema, chunk.data, chunk.k, opts);
+}
+
+/** 1 where the entry is interpolated linearly (joints, positions), 0 for rotation-vector entries. */
+const LINEAR = Uint8Array.from(ACTION_ENTRIES, (e) => (e.kind === 'rotvec' ? 0 : 1));
+const ROT_OFFSETS = Int32Array.from(ROTATION_VECTOR_OFFSETS);
+
+/** Below this angle (rad) sin(θ/2)/θ and its inverse use their Taylor series. */
+const SMALL_ANGLE = 1e-6;
+/** Above this |cos| the slerp weights degenerate; normalised lerp is exact to float precision. */
+const NLERP_DOT = 0.9995;
+/**
+ * Row-time snapping tolerance (rows), so that t = start + i×period yields row i exactly: 1e-9 plus
+ * the rounding error of (t − start)/period for large times (e.g. epoch milliseconds).
+ */
+const SNAP_ROWS = 1e-9;
+const SNAP_ULPS = 4 * Number.EPSILON;
+
+/**
+ * Interpolate between rotation vectors a (at aOff) and b (at bOff) by fraction f ∈ [0, 1] along
+ * the shortest arc, writing a rotation vector with angle in [0, π] at out[outOff]. Reads all
+ * inputs before writing, so `out` may alias `a` or `b`.
+ */
+function slerpRotvec(
+  out: Float32Array | Float64Array,
+  outOff: number,
+  a: Float32Array,
+  aOff: number,
+  b: Float32Array,
+  bOff: number,
+  f: number,
+): void {
+  const ax = a[aOff]!;
+  const ay = a[aOff + 1]!;
+  const az = a[aOff + 2]!;
+  const bx = b[bOff]!;
+  const by = b[bOff + 1]!;
+  const bz = b[bOff + 2]!;
+  // Rotation vector → unit quaternion (x, y, z, w).
+  const ta = Math.sqrt(ax * ax + ay * ay + az * az);
+  const sa = ta < SMALL_ANGLE ? 0.5 - (ta * ta) / 48 : Math.sin(ta / 2) / ta;
+  const qax = ax * sa;
+  const qay = ay * sa;
+  const qaz = az * sa;
+  const qaw = Math.cos(ta / 2);
+  const tb = Math.sqrt(bx * bx + by * by + bz * bz);
+  const sb = tb < SMALL_ANGLE ? 0.5 - (tb * tb) / 48 : Math.sin(tb / 2) / tb;
+  let qbx = bx * sb;
+  let qby = by * sb;
+  let qbz = bz * sb;
+  let qbw = Math.cos(tb / 2);
+  let dot = qax * qbx + qay * qby + qaz * qbz + qaw * qbw;
+  // q and −q are the same rotation: take the shorter arc (this is what handles the π wrap).
+  if (dot < 0) {
+    qbx = -qbx;
+    qby = -qby;
+    qbz = -qbz;
+    qbw = -qbw;
+    dot = -dot;
+  }
+  let wa: number;
+  let wb: number;
+  if (dot > NLERP_DOT) {
+    wa = 1 - f;
+    wb = f;
+  } else {
+    const theta = Math.acos(dot);
+    const sinTheta = Math.sin(theta);
+    wa = Math.sin((1 - f) * theta) / sinTheta;
+    wb = Math.sin(f * theta) / sinTheta;
+  }
+  let x = wa * qax + wb * qbx;
+  let y = wa * qay + wb * qby;
+  let z = wa * qaz + wb * qbz;
+  let w = wa * qaw + wb * qbw;
+  const n = Math.sqrt(x * x + y * y + z * z + w * w);
+  x /= n;
+  y /= n;
+  z /= n;
+  w /= n;
+  // Unit quaternion → rotation vector with angle in [0, π].
+  if (w < 0) {
+    x = -x;
+    y = -y;
+    z = -z;
+    w = -w;
+  }
+  const s = Math.sqrt(x * x + y * y + z * z);
+  const k = s < SMALL_ANGLE ? 2 / w : (2 * Math.atan2(s, w)) / s;
+  out[outOff] = x * k;
+  out[outOff + 1] = y * k;
+  out[outOff + 2] = z * k;
+}
+
+/**
+ * The action due at time `tMs` (ms), written into `out` (88 numbers). `tMs` is clamped to
+ * [startTimeMs, startTimeMs + (k−1)·periodMs], so before the chunk this is row 0 and after it the
+ * last row. Between rows i and i+1, joints and positions are interpolated linearly and each
+ * rotation vector by slerp of its quaternion along the shortest arc (so rotations either side of
+ * the π wrap interpolate through π, not through identity); the result's angle is in [0, π].
+ * At row times (within 1e-9 of a period, plus float rounding of large times) the row is copied
+ * exactly. A NaN `tMs` yields row 0.
+ * Allocation-free; `out` may be a row view of the same chunk.
+ * @returns `out`.
+ */
+export function sampleChunk<T extends Float32Array | Float64Array>(out: T, chunk: ActionChunk, tMs: number): T {
+  const { data, k, startTimeMs, periodMs } = chunk;
+  let u = (tMs - startTimeMs) / periodMs;
+  if (!(u > 0)) u = 0;
+  const last = k - 1;
+  if (u > last) u = last;
+  const nearest = Math.round(u);
+  const snap = SNAP_ROWS + (SNAP_ULPS * (Math.abs(tMs) + Math.abs(startTimeMs))) / periodMs;
+  if (Math.abs(u - nearest) <= snap) u = nearest;
+  const i = Math.floor(u);
+  const f = u - i;
+  const aBase = i * ACTION_DIM;
+  if (f === 0) {
+    for (let j = 0; j < ACTION_DIM; j++) out[j] = data[aBase + j]!;
+    return out;
+  }
+  const bBase = aBase + ACTION_DIM;
+  for (let j = 0; j < ACTION_DIM; j++) {
+    if (LINEAR[j] === 1) {
+      const a = data[aBase + j]!;
+      out[j] = a + (data[bBase + j]! - a) * f;
+    }
+  }
+  for (let r = 0; r < ROT_OFFSETS.length; r++) {
+    const off = ROT_OFFSETS[r]!;
+    slerpRotvec(out, off, data, aBase + off, data, bBase + off, f);
+  }
+  return out;
+}
