@@ -1,0 +1,226 @@
+import type { KinematicTree } from '../kinematics/KinematicTree.js';
+import { choleskyFactor, choleskySolve } from '../math/linalg.js';
+import { POSE_STRIDE, poseError } from '../math/pose.js';
+
+export type IkStatus = 'converged' | 'max_iterations';
+
+/** Outcome of one solve. The solver reuses one result object: copy fields you want to keep. */
+export interface IkResult {
+  status: IkStatus;
+  /** Norm of the final 6-D pose error: position (m) and rotation vector (rad) stacked. */
+  residual: number;
+  /** Position error, m. */
+  positionError: number;
+  /** Rotation error, rad. */
+  rotationError: number;
+  iterations: number;
+  /** Random restarts used (cold solves only). */
+  restarts: number;
+}
+
+export interface IkSolveOptions {
+  /** Stop when the 6-D error norm is below this. Default 1e-5. */
+  readonly tolerance?: number;
+  /** Iteration cap over all restarts. Default 400. */
+  readonly maxIterations?: number;
+  /** Random restarts allowed when a descent stalls (cold solves). Default 0. */
+  readonly maxRestarts?: number;
+  /** With restarts: iterations one descent may take before it is abandoned for a restart. Default 30. */
+  readonly iterationsPerAttempt?: number;
+  /**
+   * Posture the redundancy is pulled toward, in the Jacobian's null space (so it never disturbs
+   * the pose). Omit for none.
+   */
+  readonly rest?: Float64Array;
+  /** Gain of the null-space pull toward `rest` per iteration (0..1). Default 0.2. */
+  readonly restGain?: number;
+  /** Weight of the rotation error against the position error (m per rad) in the descent. Default 0.4. */
+  readonly rotationWeight?: number;
+}
+
+/** A small deterministic PRNG (xorshift32) for restarts, so solves are reproducible. */
+function xorshift(state: Uint32Array): number {
+  let x = state[0]!;
+  x ^= x << 13; x >>>= 0;
+  x ^= x >>> 17;
+  x ^= x << 5; x >>>= 0;
+  state[0] = x;
+  return x / 4294967296;
+}
+
+/**
+ * Inverse kinematics of one serial chain (the FR3: 7 joints) by Levenberg–Marquardt with joint
+ * limits (steps are clamped into the limits), a null-space pull toward a rest posture, and
+ * optional random restarts. One frame, no memory across calls: warm starting is the caller's
+ * seed. Allocation-free after construction.
+ */
+export class ArmIk {
+  readonly result: IkResult = { status: 'max_iterations', residual: Infinity, positionError: Infinity, rotationError: Infinity, iterations: 0, restarts: 0 };
+  private readonly n: number;
+  private readonly tip: number;
+  private readonly jac: Float64Array;
+  private readonly a = new Float64Array(36);
+  private readonly e = new Float64Array(6);
+  private readonly y = new Float64Array(6);
+  private readonly w = new Float64Array(6);
+  private readonly dq: Float64Array;
+  private readonly z: Float64Array;
+  private readonly qTry: Float64Array;
+  private readonly rng = new Uint32Array([0x9e3779b9]);
+
+  /**
+   * @param tree the chain's kinematic tree; its variables are the chain's joints.
+   * @param tipLink the link whose origin is posed (the flange).
+   */
+  constructor(
+    readonly tree: KinematicTree,
+    tipLink: string,
+  ) {
+    this.n = tree.variableCount;
+    this.tip = tree.linkIndex(tipLink);
+    this.jac = new Float64Array(6 * this.n);
+    this.dq = new Float64Array(this.n);
+    this.z = new Float64Array(this.n);
+    this.qTry = new Float64Array(this.n);
+  }
+
+  /** Reseeds the restart generator (tests and benchmarks use this for reproducibility). */
+  seedRandom(seed: number): void {
+    this.rng[0] = seed >>> 0 || 1;
+  }
+
+  private errorAt(q: Float64Array, target: Float64Array, wRot: number): number {
+    const poses = this.tree.fk(q);
+    poseError(this.e, 0, target, 0, poses, this.tip * POSE_STRIDE);
+    const e = this.e;
+    return e[0]! * e[0]! + e[1]! * e[1]! + e[2]! * e[2]! + wRot * wRot * (e[3]! * e[3]! + e[4]! * e[4]! + e[5]! * e[5]!);
+  }
+
+  private unweightedNorm(): number {
+    const e = this.e;
+    return Math.sqrt(e[0]! * e[0]! + e[1]! * e[1]! + e[2]! * e[2]! + e[3]! * e[3]! + e[4]! * e[4]! + e[5]! * e[5]!);
+  }
+
+  /**
+   * One damped least-squares step into `dq` from the weighted Jacobian and error in `jac`/`w`:
+   * dq = J⁺w + (I − J⁺J)·k·(rest − q), J⁺ = Jᵀ(JJᵀ + λI)⁻¹. False if the system is singular.
+   */
+  private step(lambda: number, q: Float64Array, rest: Float64Array | undefined, restGain: number): boolean {
+    const { n, jac, a, y, w, dq, z } = this;
+    for (let i = 0; i < 6; i++) {
+      for (let j = 0; j <= i; j++) {
+        let s = 0;
+        for (let c = 0; c < n; c++) s += jac[i * n + c]! * jac[j * n + c]!;
+        a[i * 6 + j] = s;
+        a[j * 6 + i] = s;
+      }
+      a[i * 6 + i] = a[i * 6 + i]! + lambda;
+    }
+    if (!choleskyFactor(a, 6)) return false;
+    for (let i = 0; i < 6; i++) y[i] = w[i]!;
+    choleskySolve(a, y, 6);
+    for (let c = 0; c < n; c++) {
+      let s = 0;
+      for (let i = 0; i < 6; i++) s += jac[i * n + c]! * y[i]!;
+      dq[c] = s;
+    }
+    if (rest) {
+      for (let c = 0; c < n; c++) z[c] = restGain * (rest[c]! - q[c]!);
+      for (let i = 0; i < 6; i++) {
+        let s = 0;
+        for (let c = 0; c < n; c++) s += jac[i * n + c]! * z[c]!;
+        y[i] = s;
+      }
+      choleskySolve(a, y, 6);
+      for (let c = 0; c < n; c++) {
+        let s = 0;
+        for (let i = 0; i < 6; i++) s += jac[i * n + c]! * y[i]!;
+        dq[c] = dq[c]! + z[c]! - s;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Solves for joint positions that put the tip link at `target` (a 12-number pose in the tree's
+   * root frame), starting from `seed`, writing them into `out` (may alias `seed`). Returns the
+   * shared result: `converged` when the error is below tolerance, else `max_iterations` with the
+   * best joints found and their residual: never a silent failure.
+   */
+  solve(target: Float64Array, seed: ArrayLike<number>, out: Float64Array, options: IkSolveOptions = {}): IkResult {
+    const tol = options.tolerance ?? 1e-5;
+    const maxIter = options.maxIterations ?? 400;
+    const maxRestarts = options.maxRestarts ?? 0;
+    const rest = options.rest;
+    const restGain = options.restGain ?? 0.2;
+    const wRot = options.rotationWeight ?? 0.4;
+    const n = this.n;
+    const tree = this.tree;
+    const { jac, e, w, dq, qTry } = this;
+    for (let i = 0; i < n; i++) out[i] = seed[i]!;
+    tree.clamp(out);
+
+    let cost = this.errorAt(out, target, wRot);
+    let lambda = 1e-3;
+    let iterations = 0;
+    let restarts = 0;
+    let stall = 0;
+    let attemptIterations = 0;
+    const perAttempt = options.iterationsPerAttempt ?? 30;
+    const r = this.result;
+    while (iterations < maxIter) {
+      if (this.unweightedNorm() < tol) break;
+      iterations++;
+      tree.jacobian(this.tip, jac);
+      // Weighted rows: rotation rows scaled by wRot so that metres and radians trade sensibly.
+      for (let i = 3; i < 6; i++) for (let c = 0; c < n; c++) jac[i * n + c] = jac[i * n + c]! * wRot;
+      for (let i = 0; i < 6; i++) w[i] = i < 3 ? e[i]! : e[i]! * wRot;
+      if (!this.step(lambda, out, rest, restGain)) { lambda *= 10; continue; }
+      // Active set: a joint at a limit whose step points further out is dropped from this step,
+      // so the others can still make progress instead of the clamp stalling the descent.
+      let blocked = false;
+      for (let c = 0; c < n; c++) {
+        if ((out[c]! <= tree.lower[c]! && dq[c]! < 0) || (out[c]! >= tree.upper[c]! && dq[c]! > 0)) {
+          for (let i = 0; i < 6; i++) jac[i * n + c] = 0;
+          blocked = true;
+        }
+      }
+      if (blocked && !this.step(lambda, out, rest, restGain)) { lambda *= 10; continue; }
+      for (let c = 0; c < n; c++) qTry[c] = out[c]! + dq[c]!;
+      tree.clamp(qTry);
+      const tryCost = this.errorAt(qTry, target, wRot);
+      if (tryCost < cost || (rest && tryCost <= cost * (1 + 1e-9))) {
+        const gain = (cost - tryCost) / cost;
+        cost = tryCost;
+        out.set(qTry);
+        lambda = Math.max(lambda * 0.3, 1e-9);
+        stall = gain < 1e-4 ? stall + 1 : 0;
+      } else {
+        lambda *= 8;
+        stall++;
+        this.errorAt(out, target, wRot); // restore e and poses at the accepted q
+      }
+      attemptIterations++;
+      // Without restarts, a descent that has stopped improving (an unreachable target) ends here.
+      if (maxRestarts === 0 && stall >= 3) break;
+      if ((stall > 12 || lambda > 1e4 || attemptIterations >= perAttempt) && restarts < maxRestarts) {
+        attemptIterations = 0;
+        restarts++;
+        for (let c = 0; c < n; c++) {
+          const lo = tree.lower[c]!, hi = tree.upper[c]!;
+          out[c] = lo + (hi - lo) * xorshift(this.rng);
+        }
+        cost = this.errorAt(out, target, wRot);
+        lambda = 1e-3;
+        stall = 0;
+      }
+    }
+    r.residual = this.unweightedNorm();
+    r.positionError = Math.hypot(e[0]!, e[1]!, e[2]!);
+    r.rotationError = Math.hypot(e[3]!, e[4]!, e[5]!);
+    r.status = r.residual < tol ? 'converged' : 'max_iterations';
+    r.iterations = iterations;
+    r.restarts = restarts;
+    return r;
+  }
+}

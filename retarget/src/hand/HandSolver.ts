@@ -1,0 +1,305 @@
+import type { KinematicTree } from '../kinematics/KinematicTree.js';
+import { choleskyFactor, choleskySolve } from '../math/linalg.js';
+import { POSE_STRIDE } from '../math/pose.js';
+
+/**
+ * What one hand solve aims at, in the robot hand's frame (`<side>_hand_base`), metres. Filled by
+ * `HumanHandMapper` from a tracked human hand, or by a test from the robot's own kinematics.
+ */
+export interface HandTargets {
+  /** Wrist-to-fingertip targets, 5 × xyz, thumb first. */
+  readonly tips: Float64Array;
+  /** Weight of each wrist-to-fingertip term (5). */
+  readonly tipWeights: Float64Array;
+  /** Thumb-to-fingertip target vectors for index, middle, ring, little: 4 × xyz. */
+  readonly pinchVectors: Float64Array;
+  /** Weight of each thumb-to-fingertip term (4). */
+  readonly pinchWeights: Float64Array;
+}
+
+export function createHandTargets(): HandTargets {
+  return {
+    tips: new Float64Array(15),
+    tipWeights: new Float64Array(5).fill(1),
+    pinchVectors: new Float64Array(12),
+    pinchWeights: new Float64Array(4).fill(1),
+  };
+}
+
+const HALTON_PRIMES = [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53] as const;
+
+/** Element `index` of the Halton sequence in base `base`, in [0, 1). */
+function halton(index: number, base: number): number {
+  let f = 1;
+  let r = 0;
+  for (let i = index; i > 0; i = Math.floor(i / base)) {
+    f /= base;
+    r += f * (i % base);
+  }
+  return r;
+}
+
+export type HandSolveStatus = 'converged' | 'max_iterations';
+
+export interface HandSolveResult {
+  status: HandSolveStatus;
+  /** Final cost: Σ w‖tip − target‖² + Σ w‖(tip − thumb) − v‖² + λ‖q − q_prev‖², m². */
+  cost: number;
+  /** Root-mean-square wrist-to-fingertip error over the five tips, m. */
+  tipErrorRms: number;
+  iterations: number;
+}
+
+export interface HandSolveOptions {
+  /** Iteration cap. Default 12. */
+  readonly maxIterations?: number;
+  /** Weight λ of ‖q − q_prev‖² (m²/rad²): regularisation toward the previous solution. Default 2e-6. */
+  readonly regularization?: number;
+  /** Stop when one iteration lowers the cost by less than this fraction. Default 1e-5. */
+  readonly relativeTolerance?: number;
+  /** Stop when the cost is below this, m². Default 1e-12. */
+  readonly absoluteTolerance?: number;
+}
+
+/**
+ * Single-frame fingertip retargeting for one hand: bounded Levenberg–Marquardt on the 16 active
+ * joints, minimising the wrist-to-fingertip and thumb-to-fingertip errors plus a pull toward the
+ * previous solution. Each fingertip moves only with its own finger's joints, so the normal
+ * equations are assembled from per-finger blocks. No state across frames (that is
+ * `Retargeter`'s job); allocation-free after construction.
+ */
+export class HandSolver {
+  readonly result: HandSolveResult = { status: 'max_iterations', cost: Infinity, tipErrorRms: Infinity, iterations: 0 };
+  private readonly n: number;
+  private readonly tips: Int32Array;
+  /** Column lists: which variables move each fingertip. */
+  private readonly cols: Int32Array[];
+  /** Fingertip Jacobians: 5 × (3 × n). */
+  private readonly jt: Float64Array;
+  private readonly p = new Float64Array(15);
+  private readonly h: Float64Array;
+  private readonly hf: Float64Array;
+  private readonly g: Float64Array;
+  private readonly d: Float64Array;
+  private readonly qTry: Float64Array;
+  private readonly free: Uint8Array;
+  private readonly seedQ: Float64Array;
+  private readonly bestQ: Float64Array;
+  private readonly bestErr = new Float64Array(5);
+  /** Targets with the thumb-to-fingertip terms off, for the cold solve's first stage. */
+  private readonly tipOnly: HandTargets = { ...createHandTargets(), pinchWeights: new Float64Array(4) };
+
+  constructor(
+    readonly tree: KinematicTree,
+    tipLinks: Int32Array,
+  ) {
+    this.n = tree.variableCount;
+    this.tips = tipLinks;
+    // Distinct variables per tip: a mimic joint repeats its source variable in the ancestor list.
+    this.cols = Array.from(tipLinks, (l) => Int32Array.from(new Set(tree.variablesMoving(l))));
+    this.jt = new Float64Array(5 * 3 * this.n);
+    this.h = new Float64Array(this.n * this.n);
+    this.hf = new Float64Array(this.n * this.n);
+    this.g = new Float64Array(this.n);
+    this.d = new Float64Array(this.n);
+    this.qTry = new Float64Array(this.n);
+    this.free = new Uint8Array(this.n);
+    this.seedQ = new Float64Array(this.n);
+    this.bestQ = new Float64Array(this.n);
+  }
+
+  /**
+   * Cold solve, for a first frame or after tracking loss, when no previous solution is worth
+   * warm-starting from. With the thumb-to-fingertip terms off the problem separates per finger,
+   * so each of `seeds` deterministic starts (a Halton sequence over the joint ranges) is solved
+   * for the wrist-to-fingertip terms alone and every finger keeps its best start; one coupled
+   * solve from that combination follows. Regularised toward nothing.
+   */
+  solveCold(t: HandTargets, out: Float64Array, options: HandSolveOptions & { readonly seeds?: number } = {}): HandSolveResult {
+    const seeds = options.seeds ?? 8;
+    const { n, tree, cols, p, bestQ, seedQ, tipOnly } = this;
+    tipOnly.tips.set(t.tips);
+    tipOnly.tipWeights.set(t.tipWeights);
+    const bestErr = this.bestErr.fill(Infinity);
+    let iterations = 0;
+    const stage: HandSolveOptions = { maxIterations: 25, regularization: 0, relativeTolerance: 1e-7 };
+    for (let k = 0; k < seeds; k++) {
+      for (let c = 0; c < n; c++) {
+        const lo = tree.lower[c]!, hi = tree.upper[c]!;
+        // Seed 0 is a relaxed, slightly closed hand; the rest follow a Halton sequence per joint.
+        const f = k === 0 ? 0.3 : halton(k, HALTON_PRIMES[c % HALTON_PRIMES.length]!);
+        seedQ[c] = lo + (hi - lo) * (0.05 + 0.9 * f);
+      }
+      iterations += this.solve(tipOnly, seedQ, seedQ, out, stage).iterations;
+      for (let i = 0; i < 5; i++) {
+        const ex = p[i * 3]! - t.tips[i * 3]!, ey = p[i * 3 + 1]! - t.tips[i * 3 + 1]!, ez = p[i * 3 + 2]! - t.tips[i * 3 + 2]!;
+        const e = ex * ex + ey * ey + ez * ez;
+        if (e < bestErr[i]!) {
+          bestErr[i] = e;
+          for (const c of cols[i]!) bestQ[c] = out[c]!;
+        }
+      }
+    }
+    const r = this.solve(t, bestQ, bestQ, out, { maxIterations: options.maxIterations ?? 60, regularization: 0, relativeTolerance: options.relativeTolerance ?? 1e-9 });
+    r.iterations += iterations;
+    return r;
+  }
+
+  /** Fingertip positions (5 × xyz, hand frame) of the most recent FK, into `out`. */
+  fingertips(out: Float64Array): Float64Array {
+    const poses = this.tree.poses;
+    for (let i = 0; i < 5; i++) {
+      const o = this.tips[i]! * POSE_STRIDE;
+      out[i * 3] = poses[o + 9]!; out[i * 3 + 1] = poses[o + 10]!; out[i * 3 + 2] = poses[o + 11]!;
+    }
+    return out;
+  }
+
+  /** The cost at `q` (runs FK). */
+  cost(q: Float64Array, t: HandTargets, qPrev: Float64Array, lambda: number): number {
+    this.tree.fk(q);
+    this.fingertips(this.p);
+    let c = 0;
+    for (let i = 0; i < this.n; i++) { const dq = q[i]! - qPrev[i]!; c += lambda * dq * dq; }
+    return c + this.residualCost(t);
+  }
+
+  private residualCost(t: HandTargets): number {
+    const p = this.p;
+    let c = 0;
+    for (let i = 0; i < 5; i++) {
+      const ex = p[i * 3]! - t.tips[i * 3]!, ey = p[i * 3 + 1]! - t.tips[i * 3 + 1]!, ez = p[i * 3 + 2]! - t.tips[i * 3 + 2]!;
+      c += t.tipWeights[i]! * (ex * ex + ey * ey + ez * ez);
+    }
+    for (let j = 0; j < 4; j++) {
+      const f = (j + 1) * 3;
+      const ex = p[f]! - p[0]! - t.pinchVectors[j * 3]!, ey = p[f + 1]! - p[1]! - t.pinchVectors[j * 3 + 1]!, ez = p[f + 2]! - p[2]! - t.pinchVectors[j * 3 + 2]!;
+      c += t.pinchWeights[j]! * (ex * ex + ey * ey + ez * ez);
+    }
+    return c;
+  }
+
+  /**
+   * Solves for the 16 active joints, starting from `seed` and regularised toward `qPrev`
+   * (often the same array), writing into `out` (may alias `seed`, not `qPrev`). Returns the shared
+   * result with the status, cost and fingertip error: never a silent failure.
+   */
+  solve(t: HandTargets, seed: Float64Array, qPrev: Float64Array, out: Float64Array, options: HandSolveOptions = {}): HandSolveResult {
+    const maxIter = options.maxIterations ?? 12;
+    const lambda = options.regularization ?? 2e-6;
+    const relTol = options.relativeTolerance ?? 1e-5;
+    const absTol = options.absoluteTolerance ?? 1e-12;
+    const { n, tree, jt, p, h, hf, g, d, qTry, free, cols } = this;
+    if (out !== seed) out.set(seed);
+    tree.clamp(out);
+    let cost = this.cost(out, t, qPrev, lambda);
+    let mu = 1e-6;
+    let iterations = 0;
+    let status: HandSolveStatus = 'max_iterations';
+    while (iterations < maxIter) {
+      if (cost < absTol) { status = 'converged'; break; }
+      iterations++;
+      // Fingertip Jacobians at the accepted q (FK poses are current).
+      jt.fill(0);
+      for (let i = 0; i < 5; i++) {
+        const o = this.tips[i]! * POSE_STRIDE;
+        tree.pointJacobian(this.tips[i]!, tree.poses[o + 9]!, tree.poses[o + 10]!, tree.poses[o + 11]!, jt, i * 3 * n);
+      }
+      // Normal equations H = JᵀWJ + λI, g = JᵀWr + λ(q − q_prev), block by block.
+      h.fill(0);
+      for (let c = 0; c < n; c++) { h[c * n + c] = lambda; g[c] = lambda * (out[c]! - qPrev[c]!); }
+      for (let i = 0; i < 5; i++) {
+        const w = t.tipWeights[i]!;
+        const ci = cols[i]!;
+        for (let r = 0; r < 3; r++) {
+          const row = (i * 3 + r) * n;
+          const res = w * (p[i * 3 + r]! - t.tips[i * 3 + r]!);
+          for (let a = 0; a < ci.length; a++) {
+            const ca = ci[a]!;
+            const ja = jt[row + ca]!;
+            g[ca] = g[ca]! + ja * res;
+            for (let b = 0; b < ci.length; b++) { const cb = ci[b]!; h[ca * n + cb] = h[ca * n + cb]! + w * ja * jt[row + cb]!; }
+          }
+        }
+      }
+      const c0 = cols[0]!;
+      for (let j = 0; j < 4; j++) {
+        const w = t.pinchWeights[j]!;
+        if (w === 0) continue;
+        const f = j + 1;
+        const cf = cols[f]!;
+        for (let r = 0; r < 3; r++) {
+          const rowF = (f * 3 + r) * n;
+          const row0 = r * n;
+          const res = w * (p[f * 3 + r]! - p[r]! - t.pinchVectors[j * 3 + r]!);
+          // Row of (tip_f − tip_thumb): +J_f on the finger's columns, −J_thumb on the thumb's (disjoint).
+          for (let a = 0; a < cf.length; a++) {
+            const ca = cf[a]!;
+            const ja = jt[rowF + ca]!;
+            g[ca] = g[ca]! + ja * res;
+            for (let b = 0; b < cf.length; b++) { const cb = cf[b]!; h[ca * n + cb] = h[ca * n + cb]! + w * ja * jt[rowF + cb]!; }
+            for (let b = 0; b < c0.length; b++) {
+              const cb = c0[b]!;
+              const v = -w * ja * jt[row0 + cb]!;
+              h[ca * n + cb] = h[ca * n + cb]! + v;
+              h[cb * n + ca] = h[cb * n + ca]! + v;
+            }
+          }
+          for (let a = 0; a < c0.length; a++) {
+            const ca = c0[a]!;
+            const ja = jt[row0 + ca]!;
+            g[ca] = g[ca]! - ja * res;
+            for (let b = 0; b < c0.length; b++) { const cb = c0[b]!; h[ca * n + cb] = h[ca * n + cb]! + w * ja * jt[row0 + cb]!; }
+          }
+        }
+      }
+      // Bounds: joints at a limit whose descent direction points out are held for this step.
+      for (let c = 0; c < n; c++) {
+        free[c] = (out[c]! <= tree.lower[c]! && g[c]! > 0) || (out[c]! >= tree.upper[c]! && g[c]! < 0) ? 0 : 1;
+      }
+      let accepted = false;
+      for (let attempt = 0; attempt < 8 && !accepted; attempt++) {
+        for (let a = 0; a < n; a++) {
+          for (let b = 0; b < n; b++) hf[a * n + b] = free[a] && free[b] ? h[a * n + b]! : 0;
+          hf[a * n + a] = free[a] ? h[a * n + a]! * (1 + mu) + mu * 1e-4 : 1;
+          d[a] = free[a] ? -g[a]! : 0;
+        }
+        if (!choleskyFactor(hf, n)) { mu *= 10; continue; }
+        choleskySolve(hf, d, n);
+        for (let c = 0; c < n; c++) qTry[c] = out[c]! + d[c]!;
+        tree.clamp(qTry);
+        const tryCost = this.cost(qTry, t, qPrev, lambda);
+        if (tryCost < cost) {
+          const gain = (cost - tryCost) / cost;
+          out.set(qTry);
+          cost = tryCost;
+          mu = Math.max(mu * 0.2, 1e-9);
+          accepted = true;
+          if (gain < relTol) status = 'converged';
+        } else {
+          mu *= 10;
+        }
+      }
+      if (!accepted) {
+        this.cost(out, t, qPrev, lambda); // restore FK at the accepted q
+        status = 'converged'; // no descent direction left within the bounds: a local minimum
+        break;
+      }
+      if (status === 'converged') break;
+      // FK is at the accepted q: `cost` ran it last on qTry, which is now `out`.
+    }
+    return this.finish(t, status, cost, iterations);
+  }
+
+  private finish(t: HandTargets, status: HandSolveStatus, cost: number, iterations: number): HandSolveResult {
+    const p = this.p;
+    let tipErr = 0;
+    for (let i = 0; i < 15; i++) { const e = p[i]! - t.tips[i]!; tipErr += e * e; }
+    const r = this.result;
+    r.status = status;
+    r.cost = cost;
+    r.tipErrorRms = Math.sqrt(tipErr / 5);
+    r.iterations = iterations;
+    return r;
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * @dexbridge/retarget: kinematics, hand retargeting, arm IK, filters, calibration, and the 88-dim
+ * action schema. Pure TypeScript: no DOM, no Node built-ins, no three.js.
+ */
+export * from './actionSchema.js';
+export * from './chunk.js';
+export * from './filters/index.js';
+export * from './formats/index.js';
+export * from './handFrame.js';
+export * from './robotNames.js';
+export { type Rig, type RigSideModel, createRig } from './rig.js';
+export { KinematicsError, KinematicTree, type KinematicTreeOptions } from './kinematics/KinematicTree.js';
+export { ArmIk, type IkResult, type IkSolveOptions, type IkStatus } from './arm/ArmIk.js';
+export { ArmMapping, type ArmMappingMode, type ArmMappingOptions, XR_TO_RIG } from './arm/ArmMapping.js';
+export { createHandTargets, type HandSolveOptions, type HandSolveResult, type HandSolveStatus, HandSolver, type HandTargets } from './hand/HandSolver.js';
+export { type HandCheck, HumanHandMapper, type HumanHandMapperOptions, humanReferenceLengthM } from './hand/HumanHandMapper.js';
+export {
+  ACTIVE_DIM, armHome, FR3_HOME_RIGHT, type RetargeterOptions, type RetargetOutput, Retargeter, type SideHold, type SideStatus, STATE_DIM,
+} from './pipeline/Retargeter.js';
+export * as pose from './math/pose.js';

@@ -1,0 +1,409 @@
+import { ACTION_DIM, ACTION_LAYOUT } from '../actionSchema.js';
+import { ArmIk, type IkStatus } from '../arm/ArmIk.js';
+import { ArmMapping, type ArmMappingOptions } from '../arm/ArmMapping.js';
+import { OneEuroFilter, type OneEuroOptions } from '../filters/OneEuroFilter.js';
+import { VelocityLimiter } from '../filters/VelocityLimiter.js';
+import { XR_HAND_LENGTH, XR_JOINT_COUNT, XR_JOINT_STRIDE, type HandFrame } from '../handFrame.js';
+import { createHandTargets, type HandSolveStatus, HandSolver, type HandTargets } from '../hand/HandSolver.js';
+import { type HandCheck, HumanHandMapper, type HumanHandMapperOptions } from '../hand/HumanHandMapper.js';
+import { multiply, POSE_STRIDE, rotationVectorOfMatrix, transformPoint } from '../math/pose.js';
+import type { Rig, RigSideModel } from '../rig.js';
+import { ARM_DOF, HAND_ACTIVE_DOF, HAND_DOF, SIDES, type Side } from '../robotNames.js';
+
+/** Number of joints in the robot state. */
+export const STATE_DIM = 2 * ARM_DOF + 2 * HAND_DOF; // 56
+/** Number of commanded (active) joints: 2 arms + 2 × 16 hand joints. */
+export const ACTIVE_DIM = 2 * ARM_DOF + 2 * HAND_ACTIVE_DOF; // 46
+
+/**
+ * FR3 home ("ready") posture of the right arm, rad; the left arm uses its mirror image
+ * (−q1, q2, −q3, q4, −q5, q6, −q7). The arm's redundancy is pulled toward it.
+ */
+export const FR3_HOME_RIGHT = Object.freeze([0, -Math.PI / 4, 0, (-3 * Math.PI) / 4, 0, Math.PI / 2, Math.PI / 4]);
+const MIRROR_SIGNS = [-1, 1, -1, 1, -1, 1, -1] as const;
+export const armHome = (side: Side): number[] => FR3_HOME_RIGHT.map((q, i) => (side === 'right' ? q : q * MIRROR_SIGNS[i]!));
+
+export type SideHold = 'none' | 'missing' | HandCheck;
+
+/** Per-side status of the last frame. Objects are reused frame to frame: copy to keep. */
+export interface SideStatus {
+  /** Whether this frame's hand was used. */
+  tracked: boolean;
+  /** Why the side holds its last good output ('none' when tracked). */
+  hold: SideHold;
+  /** Whether the arm follows the operator (clutch engaged). */
+  engaged: boolean;
+  hand: { status: HandSolveStatus | 'held'; costM2: number; tipErrorRmsM: number; iterations: number; cold: boolean };
+  arm: { status: IkStatus | 'held' | 'not_engaged'; residual: number; positionErrorM: number; rotationErrorRad: number; iterations: number };
+  /** Human pad-to-pad gaps thumb→index, middle, ring, little, m (last tracked frame). */
+  humanGapsM: Float64Array;
+  /** Robot pad-to-pad gaps for the same pairs on the commanded hand, m. */
+  robotGapsM: Float64Array;
+  /** Whether the velocity/acceleration limiter changed any of this side's commanded joints. */
+  limited: boolean;
+}
+
+export interface RetargetOutput {
+  tMs: number;
+  /** The 56 joint positions (state order). */
+  q: Float64Array;
+  /** The 88-dim action. */
+  action: Float32Array;
+  status: Record<Side, SideStatus>;
+}
+
+export interface RetargeterOptions {
+  readonly hand?: HumanHandMapperOptions;
+  readonly arm?: ArmMappingOptions;
+  /** Engage the arms at the first tracked frame of each side (clutch, robot at home). Default true. */
+  readonly autoEngage?: boolean;
+  /** One Euro parameters for the human joint positions (m). Default: the filter's hand defaults. */
+  readonly filter?: OneEuroOptions | false;
+  /** Iteration cap of each warm hand solve. Default 12. */
+  readonly handIterations?: number;
+  /** Regularisation toward the previous hand solution, m²/rad². Default 2e-6. */
+  readonly handRegularization?: number;
+  /** Iteration cap of each warm arm IK solve. Default 12. */
+  readonly armIterations?: number;
+  /** Arm joint acceleration limit, rad/s² (Franka: 10). Default 10; `false` for none. */
+  readonly armMaxAcceleration?: number | false;
+  /** Initial arm joints per side (7 each); default `armHome(side)`. */
+  readonly armStart?: Partial<Record<Side, ArrayLike<number>>>;
+}
+
+interface SideState {
+  readonly model: RigSideModel;
+  readonly mapper: HumanHandMapper;
+  readonly mapping: ArmMapping;
+  readonly handSolver: HandSolver;
+  readonly ik: ArmIk;
+  readonly filter: OneEuroFilter | undefined;
+  readonly targets: HandTargets;
+  readonly joints: Float64Array;
+  readonly positions: Float64Array;
+  readonly humanPose: Float64Array;
+  readonly flangeTarget: Float64Array;
+  readonly handQ: Float64Array;
+  readonly armQ: Float64Array;
+  readonly home: Float64Array;
+  readonly status: SideStatus;
+  /** Active-vector offsets of this side's arm and hand. */
+  readonly armOffset: number;
+  readonly handOffset: number;
+  wasTracked: boolean;
+  everTracked: boolean;
+}
+
+function newStatus(): SideStatus {
+  return {
+    tracked: false, hold: 'missing', engaged: false,
+    hand: { status: 'held', costM2: Number.NaN, tipErrorRmsM: Number.NaN, iterations: 0, cold: false },
+    arm: { status: 'not_engaged', residual: Number.NaN, positionErrorM: Number.NaN, rotationErrorRad: Number.NaN, iterations: 0 },
+    humanGapsM: new Float64Array(4).fill(Number.NaN), robotGapsM: new Float64Array(4), limited: false,
+  };
+}
+
+/**
+ * The stateful retargeting pipeline: one `HandFrame` in, the 56 joint positions and the 88-dim
+ * action out. Per side: check the hand (a missing or implausible hand holds that side's last good
+ * output), filter joint positions (One Euro), map to fingertip targets and solve the hand
+ * warm-started from the previous frame (multi-start after tracking loss), map the wrist to a
+ * flange target and solve the arm IK warm-started with a rest posture, then limit joint
+ * velocity (and arm acceleration) over the frame's time step.
+ *
+ * Allocation-free per frame after construction. Frames must come in time order; a frame whose
+ * time does not advance holds the output.
+ */
+export class Retargeter {
+  readonly rig: Rig;
+  readonly output: RetargetOutput;
+  private readonly sides: Record<Side, SideState>;
+  private readonly limiter: VelocityLimiter;
+  private readonly target = new Float64Array(ACTIVE_DIM);
+  private readonly commanded = new Float64Array(ACTIVE_DIM);
+  private readonly activeLower = new Float64Array(ACTIVE_DIM);
+  private readonly activeUpper = new Float64Array(ACTIVE_DIM);
+  private readonly pose = new Float64Array(12);
+  private readonly handPose = new Float64Array(12);
+  private readonly tips = new Float64Array(15);
+  private readonly autoEngage: boolean;
+  private readonly handIterations: number;
+  private readonly handRegularization: number;
+  private readonly armIterations: number;
+  private lastTMs = Number.NaN;
+
+  constructor(rig: Rig, options: RetargeterOptions = {}) {
+    this.rig = rig;
+    this.autoEngage = options.autoEngage ?? true;
+    this.handIterations = options.handIterations ?? 12;
+    this.handRegularization = options.handRegularization ?? 2e-6;
+    this.armIterations = options.armIterations ?? 12;
+    for (const [k, v] of [['handIterations', this.handIterations], ['armIterations', this.armIterations]] as const) {
+      if (!Number.isInteger(v) || v < 1) throw new RangeError(`Retargeter: ${k} must be a positive integer, got ${v}`);
+    }
+    if (!(this.handRegularization >= 0)) throw new RangeError(`Retargeter: handRegularization must be ≥ 0, got ${this.handRegularization}`);
+    const make = (side: Side, armOffset: number, handOffset: number): SideState => {
+      const model = rig.sides[side];
+      const start = options.armStart?.[side] ?? armHome(side);
+      if (start.length !== ARM_DOF) throw new RangeError(`Retargeter: armStart.${side} must have ${ARM_DOF} joints, got ${start.length}`);
+      const armQ = Float64Array.from(start);
+      model.armTree.clamp(armQ);
+      return {
+        model,
+        mapper: new HumanHandMapper(model, options.hand),
+        mapping: new ArmMapping(model, options.arm),
+        handSolver: new HandSolver(model.handTree, model.tipLinks),
+        ik: new ArmIk(model.armTree, model.armTree.linkNames[model.armTree.linkCount - 1]!),
+        filter: options.filter === false ? undefined : new OneEuroFilter(XR_JOINT_COUNT * 3, options.filter),
+        targets: createHandTargets(),
+        joints: new Float64Array(XR_HAND_LENGTH),
+        positions: new Float64Array(XR_JOINT_COUNT * 3),
+        humanPose: new Float64Array(12),
+        flangeTarget: new Float64Array(12),
+        handQ: model.handTree.clamp(new Float64Array(HAND_ACTIVE_DOF)),
+        armQ,
+        home: Float64Array.from(armHome(side)),
+        status: newStatus(),
+        armOffset,
+        handOffset,
+        wasTracked: false,
+        everTracked: false,
+      };
+    };
+    this.sides = { left: make('left', 0, 2 * ARM_DOF), right: make('right', ARM_DOF, 2 * ARM_DOF + HAND_ACTIVE_DOF) };
+    const vmax = new Float64Array(ACTIVE_DIM);
+    for (const side of SIDES) {
+      const s = this.sides[side];
+      this.activeLower.set(s.model.armTree.lower, s.armOffset);
+      this.activeUpper.set(s.model.armTree.upper, s.armOffset);
+      this.activeLower.set(s.model.handTree.lower, s.handOffset);
+      this.activeUpper.set(s.model.handTree.upper, s.handOffset);
+    }
+    const amax = new Float64Array(ACTIVE_DIM).fill(Number.POSITIVE_INFINITY);
+    const armAcc = options.armMaxAcceleration ?? 10;
+    for (const side of SIDES) {
+      const s = this.sides[side];
+      vmax.set(s.model.armTree.maxVelocity, s.armOffset);
+      vmax.set(s.model.handTree.maxVelocity, s.handOffset);
+      if (armAcc !== false) amax.fill(armAcc, s.armOffset, s.armOffset + ARM_DOF);
+    }
+    this.limiter = new VelocityLimiter(vmax, armAcc === false ? {} : { maxAcceleration: amax });
+    this.output = {
+      tMs: Number.NaN,
+      q: new Float64Array(STATE_DIM),
+      action: new Float32Array(ACTION_DIM),
+      status: { left: this.sides.left.status, right: this.sides.right.status },
+    };
+    for (const side of SIDES) this.writeTarget(this.sides[side]);
+    this.limiter.reset(this.target);
+    this.commanded.set(this.target);
+    this.assemble();
+  }
+
+  /** The human hand scale applied on a side (NaN until measured). */
+  handScale(side: Side): number {
+    return this.sides[side].mapper.scale;
+  }
+
+  /** Whether a side's arm follows the operator. */
+  engaged(side: Side): boolean {
+    return this.sides[side].mapping.engaged;
+  }
+
+  /**
+   * Engages a side's arm at the next tracked frame: clutch anchors there, so the robot does not
+   * jump. (With `autoEngage`, sides engage at their first tracked frame and re-anchor after
+   * tracking loss.)
+   */
+  engage(side: Side): void {
+    const s = this.sides[side];
+    s.wasTracked = false; // re-anchor at the next tracked frame
+    this.pendingEngage[side] = true;
+  }
+
+  /** Disengages a side's arm: it holds where it is; the hand keeps following. */
+  disengage(side: Side): void {
+    const s = this.sides[side];
+    s.mapping.disengage();
+    this.pendingEngage[side] = false;
+    s.armQ.set(this.commanded.subarray(s.armOffset, s.armOffset + ARM_DOF));
+  }
+
+  private readonly pendingEngage: Record<Side, boolean> = { left: false, right: false };
+
+  /** Processes one frame; returns the shared output object (overwritten by the next call). */
+  process(frame: HandFrame): RetargetOutput {
+    const t = frame.tMs;
+    const dtS = Number.isFinite(this.lastTMs) ? (t - this.lastTMs) / 1000 : 0;
+    const advances = !Number.isFinite(this.lastTMs) || dtS > 0;
+    if (advances && Number.isFinite(t)) {
+      for (const side of SIDES) this.processSide(this.sides[side], frame[side], t);
+    } else {
+      for (const side of SIDES) this.holdSide(this.sides[side], frame[side] ? 'none' : 'missing');
+    }
+    for (const side of SIDES) this.writeTarget(this.sides[side]);
+    this.limiter.apply(this.commanded, this.target, advances && Number.isFinite(t) ? dtS : 0);
+    // The acceleration limiter may brake past a target that sits on a joint limit; position limits
+    // are absolute. (Clamping never lengthens a step, so velocity limits still hold.)
+    for (let i = 0; i < ACTIVE_DIM; i++) {
+      const v = this.commanded[i]!;
+      this.commanded[i] = Math.max(this.activeLower[i]!, Math.min(this.activeUpper[i]!, v));
+    }
+    for (const side of SIDES) {
+      const s = this.sides[side];
+      let limited = false;
+      for (let i = 0; i < ARM_DOF && !limited; i++) limited = Math.abs(this.commanded[s.armOffset + i]! - this.target[s.armOffset + i]!) > 1e-12;
+      for (let i = 0; i < HAND_ACTIVE_DOF && !limited; i++) limited = Math.abs(this.commanded[s.handOffset + i]! - this.target[s.handOffset + i]!) > 1e-12;
+      s.status.limited = limited;
+    }
+    if (advances && Number.isFinite(t)) this.lastTMs = t;
+    this.output.tMs = t;
+    this.assemble();
+    return this.output;
+  }
+
+  private holdSide(s: SideState, hold: SideHold): void {
+    const st = s.status;
+    st.tracked = false;
+    st.hold = hold;
+    st.hand.status = 'held';
+    st.hand.iterations = 0;
+    st.arm.status = s.mapping.engaged ? 'held' : 'not_engaged';
+    st.arm.iterations = 0;
+    st.engaged = s.mapping.engaged;
+  }
+
+  private processSide(s: SideState, joints: Float64Array | null, tMs: number): void {
+    const check: SideHold = joints === null ? 'missing' : s.mapper.check(joints);
+    if (joints === null || check !== 'ok') {
+      this.holdSide(s, check);
+      s.wasTracked = false;
+      return;
+    }
+    const st = s.status;
+    const reacquired = !s.wasTracked;
+    // Positions through the One Euro filter (reset on re-acquisition, so it never lags from a stale hand).
+    const pos = s.positions;
+    for (let i = 0; i < XR_JOINT_COUNT; i++) {
+      pos[i * 3] = joints[i * XR_JOINT_STRIDE]!;
+      pos[i * 3 + 1] = joints[i * XR_JOINT_STRIDE + 1]!;
+      pos[i * 3 + 2] = joints[i * XR_JOINT_STRIDE + 2]!;
+    }
+    if (s.filter) {
+      if (reacquired) s.filter.reset();
+      s.filter.filter(pos, pos, tMs);
+    }
+    const j = s.joints;
+    j.set(joints.subarray(0, XR_HAND_LENGTH));
+    for (let i = 0; i < XR_JOINT_COUNT; i++) {
+      j[i * XR_JOINT_STRIDE] = pos[i * 3]!;
+      j[i * XR_JOINT_STRIDE + 1] = pos[i * 3 + 1]!;
+      j[i * XR_JOINT_STRIDE + 2] = pos[i * 3 + 2]!;
+    }
+    s.mapper.map(j, s.targets, s.humanPose);
+    st.humanGapsM.set(s.mapper.humanGapsM);
+
+    // Hand: warm start from the previous solution; multi-start when there is none worth trusting.
+    const cold = !s.everTracked || reacquired;
+    const hr = cold
+      ? s.handSolver.solveCold(s.targets, s.handQ)
+      : s.handSolver.solve(s.targets, s.handQ, s.handQ, s.handQ, { maxIterations: this.handIterations, regularization: this.handRegularization });
+    st.hand.status = hr.status;
+    st.hand.costM2 = hr.cost;
+    st.hand.tipErrorRmsM = hr.tipErrorRms;
+    st.hand.iterations = hr.iterations;
+    st.hand.cold = cold;
+
+    // Arm: (re-)anchor the clutch where the robot is now, then follow.
+    const side = s.model.side;
+    const wantEngage = this.pendingEngage[side] || (this.autoEngage && (!s.everTracked || s.mapping.engaged));
+    if (wantEngage && (reacquired || !s.mapping.engaged)) {
+      this.commandedHandPose(s, this.handPose);
+      s.armQ.set(this.commanded.subarray(s.armOffset, s.armOffset + ARM_DOF));
+      s.mapping.engage(s.humanPose, this.handPose);
+      this.pendingEngage[side] = false;
+    }
+    if (s.mapping.flangeTarget(s.humanPose, s.flangeTarget)) {
+      const r = s.ik.solve(s.flangeTarget, s.armQ, s.armQ, { maxIterations: this.armIterations, tolerance: 1e-6, rest: s.home, restGain: 0.05 });
+      st.arm.status = r.status;
+      st.arm.residual = r.residual;
+      st.arm.positionErrorM = r.positionError;
+      st.arm.rotationErrorRad = r.rotationError;
+      st.arm.iterations = r.iterations;
+    } else {
+      st.arm.status = 'not_engaged';
+      st.arm.iterations = 0;
+    }
+    st.engaged = s.mapping.engaged;
+    st.tracked = true;
+    st.hold = 'none';
+    s.wasTracked = true;
+    s.everTracked = true;
+  }
+
+  /** Copies a side's solved joints into the limiter's target vector. */
+  private writeTarget(s: SideState): void {
+    this.target.set(s.armQ, s.armOffset);
+    this.target.set(s.handQ, s.handOffset);
+  }
+
+  /** Rig-frame pose of a side's hand base for the commanded arm joints, into `out`. */
+  private commandedHandPose(s: SideState, out: Float64Array): Float64Array {
+    const tree = s.model.armTree;
+    const poses = tree.fk(this.commanded.subarray(s.armOffset, s.armOffset + ARM_DOF));
+    multiply(out, 0, s.model.armBaseInRig, 0, poses, (tree.linkCount - 1) * POSE_STRIDE);
+    multiply(out, 0, out, 0, s.model.handInFlange, 0);
+    return out;
+  }
+
+  /** Writes q (56) and the action (88) from the commanded joints. */
+  private assemble(): void {
+    const { q, action } = this.output;
+    const c = this.commanded;
+    const L = ACTION_LAYOUT;
+    for (const side of SIDES) {
+      const s = this.sides[side];
+      const right = side === 'right';
+      const armState = right ? ARM_DOF : 0;
+      const handState = 2 * ARM_DOF + (right ? HAND_DOF : 0);
+      for (let i = 0; i < ARM_DOF; i++) q[armState + i] = c[s.armOffset + i]!;
+      const handQ = c.subarray(s.handOffset, s.handOffset + HAND_ACTIVE_DOF);
+      s.model.handTree.jointPositions(handQ, s.model.handJointMap, q, handState);
+
+      const arm = right ? L.rightArm : L.leftArm;
+      const flange = right ? L.rightFlange : L.leftFlange;
+      const hand = right ? L.rightHand : L.leftHand;
+      const tipsL = right ? L.rightFingertips : L.leftFingertips;
+      for (let i = 0; i < ARM_DOF; i++) action[arm.offset + i] = c[s.armOffset + i]!;
+      for (let i = 0; i < HAND_ACTIVE_DOF; i++) action[hand.offset + i] = handQ[i]!;
+      // Flange pose in the rig frame.
+      const tree = s.model.armTree;
+      const poses = tree.fk(c.subarray(s.armOffset, s.armOffset + ARM_DOF));
+      const pose = this.pose;
+      multiply(pose, 0, s.model.armBaseInRig, 0, poses, (tree.linkCount - 1) * POSE_STRIDE);
+      action[flange.offset] = pose[9]!;
+      action[flange.offset + 1] = pose[10]!;
+      action[flange.offset + 2] = pose[11]!;
+      rotationVectorOfMatrix(this.tips, 0, pose, 0);
+      action[flange.offset + 3] = this.tips[0]!;
+      action[flange.offset + 4] = this.tips[1]!;
+      action[flange.offset + 5] = this.tips[2]!;
+      // Fingertips in the rig frame.
+      multiply(this.handPose, 0, pose, 0, s.model.handInFlange, 0);
+      s.model.handTree.fk(handQ);
+      s.handSolver.fingertips(this.tips);
+      const tips = this.tips;
+      const st = s.status;
+      const r = s.model.tipRadii;
+      for (let f = 1; f < 5; f++) {
+        st.robotGapsM[f - 1] = Math.hypot(tips[f * 3]! - tips[0]!, tips[f * 3 + 1]! - tips[1]!, tips[f * 3 + 2]! - tips[2]!) - r[0]! - r[f]!;
+      }
+      for (let f = 0; f < 5; f++) {
+        transformPoint(tips, f * 3, this.handPose, 0, tips[f * 3]!, tips[f * 3 + 1]!, tips[f * 3 + 2]!);
+        action[tipsL.offset + f * 3] = tips[f * 3]!;
+        action[tipsL.offset + f * 3 + 1] = tips[f * 3 + 1]!;
+        action[tipsL.offset + f * 3 + 2] = tips[f * 3 + 2]!;
+      }
+    }
+  }
+}

@@ -1,0 +1,87 @@
+import { parseUrdf, type RobotModel, rigUrdf } from '@dexbridge/urdf';
+import { KinematicTree } from './kinematics/KinematicTree.js';
+import { POSE_STRIDE } from './math/pose.js';
+import {
+  ARM_DOF, FINGERS, HAND_ACTIVE_SUFFIXES, HAND_JOINT_SUFFIXES, RIG_ROOT_LINK, type Side,
+  armBaseLinkName, armJointName, fingertipLinkName, flangeLinkName, handBaseLinkName, handJointName,
+} from './robotNames.js';
+
+/** Everything the retargeting needs to know about one side of the rig, laid out once. */
+export interface RigSideModel {
+  readonly side: Side;
+  /** FR3 chain from `<side>_arm_link0` to the flange; variables: the 7 arm joints. */
+  readonly armTree: KinematicTree;
+  /** The hand from `<side>_hand_base`; variables: the 16 active joints in action order. */
+  readonly handTree: KinematicTree;
+  /** Pose of the arm base (link0) in the rig frame (12 numbers). */
+  readonly armBaseInRig: Float64Array;
+  /** Pose of the hand base in the flange frame: the mount (12 numbers). */
+  readonly handInFlange: Float64Array;
+  /** Link indices of the five fingertip links in `handTree`, thumb first. */
+  readonly tipLinks: Int32Array;
+  /** Fingertip pad-sphere radii, m, thumb first (read from the tip links' sphere geometry). */
+  readonly tipRadii: Float64Array;
+  /** Map from the 16 hand variables to the 21 hand joint positions (mimic included). */
+  readonly handJointMap: Int32Array;
+  /** Length from the wrist mount to the middle fingertip centre along the fingers at zero angles, m. */
+  readonly handReferenceLengthM: number;
+}
+
+export interface Rig {
+  readonly model: RobotModel;
+  readonly sides: Readonly<Record<Side, RigSideModel>>;
+  /** Limits of any joint of the rig by name. */
+  jointLimit(name: string): { lower: number; upper: number; velocity: number } | undefined;
+}
+
+function fixedPose(model: RobotModel, root: string, tip: string): Float64Array {
+  const tree = new KinematicTree(model, { root, tips: [tip], variables: [] });
+  const poses = tree.fk([]);
+  const i = tree.linkIndex(tip);
+  return poses.slice(i * POSE_STRIDE, (i + 1) * POSE_STRIDE);
+}
+
+function sphereRadius(model: RobotModel, link: string): number {
+  const g = model.linkByName.get(link)?.collisions[0]?.geometry;
+  if (g?.kind !== 'sphere') throw new TypeError(`rig: fingertip link "${link}" has no sphere collision geometry`);
+  return g.radius;
+}
+
+/**
+ * Builds the retargeting's view of a rig from URDF text (the bundled dexbridge rig by default).
+ * Do it once: parsing and layout are not for the frame loop.
+ */
+export function createRig(urdfText: string = rigUrdf()): Rig {
+  const model = parseUrdf(urdfText);
+  const build = (side: Side): RigSideModel => {
+    const armVars = Array.from({ length: ARM_DOF }, (_, i) => armJointName(side, i));
+    const armTree = new KinematicTree(model, { root: armBaseLinkName(side), tips: [flangeLinkName(side)], variables: armVars });
+    const handVars = HAND_ACTIVE_SUFFIXES.map((s) => handJointName(side, s));
+    const handTree = new KinematicTree(model, { root: handBaseLinkName(side), variables: handVars });
+    const tipNames = FINGERS.map((f) => fingertipLinkName(side, f));
+    const tipLinks = Int32Array.from(tipNames, (n) => handTree.linkIndex(n));
+    const zero = new Float64Array(handVars.length);
+    const poses = handTree.fk(zero);
+    const mid = tipLinks[2]! * POSE_STRIDE;
+    return {
+      side,
+      armTree,
+      handTree,
+      armBaseInRig: fixedPose(model, RIG_ROOT_LINK, armBaseLinkName(side)),
+      handInFlange: fixedPose(model, flangeLinkName(side), handBaseLinkName(side)),
+      tipLinks,
+      tipRadii: Float64Array.from(tipNames, (n) => sphereRadius(model, n)),
+      handJointMap: handTree.jointIndexMap(HAND_JOINT_SUFFIXES.map((s) => handJointName(side, s))),
+      handReferenceLengthM: Math.hypot(poses[mid + 9]!, poses[mid + 10]!, poses[mid + 11]!),
+    };
+  };
+  const sides = { left: build('left'), right: build('right') };
+  return {
+    model,
+    sides,
+    jointLimit(name) {
+      const l = model.jointByName.get(name)?.limit;
+      return l ? { lower: l.lower, upper: l.upper, velocity: l.velocity } : undefined;
+    },
+  };
+}
