@@ -21,7 +21,7 @@ export interface IkResult {
 export interface IkSolveOptions {
   /** Stop when the 6-D error norm is below this. Default 1e-5. */
   readonly tolerance?: number;
-  /** Iteration cap over all restarts. Default 400. */
+  /** Iteration cap over all restarts. Default 400, or (maxRestarts + 1) × iterationsPerAttempt when larger. */
   readonly maxIterations?: number;
   /** Random restarts allowed when a descent stalls (cold solves). Default 0. */
   readonly maxRestarts?: number;
@@ -66,6 +66,7 @@ export class ArmIk {
   private readonly dq: Float64Array;
   private readonly z: Float64Array;
   private readonly qTry: Float64Array;
+  private readonly best: Float64Array;
   private readonly rng = new Uint32Array([0x9e3779b9]);
 
   /**
@@ -82,6 +83,7 @@ export class ArmIk {
     this.dq = new Float64Array(this.n);
     this.z = new Float64Array(this.n);
     this.qTry = new Float64Array(this.n);
+    this.best = new Float64Array(this.n);
   }
 
   /** Reseeds the restart generator (tests and benchmarks use this for reproducibility). */
@@ -149,8 +151,9 @@ export class ArmIk {
    */
   solve(target: Float64Array, seed: ArrayLike<number>, out: Float64Array, options: IkSolveOptions = {}): IkResult {
     const tol = options.tolerance ?? 1e-5;
-    const maxIter = options.maxIterations ?? 400;
     const maxRestarts = options.maxRestarts ?? 0;
+    const perAttempt = options.iterationsPerAttempt ?? 30;
+    const maxIter = options.maxIterations ?? Math.max(400, (maxRestarts + 1) * perAttempt);
     const rest = options.rest;
     const restGain = options.restGain ?? 0.2;
     const wRot = options.rotationWeight ?? 0.4;
@@ -166,7 +169,11 @@ export class ArmIk {
     let restarts = 0;
     let stall = 0;
     let attemptIterations = 0;
-    const perAttempt = options.iterationsPerAttempt ?? 30;
+    // Best joints over all attempts, by unweighted error: a failed solve returns the best found.
+    let bestErr = this.unweightedNorm();
+    const best = this.best;
+    best.set(out);
+    let plateau = 0;
     const r = this.result;
     while (iterations < maxIter) {
       if (this.unweightedNorm() < tol) break;
@@ -189,7 +196,8 @@ export class ArmIk {
       for (let c = 0; c < n; c++) qTry[c] = out[c]! + dq[c]!;
       tree.clamp(qTry);
       const tryCost = this.errorAt(qTry, target, wRot);
-      if (tryCost < cost || (rest && tryCost <= cost * (1 + 1e-9))) {
+      const accepted = tryCost < cost || (rest !== undefined && tryCost <= cost * (1 + 1e-9));
+      if (accepted) {
         const gain = (cost - tryCost) / cost;
         cost = tryCost;
         out.set(qTry);
@@ -201,8 +209,12 @@ export class ArmIk {
         this.errorAt(out, target, wRot); // restore e and poses at the accepted q
       }
       attemptIterations++;
-      // Without restarts, a descent that has stopped improving (an unreachable target) ends here.
-      if (maxRestarts === 0 && stall >= 3) break;
+      const err = this.unweightedNorm();
+      if (accepted) plateau = err > bestErr * (1 - 1e-3) ? plateau + 1 : 0;
+      if (err < bestErr) { bestErr = err; best.set(out); }
+      // Without restarts, a descent whose accepted steps no longer lower the error (an unreachable
+      // target), or that can no longer take a step, ends here.
+      if (maxRestarts === 0 && (plateau >= 4 || lambda > 1e8)) break;
       if ((stall > 12 || lambda > 1e4 || attemptIterations >= perAttempt) && restarts < maxRestarts) {
         attemptIterations = 0;
         restarts++;
@@ -214,6 +226,10 @@ export class ArmIk {
         lambda = 1e-3;
         stall = 0;
       }
+    }
+    if (this.unweightedNorm() > bestErr) {
+      out.set(best);
+      this.errorAt(out, target, wRot);
     }
     r.residual = this.unweightedNorm();
     r.positionError = Math.hypot(e[0]!, e[1]!, e[2]!);

@@ -4,7 +4,7 @@ import { ArmMapping, type ArmMappingOptions } from '../arm/ArmMapping.js';
 import { OneEuroFilter, type OneEuroOptions } from '../filters/OneEuroFilter.js';
 import { VelocityLimiter } from '../filters/VelocityLimiter.js';
 import { XR_HAND_LENGTH, XR_JOINT_COUNT, XR_JOINT_STRIDE, type HandFrame } from '../handFrame.js';
-import { createHandTargets, type HandSolveStatus, HandSolver, type HandTargets } from '../hand/HandSolver.js';
+import { createHandTargets, type HandSolveResult, type HandSolveStatus, HandSolver, type HandTargets } from '../hand/HandSolver.js';
 import { type HandCheck, HumanHandMapper, type HumanHandMapperOptions } from '../hand/HumanHandMapper.js';
 import { multiply, POSE_STRIDE, rotationVectorOfMatrix, transformPoint } from '../math/pose.js';
 import type { Rig, RigSideModel } from '../rig.js';
@@ -39,9 +39,17 @@ export interface SideStatus {
   humanGapsM: Float64Array;
   /** Robot pad-to-pad gaps for the same pairs on the commanded hand, m. */
   robotGapsM: Float64Array;
+  /**
+   * Distance of each commanded robot fingertip from its target (the scaled human fingertip) in
+   * the hand frame, m, thumb first (last tracked frame).
+   */
+  fingertipErrorM: Float64Array;
   /** Whether the velocity/acceleration limiter changed any of this side's commanded joints. */
   limited: boolean;
 }
+
+/** Called after each hand solve, for diagnostics and benchmarks (not needed in normal use). */
+export type HandSolveObserver = (side: Side, targets: HandTargets, qPrev: Float64Array, q: Float64Array, result: HandSolveResult, cold: boolean) => void;
 
 export interface RetargetOutput {
   tMs: number;
@@ -59,7 +67,7 @@ export interface RetargeterOptions {
   readonly autoEngage?: boolean;
   /** One Euro parameters for the human joint positions (m). Default: the filter's hand defaults. */
   readonly filter?: OneEuroOptions | false;
-  /** Iteration cap of each warm hand solve. Default 12. */
+  /** Iteration cap of each warm hand solve. Default 16. */
   readonly handIterations?: number;
   /** Regularisation toward the previous hand solution, m²/rad². Default 2e-6. */
   readonly handRegularization?: number;
@@ -69,6 +77,8 @@ export interface RetargeterOptions {
   readonly armMaxAcceleration?: number | false;
   /** Initial arm joints per side (7 each); default `armHome(side)`. */
   readonly armStart?: Partial<Record<Side, ArrayLike<number>>>;
+  /** Sees every hand solve (diagnostics, benchmarks). */
+  readonly onHandSolve?: HandSolveObserver;
 }
 
 interface SideState {
@@ -84,6 +94,8 @@ interface SideState {
   readonly humanPose: Float64Array;
   readonly flangeTarget: Float64Array;
   readonly handQ: Float64Array;
+  /** The previous frame's hand solution, the regularisation anchor. */
+  readonly handPrev: Float64Array;
   readonly armQ: Float64Array;
   readonly home: Float64Array;
   readonly status: SideStatus;
@@ -99,7 +111,7 @@ function newStatus(): SideStatus {
     tracked: false, hold: 'missing', engaged: false,
     hand: { status: 'held', costM2: Number.NaN, tipErrorRmsM: Number.NaN, iterations: 0, cold: false },
     arm: { status: 'not_engaged', residual: Number.NaN, positionErrorM: Number.NaN, rotationErrorRad: Number.NaN, iterations: 0 },
-    humanGapsM: new Float64Array(4).fill(Number.NaN), robotGapsM: new Float64Array(4), limited: false,
+    humanGapsM: new Float64Array(4).fill(Number.NaN), robotGapsM: new Float64Array(4), fingertipErrorM: new Float64Array(5).fill(Number.NaN), limited: false,
   };
 }
 
@@ -130,14 +142,16 @@ export class Retargeter {
   private readonly handIterations: number;
   private readonly handRegularization: number;
   private readonly armIterations: number;
+  private readonly onHandSolve: HandSolveObserver | undefined;
   private lastTMs = Number.NaN;
 
   constructor(rig: Rig, options: RetargeterOptions = {}) {
     this.rig = rig;
     this.autoEngage = options.autoEngage ?? true;
-    this.handIterations = options.handIterations ?? 12;
+    this.handIterations = options.handIterations ?? 16;
     this.handRegularization = options.handRegularization ?? 2e-6;
     this.armIterations = options.armIterations ?? 12;
+    this.onHandSolve = options.onHandSolve;
     for (const [k, v] of [['handIterations', this.handIterations], ['armIterations', this.armIterations]] as const) {
       if (!Number.isInteger(v) || v < 1) throw new RangeError(`Retargeter: ${k} must be a positive integer, got ${v}`);
     }
@@ -161,6 +175,7 @@ export class Retargeter {
         humanPose: new Float64Array(12),
         flangeTarget: new Float64Array(12),
         handQ: model.handTree.clamp(new Float64Array(HAND_ACTIVE_DOF)),
+        handPrev: new Float64Array(HAND_ACTIVE_DOF),
         armQ,
         home: Float64Array.from(armHome(side)),
         status: newStatus(),
@@ -305,9 +320,11 @@ export class Retargeter {
 
     // Hand: warm start from the previous solution; multi-start when there is none worth trusting.
     const cold = !s.everTracked || reacquired;
+    s.handPrev.set(s.handQ);
     const hr = cold
       ? s.handSolver.solveCold(s.targets, s.handQ)
-      : s.handSolver.solve(s.targets, s.handQ, s.handQ, s.handQ, { maxIterations: this.handIterations, regularization: this.handRegularization });
+      : s.handSolver.solve(s.targets, s.handPrev, s.handPrev, s.handQ, { maxIterations: this.handIterations, regularization: this.handRegularization });
+    this.onHandSolve?.(s.model.side, s.targets, s.handPrev, s.handQ, hr, cold);
     st.hand.status = hr.status;
     st.hand.costM2 = hr.cost;
     st.hand.tipErrorRmsM = hr.tipErrorRms;
@@ -395,6 +412,11 @@ export class Retargeter {
       const tips = this.tips;
       const st = s.status;
       const r = s.model.tipRadii;
+      if (st.tracked) {
+        for (let f = 0; f < 5; f++) {
+          st.fingertipErrorM[f] = Math.hypot(tips[f * 3]! - s.targets.tips[f * 3]!, tips[f * 3 + 1]! - s.targets.tips[f * 3 + 1]!, tips[f * 3 + 2]! - s.targets.tips[f * 3 + 2]!);
+        }
+      }
       for (let f = 1; f < 5; f++) {
         st.robotGapsM[f - 1] = Math.hypot(tips[f * 3]! - tips[0]!, tips[f * 3 + 1]! - tips[1]!, tips[f * 3 + 2]! - tips[2]!) - r[0]! - r[f]!;
       }

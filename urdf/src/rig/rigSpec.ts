@@ -46,7 +46,7 @@ export const RIG = {
   /** Pedestal box (x, y, z size) under the arms, m. */
   pedestalSize: [0.3, 0.9, 0.8] as const,
   pedestalMassKg: 40,
-  /** Adapter plate between the FR3 flange and the hand, m; the right hand is turned −45° about the flange z, as Franka mounts its own hand (the left +45°, mirrored). */
+  /** Adapter plate between the FR3 flange and the hand, m; the right hand is turned −45° about the flange z, as Franka mounts its own hand (the left −135°: the mirror image of −45° at the flange). */
   handAdapterLength: 0.012,
   handMountYaw: -Math.PI / 4,
 } as const;
@@ -103,7 +103,7 @@ export const IP_COUPLING = 1.0;
 export const TIP_RADIUS = { thumb: 0.0095, index: 0.0085, middle: 0.0085, ring: 0.0082, little: 0.0078 } as const;
 
 /** Hand joint speed and torque limits (ByteDexter's are not published): rad/s, N·m. */
-export const HAND_JOINT_VELOCITY = 6.0;
+export const HAND_JOINT_VELOCITY = 8.0;
 export const HAND_JOINT_EFFORT = { abd: 0.6, flex: 1.2, pip: 0.8, thumb: 1.0 } as const;
 
 /** Palm box in the hand frame (x across, y thickness, z from the wrist mount to the knuckles), m. */
