@@ -29,7 +29,7 @@ function rawGap(j: Float64Array, f: number): number {
 
 export function benchFrameTime(rig: Rig, frames: readonly HandFrame[]): Record<string, number> {
   const times: number[] = [];
-  for (let pass = 0; pass < 6; pass++) {
+  for (let pass = 0; pass < 11; pass++) {
     const rt = new Retargeter(rig);
     for (const f of frames) {
       const t0 = performance.now();

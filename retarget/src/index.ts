@@ -15,6 +15,6 @@ export { ArmMapping, type ArmMappingMode, type ArmMappingOptions, XR_TO_RIG } fr
 export { createHandTargets, type HandSolveOptions, type HandSolveResult, type HandSolveStatus, HandSolver, type HandTargets } from './hand/HandSolver.js';
 export { type HandCheck, HumanHandMapper, type HumanHandMapperOptions, humanReferenceLengthM } from './hand/HumanHandMapper.js';
 export {
-  ACTIVE_DIM, armHome, FR3_HOME_RIGHT, type HandSolveObserver, type RetargeterOptions, type RetargetOutput, Retargeter, type SideHold, type SideStatus, STATE_DIM,
+  ACTIVE_DIM, armHome, FR3_HOME_RIGHT, type HandSolveObserver, type RetargeterOptions, type RetargeterSideOptions, type RetargetOutput, Retargeter, type SideHold, type SideStatus, STATE_DIM,
 } from './pipeline/Retargeter.js';
 export * as pose from './math/pose.js';

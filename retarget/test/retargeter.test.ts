@@ -79,7 +79,8 @@ describe('Retargeter on the real Quest 3 session', () => {
   });
 
   it('holds the left side during its tracking dropout and says so', () => {
-    const lost = out.map((s, k) => (frames[k]!.left === null ? k : -1)).filter((k) => k >= 0 && frames[k - 1]?.left !== null && k > 0);
+    // Frames where the left hand goes from tracked to missing.
+    const lost = frames.map((f, k) => (k > 0 && f.left === null && frames[k - 1]!.left !== null ? k : -1)).filter((k) => k >= 0);
     expect(lost.length).toBeGreaterThan(0);
     const start = lost[0]!;
     let end = start;

@@ -60,6 +60,7 @@ export class ArmIk {
   private readonly tip: number;
   private readonly jac: Float64Array;
   private readonly a = new Float64Array(36);
+  private readonly a0 = new Float64Array(36);
   private readonly e = new Float64Array(6);
   private readonly y = new Float64Array(6);
   private readonly w = new Float64Array(6);
@@ -107,7 +108,7 @@ export class ArmIk {
    * One damped least-squares step into `dq` from the weighted Jacobian and error in `jac`/`w`:
    * dq = J⁺w + (I − J⁺J)·k·(rest − q), J⁺ = Jᵀ(JJᵀ + λI)⁻¹. False if the system is singular.
    */
-  private step(lambda: number, q: Float64Array, rest: Float64Array | undefined, restGain: number): boolean {
+  private step(lambda: number, q: Float64Array, rest: Float64Array | undefined, restGain: number, errNorm: number): boolean {
     const { n, jac, a, y, w, dq, z } = this;
     for (let i = 0; i < 6; i++) {
       for (let j = 0; j <= i; j++) {
@@ -127,13 +128,35 @@ export class ArmIk {
       dq[c] = s;
     }
     if (rest) {
-      for (let c = 0; c < n; c++) z[c] = restGain * (rest[c]! - q[c]!);
+      // Project the pull toward `rest` with its own, nearly undamped factorisation: with the
+      // step's damping λ the projector would leak λ(JJᵀ + λI)⁻¹Jz into the task and keep the pose
+      // from converging. I − J⁺J stays bounded (eigenvalues μ/(σ² + μ)) near singularities.
+      const a0 = this.a0;
+      for (let i = 0; i < 6; i++) {
+        for (let j = 0; j <= i; j++) {
+          let s = 0;
+          for (let c = 0; c < n; c++) s += jac[i * n + c]! * jac[j * n + c]!;
+          a0[i * 6 + j] = s;
+          a0[j * 6 + i] = s;
+        }
+        a0[i * 6 + i] = a0[i * 6 + i]! + 1e-10;
+      }
+      if (!choleskyFactor(a0, 6)) return true; // no projector: take the plain step
+      // A null-space step of size |z| is task-neutral only to first order: it adds about c·|z|² to
+      // the pose error. Capping |z| at ½√error keeps that below the error itself, so the posture
+      // drifts toward `rest` while tracking and never keeps the solve from its tolerance.
+      // The whole vector is scaled (not clipped per joint) so it keeps pointing toward `rest`.
+      const cap = Math.min(0.1, 0.5 * Math.sqrt(errNorm));
+      let norm = 0;
+      for (let c = 0; c < n; c++) { z[c] = restGain * (rest[c]! - q[c]!); norm += z[c]! * z[c]!; }
+      norm = Math.sqrt(norm);
+      if (norm > cap) for (let c = 0; c < n; c++) z[c] = (z[c]! * cap) / norm;
       for (let i = 0; i < 6; i++) {
         let s = 0;
         for (let c = 0; c < n; c++) s += jac[i * n + c]! * z[c]!;
         y[i] = s;
       }
-      choleskySolve(a, y, 6);
+      choleskySolve(a0, y, 6);
       for (let c = 0; c < n; c++) {
         let s = 0;
         for (let i = 0; i < 6; i++) s += jac[i * n + c]! * y[i]!;
@@ -182,7 +205,8 @@ export class ArmIk {
       // Weighted rows: rotation rows scaled by wRot so that metres and radians trade sensibly.
       for (let i = 3; i < 6; i++) for (let c = 0; c < n; c++) jac[i * n + c] = jac[i * n + c]! * wRot;
       for (let i = 0; i < 6; i++) w[i] = i < 3 ? e[i]! : e[i]! * wRot;
-      if (!this.step(lambda, out, rest, restGain)) { lambda *= 10; continue; }
+      const errNorm = this.unweightedNorm();
+      if (!this.step(lambda, out, rest, restGain, errNorm)) { lambda *= 10; continue; }
       // Active set: a joint at a limit whose step points further out is dropped from this step,
       // so the others can still make progress instead of the clamp stalling the descent.
       let blocked = false;
@@ -192,7 +216,7 @@ export class ArmIk {
           blocked = true;
         }
       }
-      if (blocked && !this.step(lambda, out, rest, restGain)) { lambda *= 10; continue; }
+      if (blocked && !this.step(lambda, out, rest, restGain, errNorm)) { lambda *= 10; continue; }
       for (let c = 0; c < n; c++) qTry[c] = out[c]! + dq[c]!;
       tree.clamp(qTry);
       const tryCost = this.errorAt(qTry, target, wRot);

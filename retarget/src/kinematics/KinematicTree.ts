@@ -161,8 +161,9 @@ export class KinematicTree {
         source = j.mimic.joint;
         mult = j.mimic.multiplier;
         off = j.mimic.offset;
-        const src = model.jointByName.get(source);
-        if (src?.mimic) { // mimic of a mimic: compose (the parser rejects loops)
+        // A mimic of a mimic: compose down to the first joint that is not one (the parser
+        // rejects mimic loops, so this ends).
+        for (let src = model.jointByName.get(source); src?.mimic; src = model.jointByName.get(source)) {
           off = mult * src.mimic.offset + off;
           mult *= src.mimic.multiplier;
           source = src.mimic.joint;

@@ -148,15 +148,17 @@ export function setRotationFromQuat(out: Arr, oo: number, x: number, y: number, 
  * both in the common parent frame.
  */
 export function poseError(out: Arr, oo: number, target: Arr, to: number, current: Arr, co: number): Arr {
-  out[oo] = target[to + 9]! - current[co + 9]!;
-  out[oo + 1] = target[to + 10]! - current[co + 10]!;
-  out[oo + 2] = target[to + 11]! - current[co + 11]!;
+  // Read everything before writing: `out` may alias `target` or `current`.
+  const dx = target[to + 9]! - current[co + 9]!;
+  const dy = target[to + 10]! - current[co + 10]!;
+  const dz = target[to + 11]! - current[co + 11]!;
   // R_err = R_t · R_cᵀ
   for (let i = 0; i < 3; i++) {
     for (let j = 0; j < 3; j++) {
       tmp[i * 3 + j] = target[to + i * 3]! * current[co + j * 3]! + target[to + i * 3 + 1]! * current[co + j * 3 + 1]! + target[to + i * 3 + 2]! * current[co + j * 3 + 2]!;
     }
   }
+  out[oo] = dx; out[oo + 1] = dy; out[oo + 2] = dz;
   return rotationVectorOfMatrix(out, oo + 3, tmp, 0);
 }
 

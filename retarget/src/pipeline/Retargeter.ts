@@ -1,10 +1,10 @@
 import { ACTION_DIM, ACTION_LAYOUT } from '../actionSchema.js';
-import { ArmIk, type IkStatus } from '../arm/ArmIk.js';
+import { ArmIk, type IkSolveOptions, type IkStatus } from '../arm/ArmIk.js';
 import { ArmMapping, type ArmMappingOptions } from '../arm/ArmMapping.js';
 import { OneEuroFilter, type OneEuroOptions } from '../filters/OneEuroFilter.js';
 import { VelocityLimiter } from '../filters/VelocityLimiter.js';
 import { XR_HAND_LENGTH, XR_JOINT_COUNT, XR_JOINT_STRIDE, type HandFrame } from '../handFrame.js';
-import { createHandTargets, type HandSolveResult, type HandSolveStatus, HandSolver, type HandTargets } from '../hand/HandSolver.js';
+import { createHandTargets, type HandSolveOptions, type HandSolveResult, type HandSolveStatus, HandSolver, type HandTargets } from '../hand/HandSolver.js';
 import { type HandCheck, HumanHandMapper, type HumanHandMapperOptions } from '../hand/HumanHandMapper.js';
 import { multiply, POSE_STRIDE, rotationVectorOfMatrix, transformPoint } from '../math/pose.js';
 import type { Rig, RigSideModel } from '../rig.js';
@@ -60,9 +60,19 @@ export interface RetargetOutput {
   status: Record<Side, SideStatus>;
 }
 
-export interface RetargeterOptions {
+/** Options of one side, overriding the shared `hand` and `arm` options. */
+export interface RetargeterSideOptions {
   readonly hand?: HumanHandMapperOptions;
   readonly arm?: ArmMappingOptions;
+}
+
+export interface RetargeterOptions {
+  /** Hand mapping for both sides (per-side values in `sides` override these). */
+  readonly hand?: HumanHandMapperOptions;
+  /** Arm mapping for both sides (per-side values in `sides` override these). */
+  readonly arm?: ArmMappingOptions;
+  /** Per-side overrides, e.g. each hand's own scale or each arm's calibration offset. */
+  readonly sides?: Partial<Record<Side, RetargeterSideOptions>>;
   /** Engage the arms at the first tracked frame of each side (clutch, robot at home). Default true. */
   readonly autoEngage?: boolean;
   /** One Euro parameters for the human joint positions (m). Default: the filter's hand defaults. */
@@ -97,11 +107,15 @@ interface SideState {
   /** The previous frame's hand solution, the regularisation anchor. */
   readonly handPrev: Float64Array;
   readonly armQ: Float64Array;
-  readonly home: Float64Array;
   readonly status: SideStatus;
   /** Active-vector offsets of this side's arm and hand. */
   readonly armOffset: number;
   readonly handOffset: number;
+  /** Views of this side's arm and hand in the commanded vector (made once: `subarray` allocates). */
+  readonly armCommanded: Float64Array;
+  readonly handCommanded: Float64Array;
+  readonly handSolveOptions: HandSolveOptions;
+  readonly armSolveOptions: IkSolveOptions;
   wasTracked: boolean;
   everTracked: boolean;
 }
@@ -164,8 +178,8 @@ export class Retargeter {
       model.armTree.clamp(armQ);
       return {
         model,
-        mapper: new HumanHandMapper(model, options.hand),
-        mapping: new ArmMapping(model, options.arm),
+        mapper: new HumanHandMapper(model, { ...options.hand, ...options.sides?.[side]?.hand }),
+        mapping: new ArmMapping(model, { ...options.arm, ...options.sides?.[side]?.arm }),
         handSolver: new HandSolver(model.handTree, model.tipLinks),
         ik: new ArmIk(model.armTree, model.armTree.linkNames[model.armTree.linkCount - 1]!),
         filter: options.filter === false ? undefined : new OneEuroFilter(XR_JOINT_COUNT * 3, options.filter),
@@ -177,10 +191,13 @@ export class Retargeter {
         handQ: model.handTree.clamp(new Float64Array(HAND_ACTIVE_DOF)),
         handPrev: new Float64Array(HAND_ACTIVE_DOF),
         armQ,
-        home: Float64Array.from(armHome(side)),
         status: newStatus(),
         armOffset,
         handOffset,
+        armCommanded: this.commanded.subarray(armOffset, armOffset + ARM_DOF),
+        handCommanded: this.commanded.subarray(handOffset, handOffset + HAND_ACTIVE_DOF),
+        handSolveOptions: { maxIterations: this.handIterations, regularization: this.handRegularization },
+        armSolveOptions: { maxIterations: this.armIterations, tolerance: 1e-6, rest: Float64Array.from(armHome(side)), restGain: 0.05 },
         wasTracked: false,
         everTracked: false,
       };
@@ -241,7 +258,7 @@ export class Retargeter {
     const s = this.sides[side];
     s.mapping.disengage();
     this.pendingEngage[side] = false;
-    s.armQ.set(this.commanded.subarray(s.armOffset, s.armOffset + ARM_DOF));
+    s.armQ.set(s.armCommanded);
   }
 
   private readonly pendingEngage: Record<Side, boolean> = { left: false, right: false };
@@ -309,7 +326,7 @@ export class Retargeter {
       s.filter.filter(pos, pos, tMs);
     }
     const j = s.joints;
-    j.set(joints.subarray(0, XR_HAND_LENGTH));
+    for (let i = 0; i < XR_HAND_LENGTH; i++) j[i] = joints[i]!;
     for (let i = 0; i < XR_JOINT_COUNT; i++) {
       j[i * XR_JOINT_STRIDE] = pos[i * 3]!;
       j[i * XR_JOINT_STRIDE + 1] = pos[i * 3 + 1]!;
@@ -323,7 +340,7 @@ export class Retargeter {
     s.handPrev.set(s.handQ);
     const hr = cold
       ? s.handSolver.solveCold(s.targets, s.handQ)
-      : s.handSolver.solve(s.targets, s.handPrev, s.handPrev, s.handQ, { maxIterations: this.handIterations, regularization: this.handRegularization });
+      : s.handSolver.solve(s.targets, s.handPrev, s.handPrev, s.handQ, s.handSolveOptions);
     this.onHandSolve?.(s.model.side, s.targets, s.handPrev, s.handQ, hr, cold);
     st.hand.status = hr.status;
     st.hand.costM2 = hr.cost;
@@ -336,12 +353,12 @@ export class Retargeter {
     const wantEngage = this.pendingEngage[side] || (this.autoEngage && (!s.everTracked || s.mapping.engaged));
     if (wantEngage && (reacquired || !s.mapping.engaged)) {
       this.commandedHandPose(s, this.handPose);
-      s.armQ.set(this.commanded.subarray(s.armOffset, s.armOffset + ARM_DOF));
+      s.armQ.set(s.armCommanded);
       s.mapping.engage(s.humanPose, this.handPose);
       this.pendingEngage[side] = false;
     }
     if (s.mapping.flangeTarget(s.humanPose, s.flangeTarget)) {
-      const r = s.ik.solve(s.flangeTarget, s.armQ, s.armQ, { maxIterations: this.armIterations, tolerance: 1e-6, rest: s.home, restGain: 0.05 });
+      const r = s.ik.solve(s.flangeTarget, s.armQ, s.armQ, s.armSolveOptions);
       st.arm.status = r.status;
       st.arm.residual = r.residual;
       st.arm.positionErrorM = r.positionError;
@@ -367,7 +384,7 @@ export class Retargeter {
   /** Rig-frame pose of a side's hand base for the commanded arm joints, into `out`. */
   private commandedHandPose(s: SideState, out: Float64Array): Float64Array {
     const tree = s.model.armTree;
-    const poses = tree.fk(this.commanded.subarray(s.armOffset, s.armOffset + ARM_DOF));
+    const poses = tree.fk(s.armCommanded);
     multiply(out, 0, s.model.armBaseInRig, 0, poses, (tree.linkCount - 1) * POSE_STRIDE);
     multiply(out, 0, out, 0, s.model.handInFlange, 0);
     return out;
@@ -384,7 +401,7 @@ export class Retargeter {
       const armState = right ? ARM_DOF : 0;
       const handState = 2 * ARM_DOF + (right ? HAND_DOF : 0);
       for (let i = 0; i < ARM_DOF; i++) q[armState + i] = c[s.armOffset + i]!;
-      const handQ = c.subarray(s.handOffset, s.handOffset + HAND_ACTIVE_DOF);
+      const handQ = s.handCommanded;
       s.model.handTree.jointPositions(handQ, s.model.handJointMap, q, handState);
 
       const arm = right ? L.rightArm : L.leftArm;
@@ -395,7 +412,7 @@ export class Retargeter {
       for (let i = 0; i < HAND_ACTIVE_DOF; i++) action[hand.offset + i] = handQ[i]!;
       // Flange pose in the rig frame.
       const tree = s.model.armTree;
-      const poses = tree.fk(c.subarray(s.armOffset, s.armOffset + ARM_DOF));
+      const poses = tree.fk(s.armCommanded);
       const pose = this.pose;
       multiply(pose, 0, s.model.armBaseInRig, 0, poses, (tree.linkCount - 1) * POSE_STRIDE);
       action[flange.offset] = pose[9]!;

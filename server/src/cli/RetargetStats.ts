@@ -1,0 +1,157 @@
+/**
+ * Figures gathered over a `dexbridge retarget` run, and the short summary printed from them.
+ */
+import { type RetargetOutput, SIDES, type Side, type SideHold } from '@dexbridge/retarget';
+
+/** A human pad-to-pad gap below this is a pinch, m (the hand mapper's default threshold). */
+export const HUMAN_PINCH_M = 0.005;
+/** A robot pad-to-pad gap at or below this counts as a robot pinch, m. */
+export const ROBOT_PINCH_M = 0.003;
+
+export interface SideStats {
+  /** Frames in which the side's hand was used. */
+  tracked: number;
+  /** Frames in which the side held its last output, by reason. */
+  readonly held: Map<SideHold, number>;
+  /** Fingertip RMS error of each tracked frame, m. */
+  readonly tipErrorsM: number[];
+  /** Frames in which the arm IK ran, and those in which it converged. */
+  armSolved: number;
+  armConverged: number;
+  /** Largest IK residual (6-D: m and rad stacked) over the solved frames. */
+  maxResidual: number;
+  /** Tracked frames with a human pinch (some thumb–finger gap < 5 mm)… */
+  humanPinchFrames: number;
+  /** …and those of them in which a pinched pair's robot gap is ≤ 3 mm. */
+  robotPinchFrames: number;
+}
+
+function newSideStats(): SideStats {
+  return { tracked: 0, held: new Map(), tipErrorsM: [], armSolved: 0, armConverged: 0, maxResidual: 0, humanPinchFrames: 0, robotPinchFrames: 0 };
+}
+
+export class RetargetStats {
+  frames = 0;
+  firstTMs = Number.NaN;
+  lastTMs = Number.NaN;
+  /** Time spent in `process` per frame, ms. */
+  readonly processMs: number[] = [];
+  readonly sides: Readonly<Record<Side, SideStats>> = { left: newSideStats(), right: newSideStats() };
+
+  /** Records one processed frame and the time its processing took. */
+  add(out: RetargetOutput, processMs: number): void {
+    if (this.frames === 0) this.firstTMs = out.tMs;
+    this.lastTMs = out.tMs;
+    this.frames++;
+    this.processMs.push(processMs);
+    for (const side of SIDES) {
+      const st = out.status[side];
+      const s = this.sides[side];
+      if (!st.tracked) {
+        s.held.set(st.hold, (s.held.get(st.hold) ?? 0) + 1);
+        continue;
+      }
+      s.tracked++;
+      s.tipErrorsM.push(st.hand.tipErrorRmsM);
+      if (st.arm.status === 'converged' || st.arm.status === 'max_iterations') {
+        s.armSolved++;
+        if (st.arm.status === 'converged') s.armConverged++;
+        s.maxResidual = Math.max(s.maxResidual, st.arm.residual);
+      }
+      let human = false;
+      let robot = false;
+      for (let j = 0; j < 4; j++) {
+        if (st.humanGapsM[j]! < HUMAN_PINCH_M) {
+          human = true;
+          if (st.robotGapsM[j]! <= ROBOT_PINCH_M) robot = true;
+        }
+      }
+      if (human) s.humanPinchFrames++;
+      if (robot) s.robotPinchFrames++;
+    }
+  }
+}
+
+/** Nearest-rank percentile of unsorted values (NaN for none). */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
+}
+
+function mean(values: readonly number[]): number {
+  return values.length === 0 ? Number.NaN : values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+/** What the summary says besides the statistics. */
+export interface SummaryInfo {
+  readonly input: string;
+  readonly formatLabel: string;
+  readonly armDescription: string;
+  readonly handScales: Readonly<Record<Side, { readonly value: number; readonly source: string }>>;
+  /** The output file, or `undefined` when none was written. */
+  readonly output: string | undefined;
+}
+
+const HOLD_LABELS: Readonly<Record<SideHold, string>> = {
+  none: 'time not advancing',
+  missing: 'missing',
+  ok: 'ok',
+  not_finite: 'not finite',
+  implausible_bones: 'implausible bones',
+  implausible_size: 'implausible size',
+};
+
+function share(part: number, whole: number): string {
+  return whole === 0 ? '—' : `${((100 * part) / whole).toFixed(1)} %`;
+}
+
+function sideCells(s: SideStats, frames: number, scale: { value: number; source: string }): string[] {
+  const held = [...s.held].map(([hold, n]) => `${n} ${HOLD_LABELS[hold]}`).join(', ');
+  const tipMean = mean(s.tipErrorsM) * 1000;
+  const tipP95 = percentile(s.tipErrorsM, 0.95) * 1000;
+  return [
+    `${s.tracked} (${share(s.tracked, frames)})`,
+    held === '' ? 'none' : held,
+    Number.isFinite(scale.value) ? `${scale.value.toFixed(3)} (${scale.source})` : `— (${scale.source}, never tracked)`,
+    s.tipErrorsM.length === 0 ? '—' : `${tipMean.toFixed(1)} / ${tipP95.toFixed(1)} mm`,
+    share(s.armConverged, s.armSolved),
+    s.armSolved === 0 ? '—' : s.maxResidual.toExponential(1),
+    `${s.humanPinchFrames} → ${s.robotPinchFrames}`,
+  ];
+}
+
+/** The run's summary: about 15 aligned lines, ending with a newline. */
+export function formatSummary(stats: RetargetStats, info: SummaryInfo): string {
+  const durationS = stats.frames > 1 ? (stats.lastTMs - stats.firstTMs) / 1000 : 0;
+  const rateHz = durationS > 0 ? (stats.frames - 1) / durationS : Number.NaN;
+  const labels = [
+    'tracked frames',
+    'held frames',
+    'hand scale',
+    'fingertip error mean/p95',
+    'arm IK converged',
+    'arm IK max residual',
+    'pinches human → robot',
+  ];
+  const left = sideCells(stats.sides.left, stats.frames, info.handScales.left);
+  const right = sideCells(stats.sides.right, stats.frames, info.handScales.right);
+  const labelWidth = 26;
+  const leftWidth = Math.max(20, ...left.map((c) => c.length + 3));
+  const row = (label: string, a: string, b = ''): string => `  ${label.padEnd(labelWidth)}${b === '' ? a : a.padEnd(leftWidth) + b}`.trimEnd();
+  const lines = [
+    `dexbridge retarget: ${info.input} (${info.formatLabel})`,
+    row('frames', `${stats.frames} over ${durationS.toFixed(2)} s${Number.isFinite(rateHz) ? ` (${Math.round(rateHz)} Hz)` : ''}`),
+    row('arms', info.armDescription),
+    row('', 'left'.padEnd(leftWidth), 'right'),
+    ...labels.map((label, i) => row(label, left[i]!, right[i]!)),
+    row(
+      'time per frame',
+      stats.frames === 0
+        ? '—'
+        : `p50 ${percentile(stats.processMs, 0.5).toFixed(3)} ms, p99 ${percentile(stats.processMs, 0.99).toFixed(3)} ms (information only)`,
+    ),
+    row('output', info.output ?? 'none (add --out <file.jsonl> to write the frames)'),
+  ];
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,92 @@
+/**
+ * The `dexbridge` command line: `dexbridge <command> [options]`. Commands: `retarget`, `help`;
+ * `--version`. Expected failures print `dexbridge: <CODE>: <message>` (no stack trace) and
+ * return 2 (usage, input) or 1 (output); unexpected errors return 1. See `docs/cli.md`.
+ */
+import { readFileSync } from 'node:fs';
+import { FormatError } from '@dexbridge/retarget';
+import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './CliError.js';
+import type { CliIo } from './io.js';
+import { RETARGET_USAGE, retargetCommand } from './retargetCommand.js';
+
+export type { CliIo, TextSink } from './io.js';
+
+const USAGE = `Usage: dexbridge <command> [options]
+
+Commands:
+  retarget <input> [--out <file.jsonl>]   retarget a recorded hand-tracking session
+  retarget --demo                         retarget the bundled Quest 3 session
+  help [command]                          show help
+
+Options:
+  -h, --help                              show help
+  -v, --version                           print the version
+
+Run 'dexbridge help retarget' for the retarget options. Docs: docs/cli.md
+`;
+
+const HINT = "run 'dexbridge help' for usage";
+
+/** The version of `@dexbridge/server` (`package.json` is two levels above both `src/cli` and `dist/cli`). */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}
+
+const COMMAND_USAGE: Readonly<Record<string, string>> = { retarget: RETARGET_USAGE };
+
+async function run(argv: readonly string[], io: CliIo): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined) throw new CliError('CLI_USAGE', 'missing command');
+  switch (command) {
+    case 'retarget':
+      return retargetCommand(rest, io);
+    case 'help':
+    case '--help':
+    case '-h': {
+      const topic = rest[0];
+      if (topic === undefined) {
+        io.stdout.write(USAGE);
+        return EXIT_OK;
+      }
+      const text = COMMAND_USAGE[topic];
+      if (text === undefined) throw new CliError('CLI_USAGE', `no help for unknown command ${JSON.stringify(topic)}`);
+      io.stdout.write(text);
+      return EXIT_OK;
+    }
+    case '--version':
+    case '-v':
+      io.stdout.write(`dexbridge ${version()}\n`);
+      return EXIT_OK;
+    default:
+      throw new CliError(
+        'CLI_USAGE',
+        command.startsWith('-') ? `unknown option ${JSON.stringify(command)}` : `unknown command ${JSON.stringify(command)}`,
+      );
+  }
+}
+
+/**
+ * Runs the command line.
+ *
+ * @param argv the arguments after the program name (`process.argv.slice(2)`)
+ * @param io where to write; default `process.stdout` and `process.stderr`
+ * @returns the exit code: 0 success, 1 output failure or unexpected error, 2 usage or input error
+ */
+export async function main(argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  try {
+    return await run(argv, io);
+  } catch (err) {
+    if (err instanceof CliError) {
+      io.stderr.write(`dexbridge: ${err.code}: ${err.message}${err.code === 'CLI_USAGE' ? `\n${HINT}` : ''}\n`);
+      return err.exitCode;
+    }
+    if (err instanceof FormatError) {
+      io.stderr.write(`dexbridge: ${err.code}: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    io.stderr.write(`dexbridge: unexpected error: ${message}\n`);
+    return EXIT_FAILURE;
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * `dexbridge retarget <input> [--out <file.jsonl>]`: retargets a recorded hand-tracking session
+ * (hand-frame JSON Lines or an IWER capture) to robot joint positions and 88-dim actions, writes
+ * them as JSON Lines and prints a summary. `--demo` uses the bundled Quest 3 session. See
+ * `docs/cli.md`.
+ */
+import { stat } from 'node:fs/promises';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createRig, FormatError, Retargeter, SIDES, type Side } from '@dexbridge/retarget';
+import { usageFromParseError } from './args.js';
+import { AtomicLineWriter } from './AtomicLineWriter.js';
+import {
+  type Calibration, type HandScaleSetting, loadCalibration, resolveSideSettings, retargeterOptions, type SettingOverrides,
+  type SideSettings,
+} from './calibration.js';
+import { CliError, EXIT_OK } from './CliError.js';
+import type { CliIo } from './io.js';
+import { formatOutputHeader, formatOutputLine } from './outputJsonl.js';
+import { FORMAT_LABELS, readHandFrames } from './readHandFrames.js';
+import { formatSummary, RetargetStats } from './RetargetStats.js';
+
+/**
+ * The bundled demo session. `src/cli/` and `dist/cli/` are at the same depth in the package, so
+ * this resolves to `server/data/` both from the sources (tests) and from the build.
+ */
+export const DEMO_INPUT_URL = new URL('../../data/quest3-hands.jsonl', import.meta.url);
+
+export const RETARGET_USAGE = `Usage: dexbridge retarget <input> [options]
+       dexbridge retarget --demo [options]
+
+Retargets recorded hand tracking (hand-frame JSON Lines, or an IWER capture) to the
+bimanual robot: 56 joint positions and the 88-dim action per frame.
+
+Options:
+  --demo                       use the bundled Quest 3 session (server/data/quest3-hands.jsonl)
+  -o, --out <file.jsonl>       write a header line and one line per input frame
+  -c, --calibration <file>     calibration JSON (hand scale, arm mapping); see docs/cli.md
+  --hand-scale <number|auto>   robot-to-human hand size ratio for both hands (default auto)
+  --arm-mode <clutch|offset>   how the arms follow the wrists (default clutch)
+  --translation-scale <n>      scale of the operator's wrist motion (default 1)
+  -q, --quiet                  print nothing on success
+  -h, --help                   show this help
+
+Without a calibration the arms engage at the first tracked frame of each hand (clutch
+mode: the robot starts at its home pose and moves with the operator from there).
+`;
+
+const OPTIONS = {
+  demo: { type: 'boolean' },
+  out: { type: 'string', short: 'o' },
+  calibration: { type: 'string', short: 'c' },
+  'hand-scale': { type: 'string' },
+  'arm-mode': { type: 'string' },
+  'translation-scale': { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function parseRetargetArgs(args: readonly string[]) {
+  try {
+    return parseArgs({ args: [...args], options: OPTIONS, strict: true, allowPositionals: true });
+  } catch (err) {
+    throw usageFromParseError('retarget', err);
+  }
+}
+
+function usage(message: string): CliError {
+  return new CliError('CLI_USAGE', `retarget: ${message}`);
+}
+
+function positiveNumber(option: string, text: string): number {
+  const value = text.trim() === '' ? Number.NaN : Number(text);
+  if (!(value > 0 && Number.isFinite(value))) throw usage(`${option} must be a positive number, got ${JSON.stringify(text)}`);
+  return value;
+}
+
+function parseOverrides(values: { 'hand-scale'?: string; 'arm-mode'?: string; 'translation-scale'?: string }): SettingOverrides {
+  const overrides: { handScale?: HandScaleSetting; armMode?: 'clutch' | 'offset'; translationScale?: number } = {};
+  const hs = values['hand-scale'];
+  if (hs !== undefined) overrides.handScale = hs === 'auto' ? 'auto' : positiveNumber('--hand-scale', hs);
+  const mode = values['arm-mode'];
+  if (mode !== undefined) {
+    if (mode !== 'clutch' && mode !== 'offset') throw usage(`--arm-mode must be "clutch" or "offset", got ${JSON.stringify(mode)}`);
+    overrides.armMode = mode;
+  }
+  const ts = values['translation-scale'];
+  if (ts !== undefined) overrides.translationScale = positiveNumber('--translation-scale', ts);
+  return overrides;
+}
+
+/** A path as the user would recognise it: relative to the working directory when inside it. */
+function displayPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
+
+/** Puts the input file's name in front of a format error's message (which names the line). */
+function withInputPath(err: unknown, path: string): unknown {
+  return err instanceof FormatError ? new FormatError(err.code, `${path}: ${err.message}`, err.line, err.offset) : err;
+}
+
+function describeSide(s: SideSettings): string {
+  const mode =
+    s.armMode === 'clutch'
+      ? 'clutch, engaged at the first tracked frame'
+      : `offset (${s.offset === undefined ? 'default' : 'calibrated'} offset)`;
+  return s.translationScale === 1 ? mode : `${mode}, translation ×${s.translationScale}`;
+}
+
+function describeArms(settings: Readonly<Record<Side, SideSettings>>): string {
+  const left = describeSide(settings.left);
+  const right = describeSide(settings.right);
+  return left === right ? left : `left ${left}; right ${right}`;
+}
+
+/**
+ * Runs `dexbridge retarget` with the arguments after the command name.
+ * @returns the exit code (0); expected failures are thrown as `CliError`/`FormatError`
+ */
+export async function retargetCommand(args: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseRetargetArgs(args);
+  if (values.help === true) {
+    io.stdout.write(RETARGET_USAGE);
+    return EXIT_OK;
+  }
+  if (positionals.length > 1) throw usage(`expected one input file, got ${positionals.length}: ${positionals.map((p) => JSON.stringify(p)).join(' ')}`);
+  const given = positionals[0];
+  if (values.demo === true && given !== undefined) throw usage(`give either an input file or --demo, not both (got ${JSON.stringify(given)} and --demo)`);
+  if (values.demo !== true && given === undefined) throw usage('missing <input> (a .jsonl hand-frame file or an IWER capture), or --demo');
+  const inputPath = given ?? displayPath(fileURLToPath(DEMO_INPUT_URL));
+  const overrides = parseOverrides(values);
+
+  const outPath = values.out;
+  if (outPath !== undefined) {
+    if (outPath.trim() === '') throw usage('--out needs a file name');
+    if (resolve(outPath) === resolve(inputPath)) throw usage(`--out ${outPath} would overwrite the input`);
+    const existing = await stat(outPath).catch(() => undefined);
+    if (existing?.isDirectory() === true) throw usage(`--out ${outPath} is a directory; give a file name such as ${outPath}/out.jsonl`);
+  }
+
+  const calibration: Calibration = values.calibration === undefined ? {} : await loadCalibration(values.calibration);
+  const settings: Record<Side, SideSettings> = {
+    left: resolveSideSettings('left', calibration, overrides),
+    right: resolveSideSettings('right', calibration, overrides),
+  };
+  const source = await readHandFrames(inputPath).catch((err: unknown) => {
+    throw withInputPath(err, inputPath);
+  });
+  const retargeter = new Retargeter(createRig(), retargeterOptions(settings));
+
+  const stats = new RetargetStats();
+  const writer = outPath === undefined ? undefined : await AtomicLineWriter.open(outPath);
+  try {
+    await writer?.writeLine(formatOutputHeader());
+    for await (const frame of source.frames) {
+      const start = performance.now();
+      const out = retargeter.process(frame);
+      stats.add(out, performance.now() - start);
+      await writer?.writeLine(formatOutputLine(out));
+    }
+    await writer?.commit();
+  } catch (err) {
+    await writer?.abort();
+    throw withInputPath(err, inputPath);
+  }
+
+  if (values.quiet !== true) {
+    const handScales = {} as Record<Side, { value: number; source: string }>;
+    for (const side of SIDES) handScales[side] = { value: retargeter.handScale(side), source: settings[side].handScaleSource };
+    io.stdout.write(
+      formatSummary(stats, {
+        input: inputPath,
+        formatLabel: FORMAT_LABELS[source.format],
+        armDescription: describeArms(settings),
+        handScales,
+        output: writer === undefined ? undefined : `${outPath} (header + ${writer.lines - 1} frame lines)`,
+      }),
+    );
+  }
+  return EXIT_OK;
+}
