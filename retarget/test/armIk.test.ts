@@ -5,28 +5,13 @@ import { POSE_STRIDE } from '../src/math/pose.js';
 import { createRig } from '../src/rig.js';
 import { armHome } from '../src/pipeline/Retargeter.js';
 import { SIDES, flangeLinkName } from '../src/robotNames.js';
+import { mulberry32, randomJoints } from '../../test/support/random.js';
 
 const rig = createRig();
 
-/** Deterministic uniform numbers in [0, 1) (mulberry32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
-/** Joint positions in the inner fraction `span` of each joint's range (1: the whole range). */
-function randomQ(tree: KinematicTree, next: () => number, span = 1): Float64Array {
-  return Float64Array.from({ length: tree.variableCount }, (_, i) => {
-    const lo = tree.lower[i]!, hi = tree.upper[i]!;
-    return lo + (hi - lo) * ((1 - span) / 2 + span * next());
-  });
-}
+const randomQ = randomJoints;
 
 const midRange = (tree: KinematicTree): Float64Array => Float64Array.from(tree.lower, (lo, i) => (lo + tree.upper[i]!) / 2);
 

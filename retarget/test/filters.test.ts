@@ -7,17 +7,12 @@ import {
   QuaternionOneEuroFilter,
   VelocityLimiter,
 } from '../src/filters/index.js';
+import { mulberry32 } from '../../test/support/random.js';
 
-/** Deterministic noise in [−1, 1] (mulberry32). */
+/** Deterministic noise in [−1, 1]. */
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
+  const next = mulberry32(seed);
+  return () => next() * 2 - 1;
 }
 
 const finite = (lo: number, hi: number) => fc.double({ min: lo, max: hi, noNaN: true });

@@ -3,25 +3,13 @@ import { createHandTargets, type HandSolveResult, HandSolver, type HandTargets }
 import type { KinematicTree } from '../src/kinematics/KinematicTree.js';
 import { createRig } from '../src/rig.js';
 import { FINGERS, SIDES, type Side } from '../src/robotNames.js';
+import { mulberry32, randomJoints } from '../../test/support/random.js';
 
 const rig = createRig();
 
-/** Deterministic uniform numbers in [0, 1) (mulberry32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
-/** Uniform active joint positions within the limits. */
-function randomQ(tree: KinematicTree, next: () => number): Float64Array {
-  return Float64Array.from({ length: tree.variableCount }, (_, i) => tree.lower[i]! + (tree.upper[i]! - tree.lower[i]!) * next());
-}
+const randomQ = randomJoints;
 
 interface HandUnderTest {
   readonly side: Side;

@@ -4,25 +4,13 @@ import { KinematicsError, KinematicTree } from '../src/kinematics/KinematicTree.
 import { POSE_STRIDE, rotationVectorOfMatrix } from '../src/math/pose.js';
 import { createRig } from '../src/rig.js';
 import { FINGERS, HAND_JOINT_SUFFIXES, HAND_PASSIVE_SOURCES, SIDES, type Side, handJointName } from '../src/robotNames.js';
+import { mulberry32, randomJoints } from '../../test/support/random.js';
 
 const rig = createRig();
 
-/** Deterministic uniform numbers in [0, 1) (mulberry32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
-/** Uniform joint positions within the tree's limits. */
-function randomQ(tree: KinematicTree, next: () => number): Float64Array {
-  return Float64Array.from({ length: tree.variableCount }, (_, i) => tree.lower[i]! + (tree.upper[i]! - tree.lower[i]!) * next());
-}
+const randomQ = randomJoints;
 
 /** Largest absolute element-wise difference. */
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {

@@ -15,20 +15,11 @@ import {
   setRotationFromVector,
   transformPoint,
 } from '../src/math/pose.js';
+import { mulberry32 } from '../../test/support/random.js';
 
 type V3 = readonly [number, number, number];
 
-/** Deterministic uniform numbers in [0, 1) (mulberry32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 const unit = (v: V3): V3 => {
   const n = Math.hypot(v[0], v[1], v[2]);

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { FINGERS, HAND_PASSIVE_SOURCES, SIDES, type Side, STATE_JOINT_NAMES } from '../../retarget/src/robotNames.js';
 import { allUrdfFiles, type Geometry, type Origin, parseUrdf, type RobotModel, rigSpec } from '../src/index.js';
+import { mulberry32 } from '../../test/support/random.js';
 
 const ROBOTS_DIR = fileURLToPath(new URL('../robots/', import.meta.url));
 const robotPath = (file: string): string => `${ROBOTS_DIR}${file}`;
@@ -160,17 +161,7 @@ function symmetricEigenvalues(m: readonly number[]): [number, number, number] {
   return [a[0]!, a[4]!, a[8]!];
 }
 
-/** Seeded PRNG (mulberry32), so a failure reproduces. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 /** Random values for the model's non-mimic movable joints (by name), uniform within their limits. */
 function randomValues(model: RobotModel, rnd: () => number): Map<string, number> {

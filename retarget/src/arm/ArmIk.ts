@@ -109,7 +109,8 @@ export class ArmIk {
    * dq = J⁺w + (I − J⁺J)·k·(rest − q), J⁺ = Jᵀ(JJᵀ + λI)⁻¹. False if the system is singular.
    */
   private step(lambda: number, q: Float64Array, rest: Float64Array | undefined, restGain: number, errNorm: number): boolean {
-    const { n, jac, a, y, w, dq, z } = this;
+    const { n, jac, a, a0, y, w, dq, z } = this;
+    // JJᵀ once: the step factors JJᵀ + λI, the rest projector JJᵀ + μI.
     for (let i = 0; i < 6; i++) {
       for (let j = 0; j <= i; j++) {
         let s = 0;
@@ -117,8 +118,9 @@ export class ArmIk {
         a[i * 6 + j] = s;
         a[j * 6 + i] = s;
       }
-      a[i * 6 + i] = a[i * 6 + i]! + lambda;
     }
+    if (rest) a0.set(a);
+    for (let i = 0; i < 6; i++) a[i * 6 + i] = a[i * 6 + i]! + lambda;
     if (!choleskyFactor(a, 6)) return false;
     for (let i = 0; i < 6; i++) y[i] = w[i]!;
     choleskySolve(a, y, 6);
@@ -131,16 +133,7 @@ export class ArmIk {
       // Project the pull toward `rest` with its own, nearly undamped factorisation: with the
       // step's damping λ the projector would leak λ(JJᵀ + λI)⁻¹Jz into the task and keep the pose
       // from converging. I − J⁺J stays bounded (eigenvalues μ/(σ² + μ)) near singularities.
-      const a0 = this.a0;
-      for (let i = 0; i < 6; i++) {
-        for (let j = 0; j <= i; j++) {
-          let s = 0;
-          for (let c = 0; c < n; c++) s += jac[i * n + c]! * jac[j * n + c]!;
-          a0[i * 6 + j] = s;
-          a0[j * 6 + i] = s;
-        }
-        a0[i * 6 + i] = a0[i * 6 + i]! + 1e-10;
-      }
+      for (let i = 0; i < 6; i++) a0[i * 6 + i] = a0[i * 6 + i]! + 1e-10;
       if (!choleskyFactor(a0, 6)) return true; // no projector: take the plain step
       // A null-space step of size |z| is task-neutral only to first order: it adds about c·|z|² to
       // the pose error. Capping |z| at ½√error keeps that below the error itself, so the posture
