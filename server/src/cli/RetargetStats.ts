@@ -52,7 +52,8 @@ export class RetargetStats {
         continue;
       }
       s.tracked++;
-      s.tipErrorsM.push(st.hand.tipErrorRmsM);
+      // Each commanded fingertip against its target, as `npm run bench` reports it.
+      for (const e of st.fingertipErrorM) s.tipErrorsM.push(e);
       if (st.arm.status === 'converged' || st.arm.status === 'max_iterations') {
         s.armSolved++;
         if (st.arm.status === 'converged') s.armConverged++;

@@ -24,6 +24,7 @@ function microArray(values: ArrayLike<number>): string {
   return `${s}]`;
 }
 
+const NO_TIPS = '[null,null,null,null,null]';
 const NO_GAPS = '[null,null,null,null]';
 
 function sideStatus(st: SideStatus): string {
@@ -35,6 +36,7 @@ function sideStatus(st: SideStatus): string {
     `"tip_error_rms_m":${handSolved ? micro(st.hand.tipErrorRmsM) : 'null'},"iterations":${st.hand.iterations},"cold":${st.hand.cold}},` +
     `"arm":{"status":"${st.arm.status}","residual":${armSolved ? sig4(st.arm.residual) : 'null'},"iterations":${st.arm.iterations}},` +
     `"human_gaps_m":${st.tracked ? microArray(st.humanGapsM) : NO_GAPS},"robot_gaps_m":${microArray(st.robotGapsM)},` +
+    `"fingertip_error_m":${st.tracked ? microArray(st.fingertipErrorM) : NO_TIPS},` +
     `"limited":${st.limited}}`
   );
 }
