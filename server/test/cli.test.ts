@@ -122,11 +122,12 @@ describe('dexbridge retarget --demo', () => {
   it('reports the status fields in snake_case with units', () => {
     const { frames } = readOutput(demoOut);
     const st = (frames[10]!.status as unknown as Record<string, Record<string, unknown>>)['right']!;
-    expect(Object.keys(st)).toEqual(['tracked', 'hold', 'engaged', 'hand', 'arm', 'human_gaps_m', 'robot_gaps_m', 'limited']);
+    expect(Object.keys(st)).toEqual(['tracked', 'hold', 'engaged', 'hand', 'arm', 'human_gaps_m', 'robot_gaps_m', 'fingertip_error_m', 'limited']);
     expect(Object.keys(st['hand'] as object)).toEqual(['status', 'cost_m2', 'tip_error_rms_m', 'iterations', 'cold']);
     expect(Object.keys(st['arm'] as object)).toEqual(['status', 'residual', 'iterations']);
     expect(st['human_gaps_m']).toHaveLength(4);
     expect(st['robot_gaps_m']).toHaveLength(4);
+    expect(st['fingertip_error_m']).toHaveLength(5);
   });
 
   it('marks the left-hand dropout as held "missing"', () => {
