@@ -84,6 +84,11 @@ export function benchHandFidelity(rig: Rig, frames: readonly HandFrame[], option
       captured.push({ side, targets: t, qPrev: Float64Array.from(qPrev), cost: result.cost });
     },
   });
+  // Pinch events: a run of human-pinch frames of one thumb–finger pair. An event is reached when
+  // the robot pinches that pair within 100 ms of the event's first frame.
+  const eventStart = new Map<string, number>();
+  const reached = new Set<string>();
+  let events = 0;
   for (const f of frames) {
     const o = rt.process(f);
     for (const side of ['left', 'right'] as const) {
@@ -92,9 +97,18 @@ export function benchHandFidelity(rig: Rig, frames: readonly HandFrame[], option
       if (!st.tracked || !raw) continue;
       for (let i = 0; i < 5; i++) errors.push(st.fingertipErrorM[i]! * 1000);
       for (let j = 0; j < 4; j++) {
-        if (rawGap(raw, j + 1) < 0.005) {
+        const key = `${side}${j}`;
+        const pinching = rawGap(raw, j + 1) < 0.005;
+        const robot = st.robotGapsM[j]! <= 0.003;
+        if (pinching) {
           humanPinch++;
-          if (st.robotGapsM[j]! <= 0.003) robotPinch++;
+          if (robot) robotPinch++;
+          if (!eventStart.has(key)) { eventStart.set(key, f.tMs); events++; }
+        }
+        const start = eventStart.get(key);
+        if (start !== undefined) {
+          if (robot && f.tMs - start <= 100) reached.add(`${key}@${start}`);
+          if (!pinching && f.tMs - start > 100) eventStart.delete(key);
         }
       }
     }
@@ -120,6 +134,8 @@ export function benchHandFidelity(rig: Rig, frames: readonly HandFrame[], option
     'hand.fingertip_err_mm.mean': round(mean(errors)), 'hand.fingertip_err_mm.p95': round(percentile(errors, 0.95)),
     'hand.pinch_frames_human': humanPinch, 'hand.pinch_frames_robot': robotPinch,
     'hand.pinch_fidelity': round(humanPinch === 0 ? Number.NaN : robotPinch / humanPinch),
+    'hand.pinch_events_human': events,
+    'hand.pinch_events_reached_within_100ms': round(events === 0 ? Number.NaN : reached.size / events),
     'hand.optimality_ratio_p50': round(percentile(ratios, 0.5), 6), 'hand.optimality_ratio_p95': round(percentile(ratios, 0.95), 6),
     'hand.optimality_frames': ratios.length,
   };
