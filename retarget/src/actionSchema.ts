@@ -562,14 +562,7 @@ export function validateChunk(
 // ---------------------------------------------------------------------------------------------
 // Docs
 
-export interface ActionTableRow {
-  readonly index: number;
-  readonly name: string;
-  readonly unit: ActionUnit;
-  readonly group: ActionGroup;
-  readonly kind: ActionKind;
-  readonly source: string;
-  readonly meaning: string;
+export interface ActionTableRow extends ActionEntryInfo {
   /** Lower bound (rad or m), or `null` when the table was made without a schema. */
   readonly lower: number | null;
   readonly upper: number | null;
