@@ -5,6 +5,7 @@ const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 
 // Sibling packages resolve to their TypeScript sources, so tests never need a build first.
 const alias = [
+  { find: /^@dexbridge\/server\/protocol$/, replacement: here('./server/src/protocol/index.ts') },
   { find: /^@dexbridge\/(urdf|retarget|server)$/, replacement: here('./$1/src/index.ts') },
 ];
 

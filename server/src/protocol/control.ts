@@ -1,0 +1,677 @@
+/**
+ * The JSON control messages: small text frames, each an object with a literal `type`.
+ * Client → server messages are validated strictly by {@link parseClientMessage}; server → client
+ * messages are built with {@link serverMessage} and read by clients with
+ * {@link parseServerMessage}. Unknown extra fields are ignored (dropped from the parsed message);
+ * every known field must have its documented type. Reference: `docs/protocol.md`.
+ */
+
+import { type Side, SIDES } from '@dexbridge/retarget';
+import { CONTROL_MODES, type ControlMode, PROTOCOL_VERSION } from './codes.js';
+import { isWireErrorCode, type WireErrorCode, type WireFailure, wireFailure } from './errors.js';
+
+/** The WebSocket endpoint's URL path, on the server's HTTP(S) port. */
+export const WS_PATH = '/ws';
+
+export const ROLES = ['operator', 'viewer', 'policy'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Per-connection limits, announced in `welcome`. */
+export interface WireLimits {
+  /** Largest accepted message, text or binary, bytes. */
+  readonly maxMessageBytes: number;
+  /** Messages a connection may send per second (sliding one-second window). */
+  readonly maxMessagesPerSecond: number;
+  /** No operator frame for this long → the robot holds, ms. */
+  readonly watchdogMs: number;
+}
+
+/** The default limits: 64 KiB messages (an ACTION_CHUNK of 186 rows), 300 messages/s, 200 ms. */
+export const DEFAULT_WIRE_LIMITS: WireLimits = Object.freeze({ maxMessageBytes: 65536, maxMessagesPerSecond: 300, watchdogMs: 200 });
+
+/** Rate of `status` messages to every client, Hz. */
+export const STATUS_RATE_HZ = 2;
+
+/** Longest accepted strings, in UTF-16 code units. */
+export const TEXT_LIMITS = Object.freeze({ token: 512, name: 64, task: 256, operator: 64 } as const);
+
+// ---------------------------------------------------------------------------------------------
+// Client → server
+
+/** First message on every connection. */
+export interface HelloMessage {
+  readonly type: 'hello';
+  /** Must be {@link PROTOCOL_VERSION}. */
+  readonly protocol: typeof PROTOCOL_VERSION;
+  readonly role: Role;
+  /** The role's token (operator and policy); up to 512 characters. */
+  readonly token?: string;
+  /** Display name for dashboards and recordings; up to 64 characters. */
+  readonly name?: string;
+}
+/** Engage one side's arm (clutch in), or both when `side` is absent. */
+export interface EngageMessage {
+  readonly type: 'engage';
+  readonly side?: Side;
+}
+/** Disengage one side's arm (clutch out), or both when `side` is absent. */
+export interface DisengageMessage {
+  readonly type: 'disengage';
+  readonly side?: Side;
+}
+/** Latch the e-stop. Any role may send it. */
+export interface EstopMessage {
+  readonly type: 'estop';
+}
+export interface ResetEstopMessage {
+  readonly type: 'reset_estop';
+}
+export interface SetModeMessage {
+  readonly type: 'set_mode';
+  readonly mode: ControlMode;
+}
+/** Ask for the control lease; `takeover: true` takes it from the current holder. */
+export interface LeaseRequestMessage {
+  readonly type: 'lease_request';
+  readonly takeover?: boolean;
+}
+export interface LeaseReleaseMessage {
+  readonly type: 'lease_release';
+}
+export interface RecordStartMessage {
+  readonly type: 'record_start';
+  /** Task label, up to 256 characters. */
+  readonly task?: string;
+  /** Operator label, up to 64 characters. */
+  readonly operator?: string;
+}
+export interface RecordStopMessage {
+  readonly type: 'record_stop';
+  /** Whether the demonstration succeeded (stored with the recording). */
+  readonly success?: boolean;
+}
+export interface SetRecordingMetaMessage {
+  readonly type: 'set_recording_meta';
+  readonly task?: string;
+  readonly success?: boolean;
+}
+/** Operator calibration: scales > 0, finite. */
+export interface CalibrateMessage {
+  readonly type: 'calibrate';
+  /** Robot hand size / human hand size, for both hands or per hand. */
+  readonly handScale?: number | { readonly left?: number; readonly right?: number };
+  /** Robot wrist motion / human wrist motion. */
+  readonly translationScale?: number;
+}
+/** Clock probe; the server answers with `pong` at once. */
+export interface PingMessage {
+  readonly type: 'ping';
+  /** Echoed back; any finite number. */
+  readonly id: number;
+  /** Client clock at send, ms; echoed back. */
+  readonly clientTimeMs: number;
+}
+
+export type ClientMessage =
+  | HelloMessage
+  | EngageMessage
+  | DisengageMessage
+  | EstopMessage
+  | ResetEstopMessage
+  | SetModeMessage
+  | LeaseRequestMessage
+  | LeaseReleaseMessage
+  | RecordStartMessage
+  | RecordStopMessage
+  | SetRecordingMetaMessage
+  | CalibrateMessage
+  | PingMessage;
+export type ClientMessageType = ClientMessage['type'];
+export type ClientMessageOf<T extends ClientMessageType> = Extract<ClientMessage, { readonly type: T }>;
+
+export const CLIENT_MESSAGE_TYPES = [
+  'hello',
+  'engage',
+  'disengage',
+  'estop',
+  'reset_estop',
+  'set_mode',
+  'lease_request',
+  'lease_release',
+  'record_start',
+  'record_stop',
+  'set_recording_meta',
+  'calibrate',
+  'ping',
+] as const satisfies readonly ClientMessageType[];
+
+// ---------------------------------------------------------------------------------------------
+// Server → client
+
+/** The answer to a valid `hello`. */
+export interface WelcomeMessage {
+  readonly type: 'welcome';
+  readonly protocol: typeof PROTOCOL_VERSION;
+  /** This connection's id, unique while the server runs. */
+  readonly sessionId: string;
+  readonly role: Role;
+  /** Server monotonic clock, ms: the clock of ROBOT_STATE and ACTION_CHUNK times. */
+  readonly serverTimeMs: number;
+  /** Rate of the control loop (states outside teleop, chunk execution), Hz. */
+  readonly controlRateHz: number;
+  /** The 56 joint names of ROBOT_STATE joint arrays, in order. */
+  readonly jointNames: readonly string[];
+  /** The 88 action entry names, in order. */
+  readonly actionNames: readonly string[];
+  readonly limits: WireLimits;
+}
+/** A message was rejected. Only the offending connection receives it. */
+export interface ErrorMessage {
+  readonly type: 'error';
+  readonly code: WireErrorCode;
+  /** Starts with the module (`protocol:`, …) and names the offending value. */
+  readonly message: string;
+  /** The rejected message's `type`, or `binary:<kind>`. */
+  readonly ref?: string;
+  /** The rejected HAND_FRAME's `seq`, or the rejected ACTION_CHUNK's `chunkId`. */
+  readonly seq?: number;
+}
+
+export const EVENT_NAMES = [
+  'mode',
+  'lease',
+  'estop',
+  'estop_reset',
+  'engage',
+  'disengage',
+  'recording',
+  'ros',
+  'watchdog',
+  'tracking',
+  'chunk',
+] as const;
+export type EventName = (typeof EVENT_NAMES)[number];
+
+/** Something changed; sent to every client. `detail` is informational (logs, UI). */
+export interface EventMessage {
+  readonly type: 'event';
+  readonly event: EventName;
+  readonly serverTimeMs: number;
+  readonly detail: Readonly<Record<string, unknown>>;
+}
+/** Periodic summary ({@link STATUS_RATE_HZ}) to every client. */
+export interface StatusMessage {
+  readonly type: 'status';
+  readonly serverTimeMs: number;
+  readonly mode: ControlMode;
+  readonly estop: boolean;
+  /** `holder`: the lease holder's name (its hello `name`, else `operator-<sessionId>`), or `null`. */
+  readonly lease: { readonly holder: string | null };
+  readonly recording: { readonly active: boolean; readonly file: string | null; readonly error: string | null };
+  readonly ros: { readonly connected: boolean; readonly url: string | null };
+  readonly clients: { readonly operators: number; readonly viewers: number; readonly policies: number };
+  /** `latencyMs` is `null` before the first chunk. */
+  readonly chunks: { readonly queueDepth: number; readonly latencyMs: number | null };
+}
+export interface PongMessage {
+  readonly type: 'pong';
+  readonly id: number;
+  readonly clientTimeMs: number;
+  readonly serverTimeMs: number;
+}
+
+export type ServerMessage = WelcomeMessage | ErrorMessage | EventMessage | StatusMessage | PongMessage;
+export type ServerMessageType = ServerMessage['type'];
+export type ServerMessageOf<T extends ServerMessageType> = Extract<ServerMessage, { readonly type: T }>;
+
+export const SERVER_MESSAGE_TYPES = ['welcome', 'error', 'event', 'status', 'pong'] as const satisfies readonly ServerMessageType[];
+
+// ---------------------------------------------------------------------------------------------
+// Builders and guards
+
+/** Narrow a parsed message by its `type`. */
+export function hasType<M extends { readonly type: string }, T extends M['type']>(msg: M, type: T): msg is Extract<M, { readonly type: T }> {
+  return msg.type === type;
+}
+
+/** A server message of `type` with `fields`. */
+export function serverMessage<T extends ServerMessageType>(type: T, fields: Omit<ServerMessageOf<T>, 'type'>): ServerMessageOf<T> {
+  return { type, ...fields } as unknown as ServerMessageOf<T>;
+}
+
+/** A client message of `type` with `fields`. */
+export function clientMessage<T extends ClientMessageType>(type: T, fields: Omit<ClientMessageOf<T>, 'type'>): ClientMessageOf<T> {
+  return { type, ...fields } as unknown as ClientMessageOf<T>;
+}
+
+/** The `error` message telling a connection about a rejected input. */
+export function errorMessage(failure: Pick<WireFailure, 'code' | 'message' | 'ref' | 'seq'>): ErrorMessage {
+  const m: Mutable<ErrorMessage> = { type: 'error', code: failure.code, message: failure.message };
+  if (failure.ref !== undefined) m.ref = failure.ref;
+  if (failure.seq !== undefined) m.seq = failure.seq;
+  return m;
+}
+
+/** The `pong` answering `ping`, stamped with the server clock (ms). */
+export function pongMessage(ping: PingMessage, serverTimeMs: number): PongMessage {
+  return { type: 'pong', id: ping.id, clientTimeMs: ping.clientTimeMs, serverTimeMs };
+}
+
+/** The text frame of a message (JSON). */
+export function encodeControlMessage(msg: ClientMessage | ServerMessage): string {
+  return JSON.stringify(msg);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+type Obj = Readonly<Record<string, unknown>>;
+
+/** Internal: thrown by field readers, always caught and turned into a {@link WireFailure}. */
+class Invalid {
+  constructor(
+    readonly code: WireErrorCode,
+    readonly message: string,
+  ) {}
+}
+
+const SNIPPET = 60;
+
+function clip(s: string): string {
+  return s.length > SNIPPET ? `${s.slice(0, SNIPPET)}…` : s;
+}
+
+/** `string "abc"`, `number 3`, `array [1,2]`, `null`, `nothing`: the kind and a clipped value. */
+function show(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  const kind = Array.isArray(v) ? 'array' : typeof v;
+  let text: string;
+  try {
+    text = typeof v === 'number' ? String(v) : (JSON.stringify(v) ?? String(v));
+  } catch {
+    text = '(unprintable)';
+  }
+  return `${kind} ${clip(text)}`;
+}
+
+const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Reads the fields of one (possibly nested) object; `path` names it in messages (`status.lease`). */
+class Fields {
+  constructor(
+    private readonly o: Obj,
+    private readonly path: string,
+  ) {}
+
+  private get(f: string): unknown {
+    return Object.hasOwn(this.o, f) ? this.o[f] : undefined;
+  }
+
+  fail(f: string, expected: string, v: unknown): never {
+    throw new Invalid('PROTO_BAD_MESSAGE', `protocol: ${this.path}.${f} must be ${expected}, got ${show(v)}`);
+  }
+
+  has(f: string): boolean {
+    return this.get(f) !== undefined;
+  }
+
+  string(f: string, maxChars = Number.POSITIVE_INFINITY): string {
+    const v = this.get(f);
+    if (typeof v !== 'string') this.fail(f, 'a string', v);
+    if (v.length > maxChars) {
+      throw new Invalid('PROTO_BAD_MESSAGE', `protocol: ${this.path}.${f} must be a string of at most ${maxChars} characters, got ${v.length} characters`);
+    }
+    return v;
+  }
+
+  optString(f: string, maxChars?: number): string | undefined {
+    return this.has(f) ? this.string(f, maxChars) : undefined;
+  }
+
+  nullableString(f: string): string | null {
+    const v = this.get(f);
+    if (v === null) return null;
+    if (typeof v !== 'string') this.fail(f, 'a string or null', v);
+    return v;
+  }
+
+  bool(f: string): boolean {
+    const v = this.get(f);
+    if (typeof v !== 'boolean') this.fail(f, 'true or false', v);
+    return v;
+  }
+
+  optBool(f: string): boolean | undefined {
+    return this.has(f) ? this.bool(f) : undefined;
+  }
+
+  finite(f: string): number {
+    const v = this.get(f);
+    if (typeof v !== 'number' || !Number.isFinite(v)) this.fail(f, 'a finite number', v);
+    return v;
+  }
+
+  positive(f: string): number {
+    const v = this.get(f);
+    if (typeof v !== 'number' || !(Number.isFinite(v) && v > 0)) this.fail(f, 'a finite number > 0', v);
+    return v;
+  }
+
+  optPositive(f: string): number | undefined {
+    return this.has(f) ? this.positive(f) : undefined;
+  }
+
+  count(f: string): number {
+    const v = this.get(f);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) this.fail(f, 'an integer ≥ 0', v);
+    return v;
+  }
+
+  nonNegative(f: string): number {
+    const v = this.get(f);
+    if (typeof v !== 'number' || !(Number.isFinite(v) && v >= 0)) this.fail(f, 'a finite number ≥ 0', v);
+    return v;
+  }
+
+  nullableFinite(f: string): number | null {
+    const v = this.get(f);
+    if (v === null) return null;
+    if (typeof v !== 'number' || !Number.isFinite(v)) this.fail(f, 'a finite number or null', v);
+    return v;
+  }
+
+  oneOf<const V extends string>(f: string, values: readonly V[]): V {
+    const v = this.get(f);
+    if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) this.fail(f, `one of ${values.join(', ')}`, v);
+    return v as V;
+  }
+
+  optOneOf<const V extends string>(f: string, values: readonly V[]): V | undefined {
+    return this.has(f) ? this.oneOf(f, values) : undefined;
+  }
+
+  strings(f: string): string[] {
+    const v = this.get(f);
+    if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) this.fail(f, 'an array of strings', v);
+    return [...(v as string[])];
+  }
+
+  object(f: string): Fields {
+    const v = this.get(f);
+    if (!isObject(v)) this.fail(f, 'an object', v);
+    return new Fields(v, `${this.path}.${f}`);
+  }
+
+  raw(f: string): unknown {
+    return this.get(f);
+  }
+
+  /** The protocol version field: a number that must equal {@link PROTOCOL_VERSION}. */
+  protocol(f: string): typeof PROTOCOL_VERSION {
+    const v = this.get(f);
+    if (typeof v !== 'number') this.fail(f, `the number ${PROTOCOL_VERSION}`, v);
+    if (v !== PROTOCOL_VERSION) {
+      throw new Invalid('PROTO_BAD_VERSION', `protocol: ${this.path}.${f} ${v} is not supported; this side speaks protocol ${PROTOCOL_VERSION}`);
+    }
+    return PROTOCOL_VERSION;
+  }
+}
+
+/** Sets `key` on `m` only when `value` is defined (exact optional properties). */
+function put<T, K extends keyof T>(m: T, key: K, value: T[K] | undefined): void {
+  if (value !== undefined) m[key] = value;
+}
+
+const CLIENT_READERS: ReadonlyMap<string, (r: Fields) => ClientMessage> = new Map<ClientMessageType, (r: Fields) => ClientMessage>([
+  [
+    'hello',
+    (r) => {
+      const m: Mutable<HelloMessage> = { type: 'hello', protocol: r.protocol('protocol'), role: r.oneOf('role', ROLES) };
+      put(m, 'token', r.optString('token', TEXT_LIMITS.token));
+      put(m, 'name', r.optString('name', TEXT_LIMITS.name));
+      return m;
+    },
+  ],
+  [
+    'engage',
+    (r) => {
+      const m: Mutable<EngageMessage> = { type: 'engage' };
+      put(m, 'side', r.optOneOf('side', SIDES));
+      return m;
+    },
+  ],
+  [
+    'disengage',
+    (r) => {
+      const m: Mutable<DisengageMessage> = { type: 'disengage' };
+      put(m, 'side', r.optOneOf('side', SIDES));
+      return m;
+    },
+  ],
+  ['estop', () => ({ type: 'estop' })],
+  ['reset_estop', () => ({ type: 'reset_estop' })],
+  ['set_mode', (r) => ({ type: 'set_mode', mode: r.oneOf('mode', CONTROL_MODES) })],
+  [
+    'lease_request',
+    (r) => {
+      const m: Mutable<LeaseRequestMessage> = { type: 'lease_request' };
+      put(m, 'takeover', r.optBool('takeover'));
+      return m;
+    },
+  ],
+  ['lease_release', () => ({ type: 'lease_release' })],
+  [
+    'record_start',
+    (r) => {
+      const m: Mutable<RecordStartMessage> = { type: 'record_start' };
+      put(m, 'task', r.optString('task', TEXT_LIMITS.task));
+      put(m, 'operator', r.optString('operator', TEXT_LIMITS.operator));
+      return m;
+    },
+  ],
+  [
+    'record_stop',
+    (r) => {
+      const m: Mutable<RecordStopMessage> = { type: 'record_stop' };
+      put(m, 'success', r.optBool('success'));
+      return m;
+    },
+  ],
+  [
+    'set_recording_meta',
+    (r) => {
+      const m: Mutable<SetRecordingMetaMessage> = { type: 'set_recording_meta' };
+      put(m, 'task', r.optString('task', TEXT_LIMITS.task));
+      put(m, 'success', r.optBool('success'));
+      return m;
+    },
+  ],
+  [
+    'calibrate',
+    (r: Fields) => {
+      const m: Mutable<CalibrateMessage> = { type: 'calibrate' };
+      const hs = r.raw('handScale');
+      if (typeof hs === 'number' || hs === undefined) {
+        put(m, 'handScale', r.optPositive('handScale'));
+      } else if (isObject(hs)) {
+        const per = r.object('handScale');
+        const scales: { left?: number; right?: number } = {};
+        put(scales, 'left', per.optPositive('left'));
+        put(scales, 'right', per.optPositive('right'));
+        m.handScale = scales;
+      } else {
+        r.fail('handScale', 'a finite number > 0 or {left?, right?}', hs);
+      }
+      put(m, 'translationScale', r.optPositive('translationScale'));
+      return m;
+    },
+  ],
+  ['ping', (r) => ({ type: 'ping', id: r.finite('id'), clientTimeMs: r.finite('clientTimeMs') })],
+]);
+
+const SERVER_READERS: ReadonlyMap<string, (r: Fields) => ServerMessage> = new Map<ServerMessageType, (r: Fields) => ServerMessage>([
+  [
+    'welcome',
+    (r) => {
+      // Fields are read in document order, so the first bad one is the one reported.
+      const protocol = r.protocol('protocol');
+      const sessionId = r.string('sessionId');
+      const role = r.oneOf('role', ROLES);
+      const serverTimeMs = r.finite('serverTimeMs');
+      const controlRateHz = r.positive('controlRateHz');
+      const jointNames = r.strings('jointNames');
+      const actionNames = r.strings('actionNames');
+      const limits = r.object('limits');
+      return {
+        type: 'welcome',
+        protocol,
+        sessionId,
+        role,
+        serverTimeMs,
+        controlRateHz,
+        jointNames,
+        actionNames,
+        limits: {
+          maxMessageBytes: limits.positive('maxMessageBytes'),
+          maxMessagesPerSecond: limits.positive('maxMessagesPerSecond'),
+          watchdogMs: limits.positive('watchdogMs'),
+        },
+      };
+    },
+  ],
+  [
+    'error',
+    (r: Fields) => {
+      const code = r.raw('code');
+      if (!isWireErrorCode(code)) r.fail('code', 'a wire error code (PROTO_BAD_JSON, …)', code);
+      const m: Mutable<ErrorMessage> = { type: 'error', code, message: r.string('message') };
+      put(m, 'ref', r.optString('ref'));
+      if (r.has('seq')) m.seq = r.count('seq');
+      return m;
+    },
+  ],
+  [
+    'event',
+    (r: Fields) => {
+      const detail = r.raw('detail');
+      if (!isObject(detail)) r.fail('detail', 'an object', detail);
+      return { type: 'event', event: r.oneOf('event', EVENT_NAMES), serverTimeMs: r.finite('serverTimeMs'), detail };
+    },
+  ],
+  [
+    'status',
+    (r) => {
+      const serverTimeMs = r.finite('serverTimeMs');
+      const mode = r.oneOf('mode', CONTROL_MODES);
+      const estop = r.bool('estop');
+      const lease = r.object('lease');
+      const holder = lease.nullableString('holder');
+      const recording = r.object('recording');
+      const recordingState = {
+        active: recording.bool('active'),
+        file: recording.nullableString('file'),
+        error: recording.nullableString('error'),
+      };
+      const ros = r.object('ros');
+      const rosState = { connected: ros.bool('connected'), url: ros.nullableString('url') };
+      const clients = r.object('clients');
+      const clientCounts = {
+        operators: clients.count('operators'),
+        viewers: clients.count('viewers'),
+        policies: clients.count('policies'),
+      };
+      const chunks = r.object('chunks');
+      return {
+        type: 'status',
+        serverTimeMs,
+        mode,
+        estop,
+        lease: { holder },
+        recording: recordingState,
+        ros: rosState,
+        clients: clientCounts,
+        chunks: { queueDepth: chunks.nonNegative('queueDepth'), latencyMs: chunks.nullableFinite('latencyMs') },
+      };
+    },
+  ],
+  [
+    'pong',
+    (r) => ({ type: 'pong', id: r.finite('id'), clientTimeMs: r.finite('clientTimeMs'), serverTimeMs: r.finite('serverTimeMs') }),
+  ],
+]);
+
+export type ParseResult<M> = { readonly ok: true; readonly msg: M } | WireFailure;
+
+function validate<M>(value: unknown, readers: ReadonlyMap<string, (r: Fields) => M>): ParseResult<M> {
+  if (!isObject(value)) {
+    return wireFailure('PROTO_BAD_MESSAGE', `protocol: a message must be a JSON object with a string "type", got ${show(value)}`);
+  }
+  const type = Object.hasOwn(value, 'type') ? value['type'] : undefined;
+  if (typeof type !== 'string') {
+    return wireFailure('PROTO_BAD_MESSAGE', `protocol: message.type must be a string, got ${show(type)}`);
+  }
+  const ref = clip(type);
+  const read = readers.get(type);
+  if (read === undefined) {
+    return wireFailure(
+      'PROTO_UNKNOWN_TYPE',
+      `protocol: unknown message type ${JSON.stringify(ref)} (expected one of ${[...readers.keys()].join(', ')})`,
+      ref,
+    );
+  }
+  try {
+    return { ok: true, msg: read(new Fields(value, type)) };
+  } catch (e) {
+    if (e instanceof Invalid) return wireFailure(e.code, e.message, ref);
+    return wireFailure('PROTO_BAD_MESSAGE', `protocol: ${type} could not be read: ${String(e)}`, ref);
+  }
+}
+
+function parse<M>(text: string, readers: ReadonlyMap<string, (r: Fields) => M>): ParseResult<M> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    return wireFailure('PROTO_BAD_JSON', `protocol: not valid JSON (${clip(why)}): ${JSON.stringify(clip(String(text)))}`);
+  }
+  return validate(value, readers);
+}
+
+/**
+ * Parse one client → server text frame. Never throws. Failures: `PROTO_BAD_JSON` (not JSON),
+ * `PROTO_BAD_MESSAGE` (not an object, no string `type`, or a known field of the wrong type or
+ * out of range — the message names the field and value), `PROTO_UNKNOWN_TYPE`, and
+ * `PROTO_BAD_VERSION` (hello with a `protocol` other than 1). The returned message holds only
+ * the documented fields. The size limit is the caller's (`PROTO_TOO_LARGE`).
+ */
+export function parseClientMessage(text: string): ParseResult<ClientMessage> {
+  return parse(text, CLIENT_READERS);
+}
+
+/** {@link parseClientMessage} for an already parsed JSON value. Never throws. */
+export function validateClientMessage(value: unknown): ParseResult<ClientMessage> {
+  return validate(value, CLIENT_READERS);
+}
+
+/** Parse one server → client text frame (for clients). Same rules and codes as {@link parseClientMessage}. */
+export function parseServerMessage(text: string): ParseResult<ServerMessage> {
+  return parse(text, SERVER_READERS);
+}
+
+/** {@link parseServerMessage} for an already parsed JSON value. Never throws. */
+export function validateServerMessage(value: unknown): ParseResult<ServerMessage> {
+  return validate(value, SERVER_READERS);
+}
+
+/** Whether `value` is a valid client message, every field as documented. */
+export function isClientMessage(value: unknown): value is ClientMessage {
+  return validate(value, CLIENT_READERS).ok;
+}
+
+/** Whether `value` is a valid server message, every field as documented. */
+export function isServerMessage(value: unknown): value is ServerMessage {
+  return validate(value, SERVER_READERS).ok;
+}
