@@ -18,3 +18,4 @@ export {
   ACTIVE_DIM, armHome, FR3_HOME_RIGHT, type HandSolveObserver, type RetargeterOptions, type RetargeterSideOptions, type RetargetOutput, Retargeter, type SideHold, type SideStatus, STATE_DIM,
 } from './pipeline/Retargeter.js';
 export * as pose from './math/pose.js';
+export { activeArmOffset, activeHandOffset, StateAssembler } from './pipeline/assemble.js';

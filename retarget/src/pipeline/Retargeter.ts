@@ -1,4 +1,4 @@
-import { ACTION_DIM, ACTION_LAYOUT } from '../actionSchema.js';
+import { ACTION_DIM } from '../actionSchema.js';
 import { ArmIk, type IkSolveOptions, type IkStatus } from '../arm/ArmIk.js';
 import { ArmMapping, type ArmMappingOptions } from '../arm/ArmMapping.js';
 import { OneEuroFilter, type OneEuroOptions } from '../filters/OneEuroFilter.js';
@@ -6,14 +6,12 @@ import { VelocityLimiter } from '../filters/VelocityLimiter.js';
 import { XR_HAND_LENGTH, XR_JOINT_COUNT, XR_JOINT_STRIDE, type HandFrame } from '../handFrame.js';
 import { createHandTargets, type HandSolveOptions, type HandSolveResult, type HandSolveStatus, HandSolver, type HandTargets } from '../hand/HandSolver.js';
 import { type HandCheck, HumanHandMapper, type HumanHandMapperOptions } from '../hand/HumanHandMapper.js';
-import { multiply, POSE_STRIDE, rotationVectorOfMatrix, transformPoint } from '../math/pose.js';
+import { multiply, POSE_STRIDE } from '../math/pose.js';
 import type { Rig, RigSideModel } from '../rig.js';
-import { ARM_DOF, HAND_ACTIVE_DOF, HAND_DOF, SIDES, type Side } from '../robotNames.js';
+import { ARM_DOF, HAND_ACTIVE_DOF, SIDES, type Side } from '../robotNames.js';
+import { ACTIVE_DIM, activeArmOffset, activeHandOffset, STATE_DIM, StateAssembler } from './assemble.js';
 
-/** Number of joints in the robot state. */
-export const STATE_DIM = 2 * ARM_DOF + 2 * HAND_DOF; // 56
-/** Number of commanded (active) joints: 2 arms + 2 × 16 hand joints. */
-export const ACTIVE_DIM = 2 * ARM_DOF + 2 * HAND_ACTIVE_DOF; // 46
+export { ACTIVE_DIM, STATE_DIM };
 
 /**
  * FR3 home ("ready") posture of the right arm, rad; the left arm uses its mirror image
@@ -111,9 +109,8 @@ interface SideState {
   /** Active-vector offsets of this side's arm and hand. */
   readonly armOffset: number;
   readonly handOffset: number;
-  /** Views of this side's arm and hand in the commanded vector (made once: `subarray` allocates). */
+  /** View of this side's arm in the commanded vector (made once: `subarray` allocates). */
   readonly armCommanded: Float64Array;
-  readonly handCommanded: Float64Array;
   readonly handSolveOptions: HandSolveOptions;
   readonly armSolveOptions: IkSolveOptions;
   wasTracked: boolean;
@@ -149,9 +146,8 @@ export class Retargeter {
   private readonly commanded = new Float64Array(ACTIVE_DIM);
   private readonly activeLower = new Float64Array(ACTIVE_DIM);
   private readonly activeUpper = new Float64Array(ACTIVE_DIM);
-  private readonly pose = new Float64Array(12);
   private readonly handPose = new Float64Array(12);
-  private readonly tips = new Float64Array(15);
+  private readonly assembler: StateAssembler;
   private readonly autoEngage: boolean;
   private readonly handIterations: number;
   private readonly handRegularization: number;
@@ -161,6 +157,7 @@ export class Retargeter {
 
   constructor(rig: Rig, options: RetargeterOptions = {}) {
     this.rig = rig;
+    this.assembler = new StateAssembler(rig);
     this.autoEngage = options.autoEngage ?? true;
     this.handIterations = options.handIterations ?? 16;
     this.handRegularization = options.handRegularization ?? 2e-6;
@@ -195,14 +192,13 @@ export class Retargeter {
         armOffset,
         handOffset,
         armCommanded: this.commanded.subarray(armOffset, armOffset + ARM_DOF),
-        handCommanded: this.commanded.subarray(handOffset, handOffset + HAND_ACTIVE_DOF),
         handSolveOptions: { maxIterations: this.handIterations, regularization: this.handRegularization },
         armSolveOptions: { maxIterations: this.armIterations, tolerance: 1e-6, rest: Float64Array.from(armHome(side)), restGain: 0.05 },
         wasTracked: false,
         everTracked: false,
       };
     };
-    this.sides = { left: make('left', 0, 2 * ARM_DOF), right: make('right', ARM_DOF, 2 * ARM_DOF + HAND_ACTIVE_DOF) };
+    this.sides = { left: make('left', activeArmOffset('left'), activeHandOffset('left')), right: make('right', activeArmOffset('right'), activeHandOffset('right')) };
     const vmax = new Float64Array(ACTIVE_DIM);
     for (const side of SIDES) {
       const s = this.sides[side];
@@ -235,6 +231,17 @@ export class Retargeter {
   /** The human hand scale applied on a side (NaN until measured). */
   handScale(side: Side): number {
     return this.sides[side].mapper.scale;
+  }
+
+  /**
+   * Sets the operator's hand scale (calibration): one number for both hands or one per side.
+   * Takes effect at the next frame.
+   */
+  setHandScale(scale: number | Partial<Record<Side, number>>): void {
+    for (const side of SIDES) {
+      const v = typeof scale === 'number' ? scale : scale[side];
+      if (v !== undefined) this.sides[side].mapper.setScale(v);
+    }
   }
 
   /** Whether a side's arm follows the operator. */
@@ -390,43 +397,13 @@ export class Retargeter {
     return out;
   }
 
-  /** Writes q (56) and the action (88) from the commanded joints. */
+  /** Writes q (56) and the action (88) from the commanded joints, and the fingertip diagnostics. */
   private assemble(): void {
     const { q, action } = this.output;
-    const c = this.commanded;
-    const L = ACTION_LAYOUT;
+    this.assembler.assemble(this.commanded, q, action);
     for (const side of SIDES) {
       const s = this.sides[side];
-      const right = side === 'right';
-      const armState = right ? ARM_DOF : 0;
-      const handState = 2 * ARM_DOF + (right ? HAND_DOF : 0);
-      for (let i = 0; i < ARM_DOF; i++) q[armState + i] = c[s.armOffset + i]!;
-      const handQ = s.handCommanded;
-      s.model.handTree.jointPositions(handQ, s.model.handJointMap, q, handState);
-
-      const arm = right ? L.rightArm : L.leftArm;
-      const flange = right ? L.rightFlange : L.leftFlange;
-      const hand = right ? L.rightHand : L.leftHand;
-      const tipsL = right ? L.rightFingertips : L.leftFingertips;
-      for (let i = 0; i < ARM_DOF; i++) action[arm.offset + i] = c[s.armOffset + i]!;
-      for (let i = 0; i < HAND_ACTIVE_DOF; i++) action[hand.offset + i] = handQ[i]!;
-      // Flange pose in the rig frame.
-      const tree = s.model.armTree;
-      const poses = tree.fk(s.armCommanded);
-      const pose = this.pose;
-      multiply(pose, 0, s.model.armBaseInRig, 0, poses, (tree.linkCount - 1) * POSE_STRIDE);
-      action[flange.offset] = pose[9]!;
-      action[flange.offset + 1] = pose[10]!;
-      action[flange.offset + 2] = pose[11]!;
-      rotationVectorOfMatrix(this.tips, 0, pose, 0);
-      action[flange.offset + 3] = this.tips[0]!;
-      action[flange.offset + 4] = this.tips[1]!;
-      action[flange.offset + 5] = this.tips[2]!;
-      // Fingertips in the rig frame.
-      multiply(this.handPose, 0, pose, 0, s.model.handInFlange, 0);
-      s.model.handTree.fk(handQ);
-      s.handSolver.fingertips(this.tips);
-      const tips = this.tips;
+      const tips = this.assembler.tipsInHand[side];
       const st = s.status;
       const r = s.model.tipRadii;
       if (st.tracked) {
@@ -436,12 +413,6 @@ export class Retargeter {
       }
       for (let f = 1; f < 5; f++) {
         st.robotGapsM[f - 1] = Math.hypot(tips[f * 3]! - tips[0]!, tips[f * 3 + 1]! - tips[1]!, tips[f * 3 + 2]! - tips[2]!) - r[0]! - r[f]!;
-      }
-      for (let f = 0; f < 5; f++) {
-        transformPoint(tips, f * 3, this.handPose, 0, tips[f * 3]!, tips[f * 3 + 1]!, tips[f * 3 + 2]!);
-        action[tipsL.offset + f * 3] = tips[f * 3]!;
-        action[tipsL.offset + f * 3 + 1] = tips[f * 3 + 1]!;
-        action[tipsL.offset + f * 3 + 2] = tips[f * 3 + 2]!;
       }
     }
   }
