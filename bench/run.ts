@@ -3,11 +3,13 @@
  * parallel), prints the figures and merges them into bench/results.json.
  * `npm run bench -- retarget` runs one group.
  */
+import { runE2eBenchmarks } from './e2e.bench.js';
 import { runRetargetBenchmarks } from './retarget.bench.js';
 import { RESULTS_PATH, writeResults } from './results.js';
 
 const groups: Record<string, () => Record<string, number> | Promise<Record<string, number>>> = {
   retarget: runRetargetBenchmarks,
+  e2e: runE2eBenchmarks,
 };
 
 const wanted = process.argv.slice(2);

@@ -7,13 +7,17 @@ import { readFileSync } from 'node:fs';
 import { FormatError } from '@dexbridge/retarget';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './CliError.js';
 import type { CliIo } from './io.js';
+import { RECOVER_USAGE, recoverCommand } from './recoverCommand.js';
 import { RETARGET_USAGE, retargetCommand } from './retargetCommand.js';
+import { SERVE_USAGE, serveCommand } from './serveCommand.js';
 
 export type { CliIo, TextSink } from './io.js';
 
 const USAGE = `Usage: dexbridge <command> [options]
 
 Commands:
+  serve [--demo] [options]                run the bridge (WebSocket, dashboard, recording, ROS)
+  recover <file.mcap> [--out <file>]      make a valid MCAP from one cut by a crash
   retarget <input> [--out <file.jsonl>]   retarget a recorded hand-tracking session
   retarget --demo                         retarget the bundled Quest 3 session
   help [command]                          show help
@@ -22,7 +26,7 @@ Options:
   -h, --help                              show help
   -v, --version                           print the version
 
-Run 'dexbridge help retarget' for the retarget options. Docs: docs/cli.md
+Run 'dexbridge help <command>' for its options. Docs: docs/cli.md
 `;
 
 const HINT = "run 'dexbridge help' for usage";
@@ -33,7 +37,7 @@ function version(): string {
   return typeof pkg.version === 'string' ? pkg.version : 'unknown';
 }
 
-const COMMAND_USAGE: Readonly<Record<string, string>> = { retarget: RETARGET_USAGE };
+const COMMAND_USAGE: Readonly<Record<string, string>> = { retarget: RETARGET_USAGE, serve: SERVE_USAGE, recover: RECOVER_USAGE };
 
 async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
@@ -41,6 +45,10 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   switch (command) {
     case 'retarget':
       return retargetCommand(rest, io);
+    case 'serve':
+      return serveCommand(rest, io);
+    case 'recover':
+      return recoverCommand(rest, io);
     case 'help':
     case '--help':
     case '-h': {

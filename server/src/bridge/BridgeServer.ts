@@ -1,0 +1,428 @@
+/**
+ * The WebSocket bridge and its HTTP server: sessions, roles and tokens, the control lease,
+ * per-connection limits, and the fan-out of robot state to every client (latest wins: a slow
+ * client loses old states; it never grows memory or delays anyone else).
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
+import { ACTION_NAMES, type Side, STATE_JOINT_NAMES } from '@dexbridge/retarget';
+import { type WebSocket, WebSocketServer } from 'ws';
+import {
+  type ClientMessage, decodeActionChunk, decodeHandFrame, encodeRobotState, MESSAGE_KIND, PROTOCOL_VERSION, parseClientMessage, peekKind,
+  type RobotStateMessage, toWireErrorCode, type WireErrorCode,
+} from '../protocol/index.js';
+import type { ControlLoop, LoopEvent, LoopState, Mode } from './ControlLoop.js';
+import { createHttpHandler, type RecordingsStore } from './http.js';
+import type { TlsMaterial } from './tls.js';
+import { tokenMatches } from './tokens.js';
+
+export type Role = 'operator' | 'viewer' | 'policy';
+
+/** What the recording side offers the server (see RecordingManager). */
+export interface RecordingControl {
+  active(): boolean;
+  file(): string | null;
+  error(): string | null;
+  start(meta: { operator?: string; task?: string }, by: string): void;
+  stop(outcome: { success?: boolean }, by: string): void;
+  setMeta(meta: { task?: string; success?: boolean }): void;
+}
+
+/** What the ROS side offers the server (see RosBridge). */
+export interface RosStatus {
+  connected: boolean;
+  url: string | null;
+}
+
+export interface BridgeServerOptions {
+  readonly loop: ControlLoop;
+  readonly host?: string;
+  readonly port?: number;
+  readonly tls?: TlsMaterial;
+  readonly operatorToken: string;
+  readonly policyToken: string;
+  /** When set, viewers (and the HTTP API) need it. */
+  readonly viewerToken?: string;
+  /** Browser origins allowed besides the server's own (e.g. `https://10.0.0.5:8443`). */
+  readonly allowedOrigins?: readonly string[];
+  /** Largest message accepted, bytes. Default 65536. */
+  readonly maxMessageBytes?: number;
+  /** Messages per second one connection may send (token bucket). Default 300. */
+  readonly maxMessagesPerSecond?: number;
+  /** A frame arriving this much later than the connection's best delay is stale, ms. Default 150. */
+  readonly staleMs?: number;
+  /** A client with more than this many bytes unsent skips states, bytes. Default 65536. */
+  readonly maxBufferedBytes?: number;
+  readonly store: RecordingsStore;
+  readonly clientDir?: string;
+  readonly urdf: string;
+  readonly recording?: RecordingControl;
+  readonly ros?: () => RosStatus;
+  readonly softwareVersion: string;
+}
+
+interface Session {
+  readonly id: string;
+  readonly ws: WebSocket;
+  role: Role | undefined;
+  name: string;
+  lastSeq: number;
+  lastTMs: number;
+  bestDelayMs: number;
+  tokens: number;
+  lastRefillMs: number;
+  lastRateErrorMs: number;
+  lastImplausibleErrorMs: number;
+  statesSent: number;
+  statesDropped: number;
+}
+
+/** The lease holder: a session or an internal source (the demo). */
+type Holder = { kind: 'session'; session: Session } | { kind: 'internal'; name: string } | null;
+
+export class BridgeServer {
+  readonly loop: ControlLoop;
+  private readonly o: Required<Omit<BridgeServerOptions, 'tls' | 'viewerToken' | 'clientDir' | 'recording' | 'ros'>> & BridgeServerOptions;
+  private readonly http: Server;
+  private readonly wss: WebSocketServer;
+  private readonly sessions = new Set<Session>();
+  private holder: Holder = null;
+  private nextId = 1;
+  private statusTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly startedMs: number;
+
+  constructor(options: BridgeServerOptions) {
+    this.o = {
+      host: '127.0.0.1', port: 8080, allowedOrigins: [], maxMessageBytes: 65536, maxMessagesPerSecond: 300, staleMs: 150, maxBufferedBytes: 65536,
+      ...options,
+    };
+    for (const k of ['maxMessageBytes', 'maxMessagesPerSecond', 'staleMs', 'maxBufferedBytes'] as const) {
+      const v = this.o[k];
+      if (!(typeof v === 'number' && v > 0 && Number.isFinite(v))) throw new RangeError(`BridgeServer: ${k} must be a positive number, got ${String(v)}`);
+    }
+    if (options.operatorToken.length < 8 || options.policyToken.length < 8) throw new RangeError('BridgeServer: operatorToken and policyToken must have at least 8 characters');
+    this.loop = options.loop;
+    this.startedMs = Date.now();
+    const handler = createHttpHandler({
+      store: options.store, operatorToken: options.operatorToken, viewerToken: options.viewerToken, clientDir: options.clientDir, urdf: options.urdf,
+      info: () => this.info(),
+    });
+    this.http = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handler) : createHttpServer(handler);
+    // A hard cap far above the protocol limit: larger messages get a coded error, not a dropped socket.
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: Math.max(1 << 20, this.o.maxMessageBytes * 4), perMessageDeflate: false });
+    this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
+    this.wss.on('connection', (ws) => this.connected(ws));
+    this.loop.onState((s) => this.broadcastState(s));
+    this.loop.onEvent((e) => this.broadcastJson({ type: 'event', event: e.event, serverTimeMs: e.serverTimeMs, detail: e.detail }));
+  }
+
+  /** Starts listening; resolves with the bound port. */
+  async listen(): Promise<number> {
+    await new Promise<void>((done, fail) => {
+      this.http.once('error', fail);
+      this.http.listen(this.o.port, this.o.host, () => {
+        this.http.off('error', fail);
+        done();
+      });
+    });
+    this.statusTimer = setInterval(() => this.broadcastJson(this.status()), 500);
+    this.statusTimer.unref?.();
+    const addr = this.http.address();
+    return typeof addr === 'object' && addr ? addr.port : this.o.port;
+  }
+
+  async close(): Promise<void> {
+    if (this.statusTimer) clearInterval(this.statusTimer);
+    for (const s of this.sessions) s.ws.terminate();
+    this.wss.close();
+    await new Promise<void>((done) => this.http.close(() => done()));
+  }
+
+  /** The control lease holder's name, or null. */
+  leaseHolder(): string | null {
+    const h = this.holder;
+    return h === null ? null : h.kind === 'internal' ? h.name : h.session.name;
+  }
+
+  /** An internal source (the demo) takes the lease as if an operator held it. */
+  takeLeaseInternal(name: string): void {
+    this.setHolder({ kind: 'internal', name }, false);
+  }
+
+  clients(): { operators: number; viewers: number; policies: number } {
+    let operators = 0, viewers = 0, policies = 0;
+    for (const s of this.sessions) {
+      if (s.role === 'operator') operators++;
+      else if (s.role === 'viewer') viewers++;
+      else if (s.role === 'policy') policies++;
+    }
+    return { operators, viewers, policies };
+  }
+
+  private info(): Record<string, unknown> {
+    return {
+      name: 'dexbridge', version: this.o.softwareVersion, protocol: PROTOCOL_VERSION, startedAt: new Date(this.startedMs).toISOString(),
+      mode: this.loop.mode, controlRateHz: this.loop.controlRateHz, watchdogMs: this.loop.watchdogMs,
+      lease: this.leaseHolder(), clients: this.clients(), tls: this.o.tls !== undefined, viewerTokenRequired: this.o.viewerToken !== undefined,
+    };
+  }
+
+  private status(): Record<string, unknown> {
+    const st = this.loop.state;
+    const ros = this.o.ros?.() ?? { connected: false, url: null };
+    const rec = this.o.recording;
+    return {
+      type: 'status', serverTimeMs: this.loop.now(), mode: st.mode, estop: st.estop,
+      lease: { holder: this.leaseHolder() },
+      recording: { active: rec?.active() ?? false, file: rec?.file() ?? null, error: rec?.error() ?? null },
+      ros, clients: this.clients(), chunks: { queueDepth: st.chunkQueueDepth, latencyMs: Number.isFinite(st.chunkLatencyMs) ? st.chunkLatencyMs : null },
+    };
+  }
+
+  /** Origin allow-list: non-browser clients send none; browsers must come from us or an allowed origin. */
+  private originAllowed(req: IncomingMessage): boolean {
+    const origin = req.headers.origin;
+    if (origin === undefined) return true;
+    if (this.o.allowedOrigins.includes(origin)) return true;
+    try {
+      return new URL(origin).host === req.headers.host;
+    } catch {
+      return false;
+    }
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const refuse = (status: number, text: string): void => {
+      socket.write(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      socket.destroy();
+    };
+    if (path !== '/ws') return refuse(404, 'Not Found');
+    if (!this.originAllowed(req)) return refuse(403, 'Forbidden');
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.wss.emit('connection', ws, req));
+  }
+
+  private connected(ws: WebSocket): void {
+    const now = this.loop.now();
+    const s: Session = {
+      id: `c${this.nextId++}`, ws, role: undefined, name: '', lastSeq: -1, lastTMs: Number.NEGATIVE_INFINITY, bestDelayMs: Number.POSITIVE_INFINITY,
+      tokens: this.o.maxMessagesPerSecond, lastRefillMs: now, lastRateErrorMs: Number.NEGATIVE_INFINITY, lastImplausibleErrorMs: Number.NEGATIVE_INFINITY,
+      statesSent: 0, statesDropped: 0,
+    };
+    this.sessions.add(s);
+    ws.on('message', (data, isBinary) => {
+      try {
+        this.message(s, data as Buffer | ArrayBuffer | Buffer[], isBinary);
+      } catch (err) {
+        // Never let one connection's message take the server down.
+        this.error(s, 'INTERNAL', `server: ${(err as Error).message}`);
+      }
+    });
+    ws.on('close', () => this.disconnected(s));
+    ws.on('error', () => ws.terminate());
+  }
+
+  private disconnected(s: Session): void {
+    this.sessions.delete(s);
+    if (this.holder?.kind === 'session' && this.holder.session === s) this.setHolder(null, false, 'disconnect');
+  }
+
+  private send(s: Session, msg: Record<string, unknown>): void {
+    if (s.ws.readyState === s.ws.OPEN) s.ws.send(JSON.stringify(msg));
+  }
+
+  private error(s: Session, code: WireErrorCode, message: string, ref?: string, seq?: number): void {
+    const msg: Record<string, unknown> = { type: 'error', code, message };
+    if (ref !== undefined) msg['ref'] = ref;
+    if (seq !== undefined) msg['seq'] = seq;
+    this.send(s, msg);
+  }
+
+  private allow(s: Session, now: number): boolean {
+    const rate = this.o.maxMessagesPerSecond;
+    s.tokens = Math.min(rate, s.tokens + ((now - s.lastRefillMs) * rate) / 1000);
+    s.lastRefillMs = now;
+    if (s.tokens >= 1) {
+      s.tokens -= 1;
+      return true;
+    }
+    if (now - s.lastRateErrorMs > 1000) {
+      s.lastRateErrorMs = now;
+      this.error(s, 'PROTO_RATE_LIMITED', `server: more than ${rate} messages per second; messages are dropped`);
+    }
+    return false;
+  }
+
+  private message(s: Session, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+    const now = this.loop.now();
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+    if (!this.allow(s, now)) return;
+    if (bytes.byteLength > this.o.maxMessageBytes) {
+      this.error(s, 'PROTO_TOO_LARGE', `server: message of ${bytes.byteLength} bytes exceeds ${this.o.maxMessageBytes}`);
+      return;
+    }
+    if (!isBinary) {
+      const parsed = parseClientMessage(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+      if (!parsed.ok) return this.error(s, parsed.code, parsed.message, parsed.ref);
+      return this.control(s, parsed.msg, now);
+    }
+    if (s.role === undefined) return this.error(s, 'AUTH_REQUIRED', 'server: send hello first', `binary:${bytes[0] ?? '?'}`);
+    const kind = peekKind(bytes);
+    if (kind === MESSAGE_KIND.HAND_FRAME) return this.handFrame(s, bytes, now);
+    if (kind === MESSAGE_KIND.ACTION_CHUNK) return this.chunk(s, bytes, now);
+    this.error(s, 'PROTO_BAD_KIND', `server: binary message kind ${bytes[0] ?? 'none'} is not one a client sends (1 hand frame, 3 action chunk)`, `binary:${bytes[0] ?? '?'}`);
+  }
+
+  private handFrame(s: Session, bytes: Uint8Array, now: number): void {
+    const ref = 'binary:1';
+    if (s.role !== 'operator') return this.error(s, 'ROLE_FORBIDDEN', `server: a ${s.role} may not send hand frames`, ref);
+    const h = this.holder;
+    if (h !== null && !(h.kind === 'session' && h.session === s)) {
+      return this.error(s, 'LEASE_HELD', `server: ${this.leaseHolder()} holds the control lease; send lease_request with takeover to take it`, ref);
+    }
+    const f = decodeHandFrame(bytes);
+    if (!f.ok) return this.error(s, f.code, f.message, ref);
+    if (f.seq <= s.lastSeq) return this.error(s, 'FRAME_OUT_OF_ORDER', `server: frame seq ${f.seq} after ${s.lastSeq}`, ref, f.seq);
+    if (!(f.tMs > s.lastTMs)) return this.error(s, 'FRAME_TIME_BACKWARDS', `server: frame time ${f.tMs} ms is not after ${s.lastTMs} ms`, ref, f.seq);
+    // Stale: later than this connection's best observed delay by more than staleMs (clocks differ,
+    // so only the delay's variation is meaningful).
+    const delay = now - f.tMs;
+    s.bestDelayMs = Math.min(s.bestDelayMs, delay);
+    if (delay - s.bestDelayMs > this.o.staleMs) {
+      s.lastSeq = f.seq;
+      return this.error(s, 'FRAME_STALE', `server: frame ${f.seq} arrived ${(delay - s.bestDelayMs).toFixed(0)} ms late (limit ${this.o.staleMs} ms)`, ref, f.seq);
+    }
+    s.lastSeq = f.seq;
+    s.lastTMs = f.tMs;
+    if (h === null) this.setHolder({ kind: 'session', session: s }, false);
+    this.loop.handFrame(f.seq, f.tMs, f.left, f.right, now);
+    // A present hand the retargeting found implausible: tell the operator (at most once a second).
+    const st = this.loop.state.status;
+    for (const side of ['left', 'right'] as const satisfies readonly Side[]) {
+      const present = side === 'left' ? f.left !== null : f.right !== null;
+      const hold = st[side].hold;
+      if (present && hold !== 'none' && hold !== 'missing' && now - s.lastImplausibleErrorMs > 1000 && this.loop.mode === 'teleop') {
+        s.lastImplausibleErrorMs = now;
+        this.error(s, 'FRAME_IMPLAUSIBLE', `server: ${side} hand rejected (${hold}); that side holds`, ref, f.seq);
+      }
+    }
+  }
+
+  private chunk(s: Session, bytes: Uint8Array, now: number): void {
+    const ref = 'binary:3';
+    if (s.role !== 'policy') return this.error(s, 'ROLE_FORBIDDEN', `server: a ${s.role} may not send action chunks`, ref);
+    const c = decodeActionChunk(bytes);
+    if (!c.ok) return this.error(s, c.code, c.message, ref);
+    const r = this.loop.submitChunk({ startTimeMs: c.startTimeMs, periodMs: c.periodMs, k: c.k, data: c.data }, now);
+    if (!r.ok) this.error(s, toWireErrorCode(r.code), r.message, ref, c.chunkId);
+  }
+
+  private setHolder(next: Holder, takeover: boolean, reason?: string): void {
+    const prev = this.leaseHolder();
+    this.holder = next;
+    const now = this.leaseHolder();
+    if (next === null) {
+      // Losing the operator holds the robot at once; it follows again only after a new engage.
+      this.loop.disengage(undefined, 'lease');
+      this.loop.resetOperatorClock();
+    } else {
+      this.loop.resetOperatorClock();
+      if (this.loop.mode === 'idle') this.loop.setMode('teleop', now ?? 'lease');
+    }
+    this.loop.emit('lease', { holder: now, previous: prev, takeover, ...(reason ? { reason } : {}) });
+  }
+
+  private control(s: Session, msg: ClientMessage, now: number): void {
+    if (msg.type === 'hello') {
+      if (s.role !== undefined) return this.error(s, 'AUTH_ALREADY', 'server: hello was already accepted on this connection', 'hello');
+      if (msg.role === 'operator' && !tokenMatches(msg.token, this.o.operatorToken)) return this.error(s, 'AUTH_BAD_TOKEN', 'server: operator token missing or wrong', 'hello');
+      if (msg.role === 'policy' && !tokenMatches(msg.token, this.o.policyToken)) return this.error(s, 'AUTH_BAD_TOKEN', 'server: policy token missing or wrong', 'hello');
+      if (msg.role === 'viewer' && this.o.viewerToken !== undefined && !tokenMatches(msg.token, this.o.viewerToken)) {
+        return this.error(s, 'AUTH_BAD_TOKEN', 'server: viewer token missing or wrong', 'hello');
+      }
+      s.role = msg.role;
+      s.name = (msg.name ?? `${msg.role}-${s.id}`).slice(0, 64);
+      this.send(s, {
+        type: 'welcome', protocol: PROTOCOL_VERSION, sessionId: s.id, role: s.role, serverTimeMs: now, controlRateHz: this.loop.controlRateHz,
+        jointNames: STATE_JOINT_NAMES, actionNames: ACTION_NAMES,
+        limits: { maxMessageBytes: this.o.maxMessageBytes, maxMessagesPerSecond: this.o.maxMessagesPerSecond, watchdogMs: this.loop.watchdogMs },
+      });
+      this.send(s, this.status());
+      return;
+    }
+    if (s.role === undefined) return this.error(s, 'AUTH_REQUIRED', 'server: send hello first', msg.type);
+    if (msg.type === 'ping') return this.send(s, { type: 'pong', id: msg.id, clientTimeMs: msg.clientTimeMs, serverTimeMs: now });
+    // The emergency stop is never refused, whoever asks.
+    if (msg.type === 'estop') return this.loop.estop(s.name);
+    if (s.role !== 'operator') return this.error(s, 'ROLE_FORBIDDEN', `server: a ${s.role} may not send ${msg.type}`, msg.type);
+    const isHolder = this.holder?.kind === 'session' && this.holder.session === s;
+    switch (msg.type) {
+      case 'reset_estop':
+        return this.loop.resetEstop(s.name);
+      case 'engage':
+        if (this.loop.state.estop) return this.error(s, 'ESTOP_LATCHED', 'server: reset the emergency stop before engaging', msg.type);
+        if (this.loop.mode !== 'teleop' && this.loop.mode !== 'replay') return this.error(s, 'MODE_FORBIDDEN', `server: engage needs teleop mode (mode is ${this.loop.mode})`, msg.type);
+        return this.loop.engage(msg.side, s.name);
+      case 'disengage':
+        return this.loop.disengage(msg.side, s.name);
+      case 'set_mode':
+        if (this.loop.state.estop && msg.mode !== 'idle') return this.error(s, 'ESTOP_LATCHED', 'server: reset the emergency stop first', msg.type);
+        return this.loop.setMode(msg.mode as Mode, s.name);
+      case 'lease_request': {
+        if (isHolder) return;
+        if (this.holder !== null && msg.takeover !== true) return this.error(s, 'LEASE_HELD', `server: ${this.leaseHolder()} holds the control lease; ask with takeover: true to take it`, msg.type);
+        return this.setHolder({ kind: 'session', session: s }, this.holder !== null);
+      }
+      case 'lease_release':
+        if (!isHolder) return this.error(s, 'LEASE_NOT_HELD', 'server: this connection does not hold the lease', msg.type);
+        return this.setHolder(null, false, 'released');
+      case 'record_start':
+        if (!this.o.recording) return this.error(s, 'RECORDING_FAILED', 'server: recording is off (--no-record)', msg.type);
+        return this.o.recording.start({ ...(msg.task !== undefined ? { task: msg.task } : {}), operator: msg.operator ?? s.name }, s.name);
+      case 'record_stop':
+        if (!this.o.recording) return this.error(s, 'RECORDING_FAILED', 'server: recording is off (--no-record)', msg.type);
+        return this.o.recording.stop(msg.success === undefined ? {} : { success: msg.success }, s.name);
+      case 'set_recording_meta':
+        return this.o.recording?.setMeta({ ...(msg.task !== undefined ? { task: msg.task } : {}), ...(msg.success !== undefined ? { success: msg.success } : {}) });
+      case 'calibrate':
+        return this.loop.calibrate(msg.handScale, s.name);
+    }
+  }
+
+  private broadcastState(st: LoopState): void {
+    const now = this.loop.now();
+    const msg: RobotStateMessage = {
+      seq: st.seq >>> 0, serverTimeMs: st.serverTimeMs, mode: st.mode, estopLatched: st.estop, recording: this.o.recording?.active() ?? false,
+      rosConnected: this.o.ros?.().connected ?? false, watchdogHold: st.holding, leaseHeld: this.holder !== null,
+      sourceTMs: st.sourceTMs, sourceSeq: st.sourceSeq >>> 0,
+      status: { left: st.status.left, right: st.status.right },
+      retargetMs: st.retargetMs, serverLatencyMs: Number.isFinite(st.sourceRecvMs) ? now - st.sourceRecvMs : Number.NaN,
+      chunkQueueDepth: st.chunkQueueDepth, chunkLatencyMs: st.chunkLatencyMs,
+      commanded: st.q, action: st.action, measured: st.measuredValid ? st.measured : null,
+    };
+    // One buffer per state, shared by every client (ws may still hold it after send returns).
+    const buf = encodeRobotState(undefined, msg);
+    for (const s of this.sessions) {
+      if (s.role === undefined || s.ws.readyState !== s.ws.OPEN) continue;
+      // Latest wins: a client that has not taken the last states skips this one.
+      if (s.ws.bufferedAmount > this.o.maxBufferedBytes) {
+        s.statesDropped++;
+        continue;
+      }
+      s.ws.send(buf);
+      s.statesSent++;
+    }
+  }
+
+  private broadcastJson(msg: Record<string, unknown>): void {
+    const text = JSON.stringify(msg);
+    for (const s of this.sessions) {
+      if (s.role === undefined || s.ws.readyState !== s.ws.OPEN) continue;
+      if (s.ws.bufferedAmount > this.o.maxBufferedBytes * 4) continue;
+      s.ws.send(text);
+    }
+  }
+}
+
+export type { LoopEvent };

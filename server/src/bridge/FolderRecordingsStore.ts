@@ -1,0 +1,86 @@
+import { readdir, stat, unlink } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { createRig, type HandFrame, parseIwerCapture, Retargeter } from '@dexbridge/retarget';
+import { rigUrdf } from '@dexbridge/urdf';
+import { createRecordingFile, readRecordingInfo, Recorder } from '../recording/index.js';
+import type { RecordingManager } from '../recording/RecordingManager.js';
+import { HttpError, RECORDING_NAME, type RecordingInfo, type RecordingsStore, recordingPath } from './http.js';
+import { softwareVersion } from './startDexbridge.js';
+
+const parseSuccess = (v: string | undefined): boolean | null => (v === 'true' ? true : v === 'false' ? false : null);
+
+/** Recordings in one folder, as the HTTP API sees them. */
+export class FolderRecordingsStore implements RecordingsStore {
+  constructor(
+    readonly dir: string,
+    private readonly manager: RecordingManager | undefined,
+  ) {}
+
+  isActive(name: string): boolean {
+    return this.manager?.active() === true && this.manager.file() === name;
+  }
+
+  async list(): Promise<RecordingInfo[]> {
+    const names = (await readdir(this.dir).catch(() => [] as string[])).filter((n) => RECORDING_NAME.test(n)).sort().reverse();
+    const out: RecordingInfo[] = [];
+    for (const name of names) {
+      const path = join(this.dir, name);
+      const st = await stat(path).catch(() => undefined);
+      if (!st?.isFile()) continue;
+      try {
+        const info = await readRecordingInfo(path);
+        const meta = info.metadata['dexbridge'] ?? {};
+        const durationS = info.endTimeNs > info.startTimeNs ? Number(info.endTimeNs - info.startTimeNs) / 1e9 : 0;
+        out.push({
+          name, sizeBytes: st.size, startedAt: meta['started_at'] ?? null, durationS, operator: meta['operator'] ?? null,
+          task: meta['task'] || null, success: parseSuccess(meta['success']), complete: true,
+        });
+      } catch {
+        // Being written, or cut by a crash: listed, flagged incomplete (`dexbridge recover`).
+        out.push({ name, sizeBytes: st.size, startedAt: null, durationS: null, operator: null, task: null, success: null, complete: false });
+      }
+    }
+    return out;
+  }
+
+  async remove(name: string): Promise<boolean> {
+    const path = recordingPath(this.dir, name);
+    try {
+      await unlink(path);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * An IWER capture becomes a recording: its hand frames, and the robot's joint states and
+   * actions from retargeting them with the defaults (so the dashboard can replay it at once).
+   */
+  async importIwer(text: string, meta: { operator?: string; task?: string }): Promise<string> {
+    let frames: HandFrame[];
+    try {
+      frames = parseIwerCapture(text);
+    } catch (err) {
+      throw new HttpError(400, (err as { code?: string }).code ?? 'FORMAT_IWER_SYNTAX', (err as Error).message);
+    }
+    if (frames.length === 0) throw new HttpError(400, 'FORMAT_IWER_SCHEMA', 'http: the capture has no hand-tracked frames');
+    const sink = await createRecordingFile(this.dir);
+    const recorder = await Recorder.open(sink, {
+      softwareVersion: softwareVersion(), startedAtIso: new Date().toISOString(), urdf: rigUrdf(), operator: meta.operator ?? 'import', task: meta.task ?? 'imported IWER capture',
+    });
+    const rt = new Retargeter(createRig(), { autoEngage: true });
+    const t0 = Date.now() - (frames[frames.length - 1]!.tMs - frames[0]!.tMs);
+    let seq = 0;
+    for (const f of frames) {
+      const t = t0 + (f.tMs - frames[0]!.tMs);
+      recorder.writeHandFrame(t, seq++, f.left, f.right, f.tMs);
+      const o = rt.process(f);
+      recorder.writeJointState(t, o.q);
+      recorder.writeAction(t, o.action);
+    }
+    recorder.writeEvent(t0, 'import', { frames: frames.length, source: 'iwer' });
+    await recorder.close();
+    return basename(sink.path);
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * HTTP: the built dashboard, the rig's URDF, server info and the recordings API.
+ *
+ * Access: anyone who may connect as a viewer may list and download recordings (a viewer token is
+ * required only when one is configured); deleting and importing need the operator token. Tokens
+ * come as `Authorization: Bearer <token>`. Recording names are checked against a strict pattern
+ * and resolved inside the recordings folder, so no path escapes it.
+ */
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { extname, join, resolve, sep } from 'node:path';
+import { tokenMatches } from './tokens.js';
+
+/** One recording as the API lists it. */
+export interface RecordingInfo {
+  readonly name: string;
+  readonly sizeBytes: number;
+  readonly startedAt: string | null;
+  readonly durationS: number | null;
+  readonly operator: string | null;
+  readonly task: string | null;
+  readonly success: boolean | null;
+  /** Whether the file is a complete MCAP (false: needs `dexbridge recover`). */
+  readonly complete: boolean;
+}
+
+/** Where recordings live; the server's is a folder, tests may use another. */
+export interface RecordingsStore {
+  readonly dir: string;
+  list(): Promise<RecordingInfo[]>;
+  /** Deletes; false when there is no such recording. */
+  remove(name: string): Promise<boolean>;
+  /** Converts an uploaded IWER capture into a recording; returns its name. */
+  importIwer(text: string, meta: { operator?: string; task?: string }): Promise<string>;
+  /** Whether a recording is being written now (it cannot be deleted). */
+  isActive(name: string): boolean;
+}
+
+export interface HttpOptions {
+  readonly store: RecordingsStore;
+  readonly operatorToken: string;
+  readonly viewerToken: string | undefined;
+  /** Folder of the built dashboard (client/dist), when there is one. */
+  readonly clientDir: string | undefined;
+  readonly urdf: string;
+  readonly info: () => Record<string, unknown>;
+  /** Largest accepted upload, bytes. Default 64 MiB. */
+  readonly maxUploadBytes?: number;
+}
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A recording name the API accepts: a plain file name ending in .mcap. */
+export const RECORDING_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.mcap$/;
+
+/** Resolves a recording name inside `dir`, or throws NOT_FOUND / BAD_NAME. */
+export function recordingPath(dir: string, name: string): string {
+  if (!RECORDING_NAME.test(name) || name.includes('..')) throw new HttpError(400, 'BAD_NAME', `http: "${name}" is not a recording name (letters, digits, . _ -, ending in .mcap)`);
+  const root = resolve(dir);
+  const path = resolve(root, name);
+  if (!path.startsWith(root + sep)) throw new HttpError(400, 'BAD_NAME', `http: "${name}" is outside the recordings folder`);
+  return path;
+}
+
+function bearer(req: IncomingMessage): string | undefined {
+  const h = req.headers.authorization;
+  return typeof h === 'string' && h.startsWith('Bearer ') ? h.slice(7).trim() : undefined;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, err: unknown): void {
+  if (err instanceof HttpError) sendJson(res, err.status, { error: { code: err.code, message: err.message } });
+  else sendJson(res, 500, { error: { code: 'INTERNAL', message: `http: ${(err as Error)?.message ?? String(err)}` } });
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new HttpError(413, 'TOO_LARGE', `http: upload larger than ${limit} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json', '.svg': 'image/svg+xml', '.png': 'image/png', '.wasm': 'application/wasm', '.ico': 'image/x-icon',
+  '.urdf': 'application/xml', '.map': 'application/json',
+};
+
+const FALLBACK_PAGE = `<!doctype html><meta charset="utf-8"><title>dexbridge</title>
+<body style="font-family:system-ui;margin:2rem;max-width:50rem">
+<h1>dexbridge</h1><p>The bridge is running. The dashboard is not built in this checkout
+(<code>client/dist</code> is missing); the WebSocket endpoint is <code>/ws</code> and the
+recordings API <code>/api/recordings</code>. See docs/protocol.md.</p>
+<pre id="info"></pre><script>fetch('/api/info').then(r=>r.json()).then(j=>{document.getElementById('info').textContent=JSON.stringify(j,null,2)})</script>`;
+
+/** Builds the request handler. */
+export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const maxUpload = o.maxUploadBytes ?? 64 * 1024 * 1024;
+  const viewerAllowed = (req: IncomingMessage): boolean => {
+    if (o.viewerToken === undefined) return true;
+    const t = bearer(req) ?? new URL(req.url ?? '/', 'http://x').searchParams.get('token') ?? undefined;
+    return tokenMatches(t, o.viewerToken) || tokenMatches(t, o.operatorToken);
+  };
+  const requireOperator = (req: IncomingMessage): void => {
+    const t = bearer(req);
+    if (t === undefined) throw new HttpError(401, 'AUTH_REQUIRED', 'http: this needs the operator token (Authorization: Bearer <token>)');
+    if (!tokenMatches(t, o.operatorToken)) throw new HttpError(403, 'AUTH_BAD_TOKEN', 'http: the token is not the operator token');
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const path = decodeURIComponent(url.pathname);
+    const method = req.method ?? 'GET';
+    if (path === '/healthz') return sendJson(res, 200, { ok: true });
+    if (path.startsWith('/api/')) {
+      if (!viewerAllowed(req)) throw new HttpError(401, 'AUTH_REQUIRED', 'http: this server needs the viewer token');
+      if (path === '/api/info' && method === 'GET') return sendJson(res, 200, o.info());
+      if (path === '/api/urdf' && method === 'GET') {
+        res.writeHead(200, { 'content-type': 'application/xml; charset=utf-8', 'cache-control': 'no-cache' });
+        res.end(o.urdf);
+        return;
+      }
+      if (path === '/api/recordings' && method === 'GET') return sendJson(res, 200, { recordings: await o.store.list() });
+      if (path === '/api/recordings/import' && method === 'POST') {
+        requireOperator(req);
+        const text = await readBody(req, maxUpload);
+        const meta: { operator?: string; task?: string } = {};
+        const op = url.searchParams.get('operator');
+        const task = url.searchParams.get('task');
+        if (op !== null) meta.operator = op;
+        if (task !== null) meta.task = task;
+        const name = await o.store.importIwer(text, meta);
+        return sendJson(res, 201, { name });
+      }
+      const m = /^\/api\/recordings\/([^/]+)$/.exec(path);
+      if (m) {
+        const name = m[1]!;
+        const file = recordingPath(o.store.dir, name);
+        if (method === 'DELETE') {
+          requireOperator(req);
+          if (o.store.isActive(name)) throw new HttpError(409, 'RECORDING_ACTIVE', `http: ${name} is being recorded; stop the recording first`);
+          if (!(await o.store.remove(name))) throw new HttpError(404, 'NOT_FOUND', `http: no recording ${name}`);
+          res.writeHead(204).end();
+          return;
+        }
+        if (method === 'GET' || method === 'HEAD') {
+          const st = await stat(file).catch(() => undefined);
+          if (!st?.isFile()) throw new HttpError(404, 'NOT_FOUND', `http: no recording ${name}`);
+          res.writeHead(200, {
+            'content-type': 'application/octet-stream',
+            'content-length': st.size,
+            'content-disposition': `attachment; filename="${name}"`,
+          });
+          if (method === 'HEAD') return void res.end();
+          await new Promise<void>((done, fail) => {
+            createReadStream(file).on('error', fail).pipe(res).on('finish', done).on('error', fail);
+          });
+          return;
+        }
+      }
+      throw new HttpError(404, 'NOT_FOUND', `http: no route ${method} ${path}`);
+    }
+    if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, 'METHOD_NOT_ALLOWED', `http: ${method} ${path}`);
+    // Static client files; unknown paths get index.html (single-page app).
+    if (o.clientDir !== undefined) {
+      const root = resolve(o.clientDir);
+      let file = resolve(root, `.${path}`);
+      if (!file.startsWith(root + sep) && file !== root) throw new HttpError(404, 'NOT_FOUND', `http: no file ${path}`);
+      let st = await stat(file).catch(() => undefined);
+      if (!st?.isFile()) {
+        file = join(root, 'index.html');
+        st = await stat(file).catch(() => undefined);
+      }
+      if (st?.isFile()) {
+        res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream', 'content-length': st.size });
+        if (method === 'HEAD') return void res.end();
+        res.end(await readFile(file));
+        return;
+      }
+    }
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(FALLBACK_PAGE);
+  };
+
+  return (req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (res.headersSent) res.destroy();
+      else sendError(res, err);
+    });
+  };
+}

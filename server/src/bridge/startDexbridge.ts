@@ -1,0 +1,157 @@
+/**
+ * Builds and starts the whole process: control loop, recording, ROS, the WebSocket/HTTP server
+ * and (optionally) the demo operator. The CLI's `serve` and the integration tests both use it.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { parseHandFramesJsonl } from '@dexbridge/retarget';
+import { rigUrdf } from '@dexbridge/urdf';
+import { RecordingManager, type RecordPolicy } from '../recording/RecordingManager.js';
+import { RosBridge } from '../ros/index.js';
+import { BridgeServer } from './BridgeServer.js';
+import { ControlLoop } from './ControlLoop.js';
+import { DemoOperator } from './DemoOperator.js';
+import { FolderRecordingsStore } from './FolderRecordingsStore.js';
+import { bindsBeyondLoopback, lanAddresses } from './network.js';
+import { generateTls, loadTls, type TlsMaterial } from './tls.js';
+import { newToken } from './tokens.js';
+
+export interface DexbridgeOptions {
+  /** Interface to bind. Default 127.0.0.1 (this machine only). */
+  readonly host?: string;
+  /** Port; 0 picks a free one. Default 8080. */
+  readonly port?: number;
+  /** HTTPS/WSS: PEM files, or 'generate' for a self-signed certificate. Default: plain HTTP. */
+  readonly tls?: { readonly cert: string; readonly key: string } | 'generate';
+  /** rosbridge v2 WebSocket URL, e.g. ws://robot:9090. Default: no ROS. */
+  readonly rosbridgeUrl?: string;
+  readonly rosPrefix?: string;
+  readonly rosVersion?: 1 | 2;
+  /** Recordings folder. Default ./recordings. */
+  readonly recordingsDir?: string;
+  /** When to record: each lease session (default), each engage, only on request, or never. */
+  readonly record?: RecordPolicy;
+  /** Tokens; random ones are generated when not given (and printed). */
+  readonly operatorToken?: string;
+  readonly policyToken?: string;
+  readonly viewerToken?: string;
+  readonly controlRateHz?: number;
+  readonly watchdogMs?: number;
+  /** Drive the robot from the bundled Quest session in a loop. */
+  readonly demo?: boolean;
+  readonly allowedOrigins?: readonly string[];
+  /** The built dashboard; default: client/dist beside this package when it exists. */
+  readonly clientDir?: string;
+  readonly teleopChunkK?: number;
+  /** Per-connection limits (see BridgeServer). */
+  readonly maxMessagesPerSecond?: number;
+  readonly maxMessageBytes?: number;
+  readonly staleMs?: number;
+}
+
+export interface RunningDexbridge {
+  readonly server: BridgeServer;
+  readonly loop: ControlLoop;
+  readonly recording: RecordingManager | undefined;
+  readonly ros: RosBridge | undefined;
+  readonly demo: DemoOperator | undefined;
+  readonly port: number;
+  readonly host: string;
+  /** http(s)://host:port */
+  readonly url: string;
+  /** URLs to open from other machines on the LAN (the Quest). */
+  readonly lanUrls: string[];
+  readonly operatorToken: string;
+  readonly policyToken: string;
+  readonly viewerToken: string | undefined;
+  readonly tls: TlsMaterial | undefined;
+  close(): Promise<void>;
+}
+
+const DEMO_URL = new URL('../../data/quest3-hands.jsonl', import.meta.url);
+
+export function softwareVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+function defaultClientDir(): string | undefined {
+  const dir = fileURLToPath(new URL('../../../client/dist/', import.meta.url));
+  return existsSync(dir) ? dir : undefined;
+}
+
+export async function startDexbridge(o: DexbridgeOptions = {}): Promise<RunningDexbridge> {
+  const host = o.host ?? '127.0.0.1';
+  const operatorToken = o.operatorToken ?? newToken();
+  const policyToken = o.policyToken ?? newToken();
+  const tls = o.tls === undefined ? undefined : o.tls === 'generate' ? await generateTls(bindsBeyondLoopback(host) ? [host] : []) : await loadTls(o.tls.cert, o.tls.key);
+  const recordingsDir = o.recordingsDir ?? 'recordings';
+  await mkdir(recordingsDir, { recursive: true });
+  const urdf = rigUrdf();
+  const version = softwareVersion();
+
+  const loop = new ControlLoop({
+    ...(o.controlRateHz !== undefined ? { controlRateHz: o.controlRateHz } : {}),
+    ...(o.watchdogMs !== undefined ? { watchdogMs: o.watchdogMs } : {}),
+    ...(o.teleopChunkK !== undefined ? { teleopChunkK: o.teleopChunkK } : {}),
+    autoEngage: o.demo === true,
+  });
+  const recording = o.record === 'off' ? undefined : new RecordingManager(loop, { dir: recordingsDir, policy: o.record ?? 'session', urdf, softwareVersion: version });
+  const ros = o.rosbridgeUrl === undefined ? undefined : new RosBridge({ url: o.rosbridgeUrl, ...(o.rosPrefix ? { prefix: o.rosPrefix } : {}), ...(o.rosVersion ? { rosVersion: o.rosVersion } : {}) });
+  const store = new FolderRecordingsStore(recordingsDir, recording);
+  const clientDir = o.clientDir ?? defaultClientDir();
+  const server = new BridgeServer({
+    loop, host, port: o.port ?? 8080, operatorToken, policyToken, urdf, store, softwareVersion: version,
+    ...(tls ? { tls } : {}),
+    ...(o.viewerToken !== undefined ? { viewerToken: o.viewerToken } : {}),
+    ...(o.allowedOrigins ? { allowedOrigins: o.allowedOrigins } : {}),
+    ...(clientDir ? { clientDir } : {}),
+    ...(recording ? { recording } : {}),
+    ...(ros ? { ros: () => ros.status() } : {}),
+    ...(o.maxMessagesPerSecond !== undefined ? { maxMessagesPerSecond: o.maxMessagesPerSecond } : {}),
+    ...(o.maxMessageBytes !== undefined ? { maxMessageBytes: o.maxMessageBytes } : {}),
+    ...(o.staleMs !== undefined ? { staleMs: o.staleMs } : {}),
+  });
+
+  if (ros) {
+    // ROS never blocks the loop: publishes are fire-and-forget and dropped while disconnected.
+    // Stamps are wall-clock (epoch) ms; the loop's clock is monotonic since start.
+    loop.onState((s) => ros.publishState(performance.timeOrigin + s.serverTimeMs, s.q, s.action));
+    loop.onChunk((tMs, chunk) => ros.publishChunk(performance.timeOrigin + tMs, chunk));
+    ros.onMeasured((m) => loop.setMeasured(m.q));
+    ros.onStatus((st) => loop.emit('ros', { connected: st.connected, url: st.url, lastError: st.lastError?.message ?? null }));
+  }
+
+  const port = await server.listen();
+  loop.start();
+  let demo: DemoOperator | undefined;
+  if (o.demo === true) {
+    demo = new DemoOperator(loop, parseHandFramesJsonl(readFileSync(DEMO_URL, 'utf8')));
+    server.takeLeaseInternal('demo');
+    loop.onEvent((e) => {
+      // A real operator taking the lease ends the demo.
+      if (e.event === 'lease' && e.detail['holder'] !== 'demo') demo?.stop();
+    });
+    demo.start();
+  }
+
+  const scheme = tls ? 'https' : 'http';
+  const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  const url = `${scheme}://${shown.includes(':') ? `[${shown}]` : shown}:${port}`;
+  const lanUrls = bindsBeyondLoopback(host) ? (host === '0.0.0.0' || host === '::' ? lanAddresses() : [host]).map((a) => `${scheme}://${a}:${port}`) : [];
+  return {
+    server, loop, recording, ros, demo, port, host, url, lanUrls, operatorToken, policyToken, viewerToken: o.viewerToken, tls,
+    async close() {
+      demo?.stop();
+      loop.stop();
+      await recording?.close();
+      ros?.close();
+      await server.close();
+    },
+  };
+}

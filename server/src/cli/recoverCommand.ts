@@ -1,0 +1,34 @@
+/** `dexbridge recover <file.mcap>`: a valid MCAP from a recording cut short by a crash. */
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { recoverMcap } from '../recording/index.js';
+import { usageFromParseError } from './args.js';
+import { CliError, EXIT_OK } from './CliError.js';
+import type { CliIo } from './io.js';
+
+export const RECOVER_USAGE = `Usage: dexbridge recover <file.mcap> [--out <file.mcap>]
+
+Reads a recording that was cut short (power loss, kill -9: no footer, a torn last chunk) and
+writes a valid, indexed MCAP with every complete record. The input is left untouched.
+
+Options:
+  --out <file.mcap>   where to write (default: <file>.recovered.mcap; never overwrites)
+`;
+
+export async function recoverCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const parse = () => parseArgs({ args: [...argv], options: { out: { type: 'string' } }, allowPositionals: true, strict: true });
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse();
+  } catch (err) {
+    throw usageFromParseError('recover', err);
+  }
+  const input = parsed.positionals[0];
+  if (input === undefined || parsed.positionals.length > 1) throw new CliError('CLI_USAGE', 'recover: give exactly one recording file');
+  if (!existsSync(input)) throw new CliError('CLI_INPUT_NOT_FOUND', `recover: no file ${input}`);
+  const out = parsed.values.out ?? input.replace(/\.mcap$/i, '') + '.recovered.mcap';
+  if (existsSync(out)) throw new CliError('CLI_USAGE', `recover: ${out} exists; give another --out`);
+  const r = await recoverMcap(input, out);
+  io.stdout.write(`dexbridge recover: ${input} → ${out}\n${JSON.stringify(r)}\n`);
+  return EXIT_OK;
+}

@@ -1,0 +1,118 @@
+/**
+ * `dexbridge serve`: the process a lab runs next to its robot. See docs/cli.md and docs/quest.md.
+ */
+import { parseArgs } from 'node:util';
+import type { RecordPolicy } from '../recording/RecordingManager.js';
+import { type DexbridgeOptions, startDexbridge } from '../bridge/startDexbridge.js';
+import { usageFromParseError } from './args.js';
+import { CliError, EXIT_OK } from './CliError.js';
+import type { CliIo } from './io.js';
+
+export const SERVE_USAGE = `Usage: dexbridge serve [options]
+
+Starts the bridge: HTTP for the dashboard and the recordings API, and the WebSocket at /ws.
+
+Options:
+  --port <n>                 port (default 8080; 0 picks a free one)
+  --host <address>           interface to bind (default 127.0.0.1; 0.0.0.0 for the LAN)
+  --tls                      HTTPS/WSS with a generated self-signed certificate (for the Quest on the LAN)
+  --cert <file> --key <file> HTTPS/WSS with your certificate (PEM)
+  --rosbridge <url>          publish to ROS through rosbridge, e.g. ws://robot:9090
+  --ros-prefix <prefix>      topic prefix (default /dexbridge)
+  --ros-version <1|2>        rosbridge's ROS version, for header stamps (default 1)
+  --recordings <dir>         recordings folder (default ./recordings)
+  --record <policy>          session (default: each operator lease), engage, manual, off
+  --operator-token <t>       operator token (default: a random one, printed)
+  --policy-token <t>         policy token (default: a random one, printed)
+  --viewer-token <t>         require this token from viewers (default: none)
+  --allow-origin <origin>    another browser origin allowed to connect (repeatable)
+  --control-rate <hz>        control loop rate (default 90)
+  --watchdog <ms>            hold after this long without operator frames (default 200)
+  --chunk-k <n>              actions per teleop chunk sent to ROS (default 1)
+  --demo                     drive the robot from the bundled Quest 3 session in a loop
+`;
+
+function num(name: string, v: string | undefined, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min || n > max) throw new CliError('CLI_USAGE', `serve: --${name} must be a number in ${min}..${max}, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** Parses `serve` arguments into options (exported for tests). */
+export function parseServeArgs(argv: readonly string[]): DexbridgeOptions {
+  const parse = () =>
+    parseArgs({
+      args: [...argv],
+      options: {
+        port: { type: 'string' }, host: { type: 'string' }, tls: { type: 'boolean' }, cert: { type: 'string' }, key: { type: 'string' },
+        rosbridge: { type: 'string' }, 'ros-prefix': { type: 'string' }, 'ros-version': { type: 'string' },
+        recordings: { type: 'string' }, record: { type: 'string' },
+        'operator-token': { type: 'string' }, 'policy-token': { type: 'string' }, 'viewer-token': { type: 'string' },
+        'allow-origin': { type: 'string', multiple: true }, 'control-rate': { type: 'string' }, watchdog: { type: 'string' }, 'chunk-k': { type: 'string' },
+        demo: { type: 'boolean' },
+      },
+      allowPositionals: false,
+      strict: true,
+    });
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse();
+  } catch (err) {
+    throw usageFromParseError('serve', err);
+  }
+  const v = parsed.values;
+  if ((v.cert === undefined) !== (v.key === undefined)) throw new CliError('CLI_USAGE', 'serve: --cert and --key go together');
+  if (v.tls === true && v.cert !== undefined) throw new CliError('CLI_USAGE', 'serve: give either --tls (generated certificate) or --cert/--key, not both');
+  const record = v.record as RecordPolicy | undefined;
+  if (record !== undefined && !['session', 'engage', 'manual', 'off'].includes(record)) throw new CliError('CLI_USAGE', `serve: --record must be session, engage, manual or off, got ${JSON.stringify(record)}`);
+  if (v.rosbridge !== undefined && !/^wss?:\/\//.test(v.rosbridge)) throw new CliError('CLI_USAGE', `serve: --rosbridge must be a ws:// or wss:// URL, got ${JSON.stringify(v.rosbridge)}`);
+  for (const [name, t] of [['operator-token', v['operator-token']], ['policy-token', v['policy-token']], ['viewer-token', v['viewer-token']]] as const) {
+    if (t !== undefined && t.length < 8) throw new CliError('CLI_USAGE', `serve: --${name} must have at least 8 characters`);
+  }
+  const rosVersion = num('ros-version', v['ros-version'], 1, 2);
+  const o: DexbridgeOptions = {
+    ...(v.host !== undefined ? { host: v.host } : {}),
+    ...(v.port !== undefined ? { port: num('port', v.port, 0, 65535)! } : {}),
+    ...(v.tls === true ? { tls: 'generate' as const } : v.cert !== undefined && v.key !== undefined ? { tls: { cert: v.cert, key: v.key } } : {}),
+    ...(v.rosbridge !== undefined ? { rosbridgeUrl: v.rosbridge } : {}),
+    ...(v['ros-prefix'] !== undefined ? { rosPrefix: v['ros-prefix'] } : {}),
+    ...(rosVersion !== undefined ? { rosVersion: rosVersion === 2 ? 2 : 1 } : {}),
+    ...(v.recordings !== undefined ? { recordingsDir: v.recordings } : {}),
+    ...(record !== undefined ? { record } : {}),
+    ...(v['operator-token'] !== undefined ? { operatorToken: v['operator-token'] } : {}),
+    ...(v['policy-token'] !== undefined ? { policyToken: v['policy-token'] } : {}),
+    ...(v['viewer-token'] !== undefined ? { viewerToken: v['viewer-token'] } : {}),
+    ...(v['allow-origin'] !== undefined ? { allowedOrigins: v['allow-origin'] } : {}),
+    ...(v['control-rate'] !== undefined ? { controlRateHz: num('control-rate', v['control-rate'], 1, 1000)! } : {}),
+    ...(v.watchdog !== undefined ? { watchdogMs: num('watchdog', v.watchdog, 10, 10000)! } : {}),
+    ...(v['chunk-k'] !== undefined ? { teleopChunkK: num('chunk-k', v['chunk-k'], 1, 256)! } : {}),
+    ...(v.demo === true ? { demo: true } : {}),
+  };
+  return o;
+}
+
+export async function serveCommand(argv: readonly string[], io: CliIo, signal?: AbortSignal): Promise<number> {
+  const options = parseServeArgs(argv);
+  const run = await startDexbridge(options);
+  const w = (line: string): unknown => io.stdout.write(`${line}\n`);
+  w(`dexbridge ${run.server.loop.mode === 'idle' ? 'ready' : 'running'} on ${run.url}${run.tls ? ` (TLS, ${run.tls.source} certificate)` : ''}`);
+  w(`  dashboard         ${run.url}/`);
+  w(`  operator (Quest)  ${run.url}/?role=operator#token=${run.operatorToken}`);
+  for (const lan of run.lanUrls) w(`  on the LAN        ${lan}/?role=operator#token=${run.operatorToken}`);
+  if (run.lanUrls.length === 0) w('  LAN               not reachable (bound to loopback); use --host 0.0.0.0 --tls, or adb reverse (docs/quest.md)');
+  w(`  WebSocket         ${run.url.replace(/^http/, 'ws')}/ws`);
+  w(`  policy token      ${run.policyToken}`);
+  w(`  recordings        ${run.recording ? `${options.recordingsDir ?? 'recordings'} (${options.record ?? 'session'})` : 'off'}`);
+  w(`  ROS               ${run.ros ? options.rosbridgeUrl : 'off (standalone)'}`);
+  if (run.demo) w('  demo              the bundled Quest 3 session drives the robot in a loop');
+  await new Promise<void>((done) => {
+    const stop = (): void => done();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    signal?.addEventListener('abort', stop, { once: true });
+  });
+  w('dexbridge: stopping (closing the recording)');
+  await run.close();
+  return EXIT_OK;
+}

@@ -1,0 +1,132 @@
+/**
+ * Decides when to record and feeds the recorder from the control loop: raw operator frames,
+ * commanded joint states, actions, chunks, events and calibration. Recording never blocks or
+ * stops teleoperation: a folder that cannot be written is reported to viewers (a `recording`
+ * event with the error, and the state's recording flag off) while the robot goes on.
+ */
+import { basename } from 'node:path';
+import type { ControlLoop } from '../bridge/ControlLoop.js';
+import { createRecordingFile } from './FileSink.js';
+import { Recorder, type RecorderStats } from './Recorder.js';
+
+/** When to record: each operator lease (default), each engage, only on request, or never. */
+export type RecordPolicy = 'session' | 'engage' | 'manual' | 'off';
+
+export interface RecordingManagerOptions {
+  readonly dir: string;
+  readonly policy: RecordPolicy;
+  readonly urdf: string;
+  readonly softwareVersion: string;
+}
+
+/** Server clock (performance.now ms) → Unix epoch ms, for MCAP log times tools understand. */
+const epochMs = (serverMs: number): number => performance.timeOrigin + serverMs;
+
+export class RecordingManager {
+  private recorder: Recorder | undefined;
+  private opening = false;
+  private path: string | null = null;
+  private lastError: string | null = null;
+  private chunkId = 0;
+  private pendingMeta: { task?: string; success?: boolean } = {};
+  private closing: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly loop: ControlLoop,
+    private readonly o: RecordingManagerOptions,
+  ) {
+    loop.onFrame((recvMs, seq, f) => this.recorder?.writeHandFrame(epochMs(recvMs), seq, f.left, f.right, f.tMs));
+    loop.onState((s) => {
+      const r = this.recorder;
+      if (!r) return;
+      const t = epochMs(s.serverTimeMs);
+      r.writeJointState(t, s.q);
+      r.writeAction(t, s.action);
+    });
+    loop.onChunk((tMs, chunk) => this.recorder?.writeChunk(epochMs(tMs), chunk, this.chunkId++));
+    loop.onEvent((e) => {
+      if (e.event !== 'recording') this.recorder?.writeEvent(epochMs(e.serverTimeMs), e.event, e.detail);
+      if (e.event === 'tracking' && e.detail['calibrated'] !== undefined) this.recorder?.writeCalibration(epochMs(e.serverTimeMs), e.detail['calibrated'] as Record<string, unknown>);
+      const p = this.o.policy;
+      if (p === 'session' && e.event === 'lease') {
+        if (e.detail['holder'] !== null && !this.active()) this.start({ operator: String(e.detail['holder']) }, 'lease');
+        else if (e.detail['holder'] === null) this.stop({}, 'lease');
+      }
+      if (p === 'engage' && e.event === 'engage' && !this.active()) this.start({ operator: String(e.detail['by'] ?? '') }, 'engage');
+      if (p === 'engage' && e.event === 'disengage') this.stop({}, 'disengage');
+    });
+  }
+
+  active(): boolean {
+    return this.recorder !== undefined && !this.recorder.failed;
+  }
+
+  file(): string | null {
+    return this.path === null ? null : basename(this.path);
+  }
+
+  error(): string | null {
+    return this.lastError;
+  }
+
+  /** Starts a recording (no-op when one is running or opening). */
+  start(meta: { operator?: string; task?: string }, by: string): void {
+    if (this.recorder || this.opening) return;
+    this.opening = true;
+    this.chunkId = 0;
+    void (async () => {
+      await this.closing;
+      try {
+        const sink = await createRecordingFile(this.o.dir);
+        this.path = sink.path;
+        this.recorder = await Recorder.open(sink, {
+          softwareVersion: this.o.softwareVersion, startedAtIso: new Date().toISOString(), urdf: this.o.urdf,
+          ...(meta.operator !== undefined ? { operator: meta.operator } : {}),
+          ...(meta.task !== undefined ? { task: meta.task } : {}),
+          onError: (err) => {
+            this.lastError = err.message;
+            this.loop.emit('recording', { active: false, file: this.file(), error: err.message });
+          },
+        });
+        if (this.pendingMeta.task !== undefined || this.pendingMeta.success !== undefined) this.recorder.setOutcome(this.pendingMeta);
+        this.lastError = null;
+        this.loop.emit('recording', { active: true, file: this.file(), by });
+      } catch (err) {
+        this.lastError = `recording: cannot record in ${this.o.dir}: ${(err as Error).message}`;
+        this.recorder = undefined;
+        this.loop.emit('recording', { active: false, file: null, error: this.lastError, by });
+      } finally {
+        this.opening = false;
+      }
+    })();
+  }
+
+  /** Stops the running recording, with its outcome (task, success) in the file's metadata. */
+  stop(outcome: { success?: boolean; task?: string }, by: string): void {
+    const r = this.recorder;
+    if (!r) return;
+    this.recorder = undefined;
+    r.setOutcome({ ...this.pendingMeta, ...outcome });
+    this.pendingMeta = {};
+    const file = this.file();
+    this.closing = r.close().then(
+      (stats: RecorderStats) => this.loop.emit('recording', { active: false, file, by, messages: stats.messages, bytes: stats.bytesWritten }),
+      (err: unknown) => {
+        this.lastError = (err as Error).message;
+        this.loop.emit('recording', { active: false, file, by, error: this.lastError });
+      },
+    );
+  }
+
+  /** Task text and success flag for the running recording (kept for its closing metadata). */
+  setMeta(meta: { task?: string; success?: boolean }): void {
+    this.pendingMeta = { ...this.pendingMeta, ...meta };
+    this.recorder?.setOutcome(this.pendingMeta);
+  }
+
+  /** Stops recording and waits until the file is complete. */
+  async close(): Promise<void> {
+    this.stop({}, 'shutdown');
+    await this.closing;
+  }
+}

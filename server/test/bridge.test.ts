@@ -1,0 +1,306 @@
+/**
+ * The bridge end to end on port 0 with real `ws` clients: operator → viewer state, roles, the
+ * lease, the watchdog, the e-stop, chunk execution, recording, HTTP, and the wire error codes.
+ */
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { McapIndexedReader } from '@mcap/core';
+import { ACTION_DIM, ACTION_LAYOUT, type HandFrame, parseHandFramesJsonl } from '@dexbridge/retarget';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDexbridge, type RunningDexbridge } from '../src/bridge/startDexbridge.js';
+import { encodeActionChunk, encodeHandFrame } from '../src/protocol/index.js';
+import { FileReadable } from '../src/recording/index.js';
+import { TestClient } from './support/wsClient.js';
+
+const DEMO = new URL('../data/quest3-hands.jsonl', import.meta.url);
+const frames: HandFrame[] = parseHandFramesJsonl(readFileSync(DEMO, 'utf8')).filter((f) => f.left !== null && f.right !== null);
+const OP = 'operator-token-123';
+const POLICY = 'policy-token-456';
+
+/**
+ * Streams demo frames as an operator would: stamped with its own monotonic clock (here the test
+ * process's), at least `step` ms apart.
+ */
+class Operator {
+  seq = 0;
+  t = 0;
+  i = 0;
+  constructor(readonly c: TestClient) {}
+  send(n = 1, step = 11): void {
+    for (let k = 0; k < n; k++) {
+      const f = frames[this.i++ % frames.length]!;
+      this.t = Math.max(this.t + step, performance.now());
+      this.c.sendBinary(encodeHandFrame(undefined, { seq: ++this.seq, tMs: this.t, left: f.left, right: f.right }));
+    }
+  }
+  /** Sends frames at ~90 Hz for `ms` of real time (the server measures staleness against it). */
+  async stream(ms: number): Promise<void> {
+    const start = performance.now();
+    while (performance.now() - start < ms) {
+      this.send(1, 11);
+      await new Promise((r) => setTimeout(r, 11));
+    }
+  }
+}
+
+let run: RunningDexbridge;
+let ws: string;
+let dir: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'dexbridge-bridge-'));
+  run = await startDexbridge({ port: 0, operatorToken: OP, policyToken: POLICY, recordingsDir: dir, maxMessagesPerSecond: 400 });
+  ws = `ws://127.0.0.1:${run.port}/ws`;
+});
+
+afterAll(async () => {
+  await run.close();
+});
+
+describe('bridge', () => {
+  it('streams an operator’s frames to a viewer as robot state answering each frame', async () => {
+    const viewer = await TestClient.hello(ws, 'viewer');
+    const op = new Operator(await TestClient.hello(ws, 'operator', OP, 'alice'));
+    await op.stream(150);
+    op.c.send({ type: 'engage' });
+    await viewer.waitEvent('engage');
+    const before = viewer.states.length;
+    await op.stream(400);
+    await viewer.until(() => viewer.states.slice(before).some((s) => s.sourceSeq === op.seq), 2000, 'the last frame answered');
+    const answered = viewer.states.slice(before).filter((s) => s.sourceSeq > 0);
+    expect(answered.length).toBeGreaterThan(10);
+    expect(answered.every((s) => s.mode === 'teleop' && s.leaseHeld)).toBe(true);
+    // The robot moves: the commanded joints change over the stream.
+    const first = answered[0]!.commanded, last = answered[answered.length - 1]!.commanded;
+    expect(Math.max(...Array.from(first, (v, i) => Math.abs(v - last[i]!)))).toBeGreaterThan(1e-3);
+    await viewer.close();
+    await op.c.close();
+    await viewer.until(() => run.server.leaseHolder() === null, 2000, 'lease released on disconnect');
+  });
+
+  it('refuses a second operator while the lease is held, and hands it over on takeover', async () => {
+    const a = new Operator(await TestClient.hello(ws, 'operator', OP, 'a'));
+    a.send(3);
+    await a.c.until(() => run.server.leaseHolder() === 'a', 2000, 'a holds the lease');
+    const b = new Operator(await TestClient.hello(ws, 'operator', OP, 'b'));
+    b.send(1);
+    await b.c.waitError('LEASE_HELD');
+    b.c.send({ type: 'lease_request' });
+    await b.c.waitError('LEASE_HELD');
+    b.c.send({ type: 'lease_request', takeover: true });
+    const ev = await a.c.waitJson((m) => m.type === 'event' && m['event'] === 'lease' && (m['detail'] as Record<string, unknown>)['holder'] === 'b');
+    expect((ev['detail'] as Record<string, unknown>)['takeover']).toBe(true);
+    a.send(1);
+    await a.c.waitError('LEASE_HELD');
+    a.c.send({ type: 'lease_release' });
+    await a.c.waitError('LEASE_NOT_HELD');
+    await a.c.close();
+    await b.c.close();
+    await b.c.until(() => run.server.leaseHolder() === null, 2000);
+  });
+
+  it('refuses commands from viewers, and unauthenticated or wrongly authenticated clients', async () => {
+    const viewer = await TestClient.hello(ws, 'viewer');
+    for (const type of ['engage', 'set_mode', 'reset_estop', 'lease_request', 'record_start']) {
+      viewer.send({ type, ...(type === 'set_mode' ? { mode: 'teleop' } : {}) });
+      const e = await viewer.waitError('ROLE_FORBIDDEN');
+      expect(e['ref']).toBe(type);
+    }
+    viewer.sendBinary(encodeHandFrame(undefined, { seq: 1, tMs: 1, left: frames[0]!.left, right: null }));
+    await viewer.waitError('ROLE_FORBIDDEN');
+    viewer.send({ type: 'hello', protocol: 1, role: 'viewer' });
+    await viewer.waitError('AUTH_ALREADY');
+
+    const anon = await TestClient.connect(ws);
+    anon.sendBinary(encodeHandFrame(undefined, { seq: 1, tMs: 1, left: null, right: null }));
+    await anon.waitError('AUTH_REQUIRED');
+    anon.send({ type: 'engage' });
+    await anon.waitError('AUTH_REQUIRED');
+    for (const [role, token] of [['operator', 'wrong-token!'], ['operator', undefined], ['policy', OP]] as const) {
+      const c = await TestClient.connect(ws);
+      c.send({ type: 'hello', protocol: 1, role, ...(token !== undefined ? { token } : {}) });
+      await c.waitError('AUTH_BAD_TOKEN');
+      await c.close();
+    }
+    await viewer.close();
+    await anon.close();
+  });
+
+  it('holds the robot when the operator goes silent (watchdog) and follows again only after frames return', async () => {
+    const viewer = await TestClient.hello(ws, 'viewer');
+    const op = new Operator(await TestClient.hello(ws, 'operator', OP, 'wd'));
+    await op.stream(150);
+    op.c.send({ type: 'engage' });
+    await op.stream(200);
+    const ev = await viewer.waitEvent('watchdog', { holding: true }, 2000);
+    expect(ev).toBeDefined();
+    await viewer.until(() => viewer.states.at(-1)?.watchdogHold === true, 1000, 'watchdog flag');
+    // While silent, the command stays still.
+    const held = await viewer.waitStates(5);
+    for (const s of held) expect(Array.from(s.commanded)).toEqual(Array.from(held[0]!.commanded));
+    const resumed = viewer.waitEvent('watchdog', { holding: false }, 2000);
+    await op.stream(100);
+    await resumed;
+    await op.c.close();
+    await viewer.close();
+    await viewer.until(() => run.server.leaseHolder() === null, 2000);
+  });
+
+  it('e-stop from a viewer holds the robot while the operator keeps moving, latches, and only an operator resets it', async () => {
+    const viewer = await TestClient.hello(ws, 'viewer');
+    const op = new Operator(await TestClient.hello(ws, 'operator', OP, 'es'));
+    await op.stream(150);
+    op.c.send({ type: 'engage' });
+    await op.stream(150);
+    viewer.send({ type: 'estop' });
+    await viewer.waitEvent('estop');
+    const from = viewer.states.length;
+    await op.stream(300);
+    const after = viewer.states.slice(from).filter((s) => s.estopLatched);
+    expect(after.length).toBeGreaterThan(5);
+    for (const s of after) expect(Array.from(s.commanded)).toEqual(Array.from(after[0]!.commanded));
+    op.c.send({ type: 'engage' });
+    await op.c.waitError('ESTOP_LATCHED');
+    viewer.send({ type: 'reset_estop' });
+    await viewer.waitError('ROLE_FORBIDDEN');
+    op.c.send({ type: 'reset_estop' });
+    await viewer.waitEvent('estop_reset');
+    await op.c.close();
+    await viewer.close();
+    await viewer.until(() => run.server.leaseHolder() === null, 2000);
+  });
+
+  it('executes a policy’s chunks only in policy mode and refuses stale and invalid ones', async () => {
+    const viewer = await TestClient.hello(ws, 'viewer');
+    const policy = await TestClient.hello(ws, 'policy', POLICY, 'pi');
+    const welcome = policy.json.find((m) => m.type === 'welcome')!;
+    expect(welcome['role']).toBe('policy');
+    const state = (await viewer.waitStates(1))[0]!;
+    const k = 20;
+    const data = new Float32Array(k * ACTION_DIM);
+    for (let r = 0; r < k; r++) data.set(state.action, r * ACTION_DIM);
+    // Move the left arm's joint 1 by +0.2 rad over the chunk.
+    for (let r = 0; r < k; r++) data[r * ACTION_DIM + ACTION_LAYOUT.leftArm.offset] = state.action[ACTION_LAYOUT.leftArm.offset]! + (0.2 * r) / (k - 1);
+    const chunkAt = (startTimeMs: number, id: number): Uint8Array => encodeActionChunk(undefined, { chunkId: id, startTimeMs, periodMs: 20, k, data });
+    policy.sendBinary(chunkAt(run.loop.now(), 1));
+    await policy.waitError('MODE_FORBIDDEN');
+    const op = await TestClient.hello(ws, 'operator', OP, 'boss');
+    op.send({ type: 'set_mode', mode: 'policy' });
+    await viewer.waitEvent('mode', { to: 'policy' });
+    policy.sendBinary(chunkAt(run.loop.now() - 5000, 2));
+    await policy.waitError('CHUNK_STALE');
+    const bad = Float32Array.from(data);
+    bad[3] = Number.NaN;
+    policy.sendBinary(encodeActionChunk(undefined, { chunkId: 3, startTimeMs: run.loop.now(), periodMs: 20, k, data: bad }));
+    await policy.waitError('CHUNK_NOT_FINITE');
+    const far = Float32Array.from(data);
+    far[ACTION_LAYOUT.leftArm.offset] = 10;
+    policy.sendBinary(encodeActionChunk(undefined, { chunkId: 4, startTimeMs: run.loop.now(), periodMs: 20, k, data: far }));
+    await policy.waitError('CHUNK_OUT_OF_LIMITS');
+    const j1 = state.commanded[0]!;
+    policy.sendBinary(chunkAt(run.loop.now(), 5));
+    await viewer.until(() => (viewer.states.at(-1)?.commanded[0] ?? j1) > j1 + 0.1, 3000, 'the arm following the chunk');
+    expect(viewer.states.some((s) => s.chunkQueueDepth >= 1)).toBe(true);
+    op.send({ type: 'set_mode', mode: 'idle' });
+    await viewer.waitEvent('mode', { to: 'idle' });
+    await Promise.all([viewer.close(), policy.close(), op.close()]);
+  });
+
+  it('answers malformed and out-of-order messages with their codes, and keeps serving the others', async () => {
+    const viewer = await TestClient.hello(ws, 'viewer');
+    const op = new Operator(await TestClient.hello(ws, 'operator', OP, 'bad'));
+    const c = op.c;
+    c.ws.send('{not json');
+    await c.waitError('PROTO_BAD_JSON');
+    c.send({ type: 'teleport' });
+    await c.waitError('PROTO_UNKNOWN_TYPE');
+    c.send({ type: 'set_mode', mode: 'warp' });
+    await c.waitError('PROTO_BAD_MESSAGE');
+    c.sendBinary(Uint8Array.of(9, 1, 0, 0));
+    await c.waitError('PROTO_BAD_KIND');
+    c.sendBinary(new Uint8Array(70_000));
+    await c.waitError('PROTO_TOO_LARGE');
+    const good = encodeHandFrame(undefined, { seq: 1, tMs: 5, left: frames[0]!.left, right: null });
+    const v2 = Uint8Array.from(good);
+    v2[1] = 2;
+    c.sendBinary(v2);
+    await c.waitError('PROTO_BAD_VERSION');
+    c.sendBinary(good.subarray(0, 100));
+    await c.waitError('FRAME_BAD_SIZE');
+    const nan = encodeHandFrame(undefined, { seq: 2, tMs: 6, left: frames[0]!.left!.map((v, i) => (i === 5 ? Number.NaN : v)), right: null });
+    c.sendBinary(nan);
+    await c.waitError('FRAME_NOT_FINITE');
+    op.send(3);
+    c.sendBinary(encodeHandFrame(undefined, { seq: 1, tMs: op.t + 10, left: null, right: null }));
+    await c.waitError('FRAME_OUT_OF_ORDER');
+    c.sendBinary(encodeHandFrame(undefined, { seq: op.seq + 10, tMs: op.t - 50, left: null, right: null }));
+    await c.waitError('FRAME_TIME_BACKWARDS');
+    op.seq += 10;
+    // A frame stamped 11 ms after the last one that arrives 400 ms later was held up on the way: stale.
+    op.send(1);
+    await new Promise((r) => setTimeout(r, 400));
+    op.t += 11;
+    c.sendBinary(encodeHandFrame(undefined, { seq: ++op.seq, tMs: op.t, left: frames[2]!.left, right: frames[2]!.right }));
+    await c.waitError('FRAME_STALE');
+    // Implausible: a hand blown up 5× in teleop mode.
+    const huge = frames[1]!.right!.map((v, i) => (i % 8 < 3 ? v * 5 : v));
+    op.t = Math.max(op.t + 11, performance.now());
+    c.sendBinary(encodeHandFrame(undefined, { seq: ++op.seq, tMs: op.t, left: frames[1]!.left, right: huge }));
+    await c.waitError('FRAME_IMPLAUSIBLE');
+    // The viewer never noticed: it kept receiving states throughout.
+    await viewer.waitStates(3);
+    expect(viewer.json.filter((m) => m.type === 'error')).toEqual([]);
+    await Promise.all([c.close(), viewer.close()]);
+    await viewer.until(() => run.server.leaseHolder() === null, 2000);
+  });
+
+  it('rate-limits a flooding connection while another keeps its rate', async () => {
+    const flooder = await TestClient.hello(ws, 'viewer', undefined, 'flood');
+    const viewer = await TestClient.hello(ws, 'viewer');
+    for (let i = 0; i < 1000; i++) flooder.send({ type: 'ping', id: i, clientTimeMs: i });
+    await flooder.waitError('PROTO_RATE_LIMITED');
+    const pongs = flooder.json.filter((m) => m.type === 'pong').length;
+    expect(pongs).toBeLessThan(1000);
+    viewer.send({ type: 'ping', id: 1, clientTimeMs: 1 });
+    await viewer.waitJson((m) => m.type === 'pong');
+    await Promise.all([flooder.close(), viewer.close()]);
+  });
+
+  it('records each operator session as MCAP that the indexed reader opens, and lists it over HTTP', async () => {
+    const op = new Operator(await TestClient.hello(ws, 'operator', OP, 'rec'));
+    await op.stream(300);
+    await op.c.waitJson((m) => m.type === 'event' && m['event'] === 'recording' && (m['detail'] as Record<string, unknown>)['active'] === true, 3000, 0);
+    await op.c.close();
+    await new Promise((r) => setTimeout(r, 300));
+    const list = (await (await fetch(`${run.url}/api/recordings`)).json()) as { recordings: { name: string; complete: boolean; operator: string | null }[] };
+    const mine = list.recordings.find((r) => r.operator === 'rec');
+    expect(mine?.complete).toBe(true);
+    const file = join(dir, mine!.name);
+    const readable = await FileReadable.open(file);
+    const reader = await McapIndexedReader.Initialize({ readable });
+    const topics = [...reader.channelsById.values()].map((c) => c.topic);
+    expect(topics).toEqual(expect.arrayContaining(['/dexbridge/hand_frames', '/dexbridge/joint_states', '/dexbridge/action', '/dexbridge/events']));
+    let n = 0;
+    for await (const _m of reader.readMessages({ topics: ['/dexbridge/hand_frames'] })) n++;
+    expect(n).toBeGreaterThan(10);
+    await readable.close();
+    // Download; deleting needs the operator token; no path escapes.
+    const dl = await fetch(`${run.url}/api/recordings/${mine!.name}`);
+    expect(dl.status).toBe(200);
+    expect((await dl.arrayBuffer()).byteLength).toBeGreaterThan(1000);
+    expect((await fetch(`${run.url}/api/recordings/${mine!.name}`, { method: 'DELETE' })).status).toBe(401);
+    expect((await fetch(`${run.url}/api/recordings/${mine!.name}`, { method: 'DELETE', headers: { authorization: 'Bearer nope-nope' } })).status).toBe(403);
+    for (const evil of ['..%2F..%2Fetc%2Fpasswd', '%2E%2E%2Fpackage.json', 'x.mcap%00.txt']) {
+      expect([400, 404]).toContain((await fetch(`${run.url}/api/recordings/${evil}`)).status);
+    }
+    expect((await fetch(`${run.url}/api/recordings/${mine!.name}`, { method: 'DELETE', headers: { authorization: `Bearer ${OP}` } })).status).toBe(204);
+    expect(readdirSync(dir)).not.toContain(mine!.name);
+  });
+
+  it('refuses WebSocket upgrades from a foreign browser origin', async () => {
+    await expect(TestClient.connect(ws, { origin: 'https://evil.example' })).rejects.toThrow(/403/);
+    const same = await TestClient.connect(ws, { origin: `http://127.0.0.1:${run.port}` });
+    await same.close();
+  });
+});
