@@ -7,14 +7,16 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { FormatError, type HandFrame, parseHandFrameLine, parseIwerCapture } from '@dexbridge/retarget';
+import { handFramesFromRecording } from '../recording/index.js';
 import { CliError } from './CliError.js';
 
-export type HandFrameFormat = 'jsonl' | 'iwer';
+export type HandFrameFormat = 'jsonl' | 'iwer' | 'mcap';
 
 /** Human-readable names of the formats, for summaries. */
 export const FORMAT_LABELS: Readonly<Record<HandFrameFormat, string>> = {
   jsonl: 'hand-frame JSON Lines',
   iwer: 'IWER capture',
+  mcap: 'dexbridge recording (MCAP)',
 };
 
 /** File name extensions always read as JSON Lines. */
@@ -174,6 +176,17 @@ export function detectFormat(text: string): HandFrameFormat | null {
  * @throws {FormatError} from the IWER parser (JSON Lines errors come from iterating `frames`)
  */
 export async function readHandFrames(path: string): Promise<HandFrameSource> {
+  if (extname(path).toLowerCase() === '.mcap') {
+    await checkInputFile(path, 'input file');
+    // The recording's raw operator frames, to retarget again with other parameters.
+    let frames: HandFrame[];
+    try {
+      frames = await handFramesFromRecording(path);
+    } catch (err) {
+      throw new CliError('CLI_UNKNOWN_FORMAT', `${path}: not a readable dexbridge recording (${(err as Error).message}); if it was cut by a crash, run dexbridge recover first`);
+    }
+    return { path, format: 'mcap', frames: fromArray(frames) };
+  }
   if (JSONL_EXTENSIONS.has(extname(path).toLowerCase())) {
     await checkInputFile(path, 'input file');
     return { path, format: 'jsonl', frames: streamJsonl(path) };

@@ -29,6 +29,8 @@ export async function recoverCommand(argv: readonly string[], io: CliIo): Promis
   const out = parsed.values.out ?? input.replace(/\.mcap$/i, '') + '.recovered.mcap';
   if (existsSync(out)) throw new CliError('CLI_USAGE', `recover: ${out} exists; give another --out`);
   const r = await recoverMcap(input, out);
-  io.stdout.write(`dexbridge recover: ${input} → ${out}\n${JSON.stringify(r)}\n`);
+  // Times are nanosecond BigInts: print them as decimal strings.
+  const report = JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2);
+  io.stdout.write(`dexbridge recover: ${input} → ${out}\n${report}\n`);
   return EXIT_OK;
 }

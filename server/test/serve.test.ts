@@ -1,0 +1,167 @@
+/**
+ * The whole process in its other configurations: the demo, TLS, ROS through a rosbridge protocol
+ * peer, the IWER import over HTTP, and the serve / recover / retarget commands on recordings.
+ */
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, statSync, truncateSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { get as httpsGet } from 'node:https';
+import { STATE_JOINT_NAMES } from '@dexbridge/retarget';
+import { describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { startDexbridge } from '../src/bridge/startDexbridge.js';
+import { main } from '../src/cli/main.js';
+import { parseServeArgs } from '../src/cli/serveCommand.js';
+import { RosbridgePeer } from './support/rosbridgePeer.js';
+import { TestClient } from './support/wsClient.js';
+
+const CAPTURE = new URL('../../../shared/data/quest3-hands/cap.min.js', import.meta.url);
+const tmp = (): string => mkdtempSync(join(tmpdir(), 'dexbridge-serve-'));
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function memoryIo(): { io: { stdout: { write(t: string): void }; stderr: { write(t: string): void } }; out: () => string; err: () => string } {
+  let out = '', err = '';
+  return { io: { stdout: { write: (t) => void (out += t) }, stderr: { write: (t) => void (err += t) } }, out: () => out, err: () => err };
+}
+
+describe('serve', () => {
+  it('--demo drives the robot from the bundled session as if an operator were connected', async () => {
+    const run = await startDexbridge({ port: 0, demo: true, recordingsDir: tmp(), record: 'off' });
+    try {
+      const viewer = await TestClient.hello(`ws://127.0.0.1:${run.port}/ws`, 'viewer');
+      const states = await viewer.waitStates(60, 5000);
+      expect(run.server.leaseHolder()).toBe('demo');
+      expect(states.every((s) => s.mode === 'teleop' && s.leaseHeld)).toBe(true);
+      const moved = Math.max(...Array.from(states[0]!.commanded, (v, i) => Math.abs(v - states.at(-1)!.commanded[i]!)));
+      expect(moved).toBeGreaterThan(1e-3);
+      // A real operator taking over ends the demo.
+      const op = await TestClient.hello(`ws://127.0.0.1:${run.port}/ws`, 'operator', run.operatorToken, 'human');
+      op.send({ type: 'lease_request', takeover: true });
+      await op.waitEvent('lease', { holder: 'human' });
+      expect(run.demo?.active).toBe(false);
+      await Promise.all([viewer.close(), op.close()]);
+    } finally {
+      await run.close();
+    }
+  });
+
+  it('serves HTTPS and WSS with a generated certificate', async () => {
+    const run = await startDexbridge({ port: 0, tls: 'generate', recordingsDir: tmp(), record: 'off' });
+    try {
+      expect(run.url).toMatch(/^https:/);
+      expect(run.tls?.source).toBe('generated');
+      const body = await new Promise<string>((done, fail) => {
+        httpsGet(`${run.url}/api/info`, { rejectUnauthorized: false }, (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => void (text += d.toString()));
+          res.on('end', () => done(text));
+        }).on('error', fail);
+      });
+      expect((JSON.parse(body) as { tls: boolean }).tls).toBe(true);
+      const ws = new WebSocket(`wss://127.0.0.1:${run.port}/ws`, { rejectUnauthorized: false });
+      await new Promise<void>((done, fail) => {
+        ws.once('open', () => done());
+        ws.once('error', fail);
+      });
+      ws.send(JSON.stringify({ type: 'hello', protocol: 1, role: 'viewer' }));
+      const welcome = await new Promise<Record<string, unknown>>((done) => ws.on('message', (d, bin) => !bin && done(JSON.parse(String(d)) as Record<string, unknown>)));
+      expect(welcome['type']).toBe('welcome');
+      ws.close();
+      // The certificate is refused by a client that checks it: it is self-signed.
+      await expect(fetch(`${run.url}/api/info`)).rejects.toThrow();
+    } finally {
+      await run.close();
+    }
+  });
+
+  it('publishes to ROS through rosbridge, shows measured joints, and survives rosbridge going away and coming back', async () => {
+    const peer = await RosbridgePeer.start({ topics: { '/dexbridge/measured_joint_states': 'sensor_msgs/JointState' } });
+    const run = await startDexbridge({ port: 0, demo: true, rosbridgeUrl: peer.url, recordingsDir: tmp(), record: 'off' });
+    try {
+      await peer.waitFor(() => peer.messages('/dexbridge/joint_states').length > 5, 'joint states', 5000);
+      // The robot's measured state (as a driver would publish it) reaches viewers beside the command.
+      const viewer = await TestClient.hello(`ws://127.0.0.1:${run.port}/ws`, 'viewer');
+      const position = STATE_JOINT_NAMES.map((_, i) => i * 0.01);
+      const measured = (): number =>
+        peer.publish('/dexbridge/measured_joint_states', {
+          header: { seq: 0, stamp: { secs: 1, nsecs: 0 }, frame_id: '' }, name: STATE_JOINT_NAMES, position, velocity: [], effort: [],
+        });
+      for (let i = 0; i < 5; i++) {
+        measured();
+        await sleep(50);
+      }
+      await viewer.until(() => viewer.states.some((s) => s.measuredValid && Math.abs(s.measured[10]! - 0.1) < 1e-6), 3000, 'measured joints in the state');
+      await viewer.until(() => viewer.states.at(-1)?.rosConnected === true, 2000, 'ROS flag');
+      expect(peer.violations).toEqual([]);
+      // rosbridge disappears: dexbridge keeps serving; it returns: publishing resumes.
+      await peer.stop();
+      const during = await viewer.waitStates(30, 3000);
+      expect(during.length).toBe(30);
+      await viewer.until(() => viewer.states.at(-1)?.rosConnected === false, 3000, 'ROS flag off');
+      const before = peer.messages('/dexbridge/joint_states').length;
+      await peer.listen();
+      await peer.waitFor(() => peer.messages('/dexbridge/joint_states').length > before + 5, 'joint states again', 15000);
+      expect(peer.violations).toEqual([]);
+      await viewer.close();
+    } finally {
+      await run.close();
+      await peer.stop();
+    }
+  });
+
+  it('imports an IWER capture over HTTP as a recording (operator token required)', async () => {
+    const dir = tmp();
+    const run = await startDexbridge({ port: 0, recordingsDir: dir, record: 'off', operatorToken: 'import-operator-token' });
+    try {
+      const text = readFileSync(CAPTURE, 'utf8');
+      expect((await fetch(`${run.url}/api/recordings/import`, { method: 'POST', body: text })).status).toBe(401);
+      const res = await fetch(`${run.url}/api/recordings/import?task=pick`, { method: 'POST', body: text, headers: { authorization: 'Bearer import-operator-token' } });
+      expect(res.status).toBe(201);
+      const { name } = (await res.json()) as { name: string };
+      const list = (await (await fetch(`${run.url}/api/recordings`)).json()) as { recordings: { name: string; task: string; complete: boolean; durationS: number }[] };
+      const rec = list.recordings.find((r) => r.name === name)!;
+      expect(rec).toMatchObject({ task: 'pick', complete: true });
+      expect(rec.durationS).toBeGreaterThan(5);
+      const bad = await fetch(`${run.url}/api/recordings/import`, { method: 'POST', body: 'var a = {', headers: { authorization: 'Bearer import-operator-token' } });
+      expect(bad.status).toBe(400);
+    } finally {
+      await run.close();
+    }
+  });
+
+  it('parses serve options and refuses bad ones with CLI_USAGE', () => {
+    expect(parseServeArgs(['--port', '0', '--host', '0.0.0.0', '--tls', '--record', 'manual', '--allow-origin', 'https://a', '--allow-origin', 'https://b'])).toMatchObject({
+      port: 0, host: '0.0.0.0', tls: 'generate', record: 'manual', allowedOrigins: ['https://a', 'https://b'],
+    });
+    for (const bad of [['--port', 'x'], ['--record', 'always'], ['--cert', 'a.pem'], ['--tls', '--cert', 'a', '--key', 'b'], ['--rosbridge', 'http://x'], ['--operator-token', 'short'], ['--bogus']]) {
+      expect(() => parseServeArgs(bad)).toThrow(expect.objectContaining({ code: 'CLI_USAGE' }));
+    }
+  });
+
+  it('recover turns a recording cut mid-write into a valid one, and retarget reads recordings again', async () => {
+    const dir = tmp();
+    const run = await startDexbridge({ port: 0, demo: true, recordingsDir: dir, record: 'session' });
+    await sleep(2500);
+    await run.close();
+    const file = join(dir, readdirSync(dir).find((n) => n.endsWith('.mcap'))!);
+    // Re-retarget the complete recording with another hand scale.
+    const r1 = memoryIo();
+    expect(await main(['retarget', file, '--hand-scale', '1.2', '--out', join(dir, 'again.jsonl')], r1.io), r1.err()).toBe(0);
+    expect(r1.out()).toContain('1.200');
+    expect(readFileSync(join(dir, 'again.jsonl'), 'utf8').trim().split('\n').length).toBeGreaterThan(100);
+    // Cut it (as a crash mid-chunk would), then recover.
+    const cut = join(dir, 'cut.mcap');
+    copyFileSync(file, cut);
+    truncateSync(cut, Math.floor(statSync(cut).size * 0.8));
+    const r2 = memoryIo();
+    expect(await main(['retarget', cut], r2.io)).toBe(2);
+    expect(r2.err()).toContain('dexbridge recover');
+    const r3 = memoryIo();
+    expect(await main(['recover', cut], r3.io), r3.err()).toBe(0);
+    const r4 = memoryIo();
+    expect(await main(['retarget', join(dir, 'cut.recovered.mcap')], r4.io)).toBe(0);
+    expect(r4.out()).toMatch(/frames\s+\d+/);
+    const r5 = memoryIo();
+    expect(await main(['recover', cut], r5.io)).toBe(2); // never overwrites
+  });
+});
