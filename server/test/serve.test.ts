@@ -20,8 +20,13 @@ const tmp = (): string => mkdtempSync(join(tmpdir(), 'dexbridge-serve-'));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function memoryIo(): { io: { stdout: { write(t: string): void }; stderr: { write(t: string): void } }; out: () => string; err: () => string } {
-  let out = '', err = '';
-  return { io: { stdout: { write: (t) => void (out += t) }, stderr: { write: (t) => void (err += t) } }, out: () => out, err: () => err };
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    io: { stdout: { write: (t) => void out.push(t) }, stderr: { write: (t) => void err.push(t) } },
+    out: () => out.join(''),
+    err: () => err.join(''),
+  };
 }
 
 describe('serve', () => {
@@ -52,9 +57,9 @@ describe('serve', () => {
       expect(run.tls?.source).toBe('generated');
       const body = await new Promise<string>((done, fail) => {
         httpsGet(`${run.url}/api/info`, { rejectUnauthorized: false }, (res) => {
-          let text = '';
-          res.on('data', (d: Buffer) => void (text += d.toString()));
-          res.on('end', () => done(text));
+          const parts: Buffer[] = [];
+          res.on('data', (d: Buffer) => void parts.push(d));
+          res.on('end', () => done(Buffer.concat(parts).toString('utf8')));
         }).on('error', fail);
       });
       expect((JSON.parse(body) as { tls: boolean }).tls).toBe(true);
