@@ -255,6 +255,33 @@ describe('bridge', () => {
     await viewer.until(() => run.server.leaseHolder() === null, 2000);
   });
 
+  it('replay mode plays a session through the pipeline holding the lease, and stops when left', async () => {
+    const viewer = await TestClient.hello(ws, 'viewer');
+    const op = await TestClient.hello(ws, 'operator', OP, 'replayer');
+    op.send({ type: 'set_mode', mode: 'replay' });
+    await viewer.waitEvent('lease', { holder: 'replay' });
+    const states = await viewer.waitStates(60, 5000);
+    const moving = states.filter((s) => s.mode === 'replay' && s.sourceSeq > 0);
+    expect(moving.length).toBeGreaterThan(20);
+    expect(Math.max(...Array.from(moving[0]!.commanded, (v, i) => Math.abs(v - moving.at(-1)!.commanded[i]!)))).toBeGreaterThan(1e-3);
+    op.send({ type: 'set_mode', mode: 'idle' });
+    await viewer.waitEvent('lease', { holder: null });
+    expect(run.server.leaseHolder()).toBe(null);
+    await Promise.all([viewer.close(), op.close()]);
+  });
+
+  it('applies an operator calibration and refuses a bad one', async () => {
+    const op = await TestClient.hello(ws, 'operator', OP, 'cal');
+    op.send({ type: 'calibrate', handScale: { left: 1.05, right: 1.1 }, translationScale: 1.5 });
+    const ev = await op.waitEvent('tracking');
+    expect((ev['detail'] as Record<string, unknown>)['calibrated']).toEqual({ handScale: { left: 1.05, right: 1.1 }, translationScale: 1.5 });
+    op.send({ type: 'calibrate', translationScale: -1 });
+    await op.waitError('PROTO_BAD_MESSAGE');
+    op.send({ type: 'calibrate', translationScale: 1 });
+    await op.waitEvent('tracking');
+    await op.close();
+  });
+
   it('rate-limits a flooding connection while another keeps its rate', async () => {
     const flooder = await TestClient.hello(ws, 'viewer', undefined, 'flood');
     const viewer = await TestClient.hello(ws, 'viewer');

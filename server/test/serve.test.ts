@@ -2,16 +2,17 @@
  * The whole process in its other configurations: the demo, TLS, ROS through a rosbridge protocol
  * peer, the IWER import over HTTP, and the serve / recover / retarget commands on recordings.
  */
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync, statSync, truncateSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { get as httpsGet } from 'node:https';
-import { STATE_JOINT_NAMES } from '@dexbridge/retarget';
+import { parseHandFramesJsonl, STATE_JOINT_NAMES } from '@dexbridge/retarget';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { startDexbridge } from '../src/bridge/startDexbridge.js';
 import { main } from '../src/cli/main.js';
 import { parseServeArgs } from '../src/cli/serveCommand.js';
+import { encodeHandFrame } from '../src/protocol/index.js';
 import { RosbridgePeer } from './support/rosbridgePeer.js';
 import { TestClient } from './support/wsClient.js';
 
@@ -129,6 +130,35 @@ describe('serve', () => {
       expect(rec.durationS).toBeGreaterThan(5);
       const bad = await fetch(`${run.url}/api/recordings/import`, { method: 'POST', body: 'var a = {', headers: { authorization: 'Bearer import-operator-token' } });
       expect(bad.status).toBe(400);
+    } finally {
+      await run.close();
+    }
+  });
+
+  it('keeps teleoperating when the recordings folder cannot be written, and says so', async () => {
+    const dir = tmp();
+    const run = await startDexbridge({ port: 0, recordingsDir: dir, record: 'session', operatorToken: 'unwritable-operator' });
+    try {
+      // The folder disappears and a file takes its name (root ignores permissions, so a chmod would not do).
+      rmSync(dir, { recursive: true });
+      writeFileSync(dir, 'not a folder');
+      const url = `ws://127.0.0.1:${run.port}/ws`;
+      const viewer = await TestClient.hello(url, 'viewer');
+      const op = await TestClient.hello(url, 'operator', 'unwritable-operator', 'op');
+      const failed = viewer.waitJson((m) => m.type === 'event' && m['event'] === 'recording' && typeof (m['detail'] as Record<string, unknown>)['error'] === 'string', 5000);
+      const frames = parseHandFramesJsonl(readFileSync(new URL('../data/quest3-hands.jsonl', import.meta.url), 'utf8')).filter((f) => f.left && f.right);
+      const from = viewer.states.length;
+      for (let i = 0; i < 40; i++) {
+        op.sendBinary(encodeHandFrame(undefined, { seq: i + 1, tMs: performance.now(), left: frames[i]!.left, right: frames[i]!.right }));
+        await sleep(11);
+      }
+      const ev = await failed;
+      expect(String((ev['detail'] as Record<string, unknown>)['error'])).toMatch(/recording/);
+      // Every frame was still answered, and no state claims to be recording.
+      const during = viewer.states.slice(from);
+      expect(during.filter((s) => s.sourceSeq > 0).length).toBeGreaterThan(30);
+      expect(during.every((s) => !s.recording)).toBe(true);
+      await Promise.all([viewer.close(), op.close()]);
     } finally {
       await run.close();
     }

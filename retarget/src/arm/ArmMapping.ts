@@ -32,7 +32,7 @@ export interface ArmMappingOptions {
  */
 export class ArmMapping {
   readonly mode: ArmMappingMode;
-  readonly translationScale: number;
+  translationScale: number;
   private readonly offset: Float64Array;
   private readonly baseInv = new Float64Array(12);
   private readonly handInFlangeInv = new Float64Array(12);
@@ -52,6 +52,12 @@ export class ArmMapping {
     this.offset = Float64Array.from(off);
     invert(this.baseInv, 0, rig.armBaseInRig, 0);
     invert(this.handInFlangeInv, 0, rig.handInFlange, 0);
+  }
+
+  /** Changes the translation scale (calibration). Clutch mode re-anchors at the next engage. */
+  setTranslationScale(scale: number): void {
+    if (!(scale > 0 && Number.isFinite(scale))) throw new RangeError(`ArmMapping: translationScale must be a positive number, got ${scale}`);
+    this.translationScale = scale;
   }
 
   get engaged(): boolean {

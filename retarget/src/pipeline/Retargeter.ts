@@ -244,6 +244,11 @@ export class Retargeter {
     }
   }
 
+  /** Sets the arms' translation scale (calibration); takes effect from the next engage on. */
+  setTranslationScale(scale: number): void {
+    for (const side of SIDES) this.sides[side].mapping.setTranslationScale(scale);
+  }
+
   /** Whether a side's arm follows the operator. */
   engaged(side: Side): boolean {
     return this.sides[side].mapping.engaged;

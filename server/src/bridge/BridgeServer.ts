@@ -150,6 +150,11 @@ export class BridgeServer {
     this.setHolder({ kind: 'internal', name }, false);
   }
 
+  /** Frees the lease if the internal source `name` holds it. */
+  releaseInternal(name: string): void {
+    if (this.holder?.kind === 'internal' && this.holder.name === name) this.setHolder(null, false, 'released');
+  }
+
   clients(): { operators: number; viewers: number; policies: number } {
     let operators = 0, viewers = 0, policies = 0;
     for (const s of this.sessions) {
@@ -386,7 +391,11 @@ export class BridgeServer {
       case 'set_recording_meta':
         return this.o.recording?.setMeta({ ...(msg.task !== undefined ? { task: msg.task } : {}), ...(msg.success !== undefined ? { success: msg.success } : {}) });
       case 'calibrate':
-        return this.loop.calibrate(msg.handScale, s.name);
+        try {
+          return this.loop.calibrate({ ...(msg.handScale !== undefined ? { handScale: msg.handScale } : {}), ...(msg.translationScale !== undefined ? { translationScale: msg.translationScale } : {}) }, s.name);
+        } catch (err) {
+          return this.error(s, 'PROTO_BAD_MESSAGE', `server: ${(err as Error).message}`, msg.type);
+        }
     }
   }
 

@@ -216,11 +216,11 @@ export class ControlLoop {
     this.emit('estop_reset', { by });
   }
 
-  calibrate(handScale: number | Partial<Record<Side, number>> | undefined, by: string): void {
-    // The Retargeter measures hand scale per side; an explicit one is applied on the next frames.
-    if (handScale === undefined) return;
-    this.retargeter.setHandScale(handScale);
-    this.emit('tracking', { calibrated: { handScale }, by });
+  /** Operator calibration: hand scale (both or per side) and the arms' translation scale. */
+  calibrate(c: { handScale?: number | Partial<Record<Side, number>>; translationScale?: number }, by: string): void {
+    if (c.handScale !== undefined) this.retargeter.setHandScale(c.handScale);
+    if (c.translationScale !== undefined) this.retargeter.setTranslationScale(c.translationScale);
+    this.emit('tracking', { calibrated: { ...c }, by });
   }
 
   /** The robot's measured joints (56, state order; NaN where unknown), e.g. from ROS. */

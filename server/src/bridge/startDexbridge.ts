@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { parseHandFramesJsonl } from '@dexbridge/retarget';
+import { type HandFrame, parseHandFramesJsonl } from '@dexbridge/retarget';
 import { rigUrdf } from '@dexbridge/urdf';
 import { RecordingManager, type RecordPolicy } from '../recording/RecordingManager.js';
 import { RosBridge } from '../ros/index.js';
@@ -40,6 +40,8 @@ export interface DexbridgeOptions {
   readonly watchdogMs?: number;
   /** Drive the robot from the bundled Quest session in a loop. */
   readonly demo?: boolean;
+  /** What replay mode plays (in a loop); default the bundled Quest session. */
+  readonly replayFrames?: readonly HandFrame[];
   readonly allowedOrigins?: readonly string[];
   /** The built dashboard; default: client/dist beside this package when it exists. */
   readonly clientDir?: string;
@@ -140,6 +142,22 @@ export async function startDexbridge(o: DexbridgeOptions = {}): Promise<RunningD
     demo.start();
   }
 
+  // Replay mode plays a session through the same pipeline and safety gate, holding the lease.
+  let replay: DemoOperator | undefined;
+  loop.onEvent((e) => {
+    if (e.event !== 'mode') return;
+    if (e.detail['to'] === 'replay') {
+      replay ??= new DemoOperator(loop, o.replayFrames ?? parseHandFramesJsonl(readFileSync(DEMO_URL, 'utf8')));
+      demo?.stop();
+      server.takeLeaseInternal('replay');
+      loop.engage(undefined, 'replay');
+      replay.start();
+    } else if (e.detail['from'] === 'replay') {
+      replay?.stop();
+      server.releaseInternal('replay');
+    }
+  });
+
   const scheme = tls ? 'https' : 'http';
   const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
   const url = `${scheme}://${shown.includes(':') ? `[${shown}]` : shown}:${port}`;
@@ -148,6 +166,7 @@ export async function startDexbridge(o: DexbridgeOptions = {}): Promise<RunningD
     server, loop, recording, ros, demo, port, host, url, lanUrls, operatorToken, policyToken, viewerToken: o.viewerToken, tls,
     async close() {
       demo?.stop();
+      replay?.stop();
       loop.stop();
       await recording?.close();
       ros?.close();

@@ -2,7 +2,9 @@
  * `dexbridge serve`: the process a lab runs next to its robot. See docs/cli.md and docs/quest.md.
  */
 import { parseArgs } from 'node:util';
+import type { HandFrame } from '@dexbridge/retarget';
 import type { RecordPolicy } from '../recording/RecordingManager.js';
+import { readHandFrames } from './readHandFrames.js';
 import { type DexbridgeOptions, startDexbridge } from '../bridge/startDexbridge.js';
 import { usageFromParseError } from './args.js';
 import { CliError, EXIT_OK } from './CliError.js';
@@ -30,6 +32,8 @@ Options:
   --watchdog <ms>            hold after this long without operator frames (default 200)
   --chunk-k <n>              actions per teleop chunk sent to ROS (default 1)
   --demo                     drive the robot from the bundled Quest 3 session in a loop
+  --replay <file>            what replay mode plays: JSON Lines, IWER capture or a recording
+                             (default: the bundled Quest 3 session)
 `;
 
 function num(name: string, v: string | undefined, min: number, max: number): number | undefined {
@@ -40,7 +44,7 @@ function num(name: string, v: string | undefined, min: number, max: number): num
 }
 
 /** Parses `serve` arguments into options (exported for tests). */
-export function parseServeArgs(argv: readonly string[]): DexbridgeOptions {
+export function parseServeArgs(argv: readonly string[]): DexbridgeOptions & { replayFile?: string } {
   const parse = () =>
     parseArgs({
       args: [...argv],
@@ -50,7 +54,7 @@ export function parseServeArgs(argv: readonly string[]): DexbridgeOptions {
         recordings: { type: 'string' }, record: { type: 'string' },
         'operator-token': { type: 'string' }, 'policy-token': { type: 'string' }, 'viewer-token': { type: 'string' },
         'allow-origin': { type: 'string', multiple: true }, 'control-rate': { type: 'string' }, watchdog: { type: 'string' }, 'chunk-k': { type: 'string' },
-        demo: { type: 'boolean' },
+        demo: { type: 'boolean' }, replay: { type: 'string' },
       },
       allowPositionals: false,
       strict: true,
@@ -89,12 +93,18 @@ export function parseServeArgs(argv: readonly string[]): DexbridgeOptions {
     ...(v['chunk-k'] !== undefined ? { teleopChunkK: num('chunk-k', v['chunk-k'], 1, 256)! } : {}),
     ...(v.demo === true ? { demo: true } : {}),
   };
-  return o;
+  return v.replay === undefined ? o : { ...o, replayFile: v.replay };
 }
 
 export async function serveCommand(argv: readonly string[], io: CliIo, signal?: AbortSignal): Promise<number> {
-  const options = parseServeArgs(argv);
-  const run = await startDexbridge(options);
+  const { replayFile, ...options } = parseServeArgs(argv);
+  let replayFrames: HandFrame[] | undefined;
+  if (replayFile !== undefined) {
+    replayFrames = [];
+    for await (const f of (await readHandFrames(replayFile)).frames) replayFrames.push(f);
+    if (replayFrames.length < 2) throw new CliError('CLI_USAGE', `serve: --replay ${replayFile} has fewer than 2 frames`);
+  }
+  const run = await startDexbridge(replayFrames ? { ...options, replayFrames } : options);
   const w = (line: string): unknown => io.stdout.write(`${line}\n`);
   w(`dexbridge ${run.server.loop.mode === 'idle' ? 'ready' : 'running'} on ${run.url}${run.tls ? ` (TLS, ${run.tls.source} certificate)` : ''}`);
   w(`  dashboard         ${run.url}/`);
