@@ -13,6 +13,7 @@ import {
   type ActionValidationResult,
   validateChunk,
 } from './actionSchema.js';
+import { quatOfRotationVector, rotationVectorOfQuat } from './math/rotation.js';
 
 export interface ActionChunk {
   /** Time of row 0 (ms, on the same clock as the `tMs` given to {@link sampleChunk}). */
@@ -138,7 +139,6 @@ const LINEAR = Uint8Array.from(ACTION_ENTRIES, (e) => (e.kind === 'rotvec' ? 0 :
 const ROT_OFFSETS = Int32Array.from(ROTATION_VECTOR_OFFSETS);
 
 /** Below this angle (rad) sin(θ/2)/θ and its inverse use their Taylor series. */
-const SMALL_ANGLE = 1e-6;
 /** Above this |cos| the slerp weights degenerate; normalised lerp is exact to float precision. */
 const NLERP_DOT = 0.9995;
 /**
@@ -168,19 +168,11 @@ function slerpRotvec(
   const bx = b[bOff]!;
   const by = b[bOff + 1]!;
   const bz = b[bOff + 2]!;
-  // Rotation vector → unit quaternion (x, y, z, w).
-  const ta = Math.sqrt(ax * ax + ay * ay + az * az);
-  const sa = ta < SMALL_ANGLE ? 0.5 - (ta * ta) / 48 : Math.sin(ta / 2) / ta;
-  const qax = ax * sa;
-  const qay = ay * sa;
-  const qaz = az * sa;
-  const qaw = Math.cos(ta / 2);
-  const tb = Math.sqrt(bx * bx + by * by + bz * bz);
-  const sb = tb < SMALL_ANGLE ? 0.5 - (tb * tb) / 48 : Math.sin(tb / 2) / tb;
-  let qbx = bx * sb;
-  let qby = by * sb;
-  let qbz = bz * sb;
-  let qbw = Math.cos(tb / 2);
+  // Rotation vectors → unit quaternions (x, y, z, w).
+  quatOfRotationVector(QUATS, 0, ax, ay, az);
+  quatOfRotationVector(QUATS, 4, bx, by, bz);
+  const qax = QUATS[0]!, qay = QUATS[1]!, qaz = QUATS[2]!, qaw = QUATS[3]!;
+  let qbx = QUATS[4]!, qby = QUATS[5]!, qbz = QUATS[6]!, qbw = QUATS[7]!;
   let dot = qax * qbx + qay * qby + qaz * qbz + qaw * qbw;
   // q and −q are the same rotation: take the shorter arc (this is what handles the π wrap).
   if (dot < 0) {
@@ -201,28 +193,10 @@ function slerpRotvec(
     wa = Math.sin((1 - f) * theta) / sinTheta;
     wb = Math.sin(f * theta) / sinTheta;
   }
-  let x = wa * qax + wb * qbx;
-  let y = wa * qay + wb * qby;
-  let z = wa * qaz + wb * qbz;
-  let w = wa * qaw + wb * qbw;
-  const n = Math.sqrt(x * x + y * y + z * z + w * w);
-  x /= n;
-  y /= n;
-  z /= n;
-  w /= n;
-  // Unit quaternion → rotation vector with angle in [0, π].
-  if (w < 0) {
-    x = -x;
-    y = -y;
-    z = -z;
-    w = -w;
-  }
-  const s = Math.sqrt(x * x + y * y + z * z);
-  const k = s < SMALL_ANGLE ? 2 / w : (2 * Math.atan2(s, w)) / s;
-  out[outOff] = x * k;
-  out[outOff + 1] = y * k;
-  out[outOff + 2] = z * k;
+  rotationVectorOfQuat(out, outOff, wa * qax + wb * qbx, wa * qay + wb * qby, wa * qaz + wb * qbz, wa * qaw + wb * qbw);
 }
+
+const QUATS = new Float64Array(8);
 
 /**
  * The action due at time `tMs` (ms), written into `out` (88 numbers). `tMs` is clamped to

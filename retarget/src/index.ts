@@ -19,3 +19,4 @@ export {
 } from './pipeline/Retargeter.js';
 export * as pose from './math/pose.js';
 export { activeArmOffset, activeHandOffset, StateAssembler } from './pipeline/assemble.js';
+export { quatOfRotationVector, rotationVectorOfQuat } from './math/rotation.js';

@@ -5,8 +5,8 @@
  */
 import {
   ACTION_DIM, ACTION_ENTRIES, type ActionChunk, type ActionErrorCode, type ActionSchema, type ActionValidationOptions,
-  type ActionWorkspace, createActionSchema, MAX_CHUNK_K, ROTATION_VECTOR_OFFSETS, type Rig, sampleChunk, validateChunk,
-  validateChunkTiming,
+  type ActionWorkspace, createActionSchema, MAX_CHUNK_K, quatOfRotationVector, ROTATION_VECTOR_OFFSETS, type Rig, rotationVectorOfQuat,
+  sampleChunk, validateChunk, validateChunkTiming,
 } from '@dexbridge/retarget';
 
 /** Default: a chunk whose first row is older than this when it arrives is refused, ms. */
@@ -70,7 +70,6 @@ interface Slot {
 const OK: ChunkSubmitResult = Object.freeze({ ok: true });
 const LINEAR = Uint8Array.from(ACTION_ENTRIES, (e) => (e.kind === 'rotvec' ? 0 : 1));
 const ROT_OFFSETS = Int32Array.from(ROTATION_VECTOR_OFFSETS);
-const SMALL_ANGLE = 1e-6;
 
 function nonNegative(name: string, v: number): number {
   if (typeof v !== 'number' || !(Number.isFinite(v) && v >= 0)) throw new RangeError(`ChunkExecutor: option ${name} must be a finite number ≥ 0, got ${v}`);
@@ -249,7 +248,7 @@ export class ChunkExecutor {
       for (let j = 0; j < ACTION_DIM; j++) if (LINEAR[j] === 1) sum[j] = sum[j]! + w * row[j]!;
       for (let r = 0; r < nRot; r++) {
         const o = ROT_OFFSETS[r]!;
-        quatOfRotvec(quats, (n * nRot + r) * 4, row[o]!, row[o + 1]!, row[o + 2]!);
+        quatOfRotationVector(quats, (n * nRot + r) * 4, row[o]!, row[o + 1]!, row[o + 2]!);
       }
       n++;
     }
@@ -279,37 +278,8 @@ export class ChunkExecutor {
         z += wi * qz;
         w += wi * qw;
       }
-      rotvecOfQuat(out, ROT_OFFSETS[r]!, x, y, z, w);
+      rotationVectorOfQuat(out, ROT_OFFSETS[r]!, x, y, z, w);
     }
   }
 }
 
-/** Rotation vector → unit quaternion (x, y, z, w) at out[o..o+3]. */
-function quatOfRotvec(out: Float64Array, o: number, x: number, y: number, z: number): void {
-  const t = Math.sqrt(x * x + y * y + z * z);
-  const s = t < SMALL_ANGLE ? 0.5 - (t * t) / 48 : Math.sin(t / 2) / t;
-  out[o] = x * s;
-  out[o + 1] = y * s;
-  out[o + 2] = z * s;
-  out[o + 3] = Math.cos(t / 2);
-}
-
-/** Quaternion (any norm > 0) → rotation vector with angle in [0, π] at out[o..o+2]. */
-function rotvecOfQuat(out: Float32Array | Float64Array, o: number, x: number, y: number, z: number, w: number): void {
-  const n = Math.sqrt(x * x + y * y + z * z + w * w);
-  let qx = x / n;
-  let qy = y / n;
-  let qz = z / n;
-  let qw = w / n;
-  if (qw < 0) {
-    qx = -qx;
-    qy = -qy;
-    qz = -qz;
-    qw = -qw;
-  }
-  const s = Math.sqrt(qx * qx + qy * qy + qz * qz);
-  const k = s < SMALL_ANGLE ? 2 / qw : (2 * Math.atan2(s, qw)) / s;
-  out[o] = qx * k;
-  out[o + 1] = qy * k;
-  out[o + 2] = qz * k;
-}
