@@ -12,9 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { parseHandFramesJsonl } from '@dexbridge/retarget';
 import { decodeRobotState, createDecodedRobotState, encodeHandFrame, HAND_FRAME_BYTES } from '@dexbridge/server/protocol';
 import { WebSocket } from 'ws';
-import { percentile, round } from './results.js';
+import { percentile, REPO_ROOT, repoUrl, round } from './results.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(REPO_ROOT);
 const OP_TOKEN = 'bench-operator-token';
 const VIEWERS = 20;
 const RATE_HZ = 90;
@@ -119,7 +119,7 @@ async function measureBridge(durationMs: number): Promise<{ latencies: number[];
     op.send(JSON.stringify({ type: 'hello', protocol: 1, role: 'operator', token: OP_TOKEN, name: 'bench' }));
     await sleep(200);
     op.send(JSON.stringify({ type: 'engage' }));
-    const frames = parseHandFramesJsonl(readFileSync(new URL('../server/data/quest3-hands.jsonl', import.meta.url), 'utf8')).filter((f) => f.left && f.right);
+    const frames = parseHandFramesJsonl(readFileSync(repoUrl('server/data/quest3-hands.jsonl'), 'utf8')).filter((f) => f.left && f.right);
     const buf = new Uint8Array(HAND_FRAME_BYTES);
     let warm = 0;
     const framesSent = await paced(RATE_HZ, durationMs, (i) => {

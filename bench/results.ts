@@ -2,7 +2,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 
-export const RESULTS_PATH = new URL('./results.json', import.meta.url);
+/** The repository root, whether this runs as bench/*.ts or compiled as bench/dist/*.js. */
+export const REPO_ROOT = new URL(import.meta.url.includes('/bench/dist/') ? '../../' : '../', import.meta.url);
+
+/** A path inside the repository as a file URL. */
+export const repoUrl = (relative: string): URL => new URL(relative, REPO_ROOT);
+
+export const RESULTS_PATH = repoUrl('bench/results.json');
 
 /** Percentile p ∈ [0, 1] of `values` (sorted copy, nearest rank). */
 export function percentile(values: readonly number[], p: number): number {

@@ -7,9 +7,9 @@ import { readFileSync } from 'node:fs';
 import {
   ArmIk, createHandTargets, createRig, type HandFrame, HandSolver, type HandTargets, parseHandFramesJsonl, pose, type Rig, Retargeter, type RetargeterOptions, type Side, XR_JOINT_STRIDE, XR_TIPS,
 } from '@dexbridge/retarget';
-import { mean, percentile, round } from './results.js';
+import { mean, percentile, repoUrl, round } from './results.js';
 
-const DEMO = new URL('../server/data/quest3-hands.jsonl', import.meta.url);
+const DEMO = repoUrl('server/data/quest3-hands.jsonl');
 const FRAME_PERIOD_MS = 1000 / 90;
 
 /** Deterministic uniform [0, 1) (LCG), so every run measures the same poses. */
