@@ -327,9 +327,11 @@ export class BridgeServer {
     const prev = this.leaseHolder();
     this.holder = next;
     const now = this.leaseHolder();
-    if (next === null) {
+    if (next === null || takeover) {
       // Losing the operator holds the robot at once; it follows again only after a new engage.
-      this.loop.disengage(undefined, 'lease');
+      this.loop.operatorLost(reason ?? (takeover ? 'takeover' : 'lease'));
+    }
+    if (next === null) {
       this.loop.resetOperatorClock();
     } else {
       this.loop.resetOperatorClock();

@@ -174,6 +174,11 @@ export class ControlLoop {
     const from = this.state.mode;
     this.state.mode = mode;
     if (mode !== 'policy') this.chunks.clear();
+    // Policy and replay drive the robot without an operator: choosing them ends a lost operator's hold.
+    if ((mode === 'policy' || mode === 'replay') && this.operatorLostHold) {
+      this.operatorLostHold = false;
+      this.safety.release();
+    }
     if (mode === 'idle') {
       for (const side of SIDES) this.retargeter.disengage(side);
     }
@@ -183,6 +188,11 @@ export class ControlLoop {
 
   engage(side: Side | undefined, by: string): void {
     if (this.state.estop) return;
+    // An explicit engage is what ends the hold after the operator was lost.
+    if (this.operatorLostHold) {
+      this.operatorLostHold = false;
+      this.safety.release();
+    }
     for (const s of side ? [side] : SIDES) this.retargeter.engage(s);
     this.safety.beginRamp();
     this.emit('engage', { side: side ?? 'both', by });
@@ -231,6 +241,20 @@ export class ControlLoop {
 
   private measuredAtMs = Number.NEGATIVE_INFINITY;
 
+  /**
+   * The operator is gone (disconnected, lease released or taken over): hold at once (braking at
+   * the arm's acceleration limit) and stay held until someone engages again.
+   */
+  operatorLost(reason: string): void {
+    for (const side of SIDES) this.retargeter.disengage(side);
+    this.operatorLostHold = true;
+    this.safety.hold('operator_lost');
+    this.emit('disengage', { side: 'both', by: reason });
+    this.publish(this.clock());
+  }
+
+  private operatorLostHold = false;
+
   /** A new operator session starts (its clock is new): re-estimate the time offset. */
   resetOperatorClock(): void {
     this.timeOffsetMs = Number.NaN;
@@ -256,8 +280,11 @@ export class ControlLoop {
     if (this.state.mode !== 'teleop' && this.state.mode !== 'replay') return;
     if (this.watchdogTripped) {
       this.watchdogTripped = false;
-      this.safety.release();
-      this.safety.beginRamp();
+      // Frames are back: the watchdog's hold ends (a lost operator's hold waits for engage).
+      if (!this.operatorLostHold) {
+        this.safety.release();
+        this.safety.beginRamp();
+      }
       this.emit('watchdog', { holding: false });
     }
     this.runRetarget(f, seq, tMs, recvMs);
