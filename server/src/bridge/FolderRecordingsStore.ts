@@ -1,4 +1,4 @@
-import { readdir, stat, unlink } from 'node:fs/promises';
+import { lstat, readdir, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { createRig, type HandFrame, parseIwerCapture, Retargeter } from '@dexbridge/retarget';
 import { rigUrdf } from '@dexbridge/urdf';
@@ -25,7 +25,8 @@ export class FolderRecordingsStore implements RecordingsStore {
     const out: RecordingInfo[] = [];
     for (const name of names) {
       const path = join(this.dir, name);
-      const st = await stat(path).catch(() => undefined);
+      // Links are not listed (nor served: http.ts checks the real path).
+      const st = await lstat(path).catch(() => undefined);
       if (!st?.isFile()) continue;
       try {
         const info = await readRecordingInfo(path);

@@ -7,7 +7,7 @@
  * and resolved inside the recordings folder, so no path escapes it.
  */
 import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { lstat, readFile, realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
 import { tokenMatches } from './tokens.js';
@@ -69,6 +69,17 @@ export function recordingPath(dir: string, name: string): string {
   const path = resolve(root, name);
   if (!path.startsWith(root + sep)) throw new HttpError(400, 'BAD_NAME', `http: "${name}" is outside the recordings folder`);
   return path;
+}
+
+/**
+ * The real file (links resolved) must be a regular file inside the real recordings folder: a link
+ * placed in the folder must not serve or delete anything elsewhere.
+ */
+async function assertInside(dir: string, file: string, name: string): Promise<void> {
+  const st = await lstat(file).catch(() => undefined);
+  if (st === undefined) throw new HttpError(404, 'NOT_FOUND', `http: no recording ${name}`);
+  const [realDir, realFile] = await Promise.all([realpath(dir), realpath(file).catch(() => '')]);
+  if (st.isSymbolicLink() || !realFile.startsWith(realDir + sep)) throw new HttpError(403, 'BAD_NAME', `http: ${name} is not a file in the recordings folder`);
 }
 
 function bearer(req: IncomingMessage): string | undefined {
@@ -156,12 +167,14 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
         const file = recordingPath(o.store.dir, name);
         if (method === 'DELETE') {
           requireOperator(req);
+          await assertInside(o.store.dir, file, name);
           if (o.store.isActive(name)) throw new HttpError(409, 'RECORDING_ACTIVE', `http: ${name} is being recorded; stop the recording first`);
           if (!(await o.store.remove(name))) throw new HttpError(404, 'NOT_FOUND', `http: no recording ${name}`);
           res.writeHead(204).end();
           return;
         }
         if (method === 'GET' || method === 'HEAD') {
+          await assertInside(o.store.dir, file, name);
           const st = await stat(file).catch(() => undefined);
           if (!st?.isFile()) throw new HttpError(404, 'NOT_FOUND', `http: no recording ${name}`);
           res.writeHead(200, {

@@ -24,9 +24,11 @@ Options:
   --ros-version <1|2>        rosbridge's ROS version, for header stamps (default 1)
   --recordings <dir>         recordings folder (default ./recordings)
   --record <policy>          session (default: each operator lease), engage, manual, off
-  --operator-token <t>       operator token (default: a random one, printed)
-  --policy-token <t>         policy token (default: a random one, printed)
-  --viewer-token <t>         require this token from viewers (default: none)
+  --operator-token <t>       operator token (default: $DEXBRIDGE_OPERATOR_TOKEN, else a random one, printed)
+  --policy-token <t>         policy token (default: $DEXBRIDGE_POLICY_TOKEN, else a random one, printed)
+  --viewer-token <t>         require this token from viewers (default: $DEXBRIDGE_VIEWER_TOKEN, else none)
+                             Tokens you give are never printed; prefer the environment variables,
+                             which other users cannot read from the process list.
   --allow-origin <origin>    another browser origin allowed to connect (repeatable)
   --control-rate <hz>        control loop rate (default 90)
   --watchdog <ms>            hold after this long without operator frames (default 200)
@@ -96,8 +98,27 @@ export function parseServeArgs(argv: readonly string[]): DexbridgeOptions & { re
   return v.replay === undefined ? o : { ...o, replayFile: v.replay };
 }
 
-export async function serveCommand(argv: readonly string[], io: CliIo, signal?: AbortSignal): Promise<number> {
-  const { replayFile, ...options } = parseServeArgs(argv);
+/** Tokens from the environment when not given as options (they stay out of the process list). */
+function withEnvTokens(o: DexbridgeOptions, env: NodeJS.ProcessEnv): DexbridgeOptions {
+  const pick = (given: string | undefined, name: string): string | undefined => {
+    const v = given ?? env[name];
+    if (v !== undefined && v.length < 8) throw new CliError('CLI_USAGE', `serve: ${name} must have at least 8 characters`);
+    return v;
+  };
+  const operatorToken = pick(o.operatorToken, 'DEXBRIDGE_OPERATOR_TOKEN');
+  const policyToken = pick(o.policyToken, 'DEXBRIDGE_POLICY_TOKEN');
+  const viewerToken = pick(o.viewerToken, 'DEXBRIDGE_VIEWER_TOKEN');
+  return {
+    ...o,
+    ...(operatorToken !== undefined ? { operatorToken } : {}),
+    ...(policyToken !== undefined ? { policyToken } : {}),
+    ...(viewerToken !== undefined ? { viewerToken } : {}),
+  };
+}
+
+export async function serveCommand(argv: readonly string[], io: CliIo, signal?: AbortSignal, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const { replayFile, ...parsed } = parseServeArgs(argv);
+  const options = withEnvTokens(parsed, env);
   let replayFrames: HandFrame[] | undefined;
   if (replayFile !== undefined) {
     replayFrames = [];
@@ -108,11 +129,14 @@ export async function serveCommand(argv: readonly string[], io: CliIo, signal?: 
   const w = (line: string): unknown => io.stdout.write(`${line}\n`);
   w(`dexbridge ${run.server.loop.mode === 'idle' ? 'ready' : 'running'} on ${run.url}${run.tls ? ` (TLS, ${run.tls.source} certificate)` : ''}`);
   w(`  dashboard         ${run.url}/`);
-  w(`  operator (Quest)  ${run.url}/?role=operator#token=${run.operatorToken}`);
-  for (const lan of run.lanUrls) w(`  on the LAN        ${lan}/?role=operator#token=${run.operatorToken}`);
+  // A token the user chose is never printed (they know it); a generated one must be, once.
+  const opToken = options.operatorToken === undefined ? run.operatorToken : '<your operator token>';
+  w(`  operator (Quest)  ${run.url}/?role=operator#token=${opToken}`);
+  for (const lan of run.lanUrls) w(`  on the LAN        ${lan}/?role=operator#token=${opToken}`);
   if (run.lanUrls.length === 0) w('  LAN               not reachable (bound to loopback); use --host 0.0.0.0 --tls, or adb reverse (docs/quest.md)');
   w(`  WebSocket         ${run.url.replace(/^http/, 'ws')}/ws`);
-  w(`  policy token      ${run.policyToken}`);
+  w(`  policy token      ${options.policyToken === undefined ? run.policyToken : '(as given)'}`);
+  if (options.viewerToken !== undefined) w('  viewer token      required (as given)');
   w(`  recordings        ${run.recording ? `${options.recordingsDir ?? 'recordings'} (${options.record ?? 'session'})` : 'off'}`);
   w(`  ROS               ${run.ros ? options.rosbridgeUrl : 'off (standalone)'}`);
   if (run.demo) w('  demo              the bundled Quest 3 session drives the robot in a loop');
