@@ -11,7 +11,7 @@ import {
   type ActionChunk, ACTIVE_DIM, createRig, type HandFrame, Retargeter, type RetargeterOptions, type Rig, type Side, SIDES, STATE_DIM, ACTION_DIM,
 } from '@dexbridge/retarget';
 import { activeFromAction, ChunkExecutor, Safety, type SafetyOptions, TeleopChunker } from '../control/index.js';
-import { StateAssembler } from '@dexbridge/retarget';
+import { activeArmOffset, activeHandOffset, ARM_DOF, HAND_ACTIVE_DOF, StateAssembler } from '@dexbridge/retarget';
 import { GestureDetector } from './GestureDetector.js';
 
 export type Mode = 'idle' | 'teleop' | 'policy' | 'replay';
@@ -180,7 +180,7 @@ export class ControlLoop {
       this.safety.release();
     }
     if (mode === 'idle') {
-      for (const side of SIDES) this.retargeter.disengage(side);
+      for (const side of SIDES) this.disengageSide(side);
     }
     this.safety.beginRamp();
     this.emit('mode', { from, to: mode, by });
@@ -199,8 +199,20 @@ export class ControlLoop {
   }
 
   disengage(side: Side | undefined, by: string): void {
-    for (const s of side ? [side] : SIDES) this.retargeter.disengage(s);
+    for (const s of side ? [side] : SIDES) this.disengageSide(s);
     this.emit('disengage', { side: side ?? 'both', by });
+  }
+
+  /**
+   * Disengages one side of the retargeting, and shows it at once: the retargeter refreshes its
+   * side status only when it processes a frame, so without this a state sent while no frames come
+   * (the operator lost, an e-stop) would still say `engaged`.
+   */
+  private disengageSide(side: Side): void {
+    this.retargeter.disengage(side);
+    const st = this.retargeter.output.status[side];
+    st.engaged = false;
+    st.arm.status = 'not_engaged';
   }
 
   /** Whether either arm follows the operator. */
@@ -212,7 +224,7 @@ export class ControlLoop {
     const already = this.state.estop;
     this.safety.estop();
     this.state.estop = true;
-    for (const side of SIDES) this.retargeter.disengage(side);
+    for (const side of SIDES) this.disengageSide(side);
     this.chunks.clear();
     if (!already) this.emit('estop', { by });
     this.publish(this.clock());
@@ -246,11 +258,13 @@ export class ControlLoop {
    * the arm's acceleration limit) and stay held until someone engages again.
    */
   operatorLost(reason: string): void {
-    for (const side of SIDES) this.retargeter.disengage(side);
+    for (const side of SIDES) this.disengageSide(side);
     this.operatorLostHold = true;
     this.safety.hold('operator_lost');
     this.emit('disengage', { side: 'both', by: reason });
-    this.publish(this.clock());
+    // A gated step (not a bare publish): the state sent at once already shows the hold (flag bit 3),
+    // and its time and command are those of a real step, so the next step's velocity is honest.
+    this.applyAndPublish(this.clock());
   }
 
   private operatorLostHold = false;
@@ -302,9 +316,14 @@ export class ControlLoop {
     this.desired.set(this.activeOf(out.action));
     for (const side of SIDES) {
       const tracked = out.status[side].tracked;
+      // A side without a usable hand holds where the robot IS (the gate brakes it), not where the
+      // retargeting last aimed: during a ramp-in that target can be far ahead of the robot.
+      if (!tracked) this.holdSide(side);
       if (tracked !== this.wasTracked[side]) {
         this.wasTracked[side] = tracked;
         this.emit('tracking', { side, tracked, hold: out.status[side].hold });
+        // Back from a loss: ease in, so the robot does not race to the re-acquired target.
+        if (tracked) this.safety.beginRamp();
       }
     }
     const g = this.gestures?.update(f.tMs, out.status);
@@ -348,6 +367,13 @@ export class ControlLoop {
       st.sourceRecvMs = Number.NaN;
       this.applyAndPublish(now);
     }
+  }
+
+  /** desired := commanded for one side's arm and hand joints. */
+  private holdSide(side: Side): void {
+    const a = activeArmOffset(side), h = activeHandOffset(side);
+    for (let i = 0; i < ARM_DOF; i++) this.desired[a + i] = this.commanded[a + i]!;
+    for (let i = 0; i < HAND_ACTIVE_DOF; i++) this.desired[h + i] = this.commanded[h + i]!;
   }
 
   private applyAndPublish(now: number): void {
