@@ -1,15 +1,24 @@
 /**
  * `npm run bench`: runs the benchmarks one after another (the machine has 2 cores; never in
  * parallel), prints the figures and merges them into bench/results.json.
- * `npm run bench -- retarget` runs one group.
+ * `npm run bench -- retarget` runs one group. Groups that are not `default` (the minute-long load
+ * test) run only when named: `npm run bench:load` = `npm run bench -- load`.
  */
 import { runE2eBenchmarks } from './e2e.bench.js';
+import { runLoadBenchmarks } from './load.bench.js';
 import { runRetargetBenchmarks } from './retarget.bench.js';
 import { RESULTS_PATH, writeResults } from './results.js';
 
-const groups: Record<string, () => Record<string, number> | Promise<Record<string, number>>> = {
-  retarget: runRetargetBenchmarks,
-  e2e: runE2eBenchmarks,
+interface Group {
+  readonly run: () => Record<string, number> | Promise<Record<string, number>>;
+  /** Runs when no group is named. */
+  readonly default: boolean;
+}
+
+const groups: Record<string, Group> = {
+  retarget: { run: runRetargetBenchmarks, default: true },
+  e2e: { run: runE2eBenchmarks, default: true },
+  load: { run: runLoadBenchmarks, default: false },
 };
 
 const wanted = process.argv.slice(2);
@@ -20,10 +29,10 @@ for (const name of wanted) {
   }
 }
 const figures: Record<string, number> = {};
-for (const [name, run] of Object.entries(groups)) {
-  if (wanted.length > 0 && !wanted.includes(name)) continue;
+for (const [name, group] of Object.entries(groups)) {
+  if (wanted.length > 0 ? !wanted.includes(name) : !group.default) continue;
   console.log(`${name}:`);
-  Object.assign(figures, await run());
+  Object.assign(figures, await group.run());
 }
 writeResults(figures);
 console.log(`figures written to ${RESULTS_PATH.pathname}`);
