@@ -550,6 +550,8 @@ describe('faults', () => {
       execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=768k', 'tmpfs', mnt], { stdio: 'pipe' });
     } catch (error) {
       rmSync(mnt, { recursive: true, force: true });
+      // CI runs as root on this kind of machine: there the test must run, never skip.
+      if (process.env['CI'] === 'true') throw error;
       ctx.skip(`cannot mount a small tmpfs here (needs root): ${(error as Error).message.split('\n')[0]}`);
     }
     try {
