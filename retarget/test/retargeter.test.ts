@@ -183,6 +183,24 @@ describe('Retargeter behaviour', () => {
     for (let i = 0; i < 7; i++) expect(o.action[ACTION_LAYOUT.rightArm.offset + i]!).toBeCloseTo(stopped[i]!, 2);
   });
 
+  it('rides over single-frame tracking dropouts instead of re-acquiring', () => {
+    const all = parseHandFramesJsonl(readFileSync(DEMO, 'utf8')).filter((f) => f.right !== null).slice(0, 300);
+    const travel = (fs: HandFrame[]): number => {
+      const out = run(fs);
+      let sum = 0;
+      for (let k = 1; k < out.length; k++) {
+        for (let i = 0; i < 7; i++) sum += Math.abs(out[k]!.action[ACTION_LAYOUT.rightArm.offset + i]! - out[k - 1]!.action[ACTION_LAYOUT.rightArm.offset + i]!);
+      }
+      return sum;
+    };
+    const dropped = all.map((f, k) => (k % 10 === 5 ? { ...f, right: null } : f));
+    const rt = new Retargeter(rig);
+    const outs = dropped.map((f) => snapshot(rt.process(f)));
+    // The dropped frames hold, but tracking resumes warm: no cold solve after a one-frame gap.
+    expect(outs.filter((o, k) => k > 10 && o.right.hand.cold).length).toBe(0);
+    expect(travel(dropped)).toBeGreaterThan(0.8 * travel(all));
+  });
+
   it('validates its options', () => {
     expect(() => new Retargeter(rig, { handIterations: 0 })).toThrow(RangeError);
     expect(() => new Retargeter(rig, { hand: { scale: -1 } })).toThrow(/scale/);

@@ -83,6 +83,11 @@ export interface RetargeterOptions {
   readonly armIterations?: number;
   /** Arm joint acceleration limit, rad/s² (Franka: 10). Default 10; `false` for none. */
   readonly armMaxAcceleration?: number | false;
+  /**
+   * A tracking gap up to this long is a dropout, not a loss: no filter reset, no cold solve, no
+   * clutch re-anchoring. Default 100 ms.
+   */
+  readonly dropoutMs?: number;
   /** Initial arm joints per side (7 each); default `armHome(side)`. */
   readonly armStart?: Partial<Record<Side, ArrayLike<number>>>;
   /** Sees every hand solve (diagnostics, benchmarks). */
@@ -114,6 +119,8 @@ interface SideState {
   readonly handSolveOptions: HandSolveOptions;
   readonly armSolveOptions: IkSolveOptions;
   wasTracked: boolean;
+  /** Time of the last tracked frame, ms. */
+  lastTrackedMs: number;
   everTracked: boolean;
 }
 
@@ -153,6 +160,7 @@ export class Retargeter {
   private readonly handRegularization: number;
   private readonly armIterations: number;
   private readonly onHandSolve: HandSolveObserver | undefined;
+  private readonly dropoutMs: number;
   private lastTMs = Number.NaN;
 
   constructor(rig: Rig, options: RetargeterOptions = {}) {
@@ -163,6 +171,8 @@ export class Retargeter {
     this.handRegularization = options.handRegularization ?? 2e-6;
     this.armIterations = options.armIterations ?? 12;
     this.onHandSolve = options.onHandSolve;
+    this.dropoutMs = options.dropoutMs ?? 100;
+    if (!(this.dropoutMs >= 0 && Number.isFinite(this.dropoutMs))) throw new RangeError(`Retargeter: dropoutMs must be a finite number ≥ 0, got ${this.dropoutMs}`);
     for (const [k, v] of [['handIterations', this.handIterations], ['armIterations', this.armIterations]] as const) {
       if (!Number.isInteger(v) || v < 1) throw new RangeError(`Retargeter: ${k} must be a positive integer, got ${v}`);
     }
@@ -195,6 +205,7 @@ export class Retargeter {
         handSolveOptions: { maxIterations: this.handIterations, regularization: this.handRegularization },
         armSolveOptions: { maxIterations: this.armIterations, tolerance: 1e-6, rest: Float64Array.from(armHome(side)), restGain: 0.05 },
         wasTracked: false,
+        lastTrackedMs: Number.NEGATIVE_INFINITY,
         everTracked: false,
       };
     };
@@ -325,7 +336,9 @@ export class Retargeter {
       return;
     }
     const st = s.status;
-    const reacquired = !s.wasTracked;
+    // A gap of a frame or two (Quest drops single frames) is a dropout: the filter, the warm start
+    // and the clutch anchor carry on. Only a longer loss counts as re-acquisition.
+    const reacquired = !s.wasTracked && tMs - s.lastTrackedMs > this.dropoutMs;
     // Positions through the One Euro filter (reset on re-acquisition, so it never lags from a stale hand).
     const pos = s.positions;
     for (let i = 0; i < XR_JOINT_COUNT; i++) {
@@ -385,6 +398,7 @@ export class Retargeter {
     st.hold = 'none';
     s.wasTracked = true;
     s.everTracked = true;
+    s.lastTrackedMs = tMs;
   }
 
   /** Copies a side's solved joints into the limiter's target vector. */

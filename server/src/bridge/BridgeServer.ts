@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import { ACTION_NAMES, type Side, STATE_JOINT_NAMES } from '@dexbridge/retarget';
 import { type WebSocket, WebSocketServer } from 'ws';
 import {
-  type ClientMessage, decodeActionChunk, decodeHandFrame, encodeRobotState, MESSAGE_KIND, PROTOCOL_VERSION, parseClientMessage, peekKind,
+  binaryRef, type ClientMessage, decodeActionChunk, decodeHandFrame, encodeRobotState, MESSAGE_KIND, PROTOCOL_VERSION, parseClientMessage, peekKind,
   type RobotStateMessage, toWireErrorCode, type WireErrorCode,
 } from '../protocol/index.js';
 import type { ControlLoop, LoopEvent, LoopState, Mode } from './ControlLoop.js';
@@ -272,11 +272,11 @@ export class BridgeServer {
       if (!parsed.ok) return this.error(s, parsed.code, parsed.message, parsed.ref);
       return this.control(s, parsed.msg, now);
     }
-    if (s.role === undefined) return this.error(s, 'AUTH_REQUIRED', 'server: send hello first', `binary:${bytes[0] ?? '?'}`);
+    if (s.role === undefined) return this.error(s, 'AUTH_REQUIRED', 'server: send hello first', binaryRef(bytes));
     const kind = peekKind(bytes);
     if (kind === MESSAGE_KIND.HAND_FRAME) return this.handFrame(s, bytes, now);
     if (kind === MESSAGE_KIND.ACTION_CHUNK) return this.chunk(s, bytes, now);
-    this.error(s, 'PROTO_BAD_KIND', `server: binary message kind ${bytes[0] ?? 'none'} is not one a client sends (1 hand frame, 3 action chunk)`, `binary:${bytes[0] ?? '?'}`);
+    this.error(s, 'PROTO_BAD_KIND', `server: binary message kind ${bytes[0] ?? 'none'} is not one a client sends (1 hand frame, 3 action chunk)`, binaryRef(bytes));
   }
 
   private handFrame(s: Session, bytes: Uint8Array, now: number): void {

@@ -14,6 +14,9 @@ import { activeFromAction, ChunkExecutor, Safety, type SafetyOptions, TeleopChun
 import { activeArmOffset, activeHandOffset, ARM_DOF, HAND_ACTIVE_DOF, StateAssembler } from '@dexbridge/retarget';
 import { GestureDetector } from './GestureDetector.js';
 
+/** A tracking gap up to this long is a dropout, not a loss (as in the Retargeter), ms. */
+const SHORT_GAP_MS = 100;
+
 export type Mode = 'idle' | 'teleop' | 'policy' | 'replay';
 export const MODES: readonly Mode[] = ['idle', 'teleop', 'policy', 'replay'];
 
@@ -100,6 +103,7 @@ export class ControlLoop {
   private readonly left = new Float64Array(200);
   private readonly right = new Float64Array(200);
   private readonly wasTracked: Record<Side, boolean> = { left: false, right: false };
+  private readonly lostAtMs: Record<Side, number> = { left: Number.NEGATIVE_INFINITY, right: Number.NEGATIVE_INFINITY };
 
   constructor(options: ControlLoopOptions = {}) {
     this.rig = options.rig ?? createRig();
@@ -282,7 +286,11 @@ export class ControlLoop {
     this.lastFrameRecvMs = recvMs;
     // Operator time on the server clock: a fixed offset per operator session keeps the operator's
     // own (precise) frame intervals for the filters while staying monotonic across sessions.
-    if (Number.isNaN(this.timeOffsetMs) || tMs + this.timeOffsetMs <= this.lastRetargetTMs) {
+    // The offset is re-anchored when operator time strays more than a second from the server's
+    // (a clock jump, a bogus far-future stamp): the retargeting's time must stay near real time,
+    // or one absurd stamp would stop time advancing for every later operator.
+    const mapped = tMs + this.timeOffsetMs;
+    if (Number.isNaN(this.timeOffsetMs) || mapped <= this.lastRetargetTMs || Math.abs(mapped - recvMs) > 1000) {
       this.timeOffsetMs = Math.max(recvMs - tMs, this.lastRetargetTMs + 1 - tMs);
     }
     const t = tMs + this.timeOffsetMs;
@@ -319,11 +327,13 @@ export class ControlLoop {
       // A side without a usable hand holds where the robot IS (the gate brakes it), not where the
       // retargeting last aimed: during a ramp-in that target can be far ahead of the robot.
       if (!tracked) this.holdSide(side);
+      if (!tracked && this.wasTracked[side]) this.lostAtMs[side] = recvMs;
       if (tracked !== this.wasTracked[side]) {
         this.wasTracked[side] = tracked;
         this.emit('tracking', { side, tracked, hold: out.status[side].hold });
-        // Back from a loss: ease in, so the robot does not race to the re-acquired target.
-        if (tracked) this.safety.beginRamp();
+        // Back from a real loss: ease in, so the robot does not race to the re-acquired target.
+        // (A dropout of a frame or two is continuous tracking, as the retargeting treats it.)
+        if (tracked && recvMs - this.lostAtMs[side] > SHORT_GAP_MS) this.safety.beginRamp();
       }
     }
     const g = this.gestures?.update(f.tMs, out.status);

@@ -282,6 +282,30 @@ function clip(s: string): string {
   return s.length > SNIPPET ? `${s.slice(0, SNIPPET)}…` : s;
 }
 
+/**
+ * Values with more nodes or levels than this are described, not printed: `JSON.stringify` of a
+ * deeply nested value (a 64 KiB text frame nests ~32 000 levels) overflows the stack, and doing
+ * that for every refused message cost several times the parse itself (a cheap way to stall the
+ * event loop from an unauthenticated connection).
+ */
+const SHOW_MAX_NODES = 4096;
+const SHOW_MAX_DEPTH = 64;
+
+/** Whether `v` is small and shallow enough to print; walks at most {@link SHOW_MAX_NODES} nodes (cycles included). */
+function printable(v: object): boolean {
+  const stack: [unknown, number][] = [[v, 1]];
+  let nodes = 0;
+  while (stack.length > 0) {
+    const [x, depth] = stack.pop()!;
+    if (++nodes > SHOW_MAX_NODES || depth > SHOW_MAX_DEPTH) return false;
+    if (typeof x !== 'object' || x === null) continue;
+    const children = Object.values(x);
+    if (nodes + stack.length + children.length > SHOW_MAX_NODES) return false;
+    for (const c of children) stack.push([c, depth + 1]);
+  }
+  return true;
+}
+
 /** `string "abc"`, `number 3`, `array [1,2]`, `null`, `nothing`: the kind and a clipped value. */
 function show(v: unknown): string {
   if (v === undefined) return 'nothing';
@@ -289,7 +313,8 @@ function show(v: unknown): string {
   const kind = Array.isArray(v) ? 'array' : typeof v;
   let text: string;
   try {
-    text = typeof v === 'number' ? String(v) : (JSON.stringify(v) ?? String(v));
+    if (typeof v === 'object' && !printable(v)) text = `(more than ${SHOW_MAX_NODES} values or ${SHOW_MAX_DEPTH} levels; not shown)`;
+    else text = typeof v === 'number' ? String(v) : (JSON.stringify(v) ?? String(v));
   } catch {
     text = '(unprintable)';
   }
