@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseHandFramesJsonl } from '@dexbridge/retarget';
 import { decodeRobotState, createDecodedRobotState, encodeHandFrame, HAND_FRAME_BYTES } from '@dexbridge/server/protocol';
-import { WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { percentile, REPO_ROOT, repoUrl, round } from './results.js';
+import { open, paced, sleep } from './wsTools.js';
 
 const ROOT = fileURLToPath(REPO_ROOT);
 const OP_TOKEN = 'bench-operator-token';
@@ -39,28 +40,8 @@ wss.on('connection', (ws) => ws.on('message', (d, bin) => ws.send(d, { binary: b
 wss.on('listening', () => console.log('port ' + wss.address().port));
 `;
 
-async function open(url: string): Promise<WebSocket> {
-  const ws = new WebSocket(url, { perMessageDeflate: false });
-  await new Promise<void>((done, fail) => {
-    ws.once('open', () => done());
-    ws.once('error', fail);
-  });
-  return ws;
-}
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Paces `fn` at `hz` for `ms` (absolute schedule, so timer jitter does not accumulate). */
-async function paced(hz: number, ms: number, fn: (i: number) => void): Promise<number> {
-  const start = performance.now();
-  let i = 0;
-  while (performance.now() - start < ms) {
-    fn(i++);
-    const next = start + (i * 1000) / hz;
-    await sleep(Math.max(0, next - performance.now()));
-  }
-  return i;
-}
 
 async function measureEcho(durationMs: number): Promise<number[]> {
   const { child, port } = await startChild(['--input-type=module', '-e', ECHO_SERVER], /port (\d+)/);

@@ -16,8 +16,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseHandFramesJsonl } from '@dexbridge/retarget';
 import { createDecodedRobotState, decodeRobotState, encodeHandFrame, HAND_FRAME_BYTES } from '@dexbridge/server/protocol';
-import { WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { percentile, REPO_ROOT, repoUrl, round } from './results.js';
+import { open, paced, sleep } from './wsTools.js';
 
 const ROOT = fileURLToPath(REPO_ROOT);
 const OP_TOKEN = 'bench-load-operator-token';
@@ -25,7 +26,6 @@ const VIEWERS = 50; // one of them never reads
 const RATE_HZ = 120;
 const DURATION_MS = 60_000;
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function startServer(recordingsDir: string): Promise<{ child: ChildProcess; port: number }> {
   const args = ['server/bin/dexbridge.js', 'serve', '--port', '0', '--operator-token', OP_TOKEN, '--record', 'off', '--recordings', recordingsDir];
@@ -41,14 +41,6 @@ function startServer(recordingsDir: string): Promise<{ child: ChildProcess; port
   });
 }
 
-async function open(url: string): Promise<WebSocket> {
-  const ws = new WebSocket(url, { perMessageDeflate: false });
-  await new Promise<void>((done, fail) => {
-    ws.once('open', () => done());
-    ws.once('error', fail);
-  });
-  return ws;
-}
 
 /** Sends `hello` and resolves on `welcome` (rejects on an `error`). */
 function hello(ws: WebSocket, msg: Record<string, unknown>): Promise<void> {
@@ -81,17 +73,6 @@ function awaitJson(ws: WebSocket, pred: (m: Record<string, unknown>) => boolean,
   });
 }
 
-/** Paces `fn` at `hz` for `ms` (absolute schedule, so timer jitter does not accumulate). */
-async function paced(hz: number, ms: number, fn: (i: number) => void): Promise<number> {
-  const start = performance.now();
-  let i = 0;
-  while (performance.now() - start < ms) {
-    fn(i++);
-    const next = start + (i * 1000) / hz;
-    await sleep(Math.max(0, next - performance.now()));
-  }
-  return i;
-}
 
 /** The process's resident set, MB (VmRSS). */
 function rssMb(pid: number): number {

@@ -16,9 +16,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseHandFramesJsonl } from '@dexbridge/retarget';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { type RunningDexbridge, startDexbridge } from '../server/src/bridge/startDexbridge.js';
 import { createDecodedRobotState, decodeRobotState, encodeHandFrame, HAND_FRAME_BYTES } from '../server/src/protocol/index.js';
+import { open, paced, sleep } from '../bench/wsTools.js';
 
 const OP_TOKEN = 'load-test-operator-token';
 const VIEWERS = 20; // one of them never reads
@@ -26,16 +27,7 @@ const RATE_HZ = 120;
 const DURATION_MS = 8000;
 const frames = parseHandFramesJsonl(readFileSync(new URL('../server/data/quest3-hands.jsonl', import.meta.url), 'utf8')).filter((f) => f.left && f.right);
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function open(url: string): Promise<WebSocket> {
-  const ws = new WebSocket(url, { perMessageDeflate: false });
-  await new Promise<void>((done, fail) => {
-    ws.once('open', () => done());
-    ws.once('error', fail);
-  });
-  return ws;
-}
 
 /** Resolves on the first text message satisfying `pred`; rejects on an `error` message. */
 function awaitJson(ws: WebSocket, pred: (m: Record<string, unknown>) => boolean): Promise<void> {
@@ -56,17 +48,6 @@ async function hello(ws: WebSocket, msg: Record<string, unknown>): Promise<void>
   const welcome = awaitJson(ws, (m) => m['type'] === 'welcome');
   ws.send(JSON.stringify({ type: 'hello', protocol: 1, ...msg }));
   await welcome;
-}
-
-/** Paces `fn` at `hz` for `ms` (absolute schedule: a late timer is caught up, not lost). */
-async function paced(hz: number, ms: number, fn: (i: number) => void): Promise<number> {
-  const start = performance.now();
-  let i = 0;
-  while (performance.now() - start < ms) {
-    fn(i++);
-    await sleep(Math.max(0, start + (i * 1000) / hz - performance.now()));
-  }
-  return i;
 }
 
 function percentile(values: Float64Array, p: number): number {
