@@ -1,11 +1,12 @@
 /**
- * The `dexbridge` command line: `dexbridge <command> [options]`. Commands: `retarget`, `help`;
+ * The `dexbridge` command line: `dexbridge <command> [options]`. Commands: `retarget`, `serve`, `recover`, `export`, `help`;
  * `--version`. Expected failures print `dexbridge: <CODE>: <message>` (no stack trace) and
  * return 2 (usage, input) or 1 (output); unexpected errors return 1. See `docs/cli.md`.
  */
 import { readFileSync } from 'node:fs';
 import { FormatError } from '@dexbridge/retarget';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './CliError.js';
+import { EXPORT_USAGE, exportCommand } from './exportCommand.js';
 import type { CliIo } from './io.js';
 import { RECOVER_USAGE, recoverCommand } from './recoverCommand.js';
 import { RETARGET_USAGE, retargetCommand } from './retargetCommand.js';
@@ -20,6 +21,8 @@ Commands:
   recover <file.mcap> [--out <file>]      make a valid MCAP from one cut by a crash
   retarget <input> [--out <file.jsonl>]   retarget a recorded hand-tracking session
   retarget --demo                         retarget the bundled Quest 3 session
+  export <recordings...> --format lerobot --out <dir> [--fps 30] [--all]
+                                          write recordings as a LeRobotDataset v3.0
   help [command]                          show help
 
 Options:
@@ -37,7 +40,7 @@ function version(): string {
   return typeof pkg.version === 'string' ? pkg.version : 'unknown';
 }
 
-const COMMAND_USAGE: Readonly<Record<string, string>> = { retarget: RETARGET_USAGE, serve: SERVE_USAGE, recover: RECOVER_USAGE };
+const COMMAND_USAGE: Readonly<Record<string, string>> = { retarget: RETARGET_USAGE, serve: SERVE_USAGE, recover: RECOVER_USAGE, export: EXPORT_USAGE };
 
 async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
@@ -49,6 +52,8 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
       return serveCommand(rest, io);
     case 'recover':
       return recoverCommand(rest, io);
+    case 'export':
+      return exportCommand(rest, io);
     case 'help':
     case '--help':
     case '-h': {
