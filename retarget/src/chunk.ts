@@ -13,7 +13,7 @@ import {
   type ActionValidationResult,
   validateChunk,
 } from './actionSchema.js';
-import { quatOfRotationVector, rotationVectorOfQuat } from './math/rotation.js';
+import { slerpRotationVector } from './math/rotation.js';
 
 export interface ActionChunk {
   /** Time of row 0 (ms, on the same clock as the `tMs` given to {@link sampleChunk}). */
@@ -139,8 +139,6 @@ const LINEAR = Uint8Array.from(ACTION_ENTRIES, (e) => (e.kind === 'rotvec' ? 0 :
 const ROT_OFFSETS = Int32Array.from(ROTATION_VECTOR_OFFSETS);
 
 /** Below this angle (rad) sin(θ/2)/θ and its inverse use their Taylor series. */
-/** Above this |cos| the slerp weights degenerate; normalised lerp is exact to float precision. */
-const NLERP_DOT = 0.9995;
 /**
  * Row-time snapping tolerance (rows), so that t = start + i×period yields row i exactly: 1e-9 plus
  * the rounding error of (t − start)/period for large times (e.g. epoch milliseconds).
@@ -148,55 +146,6 @@ const NLERP_DOT = 0.9995;
 const SNAP_ROWS = 1e-9;
 const SNAP_ULPS = 4 * Number.EPSILON;
 
-/**
- * Interpolate between rotation vectors a (at aOff) and b (at bOff) by fraction f ∈ [0, 1] along
- * the shortest arc, writing a rotation vector with angle in [0, π] at out[outOff]. Reads all
- * inputs before writing, so `out` may alias `a` or `b`.
- */
-function slerpRotvec(
-  out: Float32Array | Float64Array,
-  outOff: number,
-  a: Float32Array,
-  aOff: number,
-  b: Float32Array,
-  bOff: number,
-  f: number,
-): void {
-  const ax = a[aOff]!;
-  const ay = a[aOff + 1]!;
-  const az = a[aOff + 2]!;
-  const bx = b[bOff]!;
-  const by = b[bOff + 1]!;
-  const bz = b[bOff + 2]!;
-  // Rotation vectors → unit quaternions (x, y, z, w).
-  quatOfRotationVector(QUATS, 0, ax, ay, az);
-  quatOfRotationVector(QUATS, 4, bx, by, bz);
-  const qax = QUATS[0]!, qay = QUATS[1]!, qaz = QUATS[2]!, qaw = QUATS[3]!;
-  let qbx = QUATS[4]!, qby = QUATS[5]!, qbz = QUATS[6]!, qbw = QUATS[7]!;
-  let dot = qax * qbx + qay * qby + qaz * qbz + qaw * qbw;
-  // q and −q are the same rotation: take the shorter arc (this is what handles the π wrap).
-  if (dot < 0) {
-    qbx = -qbx;
-    qby = -qby;
-    qbz = -qbz;
-    qbw = -qbw;
-    dot = -dot;
-  }
-  let wa: number;
-  let wb: number;
-  if (dot > NLERP_DOT) {
-    wa = 1 - f;
-    wb = f;
-  } else {
-    const theta = Math.acos(dot);
-    const sinTheta = Math.sin(theta);
-    wa = Math.sin((1 - f) * theta) / sinTheta;
-    wb = Math.sin(f * theta) / sinTheta;
-  }
-  rotationVectorOfQuat(out, outOff, wa * qax + wb * qbx, wa * qay + wb * qby, wa * qaz + wb * qbz, wa * qaw + wb * qbw);
-}
-
-const QUATS = new Float64Array(8);
 
 /**
  * The action due at time `tMs` (ms), written into `out` (88 numbers). `tMs` is clamped to
@@ -234,7 +183,7 @@ export function sampleChunk<T extends Float32Array | Float64Array>(out: T, chunk
   }
   for (let r = 0; r < ROT_OFFSETS.length; r++) {
     const off = ROT_OFFSETS[r]!;
-    slerpRotvec(out, off, data, aBase + off, data, bBase + off, f);
+    slerpRotationVector(out, off, data, aBase + off, data, bBase + off, f);
   }
   return out;
 }

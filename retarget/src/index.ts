@@ -19,4 +19,4 @@ export {
 } from './pipeline/Retargeter.js';
 export * as pose from './math/pose.js';
 export { activeArmOffset, activeHandOffset, StateAssembler } from './pipeline/assemble.js';
-export { quatOfRotationVector, rotationVectorOfQuat } from './math/rotation.js';
+export { quatOfRotationVector, rotationVectorOfQuat, slerpRotationVector } from './math/rotation.js';

@@ -31,3 +31,45 @@ export function rotationVectorOfQuat<T extends Float32Array | Float64Array>(out:
   out[o + 2] = qz * k;
   return out;
 }
+
+const QUATS = new Float64Array(8);
+/** Above this |cos| the slerp weights degenerate; normalised lerp is exact to float precision. */
+const NLERP_DOT = 0.9995;
+
+/**
+ * Interpolates between rotation vectors a[aOff..] and b[bOff..] by f ∈ [0, 1] along the shortest
+ * arc (slerp of their quaternions), writing a rotation vector with angle in [0, π] at
+ * out[outOff..]. Reads all inputs first, so `out` may alias `a` or `b`.
+ */
+export function slerpRotationVector(
+  out: Float32Array | Float64Array,
+  outOff: number,
+  a: ArrayLike<number>,
+  aOff: number,
+  b: ArrayLike<number>,
+  bOff: number,
+  f: number,
+): void {
+  quatOfRotationVector(QUATS, 0, a[aOff]!, a[aOff + 1]!, a[aOff + 2]!);
+  quatOfRotationVector(QUATS, 4, b[bOff]!, b[bOff + 1]!, b[bOff + 2]!);
+  const ax = QUATS[0]!, ay = QUATS[1]!, az = QUATS[2]!, aw = QUATS[3]!;
+  let bx = QUATS[4]!, by = QUATS[5]!, bz = QUATS[6]!, bw = QUATS[7]!;
+  let dot = ax * bx + ay * by + az * bz + aw * bw;
+  // q and −q are the same rotation: take the shorter arc (this is what handles the π wrap).
+  if (dot < 0) {
+    bx = -bx;
+    by = -by;
+    bz = -bz;
+    bw = -bw;
+    dot = -dot;
+  }
+  let wa = 1 - f;
+  let wb = f;
+  if (dot <= NLERP_DOT) {
+    const theta = Math.acos(dot);
+    const sinTheta = Math.sin(theta);
+    wa = Math.sin((1 - f) * theta) / sinTheta;
+    wb = Math.sin(f * theta) / sinTheta;
+  }
+  rotationVectorOfQuat(out, outOff, wa * ax + wb * bx, wa * ay + wb * by, wa * az + wb * bz, wa * aw + wb * bw);
+}

@@ -3,7 +3,7 @@
  * rotation vectors (three consecutive entries), which are interpolated by slerp of their
  * quaternions along the shortest arc. Pure TypeScript.
  */
-import { quatOfRotationVector, rotationVectorOfQuat } from '@dexbridge/retarget';
+import { slerpRotationVector } from '@dexbridge/retarget';
 
 /** A series of vectors of `dim` entries at increasing times (ms). */
 export interface TimedSeries {
@@ -12,35 +12,6 @@ export interface TimedSeries {
   readonly timesMs: Float64Array;
   /** `timesMs.length × dim` values, row-major. */
   readonly values: Float64Array;
-}
-
-const QUATS = new Float64Array(8);
-/** Above this |cos| slerp weights degenerate; normalised lerp is exact to float precision. */
-const NLERP_DOT = 0.9995;
-
-/** Slerp between rotation vectors at a[aOff] and b[bOff] by f ∈ [0, 1], written to out[outOff]. */
-export function slerpRotationVector(out: Float64Array, outOff: number, a: Float64Array, aOff: number, b: Float64Array, bOff: number, f: number): void {
-  quatOfRotationVector(QUATS, 0, a[aOff]!, a[aOff + 1]!, a[aOff + 2]!);
-  quatOfRotationVector(QUATS, 4, b[bOff]!, b[bOff + 1]!, b[bOff + 2]!);
-  const ax = QUATS[0]!, ay = QUATS[1]!, az = QUATS[2]!, aw = QUATS[3]!;
-  let bx = QUATS[4]!, by = QUATS[5]!, bz = QUATS[6]!, bw = QUATS[7]!;
-  let dot = ax * bx + ay * by + az * bz + aw * bw;
-  if (dot < 0) {
-    bx = -bx;
-    by = -by;
-    bz = -bz;
-    bw = -bw;
-    dot = -dot;
-  }
-  let wa = 1 - f;
-  let wb = f;
-  if (dot <= NLERP_DOT) {
-    const theta = Math.acos(dot);
-    const sinTheta = Math.sin(theta);
-    wa = Math.sin((1 - f) * theta) / sinTheta;
-    wb = Math.sin(f * theta) / sinTheta;
-  }
-  rotationVectorOfQuat(out, outOff, wa * ax + wb * bx, wa * ay + wb * by, wa * az + wb * bz, wa * aw + wb * bw);
 }
 
 /**
