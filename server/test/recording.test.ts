@@ -227,7 +227,8 @@ describe('Recorder round trip (in-memory sink, McapIndexedReader)', () => {
       if (reader.channelsById.get(m.channelId)!.messageEncoding !== 'json') continue;
       byTopic.set(topic, [...(byTopic.get(topic) ?? []), json(m.data)]);
     }
-    expect(byTopic.get('/dexbridge/action')).toEqual([{ t_ms: T0 + 11, action: Array.from(action) }]);
+    // Actions are recorded to 1e-6 (they are float32 on the wire: nothing measurable is lost).
+    expect(byTopic.get('/dexbridge/action')).toEqual([{ t_ms: T0 + 11, action: Array.from(action, (v) => Math.round(v * 1e6) / 1e6) }]);
     expect(byTopic.get('/dexbridge/action_chunks')).toEqual([
       { t_ms: T0 + 12, chunk_id: 42, start_time_ms: T0 + 500, period_ms: 20, k: 2, data: Array.from(chunk.data) },
     ]);

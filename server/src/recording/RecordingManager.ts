@@ -43,7 +43,10 @@ export class RecordingManager {
       r.writeJointState(t, s.q);
       r.writeAction(t, s.action);
     });
-    loop.onChunk((tMs, chunk) => this.recorder?.writeChunk(epochMs(tMs), chunk, this.chunkId++));
+    // Chunks received from a policy; teleop's own chunks (for ROS) would repeat /dexbridge/action.
+    loop.onChunk((tMs, chunk, source) => {
+      if (source === 'policy') this.recorder?.writeChunk(epochMs(tMs), chunk, this.chunkId++);
+    });
     loop.onEvent((e) => {
       if (e.event !== 'recording') this.recorder?.writeEvent(epochMs(e.serverTimeMs), e.event, e.detail);
       if (e.event === 'tracking' && e.detail['calibrated'] !== undefined) this.recorder?.writeCalibration(epochMs(e.serverTimeMs), e.detail['calibrated'] as Record<string, unknown>);
