@@ -164,6 +164,36 @@ describe('serve', () => {
     }
   });
 
+  it('edits a recording’s task and success over HTTP (operator only), for the listing and the dataset export', async () => {
+    const dir = tmp();
+    const run = await startDexbridge({ port: 0, recordingsDir: dir, record: 'off', operatorToken: 'edit-operator-token' });
+    try {
+      const auth = { authorization: 'Bearer edit-operator-token' };
+      const imported = await fetch(`${run.url}/api/recordings/import`, { method: 'POST', body: readFileSync(CAPTURE, 'utf8'), headers: auth });
+      const { name } = (await imported.json()) as { name: string };
+      const patch = (body: string, headers: Record<string, string> = auth): Promise<Response> =>
+        fetch(`${run.url}/api/recordings/${name}`, { method: 'PATCH', body, headers });
+      expect((await patch('{"success":true}', {})).status).toBe(401);
+      expect((await patch('{"success":"yes"}')).status).toBe(400);
+      expect((await patch('{"owner":"me"}')).status).toBe(400);
+      expect((await patch('not json')).status).toBe(400);
+      expect((await fetch(`${run.url}/api/recordings/none.mcap`, { method: 'PATCH', body: '{}', headers: auth })).status).toBe(404);
+      expect((await patch('{"task":"stack the cups","success":true}')).status).toBe(200);
+      const list = (await (await fetch(`${run.url}/api/recordings`)).json()) as { recordings: { name: string; task: string; success: boolean | null }[] };
+      expect(list.recordings.find((r) => r.name === name)).toMatchObject({ task: 'stack the cups', success: true });
+      // The export takes successful recordings only: the edit is what makes this one count.
+      const out = join(tmp(), 'ds');
+      const io = memoryIo();
+      expect(await main(['export', join(dir, name), '--format', 'lerobot', '--fps', '30', '--out', out], io.io), io.err()).toBe(0);
+      expect(readFileSync(join(out, 'meta', 'info.json'), 'utf8')).toContain('"total_episodes": 1');
+      // Deleting the recording removes its edits too.
+      expect((await fetch(`${run.url}/api/recordings/${name}`, { method: 'DELETE', headers: auth })).status).toBe(204);
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      await run.close();
+    }
+  });
+
   it('parses serve options and refuses bad ones with CLI_USAGE', () => {
     expect(parseServeArgs(['--port', '0', '--host', '0.0.0.0', '--tls', '--record', 'manual', '--allow-origin', 'https://a', '--allow-origin', 'https://b'])).toMatchObject({
       port: 0, host: '0.0.0.0', tls: 'generate', record: 'manual', allowedOrigins: ['https://a', 'https://b'],

@@ -1,8 +1,8 @@
-import { lstat, readdir, unlink } from 'node:fs/promises';
+import { lstat, readdir, unlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { createRig, type HandFrame, parseIwerCapture, Retargeter } from '@dexbridge/retarget';
 import { rigUrdf } from '@dexbridge/urdf';
-import { createRecordingFile, readRecordingInfo, Recorder } from '../recording/index.js';
+import { createRecordingFile, readRecordingInfo, readSidecar, Recorder } from '../recording/index.js';
 import type { RecordingManager } from '../recording/RecordingManager.js';
 import { HttpError, RECORDING_NAME, type RecordingInfo, type RecordingsStore, recordingPath } from './http.js';
 import { softwareVersion } from './startDexbridge.js';
@@ -31,10 +31,13 @@ export class FolderRecordingsStore implements RecordingsStore {
       try {
         const info = await readRecordingInfo(path);
         const meta = info.metadata['dexbridge'] ?? {};
+        const edits = await readSidecar(path);
         const durationS = info.endTimeNs > info.startTimeNs ? Number(info.endTimeNs - info.startTimeNs) / 1e9 : 0;
         out.push({
           name, sizeBytes: st.size, startedAt: meta['started_at'] ?? null, durationS, operator: meta['operator'] ?? null,
-          task: meta['task'] || null, success: parseSuccess(meta['success']), complete: true,
+          task: edits.task !== undefined ? edits.task || null : meta['task'] || null,
+          success: edits.success !== undefined ? edits.success : parseSuccess(meta['success']),
+          complete: true,
         });
       } catch {
         // Being written, or cut by a crash: listed, flagged incomplete (`dexbridge recover`).
@@ -44,10 +47,23 @@ export class FolderRecordingsStore implements RecordingsStore {
     return out;
   }
 
+  /**
+   * Task and success edits live beside the recording in `<name>.meta.json` (an MCAP file is not
+   * rewritten): the listing and the dataset export read them over the file's own metadata.
+   */
+  async editMeta(name: string, edit: { task?: string; success?: boolean | null }): Promise<boolean> {
+    const path = recordingPath(this.dir, name);
+    if (!(await lstat(path).catch(() => undefined))?.isFile()) return false;
+    const current = await readSidecar(path);
+    await writeFile(`${path}.meta.json`, `${JSON.stringify({ ...current, ...edit }, null, 2)}\n`);
+    return true;
+  }
+
   async remove(name: string): Promise<boolean> {
     const path = recordingPath(this.dir, name);
     try {
       await unlink(path);
+      await unlink(`${path}.meta.json`).catch(() => undefined);
       return true;
     } catch {
       return false;

@@ -35,6 +35,8 @@ export interface RecordingsStore {
   importIwer(text: string, meta: { operator?: string; task?: string }): Promise<string>;
   /** Whether a recording is being written now (it cannot be deleted). */
   isActive(name: string): boolean;
+  /** Edits a finished recording's task text and success flag; false when there is no such recording. */
+  editMeta(name: string, edit: { task?: string; success?: boolean | null }): Promise<boolean>;
 }
 
 export interface HttpOptions {
@@ -80,6 +82,29 @@ async function assertInside(dir: string, file: string, name: string): Promise<vo
   if (st === undefined) throw new HttpError(404, 'NOT_FOUND', `http: no recording ${name}`);
   const [realDir, realFile] = await Promise.all([realpath(dir), realpath(file).catch(() => '')]);
   if (st.isSymbolicLink() || !realFile.startsWith(realDir + sep)) throw new HttpError(403, 'BAD_NAME', `http: ${name} is not a file in the recordings folder`);
+}
+
+/** `{task?: string (≤ 256), success?: boolean | null}`, nothing else. */
+function parseMetaEdit(text: string): { task?: string; success?: boolean | null } {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new HttpError(400, 'BAD_REQUEST', 'http: the body must be JSON {"task"?: string, "success"?: boolean | null}');
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new HttpError(400, 'BAD_REQUEST', 'http: the body must be a JSON object');
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (k !== 'task' && k !== 'success') throw new HttpError(400, 'BAD_REQUEST', `http: unknown field "${k}" (task, success)`);
+  const out: { task?: string; success?: boolean | null } = {};
+  if (o['task'] !== undefined) {
+    if (typeof o['task'] !== 'string' || o['task'].length > 256) throw new HttpError(400, 'BAD_REQUEST', 'http: task must be a string of at most 256 characters');
+    out.task = o['task'];
+  }
+  if (o['success'] !== undefined) {
+    if (typeof o['success'] !== 'boolean' && o['success'] !== null) throw new HttpError(400, 'BAD_REQUEST', 'http: success must be true, false or null');
+    out.success = o['success'] as boolean | null;
+  }
+  return out;
 }
 
 function bearer(req: IncomingMessage): string | undefined {
@@ -172,6 +197,14 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
           if (!(await o.store.remove(name))) throw new HttpError(404, 'NOT_FOUND', `http: no recording ${name}`);
           res.writeHead(204).end();
           return;
+        }
+        if (method === 'PATCH') {
+          requireOperator(req);
+          await assertInside(o.store.dir, file, name);
+          if (o.store.isActive(name)) throw new HttpError(409, 'RECORDING_ACTIVE', `http: ${name} is being recorded; use set_recording_meta on the WebSocket`);
+          const edit = parseMetaEdit(await readBody(req, 64 * 1024));
+          if (!(await o.store.editMeta(name, edit))) throw new HttpError(404, 'NOT_FOUND', `http: no recording ${name}`);
+          return sendJson(res, 200, { name, ...edit });
         }
         if (method === 'GET' || method === 'HEAD') {
           await assertInside(o.store.dir, file, name);

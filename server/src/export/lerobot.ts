@@ -6,7 +6,7 @@ import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ACTION_DIM, ACTION_ENTRIES, ACTION_NAMES, STATE_JOINT_NAMES } from '@dexbridge/retarget';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { readRecording } from '../recording/index.js';
+import { readSidecar, readRecording } from '../recording/index.js';
 import { SESSION_METADATA_NAME, TOPICS } from '../recording/schemas.js';
 import { resample, type TimedSeries } from './resample.js';
 
@@ -124,9 +124,13 @@ async function readEpisodeSeries(path: string): Promise<{ task: string; success:
         for (const v of action) actionValues.push(Number(v));
       }
     }
+    // Edits made after recording (the dashboard's task/success) win over the file's metadata.
+    const edits = await readSidecar(path);
+    const task = edits.task ?? meta.task;
+    const success = edits.success !== undefined ? (edits.success === null ? 'unknown' : String(edits.success)) : (meta.success ?? 'unknown');
     return {
-      task: meta.task !== undefined && meta.task !== '' ? meta.task : DEFAULT_TASK,
-      success: meta.success ?? 'unknown',
+      task: task !== undefined && task !== '' ? task : DEFAULT_TASK,
+      success,
       state: { dim: stateDim, timesMs: Float64Array.from(stateTimes), values: Float64Array.from(stateValues) },
       action: { dim: ACTION_DIM, timesMs: Float64Array.from(actionTimes), values: Float64Array.from(actionValues) },
     };

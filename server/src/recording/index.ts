@@ -39,3 +39,4 @@ export {
   URDF_ATTACHMENT_NAME,
   URDF_MEDIA_TYPE,
 } from './schemas.js';
+export { readSidecar } from './sidecar.js';
