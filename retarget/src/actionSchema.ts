@@ -121,18 +121,13 @@ interface GroupSpec {
   readonly build: (side: Side, group: ActionGroup) => Omit<ActionEntryInfo, 'index'>[];
 }
 
+/** An entry that is a joint's angle: named after the joint, which is also its source. */
+const jointEntry = (joint: string, group: ActionGroup, meaning: string): Omit<ActionEntryInfo, 'index'> => ({
+  name: joint, unit: 'rad', group, kind: 'joint', source: joint, meaning,
+});
+
 const armEntries = (side: Side, group: ActionGroup): Omit<ActionEntryInfo, 'index'>[] =>
-  Array.from({ length: ARM_DOF }, (_, i) => {
-    const joint = armJointName(side, i);
-    return {
-      name: joint,
-      unit: 'rad' as const,
-      group,
-      kind: 'joint' as const,
-      source: joint,
-      meaning: `${side} FR3 joint ${i + 1} angle`,
-    };
-  });
+  Array.from({ length: ARM_DOF }, (_, i) => jointEntry(armJointName(side, i), group, `${side} FR3 joint ${i + 1} angle`));
 
 const flangeEntries = (side: Side, group: ActionGroup): Omit<ActionEntryInfo, 'index'>[] => {
   const link = flangeLinkName(side);
@@ -157,17 +152,7 @@ const flangeEntries = (side: Side, group: ActionGroup): Omit<ActionEntryInfo, 'i
 };
 
 const handEntries = (side: Side, group: ActionGroup): Omit<ActionEntryInfo, 'index'>[] =>
-  HAND_ACTIVE_SUFFIXES.map((suffix) => {
-    const joint = handJointName(side, suffix);
-    return {
-      name: joint,
-      unit: 'rad' as const,
-      group,
-      kind: 'joint' as const,
-      source: joint,
-      meaning: handJointMeaning(side, suffix),
-    };
-  });
+  HAND_ACTIVE_SUFFIXES.map((suffix) => jointEntry(handJointName(side, suffix), group, handJointMeaning(side, suffix)));
 
 const fingertipEntries = (side: Side, group: ActionGroup): Omit<ActionEntryInfo, 'index'>[] =>
   FINGERS.flatMap((finger) => {

@@ -38,3 +38,13 @@ export const XR = {
 
 /** Tip joint index of each finger, thumb first. */
 export const XR_TIPS = [4, 9, 14, 19, 24] as const;
+
+/**
+ * The 24 bones of the WebXR hand as [parent, child] joint indices, finger by finger from the
+ * wrist (thumb: wrist → metacarpal → proximal → distal → tip; the others add an intermediate).
+ */
+export const XR_BONES: readonly (readonly [number, number])[] = Object.freeze(
+  [[0, 1], [1, 2], [2, 3], [3, 4], ...[5, 10, 15, 20].flatMap((m) => [[0, m], [m, m + 1], [m + 1, m + 2], [m + 2, m + 3], [m + 3, m + 4]])].map(
+    (b) => Object.freeze(b as [number, number]),
+  ),
+);

@@ -11,7 +11,7 @@ import {
   parseIwerCapture,
   parseJsLiteralModule,
 } from '../src/formats/index.js';
-import { type HandFrame, XR_HAND_LENGTH, XR_JOINT_NAMES } from '../src/handFrame.js';
+import { type HandFrame, XR_BONES, XR_HAND_LENGTH, XR_JOINT_NAMES } from '../src/handFrame.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers.
@@ -70,13 +70,6 @@ function rotateByMatrix(q: readonly number[], v: readonly number[]): number[] {
   return m.map((row) => row[0]! * v[0]! + row[1]! * v[1]! + row[2]! * v[2]!);
 }
 
-const BONES: readonly (readonly [number, number])[] = [
-  [0, 1], [1, 2], [2, 3], [3, 4],
-  [0, 5], [5, 6], [6, 7], [7, 8], [8, 9],
-  [0, 10], [10, 11], [11, 12], [12, 13], [13, 14],
-  [0, 15], [15, 16], [16, 17], [17, 18], [18, 19],
-  [0, 20], [20, 21], [21, 22], [22, 23], [23, 24],
-];
 
 function dist(h: ArrayLike<number>, a: number, b: number): number {
   return Math.hypot(h[a * 8]! - h[b * 8]!, h[a * 8 + 1]! - h[b * 8 + 1]!, h[a * 8 + 2]! - h[b * 8 + 2]!);
@@ -389,7 +382,7 @@ describe.skipIf(!haveCapture)('IWER capture import (real Meta Quest 3 session)',
     // 6 mm in the source itself.
     const palm = new Set(['0-1', '0-5', '0-10', '5-6', '10-11']);
     for (const side of ['left', 'right'] as const) {
-      for (const [a, b] of BONES) {
+      for (const [a, b] of XR_BONES) {
         const lengths = frames.flatMap((f) => (f[side] === null ? [] : [dist(f[side], a, b)]));
         const sorted = [...lengths].sort((x, y) => x - y);
         const median = sorted[sorted.length >> 1]!;
@@ -416,7 +409,7 @@ describe.skipIf(!haveCapture)('IWER capture import (real Meta Quest 3 session)',
         if (h === null) continue;
         const input = byTime.get(f.tMs)!.slice(8).find((i) => (i as JsValue[])[0] === index) as JsValue[];
         const rel = input[9] as number[];
-        for (const [a, b] of BONES) expect(Math.abs(dist(h, a, b) - dist(rel, a, b))).toBeLessThan(1e-12);
+        for (const [a, b] of XR_BONES) expect(Math.abs(dist(h, a, b) - dist(rel, a, b))).toBeLessThan(1e-12);
         const grip = input[8] as number[];
         const inv = [-h[3]!, -h[4]!, -h[5]!, h[6]!];
         offsets.push(rotateByMatrix(inv, [grip[0]! - h[0]!, grip[1]! - h[1]!, grip[2]! - h[2]!]));

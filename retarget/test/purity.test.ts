@@ -12,6 +12,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { platformFreeProgram, platformTypingsIn } from '../../test/support/platformFree.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -171,23 +172,12 @@ describe('urdf and retarget are platform-free', () => {
 
   it('both source trees typecheck with only the ES2022 library: no DOM, no @types/node', () => {
     const files = PACKAGES.flatMap((p) => p.files);
-    const program = ts.createProgram(files, {
-      target: ts.ScriptTarget.ES2022,
-      module: ts.ModuleKind.NodeNext,
-      moduleResolution: ts.ModuleResolutionKind.NodeNext,
-      lib: ['lib.es2022.d.ts'],
-      types: [],
-      customConditions: ['source'],
-      strict: true,
-      noEmit: true,
-      skipLibCheck: true,
-    });
+    const program = platformFreeProgram(files);
     // Every program file outside node_modules must be one of ours, in urdf/src or retarget/src.
     const ours = program.getSourceFiles().map((sf) => sf.fileName).filter((f) => !f.includes('/node_modules/'));
     for (const f of ours) expect(PACKAGES.some((p) => resolve(f).startsWith(p.srcDir + sep)), `${f} pulled into the platform-free build`).toBe(true);
     // …and no dependency smuggles the platform back in (a `/// <reference types="node" />` would).
-    const platformLibs = program.getSourceFiles().map((sf) => sf.fileName).filter((f) => f.includes('/@types/node/') || /\/lib\.(dom|webworker|scripthost)[.\w]*\.d\.ts$/.test(f));
-    expect(platformLibs, 'platform typings in the program').toEqual([]);
+    expect(platformTypingsIn(program), 'platform typings in the program').toEqual([]);
     // Only the "this name or module does not exist here" family of errors speaks to platform
     // independence (any other type error is the typecheck's business, not this test's).
     const PLATFORM_CODES = new Set([2304, 2307, 2503, 2552, 2580, 2582, 2583, 2584, 2591, 2592, 2593, 2792, 2867, 2868]);

@@ -19,7 +19,7 @@ import {
   parseIwerCapture,
   parseJsLiteralModule,
 } from '../../retarget/src/formats/index.js';
-import { type HandFrame, XR_JOINT_NAMES } from '../../retarget/src/handFrame.js';
+import { type HandFrame, XR_BONES, XR_JOINT_NAMES } from '../../retarget/src/handFrame.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const defaultCapture = fileURLToPath(new URL('../../../shared/data/quest3-hands/cap.min.js', import.meta.url));
@@ -62,14 +62,6 @@ function median(values: readonly number[]): number {
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** Parent–child joint pairs (24 bones) of the WebXR hand, by finger from the wrist. */
-const BONES: readonly (readonly [number, number])[] = [
-  [0, 1], [1, 2], [2, 3], [3, 4],
-  [0, 5], [5, 6], [6, 7], [7, 8], [8, 9],
-  [0, 10], [10, 11], [11, 12], [12, 13], [13, 14],
-  [0, 15], [15, 16], [16, 17], [17, 18], [18, 19],
-  [0, 20], [20, 21], [21, 22], [22, 23], [23, 24],
-];
 
 interface BoneStats {
   readonly name: string;
@@ -79,7 +71,7 @@ interface BoneStats {
 
 /** Length statistics of every bone of one hand over the frames where it is tracked. */
 function boneStats(frames: readonly HandFrame[], side: 'left' | 'right'): BoneStats[] {
-  return BONES.map(([a, b]) => {
+  return XR_BONES.map(([a, b]) => {
     const lengths: number[] = [];
     for (const f of frames) {
       const h = f[side];

@@ -22,6 +22,7 @@ import {
 import fc from 'fast-check';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { platformFreeProgram, platformTypingsIn } from '../../test/support/platformFree.js';
 import {
   ACTION_CHUNK_OFFSET,
   ARM_STATUS_CODES,
@@ -1105,21 +1106,9 @@ describe('the protocol is platform-free', () => {
   });
 
   it('typechecks with only the ES2022 library: no DOM, no @types/node', () => {
-    const program = ts.createProgram(files, {
-      target: ts.ScriptTarget.ES2022,
-      module: ts.ModuleKind.NodeNext,
-      moduleResolution: ts.ModuleResolutionKind.NodeNext,
-      lib: ['lib.es2022.d.ts'],
-      types: [],
-      customConditions: ['source'],
-      strict: true,
-      noUncheckedIndexedAccess: true,
-      exactOptionalPropertyTypes: true,
-      noEmit: true,
-      skipLibCheck: true,
-    });
+    const program = platformFreeProgram(files);
     const names = program.getSourceFiles().map((sf) => sf.fileName);
-    expect(names.filter((f) => f.includes('/@types/node/') || /\/lib\.dom[.\w]*\.d\.ts$/.test(f))).toEqual([]);
+    expect(platformTypingsIn(program)).toEqual([]);
     expect(names.filter((f) => !f.includes('/node_modules/') && !f.includes(`${sep}retarget${sep}src${sep}`) && !f.includes('/retarget/src/') && !f.includes('/urdf/src/') && !f.startsWith(srcDir))).toEqual([]);
     const problems = ts.getPreEmitDiagnostics(program).map((d) => `${d.file ? relative(srcDir, d.file.fileName) : ''} TS${d.code}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`);
     expect(problems).toEqual([]);

@@ -6,6 +6,7 @@
  * never flips between q and −q (no double-cover jumps), whatever sign the input arrives with.
  */
 
+import { quatOfRotationVector, rotationVectorOfQuat } from '../math/rotation.js';
 import {
   type FilterVector,
   type OneEuroOptions,
@@ -29,7 +30,6 @@ export const ONE_EURO_ROTATION_DEFAULTS: Readonly<Required<OneEuroOptions>> = Ob
 });
 
 /** Below this angle (rad), sin(θ/2)/θ and θ/sin(θ/2) use their Taylor series. */
-const SMALL = 1e-6;
 /** A quaternion shorter than this is treated as missing. */
 const MIN_NORM = 1e-9;
 
@@ -62,6 +62,10 @@ export class QuaternionOneEuroFilter {
     this.beta = o.beta;
     this.dCutoffHz = o.dCutoffHz;
   }
+
+  /** Scratch for the log (rotation vector) and exp (quaternion) of each update. */
+  private readonly delta = new Float64Array(3);
+  private readonly step = new Float64Array(4);
 
   /**
    * Filter the quaternion `q[qOffset..qOffset+3]` = (x, y, z, w), sampled at `tMs` (ms), writing
@@ -102,22 +106,15 @@ export class QuaternionOneEuroFilter {
       this.lastTMs = tMs;
       const { hx, hy, hz, hw } = this;
       // d = conj(q̂) ⊗ q, the innovation in q̂'s frame.
-      let dx = hw * x - hx * w - hy * z + hz * y;
-      let dy = hw * y + hx * z - hy * w - hz * x;
-      let dz = hw * z - hx * y + hy * x - hz * w;
-      let dw = hw * w + hx * x + hy * y + hz * z;
-      if (dw < 0) {
-        dx = -dx;
-        dy = -dy;
-        dz = -dz;
-        dw = -dw;
-      }
-      // log: rotation vector δ (rad) of d.
-      const s = Math.sqrt(dx * dx + dy * dy + dz * dz);
-      const k = s < SMALL ? 2 / dw : (2 * Math.atan2(s, dw)) / s;
-      const ex = dx * k;
-      const ey = dy * k;
-      const ez = dz * k;
+      const dx = hw * x - hx * w - hy * z + hz * y;
+      const dy = hw * y + hx * z - hy * w - hz * x;
+      const dz = hw * z - hx * y + hy * x - hz * w;
+      const dw = hw * w + hx * x + hy * y + hz * z;
+      // log: rotation vector δ (rad) of d (the shorter of d and −d).
+      rotationVectorOfQuat(this.delta, 0, dx, dy, dz, dw);
+      const ex = this.delta[0]!;
+      const ey = this.delta[1]!;
+      const ez = this.delta[2]!;
       const aD = oneEuroAlpha(this.dCutoffHz, dtS);
       this.wx += aD * (ex / dtS - this.wx);
       this.wy += aD * (ey / dtS - this.wy);
@@ -125,12 +122,11 @@ export class QuaternionOneEuroFilter {
       const speed = Math.sqrt(this.wx * this.wx + this.wy * this.wy + this.wz * this.wz);
       const a = oneEuroAlpha(this.minCutoffHz + this.beta * speed, dtS);
       // exp(α·δ)
-      const t = a * s * k;
-      const sh = t < SMALL ? 0.5 - (t * t) / 48 : Math.sin(t / 2) / t;
-      const sx = a * ex * sh;
-      const sy = a * ey * sh;
-      const sz = a * ez * sh;
-      const sw = Math.cos(t / 2);
+      quatOfRotationVector(this.step, 0, a * ex, a * ey, a * ez);
+      const sx = this.step[0]!;
+      const sy = this.step[1]!;
+      const sz = this.step[2]!;
+      const sw = this.step[3]!;
       // q̂ ← q̂ ⊗ exp(α·δ), renormalised against drift.
       let rx = hw * sx + hx * sw + hy * sz - hz * sy;
       let ry = hw * sy - hx * sz + hy * sw + hz * sx;

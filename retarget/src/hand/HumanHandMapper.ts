@@ -1,4 +1,4 @@
-import { XR, XR_JOINT_COUNT, XR_JOINT_STRIDE, XR_TIPS } from '../handFrame.js';
+import { XR, XR_BONES, XR_JOINT_COUNT, XR_JOINT_STRIDE, XR_TIPS } from '../handFrame.js';
 import type { RigSideModel } from '../rig.js';
 import type { Side } from '../robotNames.js';
 import type { HandTargets } from './HandSolver.js';
@@ -26,16 +26,8 @@ export interface HumanHandMapperOptions {
   readonly sizeTolerance?: number;
 }
 
-/** Finger bones checked for plausibility: [from, to] joint indices (metacarpal to tip, per finger). */
-const FINGER_BONES: readonly (readonly [number, number])[] = (() => {
-  const bones: [number, number][] = [];
-  for (let f = 0; f < 5; f++) {
-    const base = f === 0 ? 1 : 5 * f;
-    const last = f === 0 ? 4 : base + 4;
-    for (let j = base; j < last; j++) bones.push([j, j + 1]);
-  }
-  return bones;
-})();
+/** Finger bones checked for plausibility: metacarpal to tip (the wrist's own bones vary most in Quest data). */
+const FINGER_BONES = XR_BONES.filter(([parent]) => parent !== XR.wrist);
 const BONE_MIN_M = 0.004;
 const BONE_MAX_M = 0.12;
 const REFERENCE_MIN_M = 0.1;

@@ -267,12 +267,10 @@ export class Retargeter {
 
   /**
    * Engages a side's arm at the next tracked frame: clutch anchors there, so the robot does not
-   * jump. (With `autoEngage`, sides engage at their first tracked frame and re-anchor after
-   * tracking loss.)
+   * jump. An arm already engaged stays as it is. (With `autoEngage`, sides engage at their first
+   * tracked frame and re-anchor after a tracking loss longer than `dropoutMs`.)
    */
   engage(side: Side): void {
-    const s = this.sides[side];
-    s.wasTracked = false; // re-anchor at the next tracked frame
     this.pendingEngage[side] = true;
   }
 

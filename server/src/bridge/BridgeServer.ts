@@ -12,7 +12,7 @@ import {
   binaryRef, type ClientMessage, decodeActionChunk, decodeHandFrame, encodeRobotState, MESSAGE_KIND, PROTOCOL_VERSION, parseClientMessage, peekKind,
   type RobotStateMessage, toWireErrorCode, type WireErrorCode,
 } from '../protocol/index.js';
-import type { ControlLoop, LoopEvent, LoopState, Mode } from './ControlLoop.js';
+import type { ControlLoop, LoopState, Mode } from './ControlLoop.js';
 import { createHttpHandler, type RecordingsStore } from './http.js';
 import type { TlsMaterial } from './tls.js';
 import { tokenMatches } from './tokens.js';
@@ -74,8 +74,6 @@ interface Session {
   lastRefillMs: number;
   lastRateErrorMs: number;
   lastImplausibleErrorMs: number;
-  statesSent: number;
-  statesDropped: number;
 }
 
 /** The lease holder: a session or an internal source (the demo). */
@@ -213,7 +211,6 @@ export class BridgeServer {
     const s: Session = {
       id: `c${this.nextId++}`, ws, role: undefined, name: '', lastSeq: -1, lastTMs: Number.NEGATIVE_INFINITY, bestDelayMs: Number.POSITIVE_INFINITY,
       tokens: this.o.maxMessagesPerSecond, lastRefillMs: now, lastRateErrorMs: Number.NEGATIVE_INFINITY, lastImplausibleErrorMs: Number.NEGATIVE_INFINITY,
-      statesSent: 0, statesDropped: 0,
     };
     this.sessions.add(s);
     ws.on('message', (data, isBinary) => {
@@ -417,12 +414,8 @@ export class BridgeServer {
     for (const s of this.sessions) {
       if (s.role === undefined || s.ws.readyState !== s.ws.OPEN) continue;
       // Latest wins: a client that has not taken the last states skips this one.
-      if (s.ws.bufferedAmount > this.o.maxBufferedBytes) {
-        s.statesDropped++;
-        continue;
-      }
+      if (s.ws.bufferedAmount > this.o.maxBufferedBytes) continue;
       s.ws.send(buf);
-      s.statesSent++;
     }
   }
 
@@ -436,4 +429,3 @@ export class BridgeServer {
   }
 }
 
-export type { LoopEvent };

@@ -72,6 +72,9 @@ export interface RunningDexbridge {
 }
 
 const DEMO_URL = new URL('../../data/quest3-hands.jsonl', import.meta.url);
+let bundled: HandFrame[] | undefined;
+/** The bundled Quest 3 session, read once (the demo and replay mode both play it). */
+const bundledSession = (): HandFrame[] => (bundled ??= parseHandFramesJsonl(readFileSync(DEMO_URL, 'utf8')));
 
 export function softwareVersion(): string {
   try {
@@ -133,7 +136,7 @@ export async function startDexbridge(o: DexbridgeOptions = {}): Promise<RunningD
   loop.start();
   let demo: DemoOperator | undefined;
   if (o.demo === true) {
-    demo = new DemoOperator(loop, parseHandFramesJsonl(readFileSync(DEMO_URL, 'utf8')));
+    demo = new DemoOperator(loop, bundledSession());
     server.takeLeaseInternal('demo');
     loop.onEvent((e) => {
       // A real operator taking the lease ends the demo.
@@ -147,7 +150,7 @@ export async function startDexbridge(o: DexbridgeOptions = {}): Promise<RunningD
   loop.onEvent((e) => {
     if (e.event !== 'mode') return;
     if (e.detail['to'] === 'replay') {
-      replay ??= new DemoOperator(loop, o.replayFrames ?? parseHandFramesJsonl(readFileSync(DEMO_URL, 'utf8')));
+      replay ??= new DemoOperator(loop, o.replayFrames ?? bundledSession());
       demo?.stop();
       server.takeLeaseInternal('replay');
       loop.engage(undefined, 'replay');
