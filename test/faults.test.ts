@@ -280,11 +280,15 @@ describe('faults', () => {
       expect(Math.max(...all.filter((s) => s.serverTimeMs >= lastMove).map((s) => maxDiff(s.commanded, rest)))).toBeLessThan(F32_EPS);
 
       // A new operator streams without engaging: its frames are retargeted, the robot stays put.
+      const fromLease = viewer.json.length;
       const op2 = new Operator(await TestClient.hello(url, 'operator', OP, 'second'));
-      const from2 = viewer.states.length;
-      await op2.stream(700);
+      // The lease changes hands with op2's first frame, not its hello: count from the lease event.
+      const streamed = op2.stream(700);
+      const leased = await viewer.waitJson((m) => isEvent(m, 'lease', { holder: 'second' }), 3000, fromLease, 'lease taken');
+      const tLeased = leased['serverTimeMs'] as number;
+      await streamed;
       await viewer.until(() => viewer.states.some((s) => s.sourceSeq === op2.seq), 2000, 'the second operator’s last frame answered');
-      const unengaged = viewer.states.slice(from2);
+      const unengaged = viewer.states.filter((s) => s.serverTimeMs > tLeased);
       const answered2 = unengaged.filter((s) => s.sourceSeq > 0);
       expect(answered2.length).toBeGreaterThan(30);
       expect(answered2.every((s) => s.status.right.hold === 'none' && !s.status.left.engaged && !s.status.right.engaged)).toBe(true);
