@@ -284,6 +284,46 @@ export class Retargeter {
 
   private readonly pendingEngage: Record<Side, boolean> = { left: false, right: false };
 
+  /**
+   * Writes the operator's 25 joints of the last processed frame as the hand solver saw them
+   * (filtered positions), in the robot hand base frame (`<side>_hand_base`), m: the human hand
+   * frame placed on the hand base as {@link HumanHandMapper} places the fingertip targets
+   * (wrist at the origin, scaled by the operator's hand scale). `out` receives 25 × xyz (75
+   * numbers). The tip joints equal {@link fingertipTargets}. Allocation-free.
+   * @returns false (and `out` untouched) when the side was not used in the last frame.
+   * @throws RangeError if `out` holds fewer than 75 numbers.
+   */
+  humanJointsInHand(side: Side, out: Float32Array | Float64Array): boolean {
+    if (out.length < XR_JOINT_COUNT * 3) throw new RangeError(`Retargeter: humanJointsInHand needs ${XR_JOINT_COUNT * 3} numbers, got ${out.length}`);
+    const s = this.sides[side];
+    if (!s.status.tracked) return false;
+    const j = s.joints;
+    const h = s.humanPose;
+    const k = s.mapper.scale;
+    // Rotation rows hold the hand axes as columns: local = R^T (p − wrist), as the mapper computes it.
+    const xx = h[0]!, xy = h[3]!, xz = h[6]!;
+    const yx = h[1]!, yy = h[4]!, yz = h[7]!;
+    const zx = h[2]!, zy = h[5]!, zz = h[8]!;
+    const wx = h[9]!, wy = h[10]!, wz = h[11]!;
+    for (let i = 0; i < XR_JOINT_COUNT; i++) {
+      const px = j[i * XR_JOINT_STRIDE]! - wx, py = j[i * XR_JOINT_STRIDE + 1]! - wy, pz = j[i * XR_JOINT_STRIDE + 2]! - wz;
+      out[i * 3] = k * (px * xx + py * xy + pz * xz);
+      out[i * 3 + 1] = k * (px * yx + py * yy + pz * yz);
+      out[i * 3 + 2] = k * (px * zx + py * zy + pz * zz);
+    }
+    return true;
+  }
+
+  /**
+   * The fingertip targets of a side's last hand solve, in the hand base frame, m (5 × xyz, thumb
+   * first), with the pinch terms: `HandTargets.tips` is what the hand solver aimed at. The shared
+   * object, overwritten by the next tracked frame; meaningful for this frame only when
+   * `output.status[side].tracked`.
+   */
+  fingertipTargets(side: Side): Readonly<HandTargets> {
+    return this.sides[side].targets;
+  }
+
   /** Processes one frame; returns the shared output object (overwritten by the next call). */
   process(frame: HandFrame): RetargetOutput {
     const t = frame.tMs;
