@@ -36,22 +36,29 @@ import {
   checkHandFrameOrder,
   clientMessage,
   createDecodedHandFrame,
+  createDecodedHandTracking,
   createDecodedRobotState,
   DEFAULT_WIRE_LIMITS,
   type DecodedHandFrame,
   decodeActionChunk,
   decodeHandFrame,
+  decodeHandTracking,
   decodeRobotState,
   describeWireError,
   EVENT_NAMES,
   encodeActionChunk,
   encodeControlMessage,
   encodeHandFrame,
+  encodeHandTracking,
   encodeRobotState,
   errorMessage,
   HAND_FRAME_BYTES,
   HAND_FRAME_OFFSET,
   HAND_STATUS_CODES,
+  HAND_TRACKING_BYTES,
+  HAND_TRACKING_FLAG,
+  HAND_TRACKING_OFFSET,
+  type HandTrackingMessage,
   handStatusCode,
   handStatusOfCode,
   hasType,
@@ -162,6 +169,35 @@ function stateMessage(over: Partial<RobotStateMessage> = {}): RobotStateMessage 
   };
 }
 
+/** One HAND_TRACKING side of float32-exact values: 75 joint and 15 tip numbers. */
+function trackingSide(seed: number): { joints: Float32Array; tips: Float32Array } {
+  return {
+    joints: Float32Array.from({ length: 75 }, (_, i) => Math.fround(Math.sin(seed + i) * 0.1)),
+    tips: Float32Array.from({ length: 15 }, (_, i) => Math.fround(Math.cos(seed + i) * 0.1)),
+  };
+}
+
+/** A HAND_TRACKING written byte by byte from the documented layout, independent of the encoder. */
+function rawHandTracking(o: {
+  kind?: number; version?: number; flags?: number; reserved?: number; sourceSeq?: number; sourceTMs?: number;
+  left?: { joints: ArrayLike<number>; tips: ArrayLike<number> }; right?: { joints: ArrayLike<number>; tips: ArrayLike<number> };
+}): Uint8Array {
+  const b = new Uint8Array(736);
+  const dv = new DataView(b.buffer);
+  dv.setUint8(0, o.kind ?? 4);
+  dv.setUint8(1, o.version ?? 1);
+  dv.setUint8(2, o.flags ?? 3);
+  dv.setUint8(3, o.reserved ?? 0);
+  dv.setUint32(4, o.sourceSeq ?? 1, true);
+  dv.setFloat64(8, o.sourceTMs ?? 0, true);
+  for (const [at, side] of [[16, o.left ?? trackingSide(1)], [376, o.right ?? trackingSide(2)]] as const) {
+    for (let i = 0; i < 75; i++) dv.setFloat32(at + 4 * i, side.joints[i]!, true);
+    for (let i = 0; i < 15; i++) dv.setFloat32(at + 300 + 4 * i, side.tips[i]!, true);
+  }
+  return b;
+}
+
+const TRACKING_CODES: ReadonlySet<WireErrorCode> = new Set(['FRAME_BAD_SIZE', 'PROTO_BAD_KIND', 'PROTO_BAD_VERSION', 'FRAME_NOT_FINITE']);
 const HAND_CODES: ReadonlySet<WireErrorCode> = new Set(['FRAME_BAD_SIZE', 'PROTO_BAD_KIND', 'PROTO_BAD_VERSION', 'PROTO_BAD_MESSAGE', 'FRAME_NOT_FINITE']);
 const STATE_CODES: ReadonlySet<WireErrorCode> = new Set(['FRAME_BAD_SIZE', 'PROTO_BAD_KIND', 'PROTO_BAD_VERSION', 'PROTO_BAD_MESSAGE']);
 const CHUNK_CODES: ReadonlySet<WireErrorCode> = new Set(['CHUNK_BAD_SHAPE', 'PROTO_BAD_KIND', 'PROTO_BAD_VERSION', 'CHUNK_BAD_TIMING']);
@@ -181,7 +217,10 @@ function expectKnown(r: { readonly ok: boolean }, allowed: ReadonlySet<WireError
 describe('layouts', () => {
   it('has the documented sizes and offsets', () => {
     expect(PROTOCOL_VERSION).toBe(1);
-    expect(MESSAGE_KIND).toEqual({ HAND_FRAME: 1, ROBOT_STATE: 2, ACTION_CHUNK: 3 });
+    expect(MESSAGE_KIND).toEqual({ HAND_FRAME: 1, ROBOT_STATE: 2, ACTION_CHUNK: 3, HAND_TRACKING: 4 });
+    expect(HAND_TRACKING_BYTES).toBe(736);
+    expect(HAND_TRACKING_OFFSET).toMatchObject({ flags: 2, reserved: 3, sourceSeq: 4, sourceTMs: 8, left: 16, right: 376, sideJoints: 0, sideTips: 300 });
+    expect(HAND_TRACKING_FLAG).toEqual({ LEFT_VALID: 1, RIGHT_VALID: 2 });
     expect(HAND_FRAME_BYTES).toBe(1616);
     expect(HAND_FRAME_OFFSET).toMatchObject({ flags: 2, seq: 4, tMs: 8, left: 16, right: 816 });
     expect(ROBOT_STATE_BYTES).toBe(856);
@@ -621,6 +660,109 @@ describe('ACTION_CHUNK', () => {
   });
 });
 
+describe('HAND_TRACKING', () => {
+  const msg = (over: Partial<HandTrackingMessage> = {}): HandTrackingMessage => ({
+    sourceSeq: 17, sourceTMs: 20449.9, left: trackingSide(1), right: trackingSide(2), ...over,
+  });
+  const plain = (r: { sourceSeq: number; sourceTMs: number; left: unknown; right: unknown }) => ({ sourceSeq: r.sourceSeq, sourceTMs: r.sourceTMs, left: r.left, right: r.right });
+
+  it('decodes a message written byte by byte from the documented layout', () => {
+    const left = trackingSide(3), right = trackingSide(4);
+    const r = success(decodeHandTracking(rawHandTracking({ sourceSeq: 0xfffffffe, sourceTMs: 1234.5, left, right })));
+    expect(plain(r)).toEqual({ sourceSeq: 0xfffffffe, sourceTMs: 1234.5, left, right });
+  });
+
+  it('encodes the documented header, NaN for a side without data', () => {
+    const b = encodeHandTracking(undefined, msg({ sourceSeq: 7, sourceTMs: 1234.5, right: null }));
+    expect(b.length).toBe(736);
+    expect(hex(b, 16)).toBe('04 01 01 00 07 00 00 00 00 00 00 00 00 4a 93 40');
+    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    expect(dv.getFloat32(16 + 4 * 3, true)).toBe(trackingSide(1).joints[3]);
+    expect(dv.getFloat32(16 + 300, true)).toBe(trackingSide(1).tips[0]);
+    for (let i = 0; i < 90; i++) expect(dv.getFloat32(376 + 4 * i, true)).toBeNaN();
+  });
+
+  it('round-trips both, one and no sides', () => {
+    for (const m of [msg(), msg({ left: null }), msg({ right: null, sourceSeq: 0 }), msg({ left: null, right: null, sourceTMs: -3.25 })]) {
+      const r = success(decodeHandTracking(encodeHandTracking(undefined, m)));
+      expect(plain(r)).toEqual(plain(m));
+      if (m.left === null) expect(Array.from(r.leftBuffer.joints).every(Number.isNaN)).toBe(true);
+    }
+  });
+
+  it('reuses out and into, and decodes at a non-zero byteOffset', () => {
+    const out = new Uint8Array(HAND_TRACKING_BYTES);
+    const into = createDecodedHandTracking();
+    expect(encodeHandTracking(out, msg())).toBe(out);
+    const r = success(decodeHandTracking(atOffset(out, 5), into));
+    expect(r).toBe(into);
+    expect(r.left).toBe(into.leftBuffer);
+    expect(r.right).toBe(into.rightBuffer);
+    encodeHandTracking(out, msg({ sourceSeq: 18, left: null }));
+    const t = success(decodeHandTracking(atOffset(out, 3), into));
+    expect(t).toBe(into);
+    expect(t.left).toBeNull();
+    expect(t.sourceSeq).toBe(18);
+    expect(success(decodeHandTracking(out.buffer as ArrayBuffer)).sourceSeq).toBe(18);
+  });
+
+  it('FRAME_BAD_SIZE, PROTO_BAD_KIND and PROTO_BAD_VERSION', () => {
+    const good = encodeHandTracking(undefined, msg());
+    expect(failure(decodeHandTracking(new Uint8Array(0)))).toMatchObject({ code: 'FRAME_BAD_SIZE', ref: 'binary:empty' });
+    const short = failure(decodeHandTracking(good.subarray(0, 735)));
+    expect(short).toMatchObject({ code: 'FRAME_BAD_SIZE', ref: 'binary:4' });
+    expect(short.message).toBe('protocol: HAND_TRACKING of 735 bytes, expected 736');
+    const long = new Uint8Array(737);
+    long.set(good);
+    expect(failure(decodeHandTracking(long)).code).toBe('FRAME_BAD_SIZE');
+    const k = failure(decodeHandTracking(encodeRobotState(undefined, stateMessage())));
+    expect(k).toMatchObject({ code: 'PROTO_BAD_KIND', ref: 'binary:2' });
+    expect(k.message).toBe('protocol: expected a HAND_TRACKING (kind 4), got kind 2 (ROBOT_STATE)');
+    // The other decoders name kind 4.
+    expect(failure(decodeHandFrame(good)).message).toContain('kind 4 (HAND_TRACKING)');
+    expect(failure(decodeRobotState(good)).code).toBe('PROTO_BAD_KIND');
+    const v = failure(decodeHandTracking(rawHandTracking({ version: 2 })));
+    expect(v).toMatchObject({ code: 'PROTO_BAD_VERSION', ref: 'binary:4' });
+    expect(v.message).toBe('protocol: HAND_TRACKING version 2, this side speaks version 1');
+  });
+
+  it('FRAME_NOT_FINITE for sourceTMs and for a number of a valid side, naming it', () => {
+    for (const sourceTMs of [Number.NaN, Number.POSITIVE_INFINITY]) {
+      const f = failure(decodeHandTracking(rawHandTracking({ sourceSeq: 12, sourceTMs })));
+      expect(f).toMatchObject({ code: 'FRAME_NOT_FINITE', ref: 'binary:4' });
+      expect(f.message).toBe(`protocol: HAND_TRACKING sourceSeq 12 sourceTMs is not finite: ${sourceTMs}`);
+    }
+    const left = trackingSide(1);
+    left.joints[3 * 3 + 1] = Number.NaN;
+    expect(failure(decodeHandTracking(rawHandTracking({ sourceSeq: 5, left }))).message).toBe(
+      'protocol: HAND_TRACKING sourceSeq 5 left joint 3 (thumb-phalanx-distal) y is not finite: NaN',
+    );
+    const right = trackingSide(2);
+    right.tips[4 * 3 + 2] = Number.NEGATIVE_INFINITY;
+    expect(failure(decodeHandTracking(rawHandTracking({ sourceSeq: 6, right }))).message).toBe(
+      'protocol: HAND_TRACKING sourceSeq 6 right fingertip target little z is not finite: -Infinity',
+    );
+    // The numbers of a side without data are not checked (they are NaN).
+    const r = success(decodeHandTracking(rawHandTracking({ flags: 1, right })));
+    expect(r.right).toBeNull();
+    expect(r.left).not.toBeNull();
+  });
+
+  it('ignores reserved flag bits and the reserved byte (server → client, like ROBOT_STATE)', () => {
+    const r = success(decodeHandTracking(rawHandTracking({ flags: 0xfc | 2, reserved: 9 })));
+    expect(r.left).toBeNull();
+    expect(r.right).toEqual(trackingSide(2));
+  });
+
+  it('encoder RangeErrors for values the layout cannot hold', () => {
+    expect(() => encodeHandTracking(undefined, msg({ sourceSeq: -1 }))).toThrow(/sourceSeq must be an integer/);
+    expect(() => encodeHandTracking(undefined, msg({ sourceSeq: 2 ** 32 }))).toThrow(RangeError);
+    expect(() => encodeHandTracking(undefined, msg({ left: { joints: new Float32Array(74), tips: new Float32Array(15) } }))).toThrow(/left.joints must have 75 numbers, got 74/);
+    expect(() => encodeHandTracking(undefined, msg({ right: { joints: new Float32Array(75), tips: [1, 2] } }))).toThrow(/right.tips must have 15 numbers, got 2/);
+    expect(() => encodeHandTracking(new Uint8Array(735), msg())).toThrow(/out buffer of 736 bytes/);
+  });
+});
+
 describe('peekKind and binaryRef', () => {
   it('read byte 0 of any view; empty has no kind', () => {
     expect(peekKind(new Uint8Array(0))).toBeUndefined();
@@ -665,6 +807,47 @@ describe('real Quest frames through the wire and the Retargeter', () => {
     });
     expect(state.status.left.engaged || state.status.right.engaged).toBe(true);
   });
+
+  it('Retargeter.humanJointsInHand: the human hand on the robot hand base, its tips are the solver\'s targets; through HAND_TRACKING', () => {
+    const text = readFileSync(fileURLToPath(new URL('../data/quest3-hands.jsonl', import.meta.url)), 'utf8');
+    const frames = parseHandFramesJsonl(text).slice(0, 40);
+    const retargeter = new Retargeter(createRig());
+    const joints = { left: new Float64Array(75), right: new Float64Array(75) };
+    const wire = new Uint8Array(HAND_TRACKING_BYTES);
+    const into = createDecodedHandTracking();
+    let checked = 0;
+    frames.forEach((f, i) => {
+      const out = retargeter.process(f);
+      const sides = { left: null as { joints: Float64Array; tips: Float64Array } | null, right: null as { joints: Float64Array; tips: Float64Array } | null };
+      for (const side of ['left', 'right'] as const) {
+        const ok = retargeter.humanJointsInHand(side, joints[side]);
+        expect(ok).toBe(out.status[side].tracked);
+        if (!ok) continue;
+        const j = joints[side];
+        const tips = retargeter.fingertipTargets(side).tips;
+        expect(Math.hypot(j[0]!, j[1]!, j[2]!)).toBe(0); // the wrist at the origin
+        // Tip joints (4, 9, 14, 19, 24) are the fingertip targets.
+        [4, 9, 14, 19, 24].forEach((t, k) => {
+          for (let a = 0; a < 3; a++) expect(j[t * 3 + a]).toBeCloseTo(tips[k * 3 + a]!, 12);
+        });
+        // The middle knuckle (joint 11) lies on +z; its length is the human one times the scale.
+        expect(Math.abs(j[11 * 3]!)).toBeLessThan(1e-12);
+        expect(Math.abs(j[11 * 3 + 1]!)).toBeLessThan(1e-12);
+        expect(j[11 * 3 + 2]!).toBeGreaterThan(0.03);
+        // Fingertips point along +z from the wrist, within a hand's reach.
+        expect(j[14 * 3 + 2]!).toBeGreaterThan(0.05);
+        expect(Math.hypot(j[14 * 3]!, j[14 * 3 + 1]!, j[14 * 3 + 2]!)).toBeLessThan(0.3);
+        sides[side] = { joints: j, tips: Float64Array.from(tips) };
+        checked++;
+      }
+      encodeHandTracking(wire, { sourceSeq: i + 1, sourceTMs: f.tMs, left: sides.left, right: sides.right });
+      const r = success(decodeHandTracking(wire, into));
+      expect(r.left === null).toBe(sides.left === null);
+      if (sides.right !== null) expect(Array.from(r.right!.tips)).toEqual(Array.from(sides.right.tips, Math.fround));
+    });
+    expect(checked).toBeGreaterThan(40);
+    expect(() => retargeter.humanJointsInHand('left', new Float32Array(74))).toThrow(RangeError);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -674,6 +857,8 @@ describe('parseClientMessage', () => {
   const valid: [string, ClientMessage][] = [
     ['{"type":"hello","protocol":1,"role":"operator","token":"t0k","name":"quest"}', { type: 'hello', protocol: 1, role: 'operator', token: 't0k', name: 'quest' }],
     ['{"type":"hello","protocol":1,"role":"viewer"}', { type: 'hello', protocol: 1, role: 'viewer' }],
+    ['{"type":"hello","protocol":1,"role":"viewer","tracking":true}', { type: 'hello', protocol: 1, role: 'viewer', tracking: true }],
+    ['{"type":"hello","protocol":1,"role":"policy","token":"p","tracking":false}', { type: 'hello', protocol: 1, role: 'policy', token: 'p', tracking: false }],
     ['{"type":"engage","side":"left"}', { type: 'engage', side: 'left' }],
     ['{"type":"engage"}', { type: 'engage' }],
     ['{"type":"disengage","side":"right"}', { type: 'disengage', side: 'right' }],
@@ -744,6 +929,9 @@ describe('parseClientMessage', () => {
       [{ type: 'hello', protocol: 1 }, 'protocol: hello.role must be one of operator, viewer, policy, got nothing'],
       [{ type: 'hello', protocol: 1, role: 'viewer', token: 42 }, 'protocol: hello.token must be a string, got number 42'],
       [{ type: 'hello', protocol: 1, role: 'viewer', name: 'x'.repeat(65) }, 'protocol: hello.name must be a string of at most 64 characters, got 65 characters'],
+      [{ type: 'hello', protocol: 1, role: 'viewer', tracking: 'yes' }, 'protocol: hello.tracking must be true or false, got string "yes"'],
+      [{ type: 'hello', protocol: 1, role: 'viewer', tracking: 1 }, 'protocol: hello.tracking must be true or false, got number 1'],
+      [{ type: 'hello', protocol: 1, role: 'viewer', tracking: null }, 'protocol: hello.tracking must be true or false, got null'],
       [{ type: 'engage', side: 'both' }, 'protocol: engage.side must be one of left, right, got string "both"'],
       [{ type: 'disengage', side: null }, 'protocol: disengage.side must be one of left, right, got null'],
       [{ type: 'set_mode', mode: 'fast' }, 'protocol: set_mode.mode must be one of idle, teleop, policy, replay, got string "fast"'],
@@ -972,14 +1160,16 @@ describe('properties', () => {
   const validHand = encodeHandFrame(undefined, { seq: 99, tMs: 5, left: hand(1), right: new Float32Array(200) });
   const validState = encodeRobotState(undefined, stateMessage({ measured: new Float32Array(56) }));
   const validChunk = encodeActionChunk(undefined, { chunkId: 1, startTimeMs: 0, periodMs: 20, k: 3, data: new Float32Array(3 * 88) });
+  const validTracking = encodeHandTracking(undefined, { sourceSeq: 3, sourceTMs: 12.5, left: trackingSide(1), right: null });
   const decoders = [
     { name: 'HAND_FRAME', decode: (b: Uint8Array) => decodeHandFrame(b), codes: HAND_CODES, valid: validHand, sizeCode: 'FRAME_BAD_SIZE' },
     { name: 'ROBOT_STATE', decode: (b: Uint8Array) => decodeRobotState(b), codes: STATE_CODES, valid: validState, sizeCode: 'FRAME_BAD_SIZE' },
     { name: 'ACTION_CHUNK', decode: (b: Uint8Array) => decodeActionChunk(b), codes: CHUNK_CODES, valid: validChunk, sizeCode: 'CHUNK_BAD_SHAPE' },
+    { name: 'HAND_TRACKING', decode: (b: Uint8Array) => decodeHandTracking(b), codes: TRACKING_CODES, valid: validTracking, sizeCode: 'FRAME_BAD_SIZE' },
   ] as const;
 
   it.each(decoders)('$name: random bytes never throw and yield a known code', ({ decode, codes, valid }) => {
-    const header = fc.tuple(fc.constantFrom(1, 2, 3), fc.constantFrom(0, 1, 1, 1), fc.uint8Array({ maxLength: 2100 })).map(([k, v, rest]) => Uint8Array.from([k, v, ...rest]));
+    const header = fc.tuple(fc.constantFrom(1, 2, 3, 4), fc.constantFrom(0, 1, 1, 1), fc.uint8Array({ maxLength: 2100 })).map(([k, v, rest]) => Uint8Array.from([k, v, ...rest]));
     const exactSize = fc.uint8Array({ minLength: valid.length, maxLength: valid.length }).map((b) => {
       b.set(valid.subarray(0, 2));
       return b;
@@ -1043,7 +1233,7 @@ describe('properties', () => {
 
   it('random fields under every known type never throw; what parses re-parses to itself', () => {
     const fieldNames = [
-      'protocol', 'role', 'token', 'name', 'side', 'mode', 'takeover', 'task', 'operator', 'success', 'handScale', 'translationScale', 'id', 'clientTimeMs',
+      'protocol', 'role', 'token', 'name', 'tracking', 'side', 'mode', 'takeover', 'task', 'operator', 'success', 'handScale', 'translationScale', 'id', 'clientTimeMs',
       'sessionId', 'serverTimeMs', 'controlRateHz', 'jointNames', 'actionNames', 'limits', 'code', 'message', 'ref', 'seq', 'event', 'detail', 'estop',
       'lease', 'recording', 'ros', 'clients', 'chunks',
     ];

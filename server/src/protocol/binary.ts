@@ -1,6 +1,6 @@
 /**
- * The binary messages: HAND_FRAME (operator → server), ROBOT_STATE (server → clients) and
- * ACTION_CHUNK (policy → server). All little-endian; byte 0 is the kind, byte 1 the protocol
+ * The binary messages: HAND_FRAME (operator → server), ROBOT_STATE (server → clients),
+ * ACTION_CHUNK (policy → server) and HAND_TRACKING (server → clients that asked for it). All little-endian; byte 0 is the kind, byte 1 the protocol
  * version. Layouts: `docs/protocol.md`.
  *
  * Decoders never throw on bad bytes: they return a {@link WireFailure} with a code. Encoders throw
@@ -9,17 +9,20 @@
  *
  * Inputs may be an `ArrayBuffer` or any view of one at any `byteOffset` (Node's `ws` hands out
  * Buffers that are views into a shared pool). Hot paths (`encodeHandFrame`, `decodeHandFrame`,
- * `encodeRobotState`, `decodeRobotState` with `out` / `into`) allocate nothing while the same
+ * `encodeRobotState`, `decodeRobotState`, `encodeHandTracking`, `decodeHandTracking` with
+ * `out` / `into`) allocate nothing while the same
  * buffers are passed again.
  */
 
 import {
   ACTION_DIM,
+  FINGERS,
   MAX_CHUNK_K,
   type Side,
   SIDES,
   STATE_DIM,
   XR_HAND_LENGTH,
+  XR_JOINT_COUNT,
   XR_JOINT_NAMES,
   XR_JOINT_STRIDE,
   type SideHold,
@@ -30,6 +33,7 @@ import {
   type ControlMode,
   HAND_FRAME_FLAG,
   HAND_FRAME_FLAGS_MASK,
+  HAND_TRACKING_FLAG,
   handStatusCode,
   handStatusOfCode,
   holdCode,
@@ -102,6 +106,29 @@ export const ACTION_CHUNK_HEADER_BYTES = ACTION_CHUNK_OFFSET.data;
 export const ACTION_CHUNK_ROW_BYTES = ACTION_DIM * F32;
 /** Exact byte length of an ACTION_CHUNK of `k` rows: 24 + 352·k. */
 export const actionChunkBytes = (k: number): number => ACTION_CHUNK_HEADER_BYTES + ACTION_CHUNK_ROW_BYTES * k;
+
+/** Floats of one HAND_TRACKING side: 25 joints × xyz, then 5 fingertip targets × xyz. */
+export const HAND_TRACKING_JOINT_FLOATS = XR_JOINT_COUNT * 3;
+export const HAND_TRACKING_TIP_FLOATS = FINGERS.length * 3;
+export const HAND_TRACKING_SIDE_FLOATS = HAND_TRACKING_JOINT_FLOATS + HAND_TRACKING_TIP_FLOATS;
+/**
+ * Byte offsets of the HAND_TRACKING fields. `left`/`right` start a side block: its joints at
+ * `+sideJoints`, its fingertip targets at `+sideTips`.
+ */
+export const HAND_TRACKING_OFFSET = Object.freeze({
+  kind: 0,
+  version: 1,
+  flags: 2,
+  reserved: 3,
+  sourceSeq: 4,
+  sourceTMs: 8,
+  left: 16,
+  right: 16 + HAND_TRACKING_SIDE_FLOATS * F32,
+  sideJoints: 0,
+  sideTips: HAND_TRACKING_JOINT_FLOATS * F32,
+} as const);
+/** Exact byte length of a HAND_TRACKING: 16 + 2 × (75 + 15) × 4 = 736. */
+export const HAND_TRACKING_BYTES = HAND_TRACKING_OFFSET.right + HAND_TRACKING_SIDE_FLOATS * F32;
 
 const U32_MAX = 0xffff_ffff;
 const JOINT_COMPONENTS = ['px', 'py', 'pz', 'qx', 'qy', 'qz', 'qw', 'radius'] as const;
@@ -186,6 +213,7 @@ const KIND_NAMES: Readonly<Record<number, string>> = {
   [MESSAGE_KIND.HAND_FRAME]: 'HAND_FRAME',
   [MESSAGE_KIND.ROBOT_STATE]: 'ROBOT_STATE',
   [MESSAGE_KIND.ACTION_CHUNK]: 'ACTION_CHUNK',
+  [MESSAGE_KIND.HAND_TRACKING]: 'HAND_TRACKING',
 };
 
 /**
@@ -747,4 +775,159 @@ export function decodeActionChunk(bytes: WireBytes): DecodedActionChunk | WireFa
   const data = new Float32Array(k * ACTION_DIM);
   readF32(dv, b + O.data, data, data.length);
   return { ok: true, chunkId, startTimeMs, periodMs, k, data };
+}
+
+// ---------------------------------------------------------------------------------------------
+// HAND_TRACKING
+
+/**
+ * One side of a HAND_TRACKING, in the robot hand base frame (`<side>_hand_base`), m: the
+ * operator's 25 joints mapped onto the robot hand (wrist at the origin, scaled by the operator's
+ * hand scale) and the 5 fingertip targets the hand solver aimed at.
+ */
+export interface HandTrackingSide {
+  /** 75 numbers: 25 joints (WebXR order) × xyz. */
+  readonly joints: ArrayLike<number>;
+  /** 15 numbers: thumb, index, middle, ring, little × xyz. */
+  readonly tips: ArrayLike<number>;
+}
+
+/** One HAND_TRACKING to send. */
+export interface HandTrackingMessage {
+  /** `seq` of the operator frame (the `sourceSeq` of the ROBOT_STATE it follows), u32. */
+  readonly sourceSeq: number;
+  /** `tMs` of that frame (client clock), ms. */
+  readonly sourceTMs: number;
+  /** `null` when the side was not tracked or not used in that frame (sent as NaN, flag bit clear). */
+  readonly left: HandTrackingSide | null;
+  readonly right: HandTrackingSide | null;
+}
+
+/** One side's storage in a {@link DecodedHandTracking}. */
+export interface DecodedHandTrackingSide {
+  /** 75 float32: 25 joints × xyz, hand-base frame, m. */
+  readonly joints: Float32Array;
+  /** 15 float32: 5 fingertip targets × xyz, hand-base frame, m. */
+  readonly tips: Float32Array;
+}
+
+/**
+ * A decoded HAND_TRACKING. `left`/`right` are `null` when the side carries no data, else they
+ * are `leftBuffer`/`rightBuffer` holding the message's values. Reused by
+ * {@link decodeHandTracking}: copy to keep.
+ */
+export interface DecodedHandTracking {
+  readonly ok: true;
+  sourceSeq: number;
+  sourceTMs: number;
+  left: DecodedHandTrackingSide | null;
+  right: DecodedHandTrackingSide | null;
+  readonly leftBuffer: DecodedHandTrackingSide;
+  readonly rightBuffer: DecodedHandTrackingSide;
+}
+
+const newTrackingSide = (): DecodedHandTrackingSide => ({
+  joints: new Float32Array(HAND_TRACKING_JOINT_FLOATS).fill(Number.NaN),
+  tips: new Float32Array(HAND_TRACKING_TIP_FLOATS).fill(Number.NaN),
+});
+
+/** Storage for {@link decodeHandTracking}; make one per connection. */
+export function createDecodedHandTracking(): DecodedHandTracking {
+  return { ok: true, sourceSeq: 0, sourceTMs: Number.NaN, left: null, right: null, leftBuffer: newTrackingSide(), rightBuffer: newTrackingSide() };
+}
+
+/**
+ * Encode one HAND_TRACKING (exactly {@link HAND_TRACKING_BYTES} = 736 bytes). A `null` side is
+ * written as NaN with its flag bit clear. Values are stored as float32 as given (no finiteness
+ * check).
+ * @param out reused when given (at least 736 bytes; exactly 736 returns `out` and allocates nothing).
+ * @throws RangeError if `sourceSeq` is not a u32, a side's `joints` is not 75 or `tips` not 15
+ *   numbers, or `out` is too small.
+ */
+export function encodeHandTracking(out: Uint8Array | undefined, msg: HandTrackingMessage): Uint8Array {
+  const fn = 'encodeHandTracking';
+  checkU32(fn, 'sourceSeq', msg.sourceSeq);
+  for (let s = 0; s < 2; s++) {
+    const side = s === 0 ? msg.left : msg.right;
+    if (side === null) continue;
+    checkLength(fn, `${SIDES[s]}.joints`, side.joints, HAND_TRACKING_JOINT_FLOATS);
+    checkLength(fn, `${SIDES[s]}.tips`, side.tips, HAND_TRACKING_TIP_FLOATS);
+  }
+  const bytes = outBuffer(fn, out, HAND_TRACKING_BYTES);
+  const dv = bindWrite(bytes);
+  const o = bytes.byteOffset;
+  const O = HAND_TRACKING_OFFSET;
+  const flags = (msg.left === null ? 0 : HAND_TRACKING_FLAG.LEFT_VALID) | (msg.right === null ? 0 : HAND_TRACKING_FLAG.RIGHT_VALID);
+  dv.setUint8(o, MESSAGE_KIND.HAND_TRACKING);
+  dv.setUint8(o + 1, PROTOCOL_VERSION);
+  dv.setUint8(o + O.flags, flags);
+  dv.setUint8(o + O.reserved, 0);
+  dv.setUint32(o + O.sourceSeq, msg.sourceSeq, true);
+  dv.setFloat64(o + O.sourceTMs, msg.sourceTMs, true);
+  for (let s = 0; s < 2; s++) {
+    const side = s === 0 ? msg.left : msg.right;
+    const at = o + (s === 0 ? O.left : O.right);
+    writeF32(dv, at + O.sideJoints, side === null ? null : side.joints, HAND_TRACKING_JOINT_FLOATS, Number.NaN);
+    writeF32(dv, at + O.sideTips, side === null ? null : side.tips, HAND_TRACKING_TIP_FLOATS, Number.NaN);
+  }
+  return bytes;
+}
+
+/** Index of the first non-finite float32 of a HAND_TRACKING side block, or −1. */
+function firstNonFiniteTracking(dv: DataView, at: number): number {
+  for (let i = 0; i < HAND_TRACKING_SIDE_FLOATS; i++) if (!Number.isFinite(dv.getFloat32(at + i * F32, true))) return i;
+  return -1;
+}
+
+const XYZ = ['x', 'y', 'z'] as const;
+
+/**
+ * Decode one HAND_TRACKING. Checks kind (`PROTO_BAD_KIND`), version (`PROTO_BAD_VERSION`), exact
+ * size 736 (`FRAME_BAD_SIZE`), and that `sourceTMs` and every number of each valid side are
+ * finite (`FRAME_NOT_FINITE`, naming side, joint or fingertip, and axis). Reserved flag bits and
+ * the reserved byte are ignored; the numbers of a side without data are read as they are (NaN).
+ * Never throws; on failure `into` is left untouched.
+ * @param into reused storage from {@link createDecodedHandTracking} (allocation-free); a new one
+ *   otherwise.
+ */
+export function decodeHandTracking(bytes: WireBytes, into?: DecodedHandTracking): DecodedHandTracking | WireFailure {
+  const dv = bindRead(bytes);
+  const bad = checkHeader(dv, MESSAGE_KIND.HAND_TRACKING, 'FRAME_BAD_SIZE', HAND_TRACKING_BYTES, true);
+  if (bad !== null) return bad;
+  const b = readBase;
+  const O = HAND_TRACKING_OFFSET;
+  const ref = `binary:${MESSAGE_KIND.HAND_TRACKING}`;
+  const flags = dv.getUint8(b + O.flags);
+  const sourceSeq = dv.getUint32(b + O.sourceSeq, true);
+  const sourceTMs = dv.getFloat64(b + O.sourceTMs, true);
+  if (!Number.isFinite(sourceTMs)) {
+    return wireFailure('FRAME_NOT_FINITE', `protocol: HAND_TRACKING sourceSeq ${sourceSeq} sourceTMs is not finite: ${sourceTMs}`, ref);
+  }
+  const leftValid = (flags & HAND_TRACKING_FLAG.LEFT_VALID) !== 0;
+  const rightValid = (flags & HAND_TRACKING_FLAG.RIGHT_VALID) !== 0;
+  for (let s = 0; s < 2; s++) {
+    if (!(s === 0 ? leftValid : rightValid)) continue;
+    const at = b + (s === 0 ? O.left : O.right);
+    const i = firstNonFiniteTracking(dv, at);
+    if (i >= 0) {
+      const v = dv.getFloat32(at + i * F32, true);
+      const what =
+        i < HAND_TRACKING_JOINT_FLOATS
+          ? `joint ${Math.floor(i / 3)} (${XR_JOINT_NAMES[Math.floor(i / 3)]})`
+          : `fingertip target ${FINGERS[Math.floor((i - HAND_TRACKING_JOINT_FLOATS) / 3)]}`;
+      return wireFailure('FRAME_NOT_FINITE', `protocol: HAND_TRACKING sourceSeq ${sourceSeq} ${SIDES[s]} ${what} ${XYZ[i % 3]} is not finite: ${v}`, ref);
+    }
+  }
+  const out = into ?? createDecodedHandTracking();
+  out.sourceSeq = sourceSeq;
+  out.sourceTMs = sourceTMs;
+  for (let s = 0; s < 2; s++) {
+    const buf = s === 0 ? out.leftBuffer : out.rightBuffer;
+    const at = b + (s === 0 ? O.left : O.right);
+    readF32(dv, at + O.sideJoints, buf.joints, HAND_TRACKING_JOINT_FLOATS);
+    readF32(dv, at + O.sideTips, buf.tips, HAND_TRACKING_TIP_FLOATS);
+  }
+  out.left = leftValid ? out.leftBuffer : null;
+  out.right = rightValid ? out.rightBuffer : null;
+  return out;
 }

@@ -18,6 +18,8 @@ export const MESSAGE_KIND = Object.freeze({
   ROBOT_STATE: 2,
   /** Policy → server: K actions on a time grid. */
   ACTION_CHUNK: 3,
+  /** Server → clients that asked for it (`hello.tracking`): the operator's hands and the fingertip targets. */
+  HAND_TRACKING: 4,
 } as const);
 export type MessageKind = (typeof MESSAGE_KIND)[keyof typeof MESSAGE_KIND];
 
@@ -25,6 +27,9 @@ export type MessageKind = (typeof MESSAGE_KIND)[keyof typeof MESSAGE_KIND];
 export const HAND_FRAME_FLAG = Object.freeze({ LEFT_TRACKED: 1 << 0, RIGHT_TRACKED: 1 << 1 } as const);
 /** Bits of HAND_FRAME byte 2 that have a meaning. */
 export const HAND_FRAME_FLAGS_MASK = HAND_FRAME_FLAG.LEFT_TRACKED | HAND_FRAME_FLAG.RIGHT_TRACKED;
+
+/** HAND_TRACKING byte 2: which sides carry data. Bits 2–7 are reserved (sent as 0, ignored by readers). */
+export const HAND_TRACKING_FLAG = Object.freeze({ LEFT_VALID: 1 << 0, RIGHT_VALID: 1 << 1 } as const);
 
 /** ROBOT_STATE byte 3. Bits 6–7 are reserved (sent as 0, ignored by readers). */
 export const ROBOT_STATE_FLAG = Object.freeze({

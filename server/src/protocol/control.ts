@@ -48,6 +48,11 @@ export interface HelloMessage {
   readonly token?: string;
   /** Display name for dashboards and recordings; up to 64 characters. */
   readonly name?: string;
+  /**
+   * `true`: this connection also receives a HAND_TRACKING (kind 4) after each ROBOT_STATE that
+   * answers an operator frame. Default false.
+   */
+  readonly tracking?: boolean;
 }
 /** Engage one side's arm (clutch in), or both when `side` is absent. */
 export interface EngageMessage {
@@ -456,6 +461,7 @@ const CLIENT_READERS: ReadonlyMap<string, (r: Fields) => ClientMessage> = new Ma
       const m: Mutable<HelloMessage> = { type: 'hello', protocol: r.protocol('protocol'), role: r.oneOf('role', ROLES) };
       put(m, 'token', r.optString('token', TEXT_LIMITS.token));
       put(m, 'name', r.optString('name', TEXT_LIMITS.name));
+      put(m, 'tracking', r.optBool('tracking'));
       return m;
     },
   ],
