@@ -6,10 +6,13 @@ import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { McapIndexedReader } from '@mcap/core';
-import { ACTION_DIM, ACTION_LAYOUT, type HandFrame, parseHandFramesJsonl } from '@dexbridge/retarget';
+import { ACTION_DIM, ACTION_LAYOUT, createRig, type HandFrame, parseHandFramesJsonl, pose, type Side } from '@dexbridge/retarget';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDexbridge, type RunningDexbridge } from '../src/bridge/startDexbridge.js';
-import { encodeActionChunk, encodeHandFrame } from '../src/protocol/index.js';
+import {
+  createDecodedRobotState, type DecodedHandTracking, type DecodedRobotState, decodeHandTracking, decodeRobotState, encodeActionChunk, encodeHandFrame,
+  encodeHandTracking, MESSAGE_KIND,
+} from '../src/protocol/index.js';
 import { FileReadable } from '../src/recording/index.js';
 import { TestClient } from './support/wsClient.js';
 
@@ -77,6 +80,118 @@ describe('bridge', () => {
     await viewer.close();
     await op.c.close();
     await viewer.until(() => run.server.leaseHolder() === null, 2000, 'lease released on disconnect');
+  });
+
+  it('sends HAND_TRACKING right after each state answering a frame, only to a connection whose hello asked, in the hand base frame', async () => {
+    /** Every binary message a connection receives, in order, decoded (ROBOT_STATE or HAND_TRACKING). */
+    const record = (c: TestClient): (DecodedRobotState | DecodedHandTracking | number)[] => {
+      const got: (DecodedRobotState | DecodedHandTracking | number)[] = [];
+      c.ws.on('message', (data, isBinary) => {
+        if (!isBinary) return;
+        const b = data as Buffer;
+        if (b[0] === MESSAGE_KIND.ROBOT_STATE) {
+          const r = decodeRobotState(b, createDecodedRobotState());
+          got.push(r.ok ? r : -1);
+        } else if (b[0] === MESSAGE_KIND.HAND_TRACKING) {
+          const r = decodeHandTracking(b);
+          got.push(r.ok ? r : -1);
+        } else {
+          got.push(b[0] ?? -1);
+        }
+      });
+      return got;
+    };
+    const isTracking = (m: DecodedRobotState | DecodedHandTracking | number): m is DecodedHandTracking => typeof m === 'object' && 'leftBuffer' in m;
+    const isState = (m: DecodedRobotState | DecodedHandTracking | number): m is DecodedRobotState => typeof m === 'object' && 'commanded' in m;
+
+    const tracker = await TestClient.connect(ws);
+    const trackerGot = record(tracker);
+    tracker.send({ type: 'hello', protocol: 1, role: 'viewer', name: 'hands', tracking: true });
+    await tracker.waitJson((m) => m.type === 'welcome');
+    const plain = await TestClient.hello(ws, 'viewer');
+    const plainGot = record(plain);
+    const declined = await TestClient.connect(ws);
+    const declinedGot = record(declined);
+    declined.send({ type: 'hello', protocol: 1, role: 'viewer', tracking: false });
+    await declined.waitJson((m) => m.type === 'welcome');
+    // A wrong type is refused like any other field, and leaves the connection unauthenticated.
+    const wrong = await TestClient.connect(ws);
+    wrong.send({ type: 'hello', protocol: 1, role: 'viewer', tracking: 'yes' });
+    expect((await wrong.waitError('PROTO_BAD_MESSAGE'))['message']).toContain('hello.tracking');
+    // Kind 4 is the server's: a client sending it gets PROTO_BAD_KIND, as for kind 2.
+    tracker.sendBinary(encodeHandTracking(undefined, { sourceSeq: 1, sourceTMs: 1, left: null, right: null }));
+    expect(await tracker.waitError('PROTO_BAD_KIND')).toMatchObject({ ref: 'binary:4' });
+
+    const op = new Operator(await TestClient.hello(ws, 'operator', OP, 'hands-op'));
+    await op.stream(150);
+    op.c.send({ type: 'engage' });
+    await tracker.waitEvent('engage');
+    await op.stream(500);
+    await tracker.until(() => trackerGot.some((m) => isTracking(m) && m.sourceSeq === op.seq), 2000, 'the last frame tracked');
+    await plain.until(() => plainGot.some((m) => isState(m) && m.sourceSeq === op.seq), 2000, 'the last frame answered');
+    await declined.until(() => declinedGot.some((m) => isState(m) && m.sourceSeq === op.seq), 2000, 'the last frame answered');
+    const trackerEnd = trackerGot.length;
+    await op.c.close();
+
+    expect(trackerGot).not.toContain(-1);
+    for (const got of [plainGot, declinedGot]) {
+      expect(got.filter(isState).length).toBeGreaterThan(20);
+      expect(got.some((m) => !isState(m))).toBe(false);
+    }
+    // Each HAND_TRACKING directly follows the state answering the same frame, and each state
+    // answering a frame is followed by one (nothing is skipped on a fast local connection).
+    const got = trackerGot.slice(0, trackerEnd);
+    const tracks = got.filter(isTracking);
+    expect(tracks.length).toBeGreaterThan(20);
+    got.forEach((m, i) => {
+      const prev = got[i - 1], next = got[i + 1];
+      if (isTracking(m)) {
+        expect(prev !== undefined && isState(prev) && prev.sourceSeq === m.sourceSeq && prev.sourceTMs === m.sourceTMs).toBe(true);
+      } else if (isState(m) && m.sourceSeq > 0) {
+        expect(next !== undefined && isTracking(next) && next.sourceSeq === m.sourceSeq, `state answering ${m.sourceSeq} followed by its HAND_TRACKING`).toBe(true);
+      }
+    });
+    // The demo frames have both hands: both sides carry data.
+    expect(tracks.filter((t) => t.left !== null && t.right !== null).length).toBeGreaterThan(tracks.length * 0.9);
+
+    // In the hand base frame: the wrist at the origin, the tip joints are the fingertip targets,
+    // and placed with the forward kinematics of the commanded arm (world = T(base_link → <side>_hand_base) · p)
+    // the targets lie within a few cm of the achieved fingertips of the action (in base_link).
+    const rig = createRig();
+    const T = new Float64Array(12), flange = new Float64Array(12), p = new Float64Array(3);
+    const errors: number[] = [];
+    got.forEach((m, i) => {
+      const st = got[i - 1];
+      if (!isTracking(m) || st === undefined || !isState(st)) return;
+      for (const side of ['left', 'right'] as const satisfies readonly Side[]) {
+        const data = m[side];
+        if (data === null) {
+          expect(Array.from(m[side === 'left' ? 'leftBuffer' : 'rightBuffer'].tips).every(Number.isNaN)).toBe(true);
+          continue;
+        }
+        expect(Math.hypot(data.joints[0]!, data.joints[1]!, data.joints[2]!)).toBe(0);
+        [4, 9, 14, 19, 24].forEach((joint, f) => {
+          for (let a = 0; a < 3; a++) expect(Math.abs(data.joints[joint * 3 + a]! - data.tips[f * 3 + a]!)).toBeLessThan(1e-6);
+        });
+        const model = rig.sides[side];
+        const armQ = st.commanded.subarray(side === 'left' ? 0 : 7, side === 'left' ? 7 : 14);
+        const poses = model.armTree.fk(Float64Array.from(armQ));
+        pose.multiply(flange, 0, model.armBaseInRig, 0, poses, (model.armTree.linkCount - 1) * pose.POSE_STRIDE);
+        pose.multiply(T, 0, flange, 0, model.handInFlange, 0);
+        const achieved = side === 'left' ? ACTION_LAYOUT.leftFingertips.offset : ACTION_LAYOUT.rightFingertips.offset;
+        for (let f = 0; f < 5; f++) {
+          pose.transformPoint(p, 0, T, 0, data.tips[f * 3]!, data.tips[f * 3 + 1]!, data.tips[f * 3 + 2]!);
+          errors.push(Math.hypot(p[0]! - st.action[achieved + f * 3]!, p[1]! - st.action[achieved + f * 3 + 1]!, p[2]! - st.action[achieved + f * 3 + 2]!));
+        }
+      }
+    });
+    errors.sort((a, b) => a - b);
+    const median = errors[Math.floor(errors.length / 2)]!;
+    expect(errors.length).toBeGreaterThan(100);
+    expect(median).toBeLessThan(0.03);
+
+    await Promise.all([tracker.close(), plain.close(), declined.close(), wrong.close()]);
+    await tracker.until(() => run.server.leaseHolder() === null, 2000, 'lease released on disconnect');
   });
 
   it('refuses a second operator while the lease is held, and hands it over on takeover', async () => {

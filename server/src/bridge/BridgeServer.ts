@@ -9,8 +9,9 @@ import type { Duplex } from 'node:stream';
 import { ACTION_NAMES, type Side, STATE_JOINT_NAMES } from '@dexbridge/retarget';
 import { type WebSocket, WebSocketServer } from 'ws';
 import {
-  binaryRef, type ClientMessage, decodeActionChunk, decodeHandFrame, encodeRobotState, MESSAGE_KIND, PROTOCOL_VERSION, parseClientMessage, peekKind,
-  type RobotStateMessage, toWireErrorCode, type WireErrorCode,
+  binaryRef, type ClientMessage, decodeActionChunk, decodeHandFrame, encodeHandTracking, encodeRobotState, HAND_TRACKING_BYTES, HAND_TRACKING_JOINT_FLOATS,
+  HAND_TRACKING_TIP_FLOATS, type HandTrackingSide, MESSAGE_KIND, PROTOCOL_VERSION, parseClientMessage, peekKind, type RobotStateMessage, toWireErrorCode,
+  type WireErrorCode,
 } from '../protocol/index.js';
 import type { ControlLoop, LoopState, Mode } from './ControlLoop.js';
 import { createHttpHandler, type RecordingsStore } from './http.js';
@@ -74,6 +75,18 @@ interface Session {
   lastRefillMs: number;
   lastRateErrorMs: number;
   lastImplausibleErrorMs: number;
+  /** Its hello asked for HAND_TRACKING messages. */
+  tracking: boolean;
+  /** The last ROBOT_STATE went out to it (a HAND_TRACKING only follows a state it was sent). */
+  stateSent: boolean;
+}
+
+/** Mutable HAND_TRACKING fields, reused for every message. */
+interface TrackingScratch {
+  sourceSeq: number;
+  sourceTMs: number;
+  left: HandTrackingSide | null;
+  right: HandTrackingSide | null;
 }
 
 /** The lease holder: a session or an internal source (the demo). */
@@ -89,6 +102,11 @@ export class BridgeServer {
   private nextId = 1;
   private statusTimer: ReturnType<typeof setInterval> | undefined;
   private readonly startedMs: number;
+  private readonly trackingSides = {
+    left: { joints: new Float32Array(HAND_TRACKING_JOINT_FLOATS), tips: new Float32Array(HAND_TRACKING_TIP_FLOATS) },
+    right: { joints: new Float32Array(HAND_TRACKING_JOINT_FLOATS), tips: new Float32Array(HAND_TRACKING_TIP_FLOATS) },
+  } as const;
+  private readonly trackingMsg: TrackingScratch = { sourceSeq: 0, sourceTMs: Number.NaN, left: null, right: null };
 
   constructor(options: BridgeServerOptions) {
     this.o = {
@@ -112,6 +130,7 @@ export class BridgeServer {
     this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
     this.wss.on('connection', (ws) => this.connected(ws));
     this.loop.onState((s) => this.broadcastState(s));
+    this.loop.onRetarget((seq, tMs) => this.broadcastTracking(seq, tMs));
     this.loop.onEvent((e) => this.broadcastJson({ type: 'event', event: e.event, serverTimeMs: e.serverTimeMs, detail: e.detail }));
   }
 
@@ -211,6 +230,7 @@ export class BridgeServer {
     const s: Session = {
       id: `c${this.nextId++}`, ws, role: undefined, name: '', lastSeq: -1, lastTMs: Number.NEGATIVE_INFINITY, bestDelayMs: Number.POSITIVE_INFINITY,
       tokens: this.o.maxMessagesPerSecond, lastRefillMs: now, lastRateErrorMs: Number.NEGATIVE_INFINITY, lastImplausibleErrorMs: Number.NEGATIVE_INFINITY,
+      tracking: false, stateSent: false,
     };
     this.sessions.add(s);
     ws.on('message', (data, isBinary) => {
@@ -347,6 +367,7 @@ export class BridgeServer {
       }
       s.role = msg.role;
       s.name = (msg.name ?? `${msg.role}-${s.id}`).slice(0, 64);
+      s.tracking = msg.tracking === true;
       this.send(s, {
         type: 'welcome', protocol: PROTOCOL_VERSION, sessionId: s.id, role: s.role, serverTimeMs: now, controlRateHz: this.loop.controlRateHz,
         jointNames: STATE_JOINT_NAMES, actionNames: ACTION_NAMES,
@@ -412,8 +433,34 @@ export class BridgeServer {
     // One buffer per state, shared by every client (ws may still hold it after send returns).
     const buf = encodeRobotState(undefined, msg);
     for (const s of this.sessions) {
+      s.stateSent = false;
       if (s.role === undefined || s.ws.readyState !== s.ws.OPEN) continue;
       // Latest wins: a client that has not taken the last states skips this one.
+      if (s.ws.bufferedAmount > this.o.maxBufferedBytes) continue;
+      s.ws.send(buf);
+      s.stateSent = true;
+    }
+  }
+
+  /**
+   * After the state answering operator frame `sourceSeq`: one HAND_TRACKING to each connection
+   * that asked for it (hello `tracking: true`) and was sent that state, latest wins as for
+   * states. Nothing is computed while no connection asked.
+   */
+  private broadcastTracking(sourceSeq: number, sourceTMs: number): void {
+    let wanted = false;
+    for (const s of this.sessions) if (s.tracking && s.stateSent) wanted = true;
+    if (!wanted) return;
+    const m = this.trackingMsg;
+    const sides = this.trackingSides;
+    m.sourceSeq = sourceSeq >>> 0;
+    m.sourceTMs = sourceTMs;
+    m.left = this.loop.handTracking('left', sides.left.joints, sides.left.tips) ? sides.left : null;
+    m.right = this.loop.handTracking('right', sides.right.joints, sides.right.tips) ? sides.right : null;
+    // One buffer per message, shared by the recipients (ws may still hold it after send returns).
+    const buf = encodeHandTracking(new Uint8Array(HAND_TRACKING_BYTES), m);
+    for (const s of this.sessions) {
+      if (!s.tracking || !s.stateSent || s.ws.readyState !== s.ws.OPEN) continue;
       if (s.ws.bufferedAmount > this.o.maxBufferedBytes) continue;
       s.ws.send(buf);
     }

@@ -72,6 +72,8 @@ type StateListener = (s: LoopState) => void;
 type EventListener = (e: LoopEvent) => void;
 type ChunkListener = (tMs: number, chunk: ActionChunk, source: 'teleop' | 'policy') => void;
 type FrameListener = (recvMs: number, seq: number, frame: HandFrame) => void;
+/** An operator frame was retargeted and the state answering it published; its `seq` and client `tMs`. */
+type RetargetListener = (sourceSeq: number, sourceTMs: number) => void;
 
 export class ControlLoop {
   readonly rig: Rig;
@@ -92,6 +94,7 @@ export class ControlLoop {
   private readonly eventListeners: EventListener[] = [];
   private readonly chunkListeners: ChunkListener[] = [];
   private readonly frameListeners: FrameListener[] = [];
+  private readonly retargetListeners: RetargetListener[] = [];
   private timer: ReturnType<typeof setInterval> | undefined;
   private lastApplyMs: number;
   private lastFrameRecvMs = Number.NEGATIVE_INFINITY;
@@ -154,6 +157,24 @@ export class ControlLoop {
   onChunk(l: ChunkListener): void { this.chunkListeners.push(l); }
   /** Raw operator frames as accepted (for the recording). */
   onFrame(l: FrameListener): void { this.frameListeners.push(l); }
+  /**
+   * Called after each operator frame was retargeted, right after the state answering it went to
+   * the state listeners: the moment {@link handTracking} describes that frame.
+   */
+  onRetarget(l: RetargetListener): void { this.retargetListeners.push(l); }
+
+  /**
+   * The operator's hand and the fingertip targets of the last retargeted frame for one side, in
+   * the robot hand base frame (`<side>_hand_base`), m: `joints` receives the 25 human joints × xyz
+   * (75), `tips` the 5 fingertip targets × xyz (15). Computed on demand (cheap, allocation-free);
+   * meaningful inside an {@link onRetarget} listener.
+   * @returns false (outputs untouched) when the side was not tracked or not used in that frame.
+   */
+  handTracking(side: Side, joints: Float32Array | Float64Array, tips: Float32Array | Float64Array): boolean {
+    if (!this.retargeter.humanJointsInHand(side, joints)) return false;
+    tips.set(this.retargeter.fingertipTargets(side).tips);
+    return true;
+  }
 
   /** Emits an event to every listener (also used by the server for lease, recording and ROS events). */
   emit(event: LoopEvent['event'], detail: Record<string, unknown> = {}): void {
@@ -343,6 +364,7 @@ export class ControlLoop {
     }
     this.applyAndPublish(this.clock());
     this.teleopChunker.push(f.tMs, this.state.action);
+    for (const l of this.retargetListeners) l(seq, sourceTMs);
   }
 
   /** A policy chunk (decoded). Refused outside policy mode or when invalid or stale. */
