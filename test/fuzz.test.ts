@@ -180,7 +180,7 @@ const handScale: Check = (v) =>
   positive(v) || (isObj(v) && (!Object.hasOwn(v, 'left') || positive(v['left'])) && (!Object.hasOwn(v, 'right') || positive(v['right'])));
 const SIDE = oneOf('left', 'right');
 const SCHEMA: Readonly<Record<string, { req: Record<string, Check>; opt: Record<string, Check> }>> = {
-  hello: { req: { protocol: (v) => v === 1, role: oneOf('operator', 'viewer', 'policy') }, opt: { token: str(512), name: str(64) } },
+  hello: { req: { protocol: (v) => v === 1, role: oneOf('operator', 'viewer', 'policy') }, opt: { token: str(512), name: str(64), tracking: bool } },
   engage: { req: {}, opt: { side: SIDE } },
   disengage: { req: {}, opt: { side: SIDE } },
   estop: { req: {}, opt: {} },
