@@ -29,7 +29,21 @@ export interface LeRobotExportOptions {
   readonly fps: number;
   /** Export every recording, not only those whose `success` is `'true'`. */
   readonly all?: boolean;
+  /**
+   * Called as the export advances: `fraction` in 0..1 (non-decreasing; 1 once every file is
+   * written) and what it is doing. Reading the recordings is 0..0.8 (by messages read), encoding
+   * the Parquet files 0.8..0.9, writing them 0.9..1.
+   */
+  readonly onProgress?: (fraction: number, phase: ExportPhase) => void;
+  /** Stops the export at its next progress step (throwing the signal's reason); files written so far stay. */
+  readonly signal?: AbortSignal;
 }
+
+/** What {@link exportLeRobot} is doing, for {@link LeRobotExportOptions.onProgress}. */
+export type ExportPhase = 'reading' | 'encoding' | 'writing';
+
+/** Progress is reported at most once per this many messages read. */
+const PROGRESS_MESSAGES = 4096;
 
 export interface LeRobotExportResult {
   readonly episodes: number;
@@ -87,16 +101,23 @@ export function decodeJointState(data: Uint8Array): { names: string[]; position:
 
 const nsToMs = (ns: bigint): number => Number(ns / 1000n) / 1000;
 
-async function readEpisodeSeries(path: string): Promise<{ task: string; success: string; state: TimedSeries; action: TimedSeries }> {
+/** `onRead(read, total)` is called every {@link PROGRESS_MESSAGES} messages of the two topics. */
+async function readEpisodeSeries(
+  path: string,
+  onRead?: (read: number, total: number) => void,
+): Promise<{ task: string; success: string; state: TimedSeries; action: TimedSeries }> {
   const recording = await readRecording(path);
   try {
     const meta = recording.metadata[SESSION_METADATA_NAME] ?? {};
+    let total = 0;
     for (const topic of [TOPICS.jointStates, TOPICS.action]) {
       const channel = recording.channels.find((c) => c.topic === topic);
       if (channel === undefined || channel.messageCount === 0) {
         throw new ExportError('EXPORT_MISSING_CHANNEL', `export: ${path} has no ${topic} messages`);
       }
+      total += channel.messageCount;
     }
+    let read = 0;
     const stateDim = STATE_JOINT_NAMES.length;
     const stateTimes: number[] = [];
     const stateValues: number[] = [];
@@ -104,6 +125,7 @@ async function readEpisodeSeries(path: string): Promise<{ task: string; success:
     const actionValues: number[] = [];
     let columns: number[] | undefined;
     for await (const m of recording.messages({ topics: [TOPICS.jointStates, TOPICS.action] })) {
+      if (++read % PROGRESS_MESSAGES === 0) onRead?.(read, total);
       const where = `${path}: ${m.topic} at log time ${m.logTimeNs} ns`;
       if (m.topic === TOPICS.jointStates) {
         const { names, position } = decodeJointState(m.data);
@@ -232,14 +254,21 @@ async function checkOutDir(outDir: string): Promise<void> {
  */
 export async function exportLeRobot(options: LeRobotExportOptions): Promise<LeRobotExportResult> {
   const { recordings, outDir, fps } = options;
+  let reported = 0;
+  const progress = (fraction: number, phase: ExportPhase): void => {
+    options.signal?.throwIfAborted();
+    reported = Math.max(reported, Math.min(1, fraction));
+    options.onProgress?.(reported, phase);
+  };
   if (!Number.isInteger(fps) || fps < 1 || fps > 1000) throw new ExportError('EXPORT_BAD_FPS', `export: fps must be an integer in 1..1000, got ${fps}`);
   if (recordings.length === 0) throw new ExportError('EXPORT_NO_RECORDINGS', 'export: no recordings given');
   await checkOutDir(outDir);
 
   const episodes: Episode[] = [];
   const skipped: { path: string; success: string }[] = [];
-  for (const path of recordings) {
-    const series = await readEpisodeSeries(path);
+  for (const [i, path] of recordings.entries()) {
+    progress((0.8 * i) / recordings.length, 'reading');
+    const series = await readEpisodeSeries(path, (read, total) => progress((0.8 * (i + Math.min(1, read / total))) / recordings.length, 'reading'));
     if (options.all !== true && series.success !== 'true') {
       skipped.push({ path, success: series.success });
       continue;
@@ -257,6 +286,7 @@ export async function exportLeRobot(options: LeRobotExportOptions): Promise<LeRo
     throw new ExportError('EXPORT_NO_RECORDINGS', `export: none of the ${recordings.length} recordings is marked successful; pass --all to export them anyway`);
   }
 
+  progress(0.8, 'encoding');
   const tasks = [...new Set(episodes.map((e) => e.task))];
   const total = episodes.reduce((n, e) => n + e.length, 0);
   const stateDim = STATE_JOINT_NAMES.length;
@@ -304,6 +334,7 @@ export async function exportLeRobot(options: LeRobotExportOptions): Promise<LeRo
     ],
     rowGroupSize: 100_000,
   });
+  progress(0.88, 'encoding');
   const tasksFile = parquetWriteBuffer({
     columnData: [
       { name: 'task_index', data: bigints(tasks.map((_, i) => i)) },
@@ -381,11 +412,13 @@ export async function exportLeRobot(options: LeRobotExportOptions): Promise<LeRo
     ['data/chunk-000/file-000.parquet', new Uint8Array(dataFile)],
   ];
   const files: { path: string; bytes: number }[] = [];
-  for (const [rel, content] of outputs) {
+  for (const [k, [rel, content]] of outputs.entries()) {
+    progress(0.9 + (0.1 * k) / outputs.length, 'writing');
     const full = join(outDir, rel);
     await mkdir(join(full, '..'), { recursive: true });
     await writeFile(full, content, { flag: 'wx' });
     files.push({ path: rel, bytes: typeof content === 'string' ? Buffer.byteLength(content) : content.length });
   }
+  progress(1, 'writing');
   return { episodes: episodes.length, frames: total, tasks, skipped, files };
 }
