@@ -14,6 +14,7 @@ import {
   type WireErrorCode,
 } from '../protocol/index.js';
 import type { ControlLoop, LoopState, Mode } from './ControlLoop.js';
+import type { ExportJobs } from './ExportJobs.js';
 import { createHttpHandler, type RecordingsStore } from './http.js';
 import type { TlsMaterial } from './tls.js';
 import { tokenMatches } from './tokens.js';
@@ -56,6 +57,8 @@ export interface BridgeServerOptions {
   /** A client with more than this many bytes unsent skips states, bytes. Default 65536. */
   readonly maxBufferedBytes?: number;
   readonly store: RecordingsStore;
+  /** Dataset exports over HTTP (`/api/exports`); the owner closes them. */
+  readonly exports?: ExportJobs;
   readonly clientDir?: string;
   readonly urdf: string;
   readonly recording?: RecordingControl;
@@ -94,7 +97,7 @@ type Holder = { kind: 'session'; session: Session } | { kind: 'internal'; name: 
 
 export class BridgeServer {
   readonly loop: ControlLoop;
-  private readonly o: Required<Omit<BridgeServerOptions, 'tls' | 'viewerToken' | 'clientDir' | 'recording' | 'ros'>> & BridgeServerOptions;
+  private readonly o: Required<Omit<BridgeServerOptions, 'tls' | 'viewerToken' | 'clientDir' | 'recording' | 'ros' | 'exports'>> & BridgeServerOptions;
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly sessions = new Set<Session>();
@@ -122,7 +125,7 @@ export class BridgeServer {
     this.startedMs = Date.now();
     const handler = createHttpHandler({
       store: options.store, operatorToken: options.operatorToken, viewerToken: options.viewerToken, clientDir: options.clientDir, urdf: options.urdf,
-      info: () => this.info(),
+      info: () => this.info(), ...(options.exports ? { exports: options.exports } : {}),
     });
     this.http = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handler) : createHttpServer(handler);
     // A hard cap far above the protocol limit: larger messages get a coded error, not a dropped socket.

@@ -1,8 +1,9 @@
 /**
- * HTTP: the built dashboard, the rig's URDF, server info and the recordings API.
+ * HTTP: the built dashboard, the rig's URDF, server info, the recordings API and dataset exports.
  *
- * Access: anyone who may connect as a viewer may list and download recordings (a viewer token is
- * required only when one is configured); deleting and importing need the operator token. Tokens
+ * Access: anyone who may connect as a viewer may list and download recordings and follow and
+ * download exports (a viewer token is required only when one is configured); deleting, editing,
+ * importing and starting an export need the operator token. Tokens
  * come as `Authorization: Bearer <token>`. Recording names are checked against a strict pattern
  * and resolved inside the recordings folder, so no path escapes it.
  */
@@ -10,6 +11,10 @@ import { createReadStream } from 'node:fs';
 import { lstat, readFile, realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { tarSize, tarStream } from '../export/tar.js';
+import type { ExportJobs, ExportRequest } from './ExportJobs.js';
 import { tokenMatches } from './tokens.js';
 
 /** One recording as the API lists it. */
@@ -49,6 +54,8 @@ export interface HttpOptions {
   readonly info: () => Record<string, unknown>;
   /** Largest accepted upload, bytes. Default 64 MiB. */
   readonly maxUploadBytes?: number;
+  /** Dataset export jobs (`/api/exports`); without them those routes answer 404. */
+  readonly exports?: ExportJobs;
 }
 
 export class HttpError extends Error {
@@ -107,6 +114,29 @@ function parseMetaEdit(text: string): { task?: string; success?: boolean | null 
   return out;
 }
 
+/** `{recordings?: string[], fps?: integer (default 30), all?: boolean, format?: "lerobot"}`, nothing else. */
+function parseExportRequest(text: string): ExportRequest {
+  let v: unknown;
+  try {
+    v = JSON.parse(text === '' ? '{}' : text);
+  } catch {
+    throw new HttpError(400, 'BAD_REQUEST', 'http: the body must be JSON {"recordings"?: string[], "fps"?: number, "all"?: boolean}');
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new HttpError(400, 'BAD_REQUEST', 'http: the body must be a JSON object');
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!['recordings', 'fps', 'all', 'format'].includes(k)) throw new HttpError(400, 'BAD_REQUEST', `http: unknown field "${k}" (recordings, fps, all, format)`);
+  }
+  if (o['format'] !== undefined && o['format'] !== 'lerobot') throw new HttpError(400, 'EXPORT_BAD_FORMAT', `http: unknown format ${JSON.stringify(o['format'])}; only "lerobot"`);
+  const recordings = o['recordings'];
+  if (recordings !== undefined && !(Array.isArray(recordings) && recordings.every((r) => typeof r === 'string'))) {
+    throw new HttpError(400, 'BAD_REQUEST', 'http: recordings must be an array of recording names');
+  }
+  if (o['all'] !== undefined && typeof o['all'] !== 'boolean') throw new HttpError(400, 'BAD_REQUEST', 'http: all must be true or false');
+  const fps = o['fps'] ?? 30;
+  return { ...(recordings !== undefined ? { recordings: recordings as string[] } : {}), fps: typeof fps === 'number' ? fps : Number.NaN, all: o['all'] === true };
+}
+
 function bearer(req: IncomingMessage): string | undefined {
   const h = req.headers.authorization;
   return typeof h === 'string' && h.startsWith('Bearer ') ? h.slice(7).trim() : undefined;
@@ -161,6 +191,37 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
     if (!tokenMatches(t, o.operatorToken)) throw new HttpError(403, 'AUTH_BAD_TOKEN', 'http: the token is not the operator token');
   };
 
+  const handleExports = async (req: IncomingMessage, res: ServerResponse, path: string, method: string): Promise<void> => {
+    const jobs = o.exports;
+    if (jobs === undefined) throw new HttpError(404, 'NOT_FOUND', 'http: this server does not export datasets');
+    if (path === '/api/exports' && method === 'POST') {
+      requireOperator(req);
+      const job = await jobs.start(parseExportRequest(await readBody(req, 1024 * 1024)));
+      res.setHeader('location', `/api/exports/${job.id}`);
+      return sendJson(res, 202, job);
+    }
+    if (path === '/api/exports' && method === 'GET') return sendJson(res, 200, { exports: jobs.list() });
+    const m = /^\/api\/exports\/([^/]+)(\/download)?$/.exec(path);
+    if (m && method === 'GET' && m[2] === undefined) return sendJson(res, 200, jobs.get(m[1]!));
+    if (m && (method === 'GET' || method === 'HEAD') && m[2] !== undefined) {
+      const archive = await jobs.archive(m[1]!);
+      try {
+        res.writeHead(200, {
+          'content-type': 'application/x-tar',
+          'content-length': tarSize(archive.entries),
+          'content-disposition': `attachment; filename="${archive.filename}"`,
+          'cache-control': 'no-store',
+        });
+        if (method === 'HEAD') return void res.end();
+        await pipeline(Readable.from(tarStream(archive.entries)), res);
+      } finally {
+        archive.release();
+      }
+      return;
+    }
+    throw new HttpError(404, 'NOT_FOUND', `http: no route ${method} ${path}`);
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://x');
     const path = decodeURIComponent(url.pathname);
@@ -186,6 +247,7 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
         const name = await o.store.importIwer(text, meta);
         return sendJson(res, 201, { name });
       }
+      if (path === '/api/exports' || path.startsWith('/api/exports/')) return await handleExports(req, res, path, method);
       const m = /^\/api\/recordings\/([^/]+)$/.exec(path);
       if (m) {
         const name = m[1]!;

@@ -12,6 +12,7 @@ import { RosBridge } from '../ros/index.js';
 import { BridgeServer } from './BridgeServer.js';
 import { ControlLoop } from './ControlLoop.js';
 import { DemoOperator } from './DemoOperator.js';
+import { ExportJobs } from './ExportJobs.js';
 import { FolderRecordingsStore } from './FolderRecordingsStore.js';
 import { bindsBeyondLoopback, lanAddresses } from './network.js';
 import { generateTls, loadTls, type TlsMaterial } from './tls.js';
@@ -109,9 +110,10 @@ export async function startDexbridge(o: DexbridgeOptions = {}): Promise<RunningD
   const recording = o.record === 'off' ? undefined : new RecordingManager(loop, { dir: recordingsDir, policy: o.record ?? 'session', urdf, softwareVersion: version });
   const ros = o.rosbridgeUrl === undefined ? undefined : new RosBridge({ url: o.rosbridgeUrl, ...(o.rosPrefix ? { prefix: o.rosPrefix } : {}), ...(o.rosVersion ? { rosVersion: o.rosVersion } : {}) });
   const store = new FolderRecordingsStore(recordingsDir, recording);
+  const exports = new ExportJobs(store);
   const clientDir = o.clientDir ?? defaultClientDir();
   const server = new BridgeServer({
-    loop, host, port: o.port ?? 8080, operatorToken, policyToken, urdf, store, softwareVersion: version,
+    loop, host, port: o.port ?? 8080, operatorToken, policyToken, urdf, store, exports, softwareVersion: version,
     ...(tls ? { tls } : {}),
     ...(o.viewerToken !== undefined ? { viewerToken: o.viewerToken } : {}),
     ...(o.allowedOrigins ? { allowedOrigins: o.allowedOrigins } : {}),
@@ -173,6 +175,7 @@ export async function startDexbridge(o: DexbridgeOptions = {}): Promise<RunningD
       loop.stop();
       await recording?.close();
       ros?.close();
+      await exports.close();
       await server.close();
     },
   };

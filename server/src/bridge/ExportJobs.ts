@@ -1,0 +1,260 @@
+/**
+ * Dataset export jobs for the HTTP API (`POST /api/exports`, docs/dataset.md): one LeRobot export
+ * at a time, run in the server process, written to a temporary folder and served as a tar archive.
+ * Finished jobs are kept for a while (the last few, at most an hour) and removed on `close()`.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ExportError, type ExportPhase, exportLeRobot } from '../export/lerobot.js';
+import type { TarEntry } from '../export/tar.js';
+import { HttpError, type RecordingsStore, recordingPath } from './http.js';
+
+export type ExportJobState = 'running' | 'done' | 'failed';
+
+/** A job as `GET /api/exports/<id>` shows it. */
+export interface ExportJobStatus {
+  readonly id: string;
+  readonly status: ExportJobState;
+  /** 0..1; 1 when done. */
+  readonly progress: number;
+  /** What it is doing: `reading`, `encoding`, `writing`, then `done` or `failed`. */
+  readonly phase: ExportPhase | 'done' | 'failed';
+  readonly format: 'lerobot';
+  readonly fps: number;
+  readonly all: boolean;
+  /** The recordings given to the export, in episode order. */
+  readonly recordings: readonly string[];
+  /** Recordings left out (not marked successful); known when done. */
+  readonly skipped: readonly string[];
+  /** Episodes and frames of the dataset, bytes of its files; 0 until done. */
+  readonly episodes: number;
+  readonly frames: number;
+  readonly bytes: number;
+  readonly startedAt: string;
+  readonly finishedAt: string | null;
+  /** The archive's file name (`dexbridge-lerobot-YYYYMMDD-HHMMSS.tar`, UTC start time). */
+  readonly filename: string;
+  /** Where to download the archive from; null until done. */
+  readonly download: string | null;
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+/** What `POST /api/exports` asks for. */
+export interface ExportRequest {
+  /** Recording names; undefined: every complete recording (marked successful unless `all`). */
+  readonly recordings?: readonly string[];
+  readonly fps: number;
+  readonly all: boolean;
+}
+
+export interface ExportJobsOptions {
+  /** Where the datasets are written (a fresh folder inside it); default `os.tmpdir()`. */
+  readonly workDir?: string;
+  /** Finished jobs kept; default 3. */
+  readonly keep?: number;
+  /** Finished jobs are removed this long after they finish, ms; default 1 hour. */
+  readonly keepMs?: number;
+}
+
+interface Job {
+  status: ExportJobStatus;
+  readonly dir: string;
+  /** Downloads streaming from `dir` now: it is not removed under them. */
+  downloads: number;
+  finishedMs: number;
+}
+
+const stamp = (d: Date): string => d.toISOString().replace(/\.\d+Z$/, '').replace(/[-:]/g, '').replace('T', '-');
+
+export class ExportJobs {
+  private readonly jobs = new Map<string, Job>();
+  private root: Promise<string> | undefined;
+  private running: { job: Job; abort: AbortController; done: Promise<void> } | undefined;
+  private closed = false;
+  private readonly keep: number;
+  private readonly keepMs: number;
+
+  constructor(
+    private readonly store: RecordingsStore,
+    private readonly options: ExportJobsOptions = {},
+  ) {
+    this.keep = options.keep ?? 3;
+    this.keepMs = options.keepMs ?? 3_600_000;
+  }
+
+  /**
+   * Checks the request and starts the job.
+   * @throws HttpError 400 `EXPORT_BAD_FPS`, `EXPORT_NO_RECORDINGS`, `BAD_NAME`; 404 `NOT_FOUND` (no such
+   *   recording); 409 `EXPORT_BUSY` (a job is running), `RECORDING_ACTIVE`, `RECORDING_INCOMPLETE`.
+   */
+  async start(request: ExportRequest): Promise<ExportJobStatus> {
+    if (this.closed) throw new HttpError(503, 'EXPORT_CLOSED', 'http: the server is closing');
+    this.assertIdle();
+    const { fps, all } = request;
+    if (!Number.isInteger(fps) || fps < 1 || fps > 1000) throw new HttpError(400, 'EXPORT_BAD_FPS', `http: fps must be an integer in 1..1000, got ${JSON.stringify(fps)}`);
+    const listed = new Map((await this.store.list()).map((r) => [r.name, r]));
+    let names: string[];
+    if (request.recordings === undefined) {
+      // Oldest first: names are the start time.
+      names = [...listed.values()].filter((r) => r.complete && !this.store.isActive(r.name) && (all || r.success === true)).map((r) => r.name).sort();
+      if (names.length === 0) {
+        throw new HttpError(400, 'EXPORT_NO_RECORDINGS', all ? 'http: there is no finished recording to export' : 'http: no finished recording is marked successful; mark some, or export with "all": true');
+      }
+    } else {
+      names = [...new Set(request.recordings)];
+      if (names.length === 0) throw new HttpError(400, 'EXPORT_NO_RECORDINGS', 'http: "recordings" is empty');
+      for (const name of names) {
+        recordingPath(this.store.dir, name); // 400 BAD_NAME
+        const r = listed.get(name);
+        if (r === undefined) throw new HttpError(404, 'NOT_FOUND', `http: no recording ${name}`);
+        if (this.store.isActive(name)) throw new HttpError(409, 'RECORDING_ACTIVE', `http: ${name} is being recorded; stop the recording first`);
+        if (!r.complete) throw new HttpError(409, 'RECORDING_INCOMPLETE', `http: ${name} is not a finished recording; run dexbridge recover on it`);
+      }
+      if (!all && names.every((n) => listed.get(n)?.success !== true)) {
+        throw new HttpError(400, 'EXPORT_NO_RECORDINGS', 'http: none of these recordings is marked successful; mark them, or export with "all": true');
+      }
+    }
+    const root = await this.workRoot();
+    // Another start may have won the race while the folder was listed; no await from here on.
+    this.assertIdle();
+    this.prune(this.keep - 1);
+    const id = randomBytes(8).toString('hex');
+    const started = new Date();
+    const job: Job = {
+      dir: join(root, id),
+      downloads: 0,
+      finishedMs: 0,
+      status: {
+        id, status: 'running', progress: 0, phase: 'reading', format: 'lerobot', fps, all, recordings: names, skipped: [], episodes: 0, frames: 0, bytes: 0,
+        startedAt: started.toISOString(), finishedAt: null, filename: `dexbridge-lerobot-${stamp(started)}.tar`, download: null,
+      },
+    };
+    this.jobs.set(id, job);
+    const abort = new AbortController();
+    this.running = { job, abort, done: this.run(job, abort.signal) };
+    return job.status;
+  }
+
+  private async run(job: Job, signal: AbortSignal): Promise<void> {
+    const { fps, all, recordings } = job.status;
+    try {
+      const result = await exportLeRobot({
+        recordings: recordings.map((n) => recordingPath(this.store.dir, n)), outDir: job.dir, fps, all, signal,
+        onProgress: (progress, phase) => {
+          job.status = { ...job.status, progress, phase };
+        },
+      });
+      const skipped = new Set(result.skipped.map((s) => s.path));
+      job.status = {
+        ...job.status, status: 'done', progress: 1, phase: 'done', episodes: result.episodes, frames: result.frames,
+        bytes: result.files.reduce((n, f) => n + f.bytes, 0), skipped: recordings.filter((n) => skipped.has(recordingPath(this.store.dir, n))),
+        finishedAt: new Date().toISOString(), download: `/api/exports/${job.status.id}/download`,
+      };
+    } catch (err) {
+      const code = err instanceof ExportError ? err.code : typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : 'EXPORT_FAILED';
+      job.status = { ...job.status, status: 'failed', phase: 'failed', finishedAt: new Date().toISOString(), error: { code, message: (err as Error)?.message ?? String(err) } };
+      await rm(job.dir, { recursive: true, force: true }).catch(() => undefined);
+    } finally {
+      job.finishedMs = Date.now();
+      this.running = undefined;
+    }
+  }
+
+  /** A job's status, or 404 `NOT_FOUND`. */
+  get(id: string): ExportJobStatus {
+    this.prune();
+    return this.job(id).status;
+  }
+
+  /** Every kept job, newest first. */
+  list(): ExportJobStatus[] {
+    this.prune();
+    return [...this.jobs.values()].map((j) => j.status).reverse();
+  }
+
+  /**
+   * The archive's entries of a finished job (under a folder named like the archive), for
+   * `tarStream`. Call the returned `release` when the download ends.
+   * @throws HttpError 404 `NOT_FOUND`; 409 `EXPORT_NOT_READY` (running or failed).
+   */
+  async archive(id: string): Promise<{ filename: string; entries: TarEntry[]; release: () => void }> {
+    const job = this.job(id);
+    if (job.status.status !== 'done') {
+      throw new HttpError(409, 'EXPORT_NOT_READY', `http: export ${id} is ${job.status.status}${job.status.status === 'running' ? `, ${Math.round(job.status.progress * 100)} %` : ''}; nothing to download`);
+    }
+    job.downloads++;
+    try {
+      const top = job.status.filename.replace(/\.tar$/, '');
+      const entries: TarEntry[] = [];
+      const walk = async (dir: string, rel: string): Promise<void> => {
+        const names = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+        for (const d of names) {
+          const full = join(dir, d.name);
+          const name = `${rel}/${d.name}`;
+          const st = await stat(full);
+          if (d.isDirectory()) {
+            entries.push({ kind: 'dir', name, mtimeMs: st.mtimeMs });
+            await walk(full, name);
+          } else if (d.isFile()) entries.push({ kind: 'file', name, mtimeMs: st.mtimeMs, size: st.size, source: full });
+        }
+      };
+      entries.push({ kind: 'dir', name: top, mtimeMs: (await stat(job.dir)).mtimeMs });
+      await walk(job.dir, top);
+      let released = false;
+      return {
+        filename: job.status.filename, entries,
+        release: () => {
+          if (!released) job.downloads--;
+          released = true;
+        },
+      };
+    } catch (err) {
+      job.downloads--;
+      throw err;
+    }
+  }
+
+  /** Removes every job's files; later starts are refused. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const running = this.running;
+    running?.abort.abort(new HttpError(503, 'EXPORT_CLOSED', 'http: the server closed during the export'));
+    await running?.done;
+    const root = this.root;
+    this.jobs.clear();
+    if (root !== undefined) await rm(await root.catch(() => ''), { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  /** 409 `EXPORT_BUSY` while a job runs. */
+  private assertIdle(): void {
+    if (this.running !== undefined) throw new HttpError(409, 'EXPORT_BUSY', `http: export ${this.running.job.status.id} is still running; one export at a time`);
+  }
+
+  private job(id: string): Job {
+    const job = /^[0-9a-f]{16}$/.test(id) ? this.jobs.get(id) : undefined;
+    if (job === undefined) throw new HttpError(404, 'NOT_FOUND', `http: no export ${id} (finished exports are kept ${this.keep} at most, for ${Math.round(this.keepMs / 60_000)} min)`);
+    return job;
+  }
+
+  /**
+   * Forgets finished jobs older than `keepMs`, and beyond the newest `keep` (a new job prunes to
+   * one less, making room for itself); their files are removed in the background. A job being
+   * downloaded stays until the download ends.
+   */
+  private prune(keep = this.keep): void {
+    const finished = [...this.jobs.values()].filter((j) => j.status.status !== 'running');
+    const now = Date.now();
+    for (const [i, j] of finished.entries()) {
+      if ((i >= finished.length - keep && now - j.finishedMs <= this.keepMs) || j.downloads > 0) continue;
+      this.jobs.delete(j.status.id);
+      void rm(j.dir, { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+
+  private workRoot(): Promise<string> {
+    this.root ??= mkdtemp(join(this.options.workDir ?? tmpdir(), 'dexbridge-exports-'));
+    return this.root;
+  }
+}
