@@ -1,16 +1,23 @@
 /**
  * `dexbridge export --format lerobot`: recordings written with `Recorder`, exported, and read back
  * with independent Parquet readers (hyparquet for the values, parquet-wasm / arrow-rs for the
- * structure).
+ * structure). The same export as an HTTP job (`/api/exports`), its progress and its tar archive,
+ * extracted with the system `tar`.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ACTION_DIM, ACTION_ENTRIES, ACTION_NAMES, STATE_JOINT_NAMES } from '@dexbridge/retarget';
 import { parquetReadObjects } from 'hyparquet';
 import { readParquet } from 'parquet-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ExportJobs, type ExportJobStatus } from '../server/src/bridge/ExportJobs.js';
+import { FolderRecordingsStore } from '../server/src/bridge/FolderRecordingsStore.js';
+import { startDexbridge } from '../server/src/bridge/startDexbridge.js';
 import { main } from '../server/src/cli/main.js';
+import { type ExportPhase, exportLeRobot } from '../server/src/export/lerobot.js';
+import { tarSize, tarStream } from '../server/src/export/tar.js';
 import { FileSink, Recorder } from '../server/src/recording/index.js';
 
 const T0 = 1_700_000_000_000;
@@ -77,6 +84,8 @@ async function run(args: string[]): Promise<{ code: number; out: string; err: st
   const code = await main(args, { stdout, stderr });
   return { code, out: stdout.text, err: stderr.text };
 }
+
+const run_ = run;
 
 async function readRows(path: string): Promise<Record<string, unknown>[]> {
   const bytes = await readFile(path);
@@ -249,4 +258,222 @@ describe('dexbridge export --format lerobot', () => {
     const noneSelected = await run(['export', failed, '--out', join(dir, 'w')]);
     expect(noneSelected.err).toMatch(/EXPORT_NO_RECORDINGS: .*--all/);
   });
+});
+
+/** Every file under `root`, relative, sorted. */
+async function tree(root: string): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(root.length + 1))
+    .sort();
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('exportLeRobot onProgress', () => {
+  it('advances from reading through encoding to writing, ends at 1, and leaves the result unchanged', async () => {
+    const long = join(dir, 'long-progress.mcap');
+    await writeRecording(long, { task: 'long', success: true, seconds: 60 }); // 12 002 messages
+    const calls: [number, ExportPhase][] = [];
+    const out = join(dir, 'ds-progress');
+    const result = await exportLeRobot({ recordings: [good, long], outDir: out, fps: FPS, onProgress: (f, p) => void calls.push([f, p]) });
+    expect(result.frames).toBe(61 + 1801);
+    const fractions = calls.map(([f]) => f);
+    for (let i = 1; i < fractions.length; i++) expect(fractions[i]).toBeGreaterThanOrEqual(fractions[i - 1]!);
+    expect(fractions[0]).toBe(0);
+    expect(calls.at(-1)).toEqual([1, 'writing']);
+    // Within the long recording, not only between recordings.
+    expect(calls.filter(([f, p]) => p === 'reading' && f > 0.4 && f < 0.8).length).toBeGreaterThanOrEqual(2);
+    expect([...new Set(calls.map(([, p]) => p))]).toEqual(['reading', 'encoding', 'writing']);
+    // The same files as without the callback.
+    const plain = join(dir, 'ds-progress-plain');
+    await exportLeRobot({ recordings: [good, long], outDir: plain, fps: FPS });
+    for (const f of await tree(out)) expect(await readFile(join(out, f))).toEqual(await readFile(join(plain, f)));
+    await rm(long);
+  }, 30_000);
+
+  it('stops when its signal is aborted', async () => {
+    const abort = new AbortController();
+    abort.abort(new Error('stop'));
+    await expect(exportLeRobot({ recordings: [good], outDir: join(dir, 'ds-aborted'), fps: FPS, signal: abort.signal })).rejects.toThrow('stop');
+  });
+});
+
+describe('tar writer', () => {
+  it('writes archives the system tar extracts: empty files, long names, exact sizes', async () => {
+    const src = join(dir, 'tar-src');
+    await mkdir(src);
+    const longName = `${'a'.repeat(90)}/${'b'.repeat(60)}/c.bin`; // > 100 bytes: uses the ustar prefix
+    const files: [string, Buffer][] = [
+      ['empty', Buffer.alloc(0)],
+      ['one-block', Buffer.alloc(512, 7)],
+      ['odd', Buffer.from('x'.repeat(1000))],
+      [longName, Buffer.from([1, 2, 3])],
+    ];
+    const entries = [];
+    for (const [i, [name, body]] of files.entries()) {
+      await writeFile(join(src, String(i)), body);
+      entries.push({ kind: 'file' as const, name: `top/${name}`, mtimeMs: T0, size: body.length, source: join(src, String(i)) });
+    }
+    const chunks: Buffer[] = [];
+    for await (const c of tarStream([{ kind: 'dir', name: 'top', mtimeMs: T0 }, ...entries])) chunks.push(c);
+    const archive = Buffer.concat(chunks);
+    expect(archive.length).toBe(tarSize([{ kind: 'dir', name: 'top', mtimeMs: T0 }, ...entries]));
+    expect(archive.length % 512).toBe(0);
+    await writeFile(join(dir, 't.tar'), archive);
+    const x = join(dir, 'tar-x');
+    await mkdir(x);
+    execFileSync('tar', ['-xf', join(dir, 't.tar'), '-C', x]);
+    for (const [name, body] of files) expect(await readFile(join(x, 'top', name))).toEqual(body);
+    expect(execFileSync('tar', ['-tvf', join(dir, 't.tar')]).toString()).toMatch(/dexbridge\/dexbridge/);
+  });
+});
+
+describe('export over HTTP (/api/exports)', () => {
+  const TOKEN = 'export-operator-token';
+  const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+
+  async function recordingsDir(): Promise<string> {
+    const recs = await mkdtemp(join(tmpdir(), 'dexbridge-export-recs-'));
+    await copyFile(good, join(recs, 'good.mcap'));
+    await copyFile(failed, join(recs, 'failed.mcap'));
+    await writeRecording(join(recs, 'long.mcap'), { task: 'long', success: true, seconds: 20 });
+    return recs;
+  }
+
+  async function poll(url: string, id: string, seen: ExportJobStatus[]): Promise<ExportJobStatus> {
+    for (let i = 0; i < 500; i++) {
+      const s = (await (await fetch(`${url}/api/exports/${id}`)).json()) as ExportJobStatus;
+      seen.push(s);
+      if (s.status !== 'running') return s;
+      await sleep(5);
+    }
+    throw new Error('export did not finish');
+  }
+
+  it('runs a job to done and serves a tar that extracts into the files the CLI writes', async () => {
+    const recs = await recordingsDir();
+    const run = await startDexbridge({ port: 0, recordingsDir: recs, record: 'off', operatorToken: TOKEN });
+    try {
+      const post = (body: unknown, headers: Record<string, string> = auth) => fetch(`${run.url}/api/exports`, { method: 'POST', headers, body: JSON.stringify(body) });
+      const error = async (res: Response) => ((await res.json()) as { error: { code: string } }).error.code;
+
+      // Tokens, and bad requests.
+      expect((await post({ fps: 30 }, {})).status).toBe(401);
+      expect((await post({ fps: 30 }, { authorization: 'Bearer not-the-operator-token' })).status).toBe(403);
+      for (const fps of [0, 29.97, 1001, '30']) {
+        const r = await post({ fps });
+        expect(r.status).toBe(400);
+        expect(await error(r)).toBe('EXPORT_BAD_FPS');
+      }
+      const unknown = await post({ recordings: ['good.mcap', 'nope.mcap'] });
+      expect(unknown.status).toBe(404);
+      expect(await error(unknown)).toBe('NOT_FOUND');
+      const empty = await post({ recordings: [] });
+      expect([empty.status, await error(empty)]).toEqual([400, 'EXPORT_NO_RECORDINGS']);
+      const onlyFailed = await post({ recordings: ['failed.mcap'] });
+      expect([onlyFailed.status, await error(onlyFailed)]).toEqual([400, 'EXPORT_NO_RECORDINGS']);
+      const badName = await post({ recordings: ['../x.mcap'] });
+      expect([badName.status, await error(badName)]).toEqual([400, 'BAD_NAME']);
+      const extra = await post({ fps: 30, out: '/tmp' });
+      expect([extra.status, await error(extra)]).toEqual([400, 'BAD_REQUEST']);
+      expect((await fetch(`${run.url}/api/exports/0123456789abcdef`)).status).toBe(404);
+
+      // A job over every recording; a second one while it runs is refused.
+      const both = await Promise.all([post({ recordings: ['good.mcap', 'failed.mcap', 'long.mcap'], fps: 30, all: true }), post({ recordings: ['good.mcap', 'failed.mcap', 'long.mcap'], fps: 30, all: true })]);
+      const [first, second] = both.sort((a, b) => a.status - b.status);
+      expect(first!.status).toBe(202);
+      const started = (await first!.json()) as ExportJobStatus;
+      expect(started).toMatchObject({ status: 'running', progress: 0, recordings: ['good.mcap', 'failed.mcap', 'long.mcap'] });
+      expect(first!.headers.get('location')).toBe(`/api/exports/${started.id}`);
+      expect([second!.status, await error(second!)]).toEqual([409, 'EXPORT_BUSY']);
+      const early = await fetch(`${run.url}/api/exports/${started.id}/download`);
+      if (early.status !== 200) expect([early.status, await error(early)]).toEqual([409, 'EXPORT_NOT_READY']);
+      else await early.arrayBuffer();
+
+      const seen: ExportJobStatus[] = [];
+      const done = await poll(run.url, started.id, seen);
+      expect(done).toMatchObject({ status: 'done', progress: 1, phase: 'done', episodes: 3, frames: 61 + 46 + 601, skipped: [], download: `/api/exports/${started.id}/download` });
+      for (let i = 1; i < seen.length; i++) expect(seen[i]!.progress).toBeGreaterThanOrEqual(seen[i - 1]!.progress);
+      expect(((await (await fetch(`${run.url}/api/exports`)).json()) as { exports: ExportJobStatus[] }).exports.map((j) => j.id)).toEqual([started.id]);
+
+      const res = await fetch(`${run.url}${done.download}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('application/x-tar');
+      expect(res.headers.get('content-disposition')).toBe(`attachment; filename="${done.filename}"`);
+      expect(done.filename).toMatch(/^dexbridge-lerobot-\d{8}-\d{6}\.tar$/);
+      const body = Buffer.from(await res.arrayBuffer());
+      expect(body.length).toBe(Number(res.headers.get('content-length')));
+      const tarFile = join(dir, done.filename);
+      await writeFile(tarFile, body);
+      const x = join(dir, 'http-x');
+      await mkdir(x);
+      execFileSync('tar', ['-xf', tarFile, '-C', x]);
+      const fromHttp = join(x, done.filename.replace(/\.tar$/, ''));
+
+      const cli = join(dir, 'ds-cli-same');
+      const r = await run_(['export', join(recs, 'good.mcap'), join(recs, 'failed.mcap'), join(recs, 'long.mcap'), '--fps', '30', '--all', '--out', cli]);
+      expect(r.code).toBe(0);
+      const files = await tree(cli);
+      expect(files).toEqual(['data/chunk-000/file-000.parquet', 'meta/episodes/chunk-000/file-000.parquet', 'meta/info.json', 'meta/stats.json', 'meta/tasks.parquet']);
+      expect(await tree(fromHttp)).toEqual(files);
+      for (const f of files) expect(await readFile(join(fromHttp, f))).toEqual(await readFile(join(cli, f)));
+      expect(await readRows(join(fromHttp, 'data/chunk-000/file-000.parquet'))).toHaveLength(done.frames);
+      expect(done.bytes).toBe((await Promise.all(files.map((f) => readFile(join(cli, f))))).reduce((n, b) => n + b.length, 0));
+
+      // Without a list: the successful finished recordings, oldest name first.
+      const all = await post({});
+      expect(all.status).toBe(202);
+      const job2 = (await all.json()) as ExportJobStatus;
+      expect(job2.recordings).toEqual(['good.mcap', 'long.mcap']);
+      expect(await poll(run.url, job2.id, [])).toMatchObject({ status: 'done', episodes: 2, frames: 61 + 601 });
+    } finally {
+      await run.close();
+      await rm(recs, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  it('reports a failed job, keeps the last jobs only, and removes its files on close', async () => {
+    const recs = await recordingsDir();
+    await copyFile(noAction, join(recs, 'no-action.mcap'));
+    const work = await mkdtemp(join(tmpdir(), 'dexbridge-export-work-'));
+    const jobs = new ExportJobs(new FolderRecordingsStore(recs, undefined), { workDir: work, keep: 2 });
+    const finish = async (id: string): Promise<ExportJobStatus> => {
+      for (;;) {
+        const s = jobs.get(id);
+        if (s.status !== 'running') return s;
+        await sleep(5);
+      }
+    };
+    try {
+      const bad = await jobs.start({ recordings: ['no-action.mcap'], fps: 30, all: false });
+      const failedJob = await finish(bad.id);
+      expect(failedJob).toMatchObject({ status: 'failed', phase: 'failed', error: { code: 'EXPORT_MISSING_CHANNEL' } });
+      await expect(jobs.archive(bad.id)).rejects.toMatchObject({ status: 409, code: 'EXPORT_NOT_READY' });
+      const ids = [bad.id];
+      for (let i = 0; i < 2; i++) {
+        const j = await jobs.start({ recordings: ['good.mcap'], fps: 10, all: false });
+        expect((await finish(j.id)).status).toBe('done');
+        ids.push(j.id);
+      }
+      // keep 2: the oldest was dropped when the third started.
+      expect(jobs.list().map((j) => j.id)).toEqual([ids[2], ids[1]]);
+      expect(() => jobs.get(ids[0]!)).toThrow(/no export/);
+      const [root] = await readdir(work);
+      expect(root).toMatch(/^dexbridge-exports-/);
+      await sleep(20); // the dropped job's folder goes in the background
+      expect((await readdir(join(work, root!))).sort()).toEqual([ids[1], ids[2]].sort());
+      // Closing while a job runs stops it and removes everything.
+      await writeRecording(join(recs, 'long2.mcap'), { task: 'long', success: true, seconds: 60 });
+      await jobs.start({ recordings: ['long2.mcap'], fps: 30, all: false });
+      await jobs.close();
+      expect(await readdir(work)).toEqual([]);
+      await expect(jobs.start({ fps: 30, all: true })).rejects.toMatchObject({ code: 'EXPORT_CLOSED' });
+    } finally {
+      await jobs.close();
+      await rm(recs, { recursive: true, force: true });
+      await rm(work, { recursive: true, force: true });
+    }
+  }, 30_000);
 });
