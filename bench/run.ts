@@ -2,9 +2,11 @@
  * `npm run bench`: runs the benchmarks one after another (the machine has 2 cores; never in
  * parallel), prints the figures and merges them into bench/results.json.
  * `npm run bench -- retarget` runs one group. Groups that are not `default` (the minute-long load
- * test) run only when named: `npm run bench:load` = `npm run bench -- load`.
+ * test, the 1-hour `export`) run only when named: `npm run bench:load` = `npm run bench -- load`,
+ * `npm run bench -- export`.
  */
 import { runE2eBenchmarks } from './e2e.bench.js';
+import { runExportBenchmarks } from './export.bench.js';
 import { runLoadBenchmarks } from './load.bench.js';
 import { runRetargetBenchmarks } from './retarget.bench.js';
 import { RESULTS_PATH, writeResults } from './results.js';
@@ -19,6 +21,8 @@ const groups: Record<string, Group> = {
   retarget: { run: runRetargetBenchmarks, default: true },
   e2e: { run: runE2eBenchmarks, default: true },
   load: { run: runLoadBenchmarks, default: false },
+  // Synthesises and exports a 1-hour recording: minutes, so only when named.
+  export: { run: () => runExportBenchmarks(), default: false },
 };
 
 const wanted = process.argv.slice(2);
