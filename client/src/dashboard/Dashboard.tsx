@@ -1,0 +1,387 @@
+/**
+ * The desktop dashboard: live status, emergency stop (button and space bar), engage, calibration,
+ * the operator URL with a QR code, latency and joint plots, the action inspector, the event log,
+ * and the recordings view.
+ */
+import { STATE_JOINT_NAMES } from '@dexbridge/retarget';
+import type { RobotModel } from '@dexbridge/urdf';
+import QRCode from 'qrcode';
+import { useEffect, useMemo, useRef, useState } from 'react';
+import type { AlignedData } from 'uplot';
+import { useStore } from 'zustand';
+import { saveToken } from '../net/token.js';
+import { Recordings } from '../recordings/Recordings.js';
+import { RobotCanvas } from '../robot/Scene.js';
+import type { LiveSession } from '../store/live.js';
+import { ActionInspector } from '../ui/ActionInspector.js';
+import { Chart } from '../ui/Chart.js';
+import type { LiveExtras } from './extras.js';
+import { LiveRobot } from './LiveRobot.js';
+
+export interface DashboardProps {
+  readonly session: LiveSession;
+  readonly extras: LiveExtras;
+  readonly model: RobotModel;
+  readonly token: string | undefined;
+  readonly lanUrls: readonly string[];
+}
+
+const fmt = (v: number | undefined, digits = 1): string => (v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits));
+
+export function Dashboard(props: DashboardProps) {
+  const [tab, setTab] = useState<'live' | 'recordings'>(() => (location.hash === '#recordings' ? 'recordings' : 'live'));
+  useEffect(() => {
+    history.replaceState(null, '', tab === 'recordings' ? '#recordings' : location.pathname + location.search);
+  }, [tab]);
+  return (
+    <div className="dash">
+      <StatusBar session={props.session} />
+      <nav className="tabs">
+        <button type="button" className={tab === 'live' ? 'on' : ''} onClick={() => setTab('live')}>
+          Live
+        </button>
+        <button type="button" className={tab === 'recordings' ? 'on' : ''} onClick={() => setTab('recordings')} data-testid="tab-recordings">
+          Recordings
+        </button>
+      </nav>
+      {tab === 'live' ? <Live {...props} /> : <Recordings model={props.model} token={props.token} />}
+    </div>
+  );
+}
+
+function StatusBar({ session }: { session: LiveSession }) {
+  const phase = useStore(session.store, (s) => s.phase);
+  const status = useStore(session.store, (s) => s.status);
+  const summary = useStore(session.store, (s) => s.summary);
+  const rtt = useStore(session.store, (s) => s.rttMs);
+  const role = useStore(session.store, (s) => s.welcome?.role);
+  const estop = summary?.estop ?? status?.estop ?? false;
+  return (
+    <header className="status" data-testid="status">
+      <span className={`pill ${phase === 'open' ? 'ok' : 'bad'}`} data-testid="connection">
+        {phase}
+        {role ? ` · ${role}` : ''}
+      </span>
+      <span className="pill" data-testid="mode">
+        mode {summary?.mode ?? status?.mode ?? '–'}
+      </span>
+      <span className={`pill ${estop ? 'bad' : ''}`} data-testid="estop-state">
+        {estop ? 'E-STOP LATCHED' : 'e-stop clear'}
+      </span>
+      <span className="pill" data-testid="lease">
+        lease {status?.lease.holder ?? 'free'}
+      </span>
+      <span className={`pill ${status?.ros.connected ? 'ok' : ''}`}>ROS {status?.ros.connected ? 'connected' : status?.ros.url ? 'down' : 'off'}</span>
+      <span className={`pill ${status?.recording.active ? 'rec' : ''}`}>{status?.recording.active ? '● recording' : 'not recording'}</span>
+      {status?.recording.error ? <span className="pill bad">recording error: {status.recording.error}</span> : null}
+      <span className="pill" data-testid="latency" title="server: frame received → state sent; rtt: dashboard ↔ server round trip">
+        latency server {fmt(summary?.serverLatencyMs, 2)} ms · retarget {fmt(summary?.retargetMs, 2)} ms · rtt {fmt(rtt, 1)} ms
+      </span>
+      <span className="pill">{summary ? `${summary.statesPerSecond} states/s` : ''}</span>
+      {summary?.hold ? <span className="pill warn">robot held</span> : null}
+      {summary && summary.nearLimit.length > 0 ? <span className="pill warn">near limit: {summary.nearLimit.join(', ')}</span> : null}
+    </header>
+  );
+}
+
+function Live({ session, extras, model, token, lanUrls }: DashboardProps) {
+  return (
+    <div className="live">
+      <section className="viewport">
+        <RobotCanvas label="live-robot">
+          <LiveRobot session={session} extras={extras} model={model} />
+        </RobotCanvas>
+        <Legend />
+      </section>
+      <aside className="side">
+        <Estop session={session} />
+        <Controls session={session} token={token} />
+        <Calibration session={session} token={token} />
+        <QuestLink token={token} lanUrls={lanUrls} />
+        <PolicyPanel session={session} />
+      </aside>
+      <section className="plots">
+        <LatencyChart session={session} />
+        <JointChart session={session} />
+      </section>
+      <section className="inspector">
+        <ActionInspector action={() => session.latest?.action} />
+        <EventLog session={session} />
+      </section>
+    </div>
+  );
+}
+
+function Legend() {
+  return (
+    <div className="legend">
+      <span style={{ color: '#ddd' }}>■ commanded</span> <span style={{ color: '#4da3ff' }}>■ measured (ROS)</span>{' '}
+      <span style={{ color: '#ff9f0a' }}>■ policy chunk</span> <span style={{ color: '#34c759' }}>● fingertips</span>{' '}
+      <span style={{ color: '#ff2d55' }}>● targets</span> <span style={{ color: '#ffcc00' }}>● operator hand</span> <span style={{ color: '#ff3b30' }}>■ near limit</span>
+    </div>
+  );
+}
+
+function Estop({ session }: { session: LiveSession }) {
+  const estop = useStore(session.store, (s) => s.summary?.estop ?? s.status?.estop ?? false);
+  const role = useStore(session.store, (s) => s.welcome?.role);
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.code !== 'Space' || e.repeat) return;
+      const t = e.target as HTMLElement | null;
+      if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT')) return;
+      e.preventDefault();
+      session.client.send({ type: 'estop' });
+      session.addLog('info', 'e-stop sent (space bar)');
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [session]);
+  return (
+    <div className="estop-box">
+      <button type="button" className="estop" data-testid="estop" onClick={() => session.client.send({ type: 'estop' })}>
+        EMERGENCY STOP
+        <small>space bar</small>
+      </button>
+      {estop ? (
+        <button type="button" disabled={role !== 'operator'} onClick={() => session.client.send({ type: 'reset_estop' })} title={role !== 'operator' ? 'needs the operator token' : ''}>
+          Reset e-stop
+        </button>
+      ) : null}
+    </div>
+  );
+}
+
+function Controls({ session, token }: { session: LiveSession; token: string | undefined }) {
+  const role = useStore(session.store, (s) => s.welcome?.role);
+  const summary = useStore(session.store, (s) => s.summary);
+  const recording = useStore(session.store, (s) => s.status?.recording.active ?? false);
+  const lastError = useStore(session.store, (s) => s.lastError);
+  const [task, setTask] = useState('');
+  const [draft, setDraft] = useState(token ?? '');
+  const op = role === 'operator';
+  const send = session.client.send.bind(session.client);
+  return (
+    <div className="panel">
+      <h3>Control</h3>
+      {!op ? (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            saveToken(draft || undefined);
+            location.reload();
+          }}
+        >
+          <p className="hint">Viewing only. Enter the operator token to control the robot.</p>
+          <input type="password" placeholder="operator token" value={draft} onChange={(e) => setDraft(e.target.value)} aria-label="operator token" />
+          <button type="submit">Use token</button>
+        </form>
+      ) : null}
+      <div className="row">
+        <button type="button" disabled={!op} data-testid="engage" onClick={() => send({ type: 'engage' })}>
+          Engage
+        </button>
+        <button type="button" disabled={!op} onClick={() => send({ type: 'disengage' })}>
+          Disengage
+        </button>
+        <span className="small">
+          L {summary?.left.engaged ? 'engaged' : 'free'} ({summary?.left.hold}) · R {summary?.right.engaged ? 'engaged' : 'free'} ({summary?.right.hold})
+        </span>
+      </div>
+      <div className="row">
+        <label>
+          mode{' '}
+          <select disabled={!op} value={summary?.mode ?? 'idle'} onChange={(e) => send({ type: 'set_mode', mode: e.target.value as 'idle' | 'teleop' | 'policy' | 'replay' })}>
+            {['idle', 'teleop', 'policy', 'replay'].map((m) => (
+              <option key={m}>{m}</option>
+            ))}
+          </select>
+        </label>
+        <button type="button" disabled={!op} onClick={() => send({ type: 'lease_request', takeover: true })} title="take the control lease from the current holder">
+          Take over lease
+        </button>
+      </div>
+      <div className="row">
+        <input placeholder="task (e.g. pick the cube)" value={task} onChange={(e) => setTask(e.target.value)} disabled={!op} aria-label="task" />
+        {recording ? (
+          <>
+            <button type="button" disabled={!op} onClick={() => send({ type: 'record_stop', success: true })}>
+              Stop ✓
+            </button>
+            <button type="button" disabled={!op} onClick={() => send({ type: 'record_stop', success: false })}>
+              Stop ✗
+            </button>
+          </>
+        ) : (
+          <button type="button" disabled={!op} onClick={() => send(task ? { type: 'record_start', task } : { type: 'record_start' })}>
+            Record
+          </button>
+        )}
+      </div>
+      {lastError ? (
+        <p className="error" data-testid="last-error">
+          {lastError.code}: {lastError.message}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+function Calibration({ session, token }: { session: LiveSession; token: string | undefined }) {
+  const role = useStore(session.store, (s) => s.welcome?.role);
+  const [left, setLeft] = useState('');
+  const [right, setRight] = useState('');
+  const [translation, setTranslation] = useState('1');
+  const op = role === 'operator' && token !== undefined;
+  const num = (v: string): number | undefined => (v.trim() === '' ? undefined : Number(v));
+  return (
+    <div className="panel">
+      <h3>Calibration</h3>
+      <p className="hint">
+        Hand scale = robot hand / your hand (empty: measured automatically when the hand is first seen). Translation scale = robot wrist motion / your wrist
+        motion.
+      </p>
+      <div className="row">
+        <label>
+          left <input size={5} value={left} onChange={(e) => setLeft(e.target.value)} disabled={!op} />
+        </label>
+        <label>
+          right <input size={5} value={right} onChange={(e) => setRight(e.target.value)} disabled={!op} />
+        </label>
+        <label>
+          translation <input size={5} value={translation} onChange={(e) => setTranslation(e.target.value)} disabled={!op} />
+        </label>
+        <button
+          type="button"
+          disabled={!op}
+          onClick={() => {
+            const l = num(left), r = num(right), t = num(translation);
+            const handScale = l !== undefined || r !== undefined ? { ...(l !== undefined ? { left: l } : {}), ...(r !== undefined ? { right: r } : {}) } : undefined;
+            session.client.send({ type: 'calibrate', ...(handScale ? { handScale } : {}), ...(t !== undefined ? { translationScale: t } : {}) });
+            session.addLog('info', `calibrate sent: hand ${l ?? 'auto'}/${r ?? 'auto'}, translation ${t ?? '–'}`);
+          }}
+        >
+          Apply
+        </button>
+      </div>
+    </div>
+  );
+}
+
+function QuestLink({ token, lanUrls }: { token: string | undefined; lanUrls: readonly string[] }) {
+  const base = lanUrls[0] ?? location.origin;
+  const url = `${base}/?role=operator${token ? `#token=${encodeURIComponent(token)}` : ''}`;
+  const canvas = useRef<HTMLCanvasElement>(null);
+  useEffect(() => {
+    if (canvas.current) void QRCode.toCanvas(canvas.current, url, { width: 168, margin: 1 });
+  }, [url]);
+  const [shown, setShown] = useState(false);
+  return (
+    <div className="panel">
+      <h3>Open on the Quest</h3>
+      <canvas ref={canvas} data-testid="qr" />
+      <p className="url">
+        {shown || !token ? url : url.replace(/#token=.*/, '#token=••••••')}{' '}
+        {token ? (
+          <button type="button" onClick={() => setShown(!shown)}>
+            {shown ? 'hide' : 'show'} token
+          </button>
+        ) : null}
+      </p>
+      {lanUrls.length === 0 ? <p className="hint">The server listens on loopback only: use adb reverse, or start it with --host 0.0.0.0 --tls (docs/quest.md).</p> : null}
+    </div>
+  );
+}
+
+function PolicyPanel({ session }: { session: LiveSession }) {
+  const s = useStore(session.store, (st) => st.summary);
+  const clients = useStore(session.store, (st) => st.status?.clients);
+  return (
+    <div className="panel">
+      <h3>Policy</h3>
+      <p className="small" data-testid="policy">
+        policies connected {clients?.policies ?? 0} · queue {s?.chunkQueueDepth ?? 0} · chunk latency {fmt(s?.chunkLatencyMs, 1)} ms
+      </p>
+    </div>
+  );
+}
+
+function LatencyChart({ session }: { session: LiveSession }) {
+  const cols = useMemo(() => [0, 1, 2], []);
+  return (
+    <Chart
+      title="Latency (ms)"
+      testId="latency-chart"
+      series={[
+        { label: 'server', color: '#ff9f0a' },
+        { label: 'retarget', color: '#34c759' },
+        { label: 'rtt', color: '#4da3ff' },
+      ]}
+      read={() => {
+        const r = session.latency.columns(cols);
+        return [r.t, ...r.cols] as unknown as AlignedData;
+      }}
+      version={() => session.latency.version}
+      height={150}
+    />
+  );
+}
+
+const JOINT_GROUPS: Record<string, readonly number[]> = {
+  'left arm': [0, 1, 2, 3, 4, 5, 6],
+  'right arm': [7, 8, 9, 10, 11, 12, 13],
+  'left hand': Array.from({ length: 21 }, (_, i) => 14 + i),
+  'right hand': Array.from({ length: 21 }, (_, i) => 35 + i),
+};
+const PALETTE = ['#ff453a', '#ff9f0a', '#ffd60a', '#32d74b', '#64d2ff', '#0a84ff', '#bf5af2', '#ff375f', '#ac8e68', '#98989d'];
+
+function JointChart({ session }: { session: LiveSession }) {
+  const [group, setGroup] = useState('right arm');
+  const cols = JOINT_GROUPS[group]!.slice(0, 10);
+  const series = cols.map((c, i) => ({ label: STATE_JOINT_NAMES[c]!.replace(/^(left|right)_/, ''), color: PALETTE[i % PALETTE.length]! }));
+  const measuredSeries = cols.map((c, i) => ({ label: `${STATE_JOINT_NAMES[c]!.replace(/^(left|right)_/, '')} (measured)`, color: PALETTE[i % PALETTE.length]!, dash: [4, 4] }));
+  return (
+    <div>
+      <label className="small">
+        joints{' '}
+        <select value={group} onChange={(e) => setGroup(e.target.value)}>
+          {Object.keys(JOINT_GROUPS).map((g) => (
+            <option key={g}>{g}</option>
+          ))}
+        </select>{' '}
+        (solid commanded, dashed measured; rad)
+      </label>
+      <Chart
+        title={`Joints: ${group}`}
+        testId="joint-chart"
+        series={[...series, ...measuredSeries]}
+        read={() => {
+          const c = session.commanded.columns(cols);
+          const m = session.measured.columns(cols);
+          return [c.t, ...c.cols, ...m.cols] as unknown as AlignedData;
+        }}
+        version={() => session.commanded.version}
+        height={220}
+      />
+    </div>
+  );
+}
+
+function EventLog({ session }: { session: LiveSession }) {
+  const log = useStore(session.store, (s) => s.log);
+  return (
+    <div className="panel log">
+      <h3>Events</h3>
+      <ol data-testid="event-log">
+        {log
+          .slice(-60)
+          .reverse()
+          .map((e) => (
+            <li key={e.id} className={e.kind}>
+              <time>{(e.atMs / 1000).toFixed(1)}</time> {e.text}
+            </li>
+          ))}
+      </ol>
+    </div>
+  );
+}

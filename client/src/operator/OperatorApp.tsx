@@ -1,0 +1,209 @@
+/**
+ * The Quest operator view: an enter button for an immersive session with hand tracking
+ * (passthrough AR when the device offers it, else VR); in the session, both hands are read every
+ * XR frame into preallocated arrays and sent as one binary HAND_FRAME; the robot stands in front
+ * of the operator, facing away (the operator looks over its shoulders), with a head-up display.
+ */
+import type { RobotModel } from '@dexbridge/urdf';
+import { encodeHandFrame, HAND_FRAME_BYTES } from '@dexbridge/server/protocol';
+import { Canvas, useFrame } from '@react-three/fiber';
+import { XR, type XRStore } from '@react-three/xr';
+import { useEffect, useMemo, useState } from 'react';
+import { Group } from 'three';
+import { useStore } from 'zustand';
+import { PointSet } from '../robot/overlays.js';
+import { RobotRig } from '../robot/RobotRig.js';
+import type { LiveSession } from '../store/live.js';
+import { Ring } from '../store/telemetry.js';
+import { createHandReader } from './handPoses.js';
+import { Hud, type HudLine } from './Hud.js';
+
+/** Frame-to-send times and end-to-end latencies, for the HUD and the benchmark. */
+export interface OperatorStats {
+  framesSent: number;
+  framesSkipped: number;
+  /** XR frame callback start → HAND_FRAME handed to the socket, ms. */
+  readonly sendMs: Ring;
+  /** HAND_FRAME time → the ROBOT_STATE answering it received, ms. */
+  readonly roundTripMs: Ring;
+  /** Tracked hands in the last frame sent. */
+  lastTracked: number;
+  /** The last HAND_FRAME's 2 × 200 numbers (copies), for tests and the bench. */
+  readonly lastLeft: Float32Array;
+  readonly lastRight: Float32Array;
+}
+
+export function createOperatorStats(): OperatorStats {
+  return { framesSent: 0, framesSkipped: 0, sendMs: new Ring(1000, 1), roundTripMs: new Ring(1000, 1), lastTracked: 0, lastLeft: new Float32Array(200), lastRight: new Float32Array(200) };
+}
+
+/** Where the robot's base stands, in the XR reference space (m): ahead of the operator, on the floor. */
+const ROBOT_AHEAD_M = 0.9;
+/** Latest-wins: skip a frame rather than queue behind a slow link. */
+const MAX_BUFFERED = 16 * 1024;
+
+export function OperatorApp({ session, model, store, stats, emulated }: { session: LiveSession; model: RobotModel; store: XRStore; stats: OperatorStats; emulated: boolean }) {
+  const phase = useStore(session.store, (s) => s.phase);
+  const role = useStore(session.store, (s) => s.welcome?.role);
+  const status = useStore(session.store, (s) => s.status);
+  const summary = useStore(session.store, (s) => s.summary);
+  const lastError = useStore(session.store, (s) => s.lastError);
+  const inSession = useXRMode(store);
+  const [support, setSupport] = useState<{ ar: boolean; vr: boolean } | undefined>();
+  useEffect(() => {
+    const xr = navigator.xr;
+    if (!xr) return setSupport({ ar: false, vr: false });
+    void Promise.all([xr.isSessionSupported('immersive-ar').catch(() => false), xr.isSessionSupported('immersive-vr').catch(() => false)]).then(([ar, vr]) =>
+      setSupport({ ar, vr }),
+    );
+  }, []);
+  const [enterError, setEnterError] = useState<string | undefined>();
+  const enter = () => {
+    setEnterError(undefined);
+    const p = support?.ar ? store.enterAR() : store.enterVR();
+    p.catch((e: Error) => setEnterError(`could not start the immersive session: ${e.message}`));
+  };
+  return (
+    <div className="operator">
+      <div className="operator-overlay">
+        <h2>dexbridge operator</h2>
+        <p data-testid="op-connection">
+          {phase}
+          {role ? ` as ${role}` : ''} · mode {summary?.mode ?? status?.mode ?? '–'} · lease {status?.lease.holder ?? 'free'}
+          {emulated ? ' · emulated Quest 3 (IWER)' : ''}
+        </p>
+        {role !== 'operator' && phase === 'open' ? <p className="error">No operator token: open the URL the server printed (…/?role=operator#token=…).</p> : null}
+        {support && !support.ar && !support.vr ? <p className="error">This browser offers no immersive WebXR session (needs https or localhost, and a headset).</p> : null}
+        <button type="button" className="enter" data-testid="enter-xr" disabled={!support || (!support.ar && !support.vr) || inSession} onClick={enter}>
+          {inSession ? 'in XR' : support?.ar ? 'Enter XR (passthrough)' : 'Enter VR'}
+        </button>
+        <div className="row">
+          <button type="button" className="estop small-estop" onClick={() => session.client.send({ type: 'estop' })}>
+            E-STOP
+          </button>
+          <button type="button" disabled={role !== 'operator'} onClick={() => session.client.send({ type: 'engage' })}>
+            Engage
+          </button>
+          <button type="button" disabled={role !== 'operator'} onClick={() => session.client.send({ type: 'disengage' })}>
+            Disengage
+          </button>
+        </div>
+        <p className="hint">Engage: touch thumb to little finger on both hands for 0.6 s (again to disengage), or from the dashboard.</p>
+        <p className="small" data-testid="op-stats">
+          {summary ? `L ${summary.left.engaged ? 'engaged' : 'free'} (${summary.left.hold}) · R ${summary.right.engaged ? 'engaged' : 'free'} (${summary.right.hold})` : ''}
+        </p>
+        {enterError ? <p className="error">{enterError}</p> : null}
+        {lastError ? (
+          <p className="error">
+            {lastError.code}: {lastError.message}
+          </p>
+        ) : null}
+      </div>
+      <Canvas className="operator-canvas" camera={{ position: [0, 1.5, 0.6], fov: 60 }}>
+        <XR store={store}>
+          <ambientLight intensity={0.7} />
+          <directionalLight position={[1, 3, 2]} intensity={1.4} />
+          <OperatorScene session={session} model={model} stats={stats} store={store} />
+        </XR>
+      </Canvas>
+    </div>
+  );
+}
+
+function useXRMode(store: XRStore): boolean {
+  const [mode, setMode] = useState(store.getState().mode);
+  useEffect(() => store.subscribe((s) => setMode(s.mode)), [store]);
+  return mode !== null;
+}
+
+function OperatorScene({ session, model, stats, store }: { session: LiveSession; model: RobotModel; stats: OperatorStats; store: XRStore }) {
+  const things = useMemo(() => {
+    const rig = new RobotRig(model);
+    // Rig frame (x forward, z up) in the XR space (−z forward, y up): the robot faces where the operator faces.
+    const holder = new Group();
+    holder.rotation.y = Math.PI / 2;
+    holder.position.set(0, 0, -ROBOT_AHEAD_M);
+    holder.add(rig.root);
+    const hands = { left: new PointSet(25, 0.006, '#ffcc00'), right: new PointSet(25, 0.006, '#ffcc00') };
+    return { rig, holder, hands, hud: new Hud(), reader: createHandReader(), frame: new Uint8Array(HAND_FRAME_BYTES), seq: 0, lastTMs: 0, stateSeq: -1, hudAt: 0 };
+  }, [model]);
+  useEffect(() => {
+    const off = session.client.onState((s, t) => {
+      // States answering our own frames: the operator's full loop (frame → server → state back).
+      if (s.sourceSeq > 0 && Number.isFinite(s.sourceTMs) && s.sourceSeq <= things.seq) stats.roundTripMs.push1(t / 1000, t - s.sourceTMs);
+    });
+    return () => {
+      off();
+      things.rig.dispose();
+    };
+  }, [session, things, stats]);
+  useFrame((state, _delta, frame?: XRFrame) => {
+    const t0 = performance.now();
+    const x = things;
+    const s = session.latest;
+    const names = session.client.welcome?.jointNames;
+    if (s && names && s.seq !== x.stateSeq) {
+      x.stateSeq = s.seq;
+      x.rig.setJoints(names, s.commanded);
+      x.rig.highlightNearLimits(names, s.commanded);
+    }
+    const space = store.getState().originReferenceSpace;
+    if (frame && space) {
+      const n = x.reader.read(frame, space);
+      stats.lastTracked = n;
+      for (const side of ['left', 'right'] as const) {
+        const j = x.reader.joints[side];
+        if (x.reader.tracked[side]) for (let i = 0; i < 25; i++) x.hands[side].set(i, j[i * 8]!, j[i * 8 + 1]!, j[i * 8 + 2]!);
+        else x.hands[side].hideAll();
+      }
+      if (session.client.welcome?.role === 'operator') {
+        if (session.client.bufferedAmount > MAX_BUFFERED) stats.framesSkipped++;
+        else {
+          const tMs = Math.max(t0, x.lastTMs + 1e-3);
+          x.lastTMs = tMs;
+          x.seq++;
+          encodeHandFrame(x.frame, { seq: x.seq, tMs, left: x.reader.tracked.left ? x.reader.joints.left : null, right: x.reader.tracked.right ? x.reader.joints.right : null });
+          if (session.client.sendBinary(x.frame)) {
+            stats.framesSent++;
+            stats.sendMs.push1(t0 / 1000, performance.now() - t0);
+            stats.lastLeft.set(x.reader.tracked.left ? x.reader.joints.left : ZERO);
+            stats.lastRight.set(x.reader.tracked.right ? x.reader.joints.right : ZERO);
+          }
+        }
+      }
+    }
+    if (t0 - x.hudAt > 250) {
+      x.hudAt = t0;
+      x.hud.draw(hudLines(session, stats));
+    }
+    x.hud.follow(state.camera);
+  });
+  return (
+    <>
+      <primitive object={things.holder} />
+      <primitive object={things.hands.left.mesh} />
+      <primitive object={things.hands.right.mesh} />
+      <primitive object={things.hud.mesh} />
+    </>
+  );
+}
+
+const ZERO = new Float32Array(200);
+
+function hudLines(session: LiveSession, stats: OperatorStats): HudLine[] {
+  const s = session.latest;
+  const st = session.store.getState();
+  const lines: HudLine[] = [];
+  if (session.client.phase !== 'open') return [{ text: `server: ${session.client.phase}`, color: '#ff453a' }];
+  if (!s) return [{ text: 'waiting for the robot…' }];
+  const holder = st.status?.lease.holder ?? 'free';
+  lines.push({ text: `${s.mode} · lease ${holder}${s.estopLatched ? ' · E-STOP' : ''}`, color: s.estopLatched ? '#ff453a' : undefined });
+  lines.push({ text: `L ${s.status.left.engaged ? 'engaged' : 'free'} · R ${s.status.right.engaged ? 'engaged' : 'free'}${s.watchdogHold ? ' · held' : ''}` });
+  const rt = stats.roundTripMs.last();
+  lines.push({ text: `latency ${Number.isFinite(rt) ? rt.toFixed(0) : '–'} ms (frame → robot state)` });
+  const lost = (['left', 'right'] as const).filter((side) => s.status[side].hold !== 'none');
+  if (lost.length > 0) lines.push({ text: `tracking: ${lost.map((side) => `${side} ${s.status[side].hold}`).join(', ')}`, color: '#ffcc00' });
+  const near = st.summary?.nearLimit ?? [];
+  if (near.length > 0) lines.push({ text: `near limit: ${near.slice(0, 3).join(', ')}${near.length > 3 ? '…' : ''}`, color: '#ff9f0a' });
+  return lines;
+}

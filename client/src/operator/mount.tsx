@@ -1,0 +1,41 @@
+/**
+ * Starts the operator view. `?emulate=quest3` installs Meta's WebXR emulator (IWER) as an
+ * emulated Quest 3 with tracked hands, to try the view on a desktop without a headset (and for
+ * the browser tests); the device is then `window.dexbridge.device`.
+ */
+import { createXRStore } from '@react-three/xr';
+import { createRoot, type Root } from 'react-dom/client';
+import { takeTokenFromUrl } from '../net/token.js';
+import { jointLimits, loadRobotModel } from '../robot/model.js';
+import { LiveSession } from '../store/live.js';
+import { createOperatorStats, OperatorApp } from './OperatorApp.js';
+
+export async function mount(el: HTMLElement): Promise<Root> {
+  const root = createRoot(el);
+  root.render(<p className="loading">loading the robot…</p>);
+  const params = new URLSearchParams(location.search);
+  const token = takeTokenFromUrl();
+  const emulated = params.get('emulate') === 'quest3';
+  const exposed: Record<string, unknown> = {};
+  (window as unknown as { dexbridge: unknown }).dexbridge = exposed;
+  if (emulated) {
+    const { XRDevice, metaQuest3 } = await import('iwer');
+    const device = new XRDevice(metaQuest3);
+    device.primaryInputMode = 'hand';
+    device.installRuntime({ forceInstall: true });
+    exposed['device'] = device;
+  }
+  try {
+    const model = await loadRobotModel();
+    const session = new LiveSession({ role: token ? 'operator' : 'viewer', ...(token ? { token } : {}), name: params.get('name') ?? 'quest' }, jointLimits(model)).start();
+    // Hands only: no controller, pointer or hand models (those load from a CDN).
+    // The emulator renders on the CPU (no GPU in CI): a smaller framebuffer keeps its frame rate up.
+    const store = createXRStore({ emulate: false, offerSession: false, handTracking: true, ...(emulated ? { frameBufferScaling: 0.5 } : {}), hand: false, controller: false, transientPointer: false, gaze: false, screenInput: false });
+    const stats = createOperatorStats();
+    Object.assign(exposed, { session, store, stats });
+    root.render(<OperatorApp session={session} model={model} store={store} stats={stats} emulated={emulated} />);
+  } catch (err) {
+    root.render(<p className="error">dexbridge: cannot reach the server ({(err as Error).message}).</p>);
+  }
+  return root;
+}
