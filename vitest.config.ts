@@ -16,7 +16,13 @@ export default defineConfig({
       { extends: true, test: { name: 'urdf', root: here('./urdf'), include: ['test/**/*.test.ts'] } },
       { extends: true, test: { name: 'retarget', root: here('./retarget'), include: ['test/**/*.test.ts'] } },
       { extends: true, test: { name: 'server', root: here('./server'), include: ['test/**/*.test.ts'] } },
-      { extends: true, test: { name: 'cross', root: here('./test'), include: ['**/*.test.ts'] } },
+      { extends: true, test: { name: 'cross', root: here('./test'), include: ['**/*.test.ts'], exclude: ['browser/**', '**/node_modules/**'] } },
+      { extends: true, test: { name: 'client', root: here('./client'), include: ['test/**/*.test.{ts,tsx}'] } },
+      // Chromium with software WebGL takes both cores: it runs after the other projects, alone.
+      {
+        extends: true,
+        test: { name: 'browser', root: here('./test/browser'), include: ['**/*.test.ts'], fileParallelism: false, sequence: { groupOrder: 1 }, testTimeout: 180_000, hookTimeout: 180_000 },
+      },
     ],
   },
 });

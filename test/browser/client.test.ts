@@ -1,0 +1,316 @@
+/**
+ * The client in a real browser: Debian's Chromium driven by playwright-core, the operator view in
+ * an emulated Quest 3 (Meta's IWER, with tracked hands), the dashboard beside it, both served by a
+ * real dexbridge server from a production build of the client.
+ *
+ * Headless XR frames come at 10–45 per second here, so nothing asserts a rate: every check is on
+ * content (every frame carries 2 × 25 finite joints, joints move, pixels are drawn).
+ * Screenshots land in test-artifacts/browser/.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ACTION_INDEX, STATE_JOINT_NAMES } from '@dexbridge/retarget';
+import { type RunningDexbridge, startDexbridge } from '@dexbridge/server';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, chromiumArgs } from './chromium.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CAPTURE = join(ROOT, '../shared/data/quest3-hands/cap.min.js');
+const ARTIFACTS = join(ROOT, 'test-artifacts/browser');
+const TOKEN = 'browser-test-operator-token';
+
+interface FrameSeen {
+  seq: number;
+  recvMs: number;
+  left: Float64Array | null;
+  right: Float64Array | null;
+}
+interface StateSeen {
+  serverTimeMs: number;
+  sourceSeq: number;
+  estop: boolean;
+  q: Float64Array;
+  action: Float32Array;
+}
+
+let run: RunningDexbridge;
+let browser: Browser;
+let base: string;
+let clientDir: string;
+let recordingsDir: string;
+const frames: FrameSeen[] = [];
+const states: StateSeen[] = [];
+const events: { event: string; serverTimeMs: number; detail: Record<string, unknown> }[] = [];
+const pageErrors: string[] = [];
+
+const RIGHT_HAND = STATE_JOINT_NAMES.map((n, i) => [n, i] as const).filter(([n]) => n.startsWith('right_hand_')).map(([, i]) => i);
+const RIGHT_ARM = STATE_JOINT_NAMES.map((n, i) => [n, i] as const).filter(([n]) => n.startsWith('right_arm_')).map(([, i]) => i);
+const TIP = (finger: string, side = 'right'): number => ACTION_INDEX.get(`${side}_fingertip_${finger}_x`)!;
+const robotPinchM = (a: ArrayLike<number>): number =>
+  Math.hypot(a[TIP('thumb')]! - a[TIP('index')]!, a[TIP('thumb') + 1]! - a[TIP('index') + 1]!, a[TIP('thumb') + 2]! - a[TIP('index') + 2]!);
+/** Human thumb tip (joint 4) to index tip (joint 9), m. */
+const humanPinchM = (h: ArrayLike<number>): number => Math.hypot(h[4 * 8]! - h[9 * 8]!, h[4 * 8 + 1]! - h[9 * 8 + 1]!, h[4 * 8 + 2]! - h[9 * 8 + 2]!);
+const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>, idx: readonly number[]): number => Math.max(...idx.map((i) => Math.abs(a[i]! - b[i]!)));
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function until(what: string, test: () => boolean, ms = 15_000): Promise<void> {
+  const t0 = Date.now();
+  while (!test()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
+  // One context per page: each is its own window, so neither is throttled as a background tab.
+  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(`${page.url()}: ${e.message}`));
+  return { context, page };
+}
+
+/** Opens the operator view with an emulated Quest 3 and enters XR; resolves when frames flow. */
+async function openOperator(name: string): Promise<{ context: BrowserContext; page: Page }> {
+  const p = await newPage();
+  await p.page.goto(`${base}/?role=operator&emulate=quest3&name=${name}#token=${TOKEN}`);
+  await p.page.waitForSelector('[data-testid=enter-xr]:not([disabled])', { timeout: 30_000 });
+  await p.page.click('[data-testid=enter-xr]');
+  await p.page.waitForFunction(() => (window as unknown as { dexbridge: { stats: { framesSent: number } } }).dexbridge.stats.framesSent > 5, undefined, { timeout: 30_000 });
+  return p;
+}
+
+async function openDashboard(token = true): Promise<{ context: BrowserContext; page: Page }> {
+  const p = await newPage();
+  await p.page.goto(`${base}/${token ? `#token=${TOKEN}` : ''}`);
+  await p.page.waitForFunction(() => {
+    const d = (window as unknown as { dexbridge?: { session?: { latest?: unknown } } }).dexbridge;
+    return d?.session?.latest !== undefined;
+  }, undefined, { timeout: 30_000 });
+  return p;
+}
+
+/** The dashboard's newest commanded joints. */
+const dashJoints = (page: Page): Promise<number[]> =>
+  page.evaluate(() => Array.from((window as unknown as { dexbridge: { session: { latest: { commanded: Float32Array } } } }).dexbridge.session.latest.commanded));
+
+/** Fraction of a canvas's pixels that differ from its background colour. */
+async function drawnFraction(page: Page, selector: string, background: [number, number, number] | null): Promise<number> {
+  return page.evaluate(
+    ([sel, bg]) => {
+      const c = document.querySelector(sel) as HTMLCanvasElement | null;
+      if (!c || c.width === 0) return 0;
+      const copy = document.createElement('canvas');
+      copy.width = c.width;
+      copy.height = c.height;
+      const ctx = copy.getContext('2d')!;
+      ctx.drawImage(c, 0, 0);
+      const px = ctx.getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 0; i < px.length; i += 4) {
+        if (bg === null) {
+          // Chart lines: saturated colour (axes and text are grey).
+          const r = px[i]!, g = px[i + 1]!, b = px[i + 2]!;
+          if (px[i + 3]! > 0 && Math.max(r, g, b) - Math.min(r, g, b) > 60) n++;
+        } else if (Math.abs(px[i]! - bg[0]) + Math.abs(px[i + 1]! - bg[1]) + Math.abs(px[i + 2]! - bg[2]) > 40) n++;
+      }
+      return n / (px.length / 4);
+    },
+    [selector, background] as const,
+  );
+}
+
+describe('the client in Chromium with an emulated Quest 3', () => {
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    clientDir = mkdtempSync(join(tmpdir(), 'dexbridge-client-'));
+    recordingsDir = mkdtempSync(join(tmpdir(), 'dexbridge-recs-'));
+    await build({ root: join(ROOT, 'client'), configFile: join(ROOT, 'client/vite.config.ts'), logLevel: 'warn', build: { outDir: clientDir, emptyOutDir: true } });
+    run = await startDexbridge({ port: 0, operatorToken: TOKEN, recordingsDir, record: 'session', clientDir });
+    base = `http://localhost:${run.port}`;
+    run.server.loop.onFrame((recvMs, seq, f) => {
+      frames.push({ seq, recvMs, left: f.left ? Float64Array.from(f.left) : null, right: f.right ? Float64Array.from(f.right) : null });
+    });
+    run.server.loop.onState((s) => {
+      states.push({ serverTimeMs: s.serverTimeMs, sourceSeq: s.sourceSeq, estop: s.estop, q: Float64Array.from(s.q), action: Float32Array.from(s.action) });
+      if (states.length > 20_000) states.splice(0, 10_000);
+    });
+    run.server.loop.onEvent((e) => events.push({ event: e.event, serverTimeMs: e.serverTimeMs, detail: e.detail as Record<string, unknown> }));
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: chromiumArgs() });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await run?.close();
+    rmSync(clientDir, { recursive: true, force: true });
+    rmSync(recordingsDir, { recursive: true, force: true });
+  });
+
+  it('operator view sends 2 × 25 finite joints every XR frame; the dashboard sees the robot hand close when the hand pinches', async () => {
+    const op = await openOperator('quest-1');
+    const dash = await openDashboard();
+    const from = frames.length;
+    await until('20 more frames at the server', () => frames.length >= from + 20);
+    const seen = frames.slice(from);
+    for (const f of seen) {
+      expect(f.left?.length, `frame ${f.seq} left`).toBe(200);
+      expect(f.right?.length, `frame ${f.seq} right`).toBe(200);
+      expect([...f.left!, ...f.right!].every(Number.isFinite), `frame ${f.seq} finite`).toBe(true);
+    }
+    // The emulated hands are still: so is the robot hand.
+    await sleep(1000);
+    const before = await dashJoints(dash.page);
+    const pinchBefore = robotPinchM(states.at(-1)!.action);
+    await op.page.evaluate(() => (window as unknown as { dexbridge: { device: { hands: { right: { updatePinchValue(v: number): void } } } } }).dexbridge.device.hands.right.updatePinchValue(1));
+    let after = before;
+    await until(
+      'the dashboard shows the right hand moving',
+      () => {
+        void dashJoints(dash.page).then((j) => (after = j));
+        return maxDiff(after, before, RIGHT_HAND) > 0.1;
+      },
+      20_000,
+    );
+    await until('the robot pinch settles', () => robotPinchM(states.at(-1)!.action) < pinchBefore - 0.02, 20_000);
+    const pinchAfter = robotPinchM(states.at(-1)!.action);
+    console.info(
+      `browser 1: ${seen.length} frames checked, dashboard right-hand max change ${maxDiff(after, before, RIGHT_HAND).toFixed(3)} rad, ` +
+        `robot thumb–index ${(pinchBefore * 1000).toFixed(1)} → ${(pinchAfter * 1000).toFixed(1)} mm`,
+    );
+    await sleep(500);
+    await dash.page.screenshot({ path: join(ARTIFACTS, '1-dashboard-pinch.png') });
+    await op.page.screenshot({ path: join(ARTIFACTS, '1-operator.png') });
+    // Leaving ends the operator's session, and with it the recording.
+    const recEvents = events.length;
+    await op.context.close();
+    await until('the session recording closed', () => events.slice(recEvents).some((e) => e.event === 'recording' && e.detail['active'] === false), 10_000);
+    await dash.context.close();
+    expect(pageErrors).toEqual([]);
+  }, 180_000);
+
+  it('the recordings view opens that recording: scrubs, plays, draws the robot and the plots', async () => {
+    const list = (await (await fetch(`${base}/api/recordings`)).json()) as { recordings: { name: string; operator: string | null; complete: boolean }[] };
+    const rec = list.recordings.find((r) => r.operator === 'quest-1' && r.complete);
+    expect(rec, JSON.stringify(list)).toBeDefined();
+    const dash = await openDashboard();
+    const page = dash.page;
+    await page.click('[data-testid=tab-recordings]');
+    await page.click(`[data-testid=recordings-list] tr[data-name="${rec!.name}"]`);
+    await page.waitForSelector('[data-testid=recording-detail]', { timeout: 30_000 });
+    await page.waitForSelector('[data-testid=recording-chart] canvas', { timeout: 10_000 });
+    const duration = Number((await page.textContent('[data-testid=playhead]'))!.split('/')[1]!.replace('s', '').trim());
+    expect(duration).toBeGreaterThan(1);
+    // Scrub to the middle: the playhead follows.
+    await page.locator('[data-testid=scrub]').fill(String(duration / 2));
+    await page.waitForFunction((d) => Math.abs(Number(document.querySelector('[data-testid=playhead]')!.textContent!.split('/')[0]) - d / 2) < 0.05, duration, { timeout: 5000 });
+    // Play: it advances.
+    await page.click('[data-testid=play]');
+    await page.waitForFunction((d) => Number(document.querySelector('[data-testid=playhead]')!.textContent!.split('/')[0]) > d / 2 + 0.3, duration, { timeout: 10_000 });
+    await sleep(300);
+    const robot = await drawnFraction(page, '[data-testid=replay-robot] canvas', [0x1c, 0x1f, 0x24]);
+    const plot = await drawnFraction(page, '[data-testid=recording-chart] canvas', null);
+    await page.screenshot({ path: join(ARTIFACTS, '3-recording.png'), fullPage: true });
+    console.info(`browser 3: ${rec!.name} ${duration.toFixed(2)} s; robot covers ${(robot * 100).toFixed(1)} % of the 3D view; plot lines ${(plot * 100).toFixed(2)} % of the chart`);
+    expect(robot).toBeGreaterThan(0.02);
+    expect(plot).toBeGreaterThan(0.002);
+    await dash.context.close();
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
+
+  it('the real Quest 3 session replayed through IWER’s action player drives the robot: its thumb–index gap falls with the human’s', async () => {
+    const capture = readFileSync(CAPTURE, 'utf8');
+    const op = await openOperator('quest-replay');
+    // The previous operator left, so the robot holds until an operator engages again.
+    const engagedFrom = events.length;
+    await op.page.evaluate(() => (window as unknown as { dexbridge: { session: { client: { send(m: unknown): boolean } } } }).dexbridge.session.client.send({ type: 'engage' }));
+    await until('engaged', () => events.slice(engagedFrom).some((e) => e.event === 'engage'));
+    const from = frames.length;
+    const stateFrom = states.length;
+    // The capture is an ES module (`var a={…};export{a as capture};`): hand it to the page as data.
+    await op.page.addScriptTag({ content: capture.replace(/export\s*\{\s*a\s+as\s+capture\s*\}\s*;?\s*$/, 'window.__capture=a;') });
+    const durationS = await op.page.evaluate(() => {
+      const w = window as unknown as { __capture: { frames: number[][] }; dexbridge: { device: { createActionPlayer(s: unknown, c: unknown): { play(): void } }; store: { getState(): { originReferenceSpace: unknown } } } };
+      const player = w.dexbridge.device.createActionPlayer(w.dexbridge.store.getState().originReferenceSpace, w.__capture);
+      player.play();
+      const f = w.__capture.frames;
+      return (f.at(-1)![0]! - f[0]![0]!) / 1000;
+    });
+    await sleep(durationS * 1000 + 1500);
+    const byseq = new Map<number, number>();
+    const sent = frames.slice(from).filter((f) => f.right !== null);
+    for (const f of sent) byseq.set(f.seq, humanPinchM(f.right!));
+    const pairs: [number, number][] = [];
+    for (const s of states.slice(stateFrom)) {
+      const h = byseq.get(s.sourceSeq);
+      if (h !== undefined) pairs.push([h, robotPinchM(s.action)]);
+    }
+    await op.page.screenshot({ path: join(ARTIFACTS, '2-operator-replay.png') });
+    await op.context.close();
+    expect(sent.length, 'frames with the right hand tracked').toBeGreaterThan(40);
+    expect(pairs.length).toBeGreaterThan(40);
+    // Pearson correlation of the human and robot gaps, and the robot gap where the human's is small vs large.
+    const n = pairs.length;
+    const mh = pairs.reduce((a, p) => a + p[0], 0) / n, mr = pairs.reduce((a, p) => a + p[1], 0) / n;
+    let sxy = 0, sxx = 0, syy = 0;
+    for (const [h, r] of pairs) {
+      sxy += (h - mh) * (r - mr);
+      sxx += (h - mh) ** 2;
+      syy += (r - mr) ** 2;
+    }
+    const corr = sxy / Math.sqrt(sxx * syy);
+    const sorted = [...pairs].sort((a, b) => a[0] - b[0]);
+    const q = Math.max(1, Math.floor(n / 4));
+    const robotWhenClosed = sorted.slice(0, q).reduce((a, p) => a + p[1], 0) / q;
+    const robotWhenOpen = sorted.slice(-q).reduce((a, p) => a + p[1], 0) / q;
+    console.info(
+      `browser 2: ${sent.length} frames with the right hand, ${n} answered states; human gap ${(sorted[0]![0] * 1000).toFixed(0)}–${(sorted.at(-1)![0] * 1000).toFixed(0)} mm; ` +
+        `correlation ${corr.toFixed(2)}; robot gap ${(robotWhenClosed * 1000).toFixed(1)} mm (human's smallest quarter) vs ${(robotWhenOpen * 1000).toFixed(1)} mm (largest)`,
+    );
+    expect(corr).toBeGreaterThan(0.5);
+    expect(robotWhenClosed).toBeLessThan(robotWhenOpen - 0.01);
+    expect(pageErrors).toEqual([]);
+  }, 180_000);
+
+  it('the dashboard’s emergency stop (space bar) holds the robot while the operator keeps moving', async () => {
+    const op = await openOperator('quest-estop');
+    const dash = await openDashboard();
+    await dash.page.click('[data-testid=engage]');
+    await until('engaged', () => events.some((e) => e.event === 'engage' && e.detail['by'] === 'dashboard'));
+    // The operator sways the right hand.
+    await op.page.evaluate(() => {
+      const d = (window as unknown as { dexbridge: { device: { hands: { right: { position: { x: number } } } } } }).dexbridge.device;
+      const x0 = d.hands.right.position.x;
+      const t0 = performance.now();
+      setInterval(() => {
+        d.hands.right.position.x = x0 + 0.1 * Math.sin((performance.now() - t0) / 300);
+      }, 16);
+    });
+    const moveFrom = states.length;
+    await sleep(2500);
+    const moving = states.slice(moveFrom);
+    const armMotion = Math.max(...moving.map((s) => maxDiff(s.q, moving[0]!.q, RIGHT_ARM)));
+    expect(armMotion, 'the arm follows the swaying hand before the stop').toBeGreaterThan(0.01);
+    const eventsFrom = events.length;
+    await dash.page.keyboard.press('Space');
+    await until('the e-stop event', () => events.slice(eventsFrom).some((e) => e.event === 'estop'));
+    const tStop = events.slice(eventsFrom).find((e) => e.event === 'estop')!.serverTimeMs;
+    const framesAtStop = frames.length;
+    await sleep(2000);
+    // The arms brake at their acceleration limit (well under 0.6 s), then nothing moves.
+    const held = states.filter((s) => s.serverTimeMs > tStop + 700);
+    expect(held.length).toBeGreaterThan(20);
+    expect(held.every((s) => s.estop)).toBe(true);
+    const drift = Math.max(...held.map((s) => maxDiff(s.q, held[0]!.q, STATE_JOINT_NAMES.map((_, i) => i))));
+    expect(frames.length - framesAtStop, 'the operator kept sending frames').toBeGreaterThan(10);
+    await dash.page.waitForSelector('text=E-STOP LATCHED', { timeout: 5000 });
+    await dash.page.screenshot({ path: join(ARTIFACTS, '4-estop.png') });
+    console.info(`browser 4: arm moved ${armMotion.toFixed(3)} rad before the stop; after it ${frames.length - framesAtStop} frames arrived, ${held.length} states, max joint change ${drift.toExponential(2)} rad`);
+    expect(drift).toBeLessThan(1e-6);
+    await op.context.close();
+    await dash.context.close();
+    expect(pageErrors).toEqual([]);
+  }, 180_000);
+});
