@@ -10,7 +10,7 @@ import { ACTION_DIM, ACTION_LAYOUT, createRig, type HandFrame, parseHandFramesJs
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDexbridge, type RunningDexbridge } from '../src/bridge/startDexbridge.js';
 import {
-  createDecodedRobotState, type DecodedHandTracking, type DecodedRobotState, decodeHandTracking, decodeRobotState, encodeActionChunk, encodeHandFrame,
+  createDecodedRobotState, decodeActionChunk, type DecodedHandTracking, type DecodedRobotState, decodeHandTracking, decodeRobotState, encodeActionChunk, encodeHandFrame,
   encodeHandTracking, MESSAGE_KIND,
 } from '../src/protocol/index.js';
 import { FileReadable } from '../src/recording/index.js';
@@ -288,6 +288,17 @@ describe('bridge', () => {
 
   it('executes a policy’s chunks only in policy mode and refuses stale and invalid ones', async () => {
     const viewer = await TestClient.hello(ws, 'viewer');
+    // A dashboard that asked for tracking also gets each accepted chunk, as the policy sent it.
+    const tracker = await TestClient.connect(ws);
+    const relayed: number[] = [];
+    tracker.ws.on('message', (data, isBinary) => {
+      const b = data as Buffer;
+      if (!isBinary || b[0] !== MESSAGE_KIND.ACTION_CHUNK) return;
+      const c = decodeActionChunk(b);
+      relayed.push(c.ok ? c.chunkId : -1);
+    });
+    tracker.send({ type: 'hello', protocol: 1, role: 'viewer', tracking: true });
+    await tracker.waitJson((m) => m.type === 'welcome');
     const policy = await TestClient.hello(ws, 'policy', POLICY, 'pi');
     const welcome = policy.json.find((m) => m.type === 'welcome')!;
     expect(welcome['role']).toBe('policy');
@@ -317,9 +328,11 @@ describe('bridge', () => {
     policy.sendBinary(chunkAt(run.loop.now(), 5));
     await viewer.until(() => (viewer.states.at(-1)?.commanded[0] ?? j1) > j1 + 0.1, 3000, 'the arm following the chunk');
     expect(viewer.states.some((s) => s.chunkQueueDepth >= 1)).toBe(true);
+    await tracker.until(() => relayed.length > 0, 2000, 'the relayed chunk');
+    expect(relayed).toEqual([5]);
     op.send({ type: 'set_mode', mode: 'idle' });
     await viewer.waitEvent('mode', { to: 'idle' });
-    await Promise.all([viewer.close(), policy.close(), op.close()]);
+    await Promise.all([viewer.close(), policy.close(), op.close(), tracker.close()]);
   });
 
   it('answers malformed and out-of-order messages with their codes, and keeps serving the others', async () => {

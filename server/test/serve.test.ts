@@ -63,7 +63,10 @@ describe('serve', () => {
           res.on('end', () => done(Buffer.concat(parts).toString('utf8')));
         }).on('error', fail);
       });
-      expect((JSON.parse(body) as { tls: boolean }).tls).toBe(true);
+      const info = JSON.parse(body) as { tls: boolean; lanUrls: string[] };
+      expect(info.tls).toBe(true);
+      // The dashboard's QR code points the Quest at these (none on a loopback bind).
+      expect(info.lanUrls).toEqual(run.lanUrls);
       const ws = new WebSocket(`wss://127.0.0.1:${run.port}/ws`, { rejectUnauthorized: false });
       await new Promise<void>((done, fail) => {
         ws.once('open', () => done());

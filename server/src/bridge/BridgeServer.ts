@@ -185,11 +185,15 @@ export class BridgeServer {
     return { operators, viewers, policies };
   }
 
+  /** Addresses other machines (the Quest) reach this server at, for `/api/info` (the dashboard's QR code). */
+  lanUrls: readonly string[] = [];
+
   private info(): Record<string, unknown> {
     return {
       name: 'dexbridge', version: this.o.softwareVersion, protocol: PROTOCOL_VERSION, startedAt: new Date(this.startedMs).toISOString(),
       mode: this.loop.mode, controlRateHz: this.loop.controlRateHz, watchdogMs: this.loop.watchdogMs,
       lease: this.leaseHolder(), clients: this.clients(), tls: this.o.tls !== undefined, viewerTokenRequired: this.o.viewerToken !== undefined,
+      lanUrls: this.lanUrls,
     };
   }
 
@@ -340,7 +344,12 @@ export class BridgeServer {
     const c = decodeActionChunk(bytes);
     if (!c.ok) return this.error(s, c.code, c.message, ref);
     const r = this.loop.submitChunk({ startTimeMs: c.startTimeMs, periodMs: c.periodMs, k: c.k, data: c.data }, now);
-    if (!r.ok) this.error(s, toWireErrorCode(r.code), r.message, ref, c.chunkId);
+    if (!r.ok) return this.error(s, toWireErrorCode(r.code), r.message, ref, c.chunkId);
+    // Dashboards that asked for tracking also get the accepted chunk as sent (kind 3), to draw
+    // the policy's planned trajectory.
+    for (const t of this.sessions) {
+      if (t.tracking && t.ws.readyState === t.ws.OPEN && t.ws.bufferedAmount <= this.o.maxBufferedBytes) t.ws.send(bytes);
+    }
   }
 
   private setHolder(next: Holder, takeover: boolean, reason?: string): void {

@@ -167,6 +167,7 @@ export async function startDexbridge(o: DexbridgeOptions = {}): Promise<RunningD
   const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
   const url = `${scheme}://${shown.includes(':') ? `[${shown}]` : shown}:${port}`;
   const lanUrls = bindsBeyondLoopback(host) ? (host === '0.0.0.0' || host === '::' ? lanAddresses() : [host]).map((a) => `${scheme}://${a}:${port}`) : [];
+  server.lanUrls = lanUrls;
   return {
     server, loop, recording, ros, demo, port, host, url, lanUrls, operatorToken, policyToken, viewerToken: o.viewerToken, tls,
     async close() {
