@@ -1,14 +1,20 @@
 /**
  * Dataset export jobs for the HTTP API (`POST /api/exports`, docs/dataset.md): one LeRobot export
- * at a time, run in the server process, written to a temporary folder and served as a tar archive.
+ * at a time, written to a temporary folder and served as a tar archive. Each job runs
+ * `exportLeRobot` in a child process (`exportWorker`), so its seconds of synchronous Parquet
+ * encoding never stall the server's event loop (control loop, watchdog, state stream).
  * Finished jobs are kept for a while (the last few, at most an hour) and removed on `close()`.
  */
+import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ExportError, type ExportPhase, exportLeRobot } from '../export/lerobot.js';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { ExportPhase, LeRobotExportResult } from '../export/lerobot.js';
 import type { TarEntry } from '../export/tar.js';
+import type { ExportWorkerMessage, ExportWorkerStart } from './exportWorker.js';
 import { HttpError, type RecordingsStore, recordingPath } from './http.js';
 
 export type ExportJobState = 'running' | 'done' | 'failed';
@@ -56,6 +62,16 @@ export interface ExportJobsOptions {
   readonly keep?: number;
   /** Finished jobs are removed this long after they finish, ms; default 1 hour. */
   readonly keepMs?: number;
+  /** A stopped job's worker gets SIGTERM, then SIGKILL after this many ms; default 2000. */
+  readonly killGraceMs?: number;
+}
+
+/** The child process of a job, for tests and the benchmark (not part of the HTTP API). */
+export interface ExportWorkerInfo {
+  /** Its process id (never the server's). */
+  readonly pid: number | undefined;
+  /** Its peak resident set size, kB, once it has finished the export. */
+  readonly maxRssKb: number | undefined;
 }
 
 interface Job {
@@ -64,7 +80,21 @@ interface Job {
   /** Downloads streaming from `dir` now: it is not removed under them. */
   downloads: number;
   finishedMs: number;
+  worker: ExportWorkerInfo;
 }
+
+/** Where the worker is and how to run it: the .js beside the compiled module, or the .ts source through tsx (tests, dev). */
+function workerCommand(): { path: string; execArgv: string[] } {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const path = fileURLToPath(new URL(`./exportWorker.${fromSource ? 'ts' : 'js'}`, import.meta.url));
+  if (!fromSource) return { path, execArgv: [] };
+  // Resolved here rather than by the child, so that it works whatever the server's working folder.
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  return { path, execArgv: ['--conditions=source', '--import', tsx] };
+}
+
+/** Bytes of the worker's stderr kept for the error of a crashed job. */
+const STDERR_TAIL = 2000;
 
 const stamp = (d: Date): string => d.toISOString().replace(/\.\d+Z$/, '').replace(/[-:]/g, '').replace('T', '-');
 
@@ -130,6 +160,7 @@ export class ExportJobs {
         id, status: 'running', progress: 0, phase: 'reading', format: 'lerobot', fps, all, recordings: names, skipped: [], episodes: 0, frames: 0, bytes: 0,
         startedAt: started.toISOString(), finishedAt: null, filename: `dexbridge-lerobot-${stamp(started)}.tar`, download: null,
       },
+      worker: { pid: undefined, maxRssKb: undefined },
     };
     this.jobs.set(id, job);
     const abort = new AbortController();
@@ -140,12 +171,8 @@ export class ExportJobs {
   private async run(job: Job, signal: AbortSignal): Promise<void> {
     const { fps, all, recordings } = job.status;
     try {
-      const result = await exportLeRobot({
-        recordings: recordings.map((n) => recordingPath(this.store.dir, n)), outDir: job.dir, fps, all, signal,
-        onProgress: (progress, phase) => {
-          job.status = { ...job.status, progress, phase };
-        },
-      });
+      const { result, maxRssKb } = await this.runWorker(job, signal, { type: 'start', recordings: recordings.map((n) => recordingPath(this.store.dir, n)), outDir: job.dir, fps, all });
+      job.worker = { ...job.worker, maxRssKb };
       const skipped = new Set(result.skipped.map((s) => s.path));
       job.status = {
         ...job.status, status: 'done', progress: 1, phase: 'done', episodes: result.episodes, frames: result.frames,
@@ -153,8 +180,9 @@ export class ExportJobs {
         finishedAt: new Date().toISOString(), download: `/api/exports/${job.status.id}/download`,
       };
     } catch (err) {
-      const code = err instanceof ExportError ? err.code : typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : 'EXPORT_FAILED';
+      const code = typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : 'EXPORT_FAILED';
       job.status = { ...job.status, status: 'failed', phase: 'failed', finishedAt: new Date().toISOString(), error: { code, message: (err as Error)?.message ?? String(err) } };
+      // The worker has exited: nothing writes into the folder any more.
       await rm(job.dir, { recursive: true, force: true }).catch(() => undefined);
     } finally {
       job.finishedMs = Date.now();
@@ -162,10 +190,77 @@ export class ExportJobs {
     }
   }
 
+  /**
+   * Runs the export in a child process and settles once it has exited: with its result, or
+   * throwing the export's coded error, the signal's reason (the worker killed), or
+   * `EXPORT_WORKER_FAILED` when it died without saying why (crash, signal, out of memory).
+   */
+  private runWorker(job: Job, signal: AbortSignal, start: ExportWorkerStart): Promise<{ result: LeRobotExportResult; maxRssKb: number }> {
+    return new Promise((resolve, reject) => {
+      const { path, execArgv } = workerCommand();
+      let child: ChildProcess;
+      try {
+        child = fork(path, [], { execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'json' });
+      } catch (err) {
+        reject(Object.assign(new Error(`export: could not start the export worker: ${(err as Error).message}`), { code: 'EXPORT_WORKER_FAILED' }));
+        return;
+      }
+      job.worker = { pid: child.pid, maxRssKb: undefined };
+      let stderr = '';
+      child.stderr?.setEncoding('utf8');
+      child.stderr?.on('data', (d: string) => {
+        stderr = (stderr + d).slice(-STDERR_TAIL);
+      });
+      let outcome: { result: LeRobotExportResult; maxRssKb: number } | { error: { code: string; message: string } } | undefined;
+      let spawnError: Error | undefined;
+      child.on('message', (m: ExportWorkerMessage) => {
+        if (outcome !== undefined || signal.aborted) return;
+        if (m.type === 'ready') child.send(start, (err) => void (err && child.kill('SIGKILL')));
+        else if (m.type === 'progress') {
+          // Never backwards, whatever arrives.
+          if (m.progress >= job.status.progress) job.status = { ...job.status, progress: m.progress, phase: m.phase };
+        } else if (m.type === 'done') outcome = { result: m.result, maxRssKb: m.maxRssKb };
+        else if (m.type === 'error') outcome = { error: m.error };
+      });
+      let killTimer: NodeJS.Timeout | undefined;
+      const kill = (): void => {
+        child.kill('SIGTERM');
+        killTimer = setTimeout(() => child.kill('SIGKILL'), this.options.killGraceMs ?? 2000);
+        killTimer.unref();
+      };
+      if (signal.aborted) kill();
+      else signal.addEventListener('abort', kill, { once: true });
+      let finished = false;
+      const finish = (code: number | null, sig: NodeJS.Signals | null): void => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(killTimer);
+        signal.removeEventListener('abort', kill);
+        if (signal.aborted) return reject(signal.reason);
+        if (outcome !== undefined && 'result' in outcome) return resolve(outcome);
+        if (outcome !== undefined) return reject(Object.assign(new Error(outcome.error.message), { code: outcome.error.code }));
+        const how = spawnError !== undefined && child.pid === undefined ? `could not start: ${spawnError.message}` : sig !== null ? `was killed by ${sig}` : `exited with code ${code}`;
+        const tail = stderr.trim();
+        reject(Object.assign(new Error(`export: the export worker (pid ${child.pid ?? '-'}) ${how} before finishing${tail ? `: ${tail}` : ''}`), { code: 'EXPORT_WORKER_FAILED' }));
+      };
+      child.on('error', (err) => {
+        // Spawning failed (no 'exit' then), or a send to a dead worker: the exit says the rest.
+        spawnError ??= err;
+        if (child.pid === undefined) finish(null, null);
+      });
+      child.on('close', finish);
+    });
+  }
+
   /** A job's status, or 404 `NOT_FOUND`. */
   get(id: string): ExportJobStatus {
     this.prune();
     return this.job(id).status;
+  }
+
+  /** A job's worker process (tests, the benchmark), or 404 `NOT_FOUND`. */
+  worker(id: string): ExportWorkerInfo {
+    return this.job(id).worker;
   }
 
   /** Every kept job, newest first. */

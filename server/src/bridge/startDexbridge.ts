@@ -58,6 +58,8 @@ export interface RunningDexbridge {
   readonly loop: ControlLoop;
   readonly recording: RecordingManager | undefined;
   readonly ros: RosBridge | undefined;
+  /** Dataset export jobs behind `/api/exports` (each runs in its own child process). */
+  readonly exports: ExportJobs;
   readonly demo: DemoOperator | undefined;
   readonly port: number;
   readonly host: string;
@@ -169,7 +171,7 @@ export async function startDexbridge(o: DexbridgeOptions = {}): Promise<RunningD
   const lanUrls = bindsBeyondLoopback(host) ? (host === '0.0.0.0' || host === '::' ? lanAddresses() : [host]).map((a) => `${scheme}://${a}:${port}`) : [];
   server.lanUrls = lanUrls;
   return {
-    server, loop, recording, ros, demo, port, host, url, lanUrls, operatorToken, policyToken, viewerToken: o.viewerToken, tls,
+    server, loop, recording, ros, exports, demo, port, host, url, lanUrls, operatorToken, policyToken, viewerToken: o.viewerToken, tls,
     async close() {
       demo?.stop();
       replay?.stop();
