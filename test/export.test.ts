@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { ACTION_DIM, ACTION_ENTRIES, ACTION_NAMES, STATE_JOINT_NAMES } from '@dexbridge/retarget';
 import { parquetReadObjects } from 'hyparquet';
 import { readParquet } from 'parquet-wasm';
@@ -343,7 +344,8 @@ describe('export over HTTP (/api/exports)', () => {
   }
 
   async function poll(url: string, id: string, seen: ExportJobStatus[]): Promise<ExportJobStatus> {
-    for (let i = 0; i < 500; i++) {
+    // By time, not by polls: the job's worker process takes a moment to start on a busy machine.
+    for (const end = Date.now() + 20_000; Date.now() < end; ) {
       const s = (await (await fetch(`${url}/api/exports/${id}`)).json()) as ExportJobStatus;
       seen.push(s);
       if (s.status !== 'running') return s;
@@ -433,6 +435,97 @@ describe('export over HTTP (/api/exports)', () => {
       await rm(recs, { recursive: true, force: true });
     }
   }, 30_000);
+
+  /** A recording whose export takes a few seconds (4 minutes at ~100 Hz: 48 000 messages). */
+  let bigRecording: Promise<string> | undefined;
+  const big = (): Promise<string> => {
+    bigRecording ??= (async () => {
+      const path = join(dir, 'big.mcap');
+      await writeRecording(path, { task: 'big', success: true, seconds: 240 });
+      return path;
+    })();
+    return bigRecording;
+  };
+
+  it('runs the job in another process: the server keeps answering while it exports', async () => {
+    const recs = await mkdtemp(join(tmpdir(), 'dexbridge-export-recs-'));
+    await copyFile(await big(), join(recs, 'big.mcap'));
+    const run = await startDexbridge({ port: 0, recordingsDir: recs, record: 'off', operatorToken: TOKEN });
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    try {
+      const res = await fetch(`${run.url}/api/exports`, { method: 'POST', headers: auth, body: JSON.stringify({ recordings: ['big.mcap'], fps: 30 }) });
+      expect(res.status).toBe(202);
+      const job = (await res.json()) as ExportJobStatus;
+      const { pid } = run.exports.worker(job.id);
+      expect(pid).toBeGreaterThan(0);
+      expect(pid).not.toBe(process.pid);
+      loop.enable();
+      let status = job;
+      let probes = 0;
+      let slowest = 0;
+      const seen: number[] = [];
+      while (status.status === 'running') {
+        const t = performance.now();
+        const health = await fetch(`${run.url}/healthz`);
+        expect(health.status).toBe(200);
+        await health.arrayBuffer();
+        slowest = Math.max(slowest, performance.now() - t);
+        probes++;
+        status = (await (await fetch(`${run.url}/api/exports/${job.id}`)).json()) as ExportJobStatus;
+        seen.push(status.progress);
+        await sleep(20);
+      }
+      loop.disable();
+      expect(status).toMatchObject({ status: 'done', progress: 1, episodes: 1, frames: 7201 });
+      for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1]!);
+      // The server answered all along; machines are noisy, so the bounds are loose.
+      expect(probes).toBeGreaterThanOrEqual(3);
+      expect(slowest).toBeLessThan(1000);
+      expect(loop.max / 1e6).toBeLessThan(1000);
+      expect(run.exports.worker(job.id).maxRssKb).toBeGreaterThan(0);
+    } finally {
+      loop.disable();
+      await run.close();
+      await rm(recs, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('fails the job with EXPORT_WORKER_FAILED when its worker dies, and removes its files', async () => {
+    const recs = await mkdtemp(join(tmpdir(), 'dexbridge-export-recs-'));
+    await copyFile(await big(), join(recs, 'big.mcap'));
+    await copyFile(good, join(recs, 'good.mcap'));
+    const work = await mkdtemp(join(tmpdir(), 'dexbridge-export-work-'));
+    const jobs = new ExportJobs(new FolderRecordingsStore(recs, undefined), { workDir: work });
+    try {
+      const job = await jobs.start({ recordings: ['big.mcap'], fps: 30, all: false });
+      // Killed once it has started exporting (it reports progress), as a crash or the OOM killer would.
+      while (jobs.get(job.id).progress === 0 && jobs.get(job.id).status === 'running') await sleep(10);
+      const { pid } = jobs.worker(job.id);
+      expect(pid).not.toBe(process.pid);
+      process.kill(pid!, 'SIGKILL');
+      let failedJob = jobs.get(job.id);
+      while (failedJob.status === 'running') {
+        await sleep(10);
+        failedJob = jobs.get(job.id);
+      }
+      expect(failedJob).toMatchObject({ status: 'failed', phase: 'failed', error: { code: 'EXPORT_WORKER_FAILED' } });
+      expect(failedJob.error!.message).toMatch(/killed by SIGKILL/);
+      const [root] = await readdir(work);
+      expect(await readdir(join(work, root!))).toEqual([]);
+      // The next job runs.
+      const next = await jobs.start({ recordings: ['good.mcap'], fps: 30, all: false });
+      let done = jobs.get(next.id);
+      while (done.status === 'running') {
+        await sleep(10);
+        done = jobs.get(next.id);
+      }
+      expect(done).toMatchObject({ status: 'done', frames: 61 });
+    } finally {
+      await jobs.close();
+      await rm(recs, { recursive: true, force: true });
+      await rm(work, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('reports a failed job, keeps the last jobs only, and removes its files on close', async () => {
     const recs = await recordingsDir();
