@@ -5,6 +5,7 @@
  * test, the 1-hour `export`) run only when named: `npm run bench:load` = `npm run bench -- load`,
  * `npm run bench -- export`.
  */
+import { runClientBenchmarks } from './client.bench.js';
 import { runE2eBenchmarks } from './e2e.bench.js';
 import { runExportBenchmarks } from './export.bench.js';
 import { runLoadBenchmarks } from './load.bench.js';
@@ -20,6 +21,8 @@ interface Group {
 const groups: Record<string, Group> = {
   retarget: { run: runRetargetBenchmarks, default: true },
   e2e: { run: runE2eBenchmarks, default: true },
+  // Chromium must be installed (apt-get install -y chromium).
+  client: { run: runClientBenchmarks, default: true },
   load: { run: runLoadBenchmarks, default: false },
   // Synthesises and exports a 1-hour recording: minutes, so only when named.
   export: { run: () => runExportBenchmarks(), default: false },

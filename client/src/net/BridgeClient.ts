@@ -61,6 +61,8 @@ export class BridgeClient {
   /** States received on this connection. */
   statesReceived = 0;
   readonly state: DecodedRobotState = createDecodedRobotState();
+  /** Main-thread time spent on ROBOT_STATE messages (decode and every listener), ms. */
+  readonly stateCost = { count: 0, totalMs: 0, maxMs: 0 };
 
   private ws: WebSocket | undefined;
   private readonly o: BridgeClientOptions;
@@ -178,6 +180,11 @@ export class BridgeClient {
         if (!r.ok) return;
         this.statesReceived++;
         for (const l of this.stateListeners) l(this.state, t);
+        const c = this.stateCost;
+        const dt = this.now() - t;
+        c.count++;
+        c.totalMs += dt;
+        if (dt > c.maxMs) c.maxMs = dt;
         return;
       }
       if (kind !== undefined) for (const l of this.binaryListeners) l(kind, data, t);

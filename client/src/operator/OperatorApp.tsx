@@ -42,7 +42,7 @@ const ROBOT_AHEAD_M = 0.9;
 /** Latest-wins: skip a frame rather than queue behind a slow link. */
 const MAX_BUFFERED = 16 * 1024;
 
-export function OperatorApp({ session, model, store, stats, emulated }: { session: LiveSession; model: RobotModel; store: XRStore; stats: OperatorStats; emulated: boolean }) {
+export function OperatorApp({ session, model, store, stats, emulated, ownName }: { session: LiveSession; model: RobotModel; store: XRStore; stats: OperatorStats; emulated: boolean; ownName: string }) {
   const phase = useStore(session.store, (s) => s.phase);
   const role = useStore(session.store, (s) => s.welcome?.role);
   const status = useStore(session.store, (s) => s.status);
@@ -87,6 +87,11 @@ export function OperatorApp({ session, model, store, stats, emulated }: { sessio
           <button type="button" disabled={role !== 'operator'} onClick={() => session.client.send({ type: 'disengage' })}>
             Disengage
           </button>
+          {role === 'operator' && status?.lease.holder && status.lease.holder !== session.client.welcome?.sessionId && status.lease.holder !== ownName ? (
+            <button type="button" data-testid="takeover" onClick={() => session.client.send({ type: 'lease_request', takeover: true })}>
+              Take control from {status.lease.holder}
+            </button>
+          ) : null}
         </div>
         <p className="hint">Engage: touch thumb to little finger on both hands for 0.6 s (again to disengage), or from the dashboard.</p>
         <p className="small" data-testid="op-stats">

@@ -27,13 +27,14 @@ export async function mount(el: HTMLElement): Promise<Root> {
   }
   try {
     const model = await loadRobotModel();
-    const session = new LiveSession({ role: token ? 'operator' : 'viewer', ...(token ? { token } : {}), name: params.get('name') ?? 'quest' }, jointLimits(model)).start();
+    const name = params.get('name') ?? 'quest';
+    const session = new LiveSession({ role: token ? 'operator' : 'viewer', ...(token ? { token } : {}), name }, jointLimits(model)).start();
     // Hands only: no controller, pointer or hand models (those load from a CDN).
     // The emulator renders on the CPU (no GPU in CI): a smaller framebuffer keeps its frame rate up.
     const store = createXRStore({ emulate: false, offerSession: false, handTracking: true, ...(emulated ? { frameBufferScaling: 0.5 } : {}), hand: false, controller: false, transientPointer: false, gaze: false, screenInput: false });
     const stats = createOperatorStats();
     Object.assign(exposed, { session, store, stats });
-    root.render(<OperatorApp session={session} model={model} store={store} stats={stats} emulated={emulated} />);
+    root.render(<OperatorApp session={session} model={model} store={store} stats={stats} emulated={emulated} ownName={name} />);
   } catch (err) {
     root.render(<p className="error">dexbridge: cannot reach the server ({(err as Error).message}).</p>);
   }
