@@ -1,22 +1,21 @@
 /**
  * Export of a 1-hour recording (issue 6): synthesises one hour at 90 Hz with the server's own
  * `Recorder` (hand frames from the bundled Quest session, joint states as a random walk within
- * the rig's limits, actions as a random walk), then exports it as a LeRobot dataset at 30 fps in
- * a child process (so its peak RSS is the export's alone) and records wall time, peak RSS, the
- * longest event-loop stall, output size and frames under `export.*`.
+ * the rig's limits, actions as a random walk), then exports it as a LeRobot dataset at 30 fps
+ * through the server's HTTP export job (which runs it in a worker process) and records under
+ * `export.*`: wall time, the worker's peak RSS, the server process's longest event-loop stall and
+ * slowest `/healthz` answer during the job, output size and frames.
  *
  * Not part of `npm run bench` by default (it takes minutes): `npm run bench -- export`.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { ACTION_DIM, createRig, parseHandFramesJsonl, STATE_JOINT_NAMES } from '@dexbridge/retarget';
-import { exportLeRobot, FileSink, Recorder } from '@dexbridge/server';
+import { FileSink, Recorder, startDexbridge } from '@dexbridge/server';
 import { rigUrdf } from '@dexbridge/urdf';
-import { REPO_ROOT, repoUrl, round } from './results.js';
+import { repoUrl, round } from './results.js';
 
 const RATE_HZ = 90;
 const FPS = 30;
@@ -66,42 +65,67 @@ async function writeHour(path: string, seconds: number): Promise<{ messages: num
   return { messages: stats.messages, bytes: statSync(path).size, ms: performance.now() - started };
 }
 
-interface ChildFigures {
+interface JobFigures {
   ms: number;
-  maxRssMb: number;
-  maxEventLoopBlockMs: number;
-  progressCalls: number;
+  workerPid: number;
+  workerMaxRssMb: number;
+  serverMaxEventLoopBlockMs: number;
+  healthzProbes: number;
+  healthzMaxMs: number;
   frames: number;
   episodes: number;
   bytes: number;
 }
 
-/** In the child: one export, then its figures as a JSON line. */
-async function childExport(recording: string, out: string): Promise<void> {
+/**
+ * The export as the dashboard runs it: `POST /api/exports` to a server started here (control loop
+ * running), polled until done, while this process (the server's) measures its own event-loop
+ * stalls and probes `/healthz` every 50 ms. The export itself runs in the job's worker process.
+ */
+async function httpExport(dir: string, name: string): Promise<JobFigures> {
+  const operatorToken = 'bench-operator-token';
+  const run = await startDexbridge({ port: 0, recordingsDir: dir, record: 'off', operatorToken });
   const loop = monitorEventLoopDelay({ resolution: 10 });
-  loop.enable();
-  let progressCalls = 0;
-  const started = performance.now();
-  const r = await exportLeRobot({ recordings: [recording], outDir: out, fps: FPS, onProgress: () => void progressCalls++ });
-  const ms = performance.now() - started;
-  loop.disable();
-  const figures: ChildFigures = {
-    ms, maxRssMb: process.resourceUsage().maxRSS / 1024, maxEventLoopBlockMs: loop.max / 1e6, progressCalls,
-    frames: r.frames, episodes: r.episodes, bytes: r.files.reduce((n, f) => n + f.bytes, 0),
-  };
-  process.stdout.write(`${JSON.stringify(figures)}\n`);
-}
-
-function runChild(recording: string, out: string): Promise<ChildFigures> {
-  const self = fileURLToPath(import.meta.url);
-  const child = spawn(process.execPath, [self, recording, out], { cwd: fileURLToPath(REPO_ROOT), stdio: ['ignore', 'pipe', 'inherit'] });
-  let text = '';
-  child.stdout.on('data', (d: Buffer) => {
-    text += d.toString();
-  });
-  return new Promise((done, fail) => {
-    child.once('exit', (code) => (code === 0 ? done(JSON.parse(text.trim().split('\n').at(-1)!) as ChildFigures) : fail(new Error(`bench: export child exited ${code}: ${text}`))));
-  });
+  let probing = true;
+  let healthzProbes = 0;
+  let healthzMaxMs = 0;
+  const probe = (async () => {
+    while (probing) {
+      const t = performance.now();
+      await (await fetch(`${run.url}/healthz`)).arrayBuffer();
+      healthzMaxMs = Math.max(healthzMaxMs, performance.now() - t);
+      healthzProbes++;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  try {
+    loop.enable();
+    const started = performance.now();
+    const res = await fetch(`${run.url}/api/exports`, {
+      method: 'POST', headers: { authorization: `Bearer ${operatorToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ recordings: [name], fps: FPS }),
+    });
+    if (res.status !== 202) throw new Error(`bench: POST /api/exports answered ${res.status}: ${await res.text()}`);
+    let job = (await res.json()) as { id: string; status: string; frames: number; episodes: number; bytes: number; error?: unknown };
+    const workerPid = run.exports.worker(job.id).pid ?? 0;
+    while (job.status === 'running') {
+      await new Promise((r) => setTimeout(r, 100));
+      job = (await (await fetch(`${run.url}/api/exports/${job.id}`)).json()) as typeof job;
+    }
+    const ms = performance.now() - started;
+    loop.disable();
+    if (job.status !== 'done') throw new Error(`bench: the export failed: ${JSON.stringify(job.error)}`);
+    probing = false;
+    await probe;
+    return {
+      ms, workerPid, workerMaxRssMb: (run.exports.worker(job.id).maxRssKb ?? Number.NaN) / 1024, serverMaxEventLoopBlockMs: loop.max / 1e6,
+      healthzProbes, healthzMaxMs, frames: job.frames, episodes: job.episodes, bytes: job.bytes,
+    };
+  } finally {
+    probing = false;
+    loop.disable();
+    await probe.catch(() => undefined);
+    await run.close();
+  }
 }
 
 /** `minutes`: the recording's length (shorter for a quick look). */
@@ -111,10 +135,11 @@ export async function runExportBenchmarks(minutes = 60): Promise<Record<string, 
     const recording = join(dir, 'hour.mcap');
     const w = await writeHour(recording, minutes * 60);
     console.log(`  recording: ${minutes} min at ${RATE_HZ} Hz, ${w.messages} messages, ${(w.bytes / 1e9).toFixed(2)} GB, written in ${(w.ms / 1000).toFixed(1)} s`);
-    const x = await runChild(recording, join(dir, 'dataset'));
+    const x = await httpExport(dir, 'hour.mcap');
     console.log(
-      `  export at ${FPS} fps: ${x.frames} frames, ${(x.bytes / 1e6).toFixed(1)} MB in ${(x.ms / 1000).toFixed(1)} s, ` +
-        `peak RSS ${x.maxRssMb.toFixed(0)} MB, longest event-loop stall ${x.maxEventLoopBlockMs.toFixed(0)} ms, ${x.progressCalls} progress calls`,
+      `  export job at ${FPS} fps over HTTP: ${x.frames} frames, ${(x.bytes / 1e6).toFixed(1)} MB in ${(x.ms / 1000).toFixed(1)} s; ` +
+        `worker (pid ${x.workerPid}) peak RSS ${x.workerMaxRssMb.toFixed(0)} MB; server: longest event-loop stall ${x.serverMaxEventLoopBlockMs.toFixed(0)} ms, ` +
+        `slowest of ${x.healthzProbes} /healthz ${x.healthzMaxMs.toFixed(0)} ms`,
     );
     return {
       'export.recording_minutes': minutes,
@@ -124,16 +149,12 @@ export async function runExportBenchmarks(minutes = 60): Promise<Record<string, 
       'export.fps': FPS,
       'export.frames': x.frames,
       'export.wall_s': round(x.ms / 1000),
-      'export.peak_rss_mb': round(x.maxRssMb),
-      'export.max_event_loop_block_ms': round(x.maxEventLoopBlockMs),
+      'export.peak_rss_mb': round(x.workerMaxRssMb),
+      'export.max_event_loop_block_ms': round(x.serverMaxEventLoopBlockMs),
+      'export.healthz_max_ms': round(x.healthzMaxMs),
       'export.output_mb': round(x.bytes / 1e6),
-      'export.progress_calls': x.progressCalls,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  await childExport(process.argv[2]!, process.argv[3]!);
 }
