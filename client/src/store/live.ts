@@ -78,6 +78,9 @@ export class LiveSession {
   /** The newest state (a copy, safe to keep reading). */
   latest: DecodedRobotState | undefined;
   private readonly latencyRow = new Float64Array(3);
+  /** Server latency of the last state that answered a frame (states between frames carry NaN). */
+  private lastServerLatency = Number.NaN;
+  private lastServerLatencyAt = Number.NEGATIVE_INFINITY;
   private summaryTimer: ReturnType<typeof setInterval> | undefined;
   private stateTimes: number[] = [];
   private logId = 0;
@@ -133,6 +136,10 @@ export class LiveSession {
     copyState(s, keep);
     this.latest = keep;
     const ts = s.serverTimeMs / 1000;
+    if (Number.isFinite(s.serverLatencyMs)) {
+      this.lastServerLatency = s.serverLatencyMs;
+      this.lastServerLatencyAt = t;
+    }
     const lat = this.latencyRow;
     lat[0] = s.serverLatencyMs;
     lat[1] = s.retargetMs;
@@ -165,7 +172,7 @@ export class LiveSession {
       summary: {
         stateSeq: s.seq, serverTimeMs: s.serverTimeMs, mode: s.mode, estop: s.estopLatched, hold: s.watchdogHold, leaseHeld: s.leaseHeld, recording: s.recording,
         rosConnected: s.rosConnected, measuredValid: s.measuredValid, left: sideSummary(s.status.left), right: sideSummary(s.status.right),
-        retargetMs: s.retargetMs, serverLatencyMs: s.serverLatencyMs, chunkQueueDepth: s.chunkQueueDepth, chunkLatencyMs: s.chunkLatencyMs,
+        retargetMs: s.retargetMs, serverLatencyMs: now - this.lastServerLatencyAt < 2000 ? this.lastServerLatency : Number.NaN, chunkQueueDepth: s.chunkQueueDepth, chunkLatencyMs: s.chunkLatencyMs,
         statesPerSecond: this.stateTimes.length, nearLimit,
       },
     });

@@ -49,7 +49,7 @@ export function Chart({ title, series, read, version, height = 180, hz = 10, yLa
         { stroke: '#aab', grid: { stroke: '#2a2e35' } },
         { stroke: '#aab', grid: { stroke: '#2a2e35' }, ...(yLabel ? { label: yLabel } : {}) },
       ],
-      series: [{ label: 't (s)' }, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, ...(s.dash ? { dash: s.dash } : {}), points: { show: false } }))],
+      series: [{ label: 't (s)' }, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, spanGaps: true, ...(s.dash ? { dash: s.dash } : {}), points: { show: false } }))],
       hooks: {
         draw: [
           (u: uPlot) => {
