@@ -174,6 +174,8 @@ export class ExportJobs {
       const { result, maxRssKb } = await this.runWorker(job, signal, { type: 'start', recordings: recordings.map((n) => recordingPath(this.store.dir, n)), outDir: job.dir, fps, all });
       job.worker = { ...job.worker, maxRssKb };
       const skipped = new Set(result.skipped.map((s) => s.path));
+      // The finish time goes with the status: prune() must never see a finished job without it.
+      job.finishedMs = Date.now();
       job.status = {
         ...job.status, status: 'done', progress: 1, phase: 'done', episodes: result.episodes, frames: result.frames,
         bytes: result.files.reduce((n, f) => n + f.bytes, 0), skipped: recordings.filter((n) => skipped.has(recordingPath(this.store.dir, n))),
@@ -181,11 +183,11 @@ export class ExportJobs {
       };
     } catch (err) {
       const code = typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : 'EXPORT_FAILED';
+      job.finishedMs = Date.now();
       job.status = { ...job.status, status: 'failed', phase: 'failed', finishedAt: new Date().toISOString(), error: { code, message: (err as Error)?.message ?? String(err) } };
       // The worker has exited: nothing writes into the folder any more.
       await rm(job.dir, { recursive: true, force: true }).catch(() => undefined);
     } finally {
-      job.finishedMs = Date.now();
       this.running = undefined;
     }
   }

@@ -51,15 +51,29 @@ export class TestClient {
     this.ws.send(bytes);
   }
 
-  /** Resolves when `test` holds (checked now and after every message), or rejects after `ms`. */
+  /**
+   * Resolves when `test` holds (checked now, after every message, and every 20 ms: a condition on
+   * the server's own state may become true with no message to this client), or rejects after `ms`.
+   */
   until(test: () => boolean, ms = 3000, what = 'condition'): Promise<void> {
     if (test()) return Promise.resolve();
     return new Promise((done, fail) => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        clearInterval(poll);
+        const i = this.waiters.indexOf(w);
+        if (i >= 0) this.waiters.splice(i, 1);
+      };
       const timer = setTimeout(() => {
-        this.waiters.splice(this.waiters.indexOf(w), 1);
+        finish();
         fail(new Error(`timed out after ${ms} ms waiting for ${what}; last JSON: ${JSON.stringify(this.json.slice(-3))}`));
       }, ms);
-      const w = { test, done: () => { clearTimeout(timer); done(); } };
+      const poll = setInterval(() => {
+        if (!test()) return;
+        finish();
+        done();
+      }, 20);
+      const w = { test, done: () => { finish(); done(); } };
       this.waiters.push(w);
     });
   }
