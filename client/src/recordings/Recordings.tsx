@@ -1,0 +1,450 @@
+/**
+ * The recordings view: the list (date, duration, operator, task, success, size), and one recording
+ * opened on a timeline (play/pause/speed/scrub) with the robot replayed in 3D, plots following the
+ * playhead, event markers, task/success editing, download, delete, dataset export, and a
+ * re-retargeted ghost with other parameters.
+ */
+import { ACTION_DIM, ACTION_ENTRIES } from '@dexbridge/retarget';
+import type { RobotModel } from '@dexbridge/urdf';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import type { AlignedData } from 'uplot';
+import { ActionInspector } from '../ui/ActionInspector.js';
+import { type RobotRig, poseFromAction } from '../robot/RobotRig.js';
+import { RobotCanvas, Rig } from '../robot/Scene.js';
+import { Chart } from '../ui/Chart.js';
+import { ExportPanel } from './ExportPanel.js';
+import { download, indexAt, type LoadedRecording, parseRecording, type RecordingListEntry, reRetarget } from './loadRecording.js';
+
+const authHeaders = (token: string | undefined): Record<string, string> => (token ? { authorization: `Bearer ${token}` } : {});
+const fmtBytes = (b: number): string => (b > 1e9 ? `${(b / 1e9).toFixed(2)} GB` : b > 1e6 ? `${(b / 1e6).toFixed(1)} MB` : `${(b / 1e3).toFixed(0)} kB`);
+const fmtDuration = (s: number | null): string => (s === null ? '–' : s >= 60 ? `${Math.floor(s / 60)} min ${Math.round(s % 60)} s` : `${s.toFixed(1)} s`);
+
+export function Recordings({ model, token }: { model: RobotModel; token: string | undefined }) {
+  const [list, setList] = useState<RecordingListEntry[] | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  const [open, setOpen] = useState<string | undefined>();
+  const refresh = useCallback(() => {
+    fetch('/api/recordings')
+      .then(async (r) => (r.ok ? ((await r.json()) as { recordings: RecordingListEntry[] }) : Promise.reject(new Error(`HTTP ${r.status}`))))
+      .then((j) => {
+        setList(j.recordings);
+        setError(undefined);
+      })
+      .catch((e: Error) => setError(`cannot list recordings: ${e.message}`));
+  }, []);
+  useEffect(refresh, [refresh]);
+  return (
+    <div className="recordings">
+      <section className="list">
+        <h3>
+          Recordings{' '}
+          <button type="button" onClick={refresh}>
+            refresh
+          </button>
+        </h3>
+        {error ? <p className="error">{error}</p> : null}
+        <table data-testid="recordings-list">
+          <thead>
+            <tr>
+              <th>date</th>
+              <th>duration</th>
+              <th>operator</th>
+              <th>task</th>
+              <th>success</th>
+              <th>size</th>
+            </tr>
+          </thead>
+          <tbody>
+            {(list ?? []).map((r) => (
+              <tr key={r.name} className={r.name === open ? 'sel' : ''} onClick={() => setOpen(r.name)} data-name={r.name}>
+                <td>{r.startedAt ? new Date(r.startedAt).toLocaleString() : r.name}</td>
+                <td>{r.complete ? fmtDuration(r.durationS) : 'incomplete'}</td>
+                <td>{r.operator ?? '–'}</td>
+                <td>{r.task ?? '–'}</td>
+                <td>{r.success === null ? '–' : r.success ? '✓' : '✗'}</td>
+                <td>{fmtBytes(r.sizeBytes)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {list && list.length === 0 ? <p className="hint">No recordings yet: every operator session is recorded.</p> : null}
+        <ExportPanel token={token} recordings={list ?? []} />
+      </section>
+      {open ? (
+        <RecordingDetail
+          key={open}
+          name={open}
+          entry={list?.find((r) => r.name === open)}
+          model={model}
+          token={token}
+          onChanged={refresh}
+          onDeleted={() => {
+            setOpen(undefined);
+            refresh();
+          }}
+        />
+      ) : null}
+    </div>
+  );
+}
+
+const EVENT_COLORS: Record<string, string> = { engage: '#34c759', disengage: '#8e8e93', estop: '#ff3b30', estop_reset: '#ff9f0a', tracking: '#ffcc00', watchdog: '#bf5af2', mode: '#64d2ff', lease: '#0a84ff' };
+
+function RecordingDetail({
+  name,
+  entry,
+  model,
+  token,
+  onChanged,
+  onDeleted,
+}: {
+  name: string;
+  entry: RecordingListEntry | undefined;
+  model: RobotModel;
+  token: string | undefined;
+  onChanged: () => void;
+  onDeleted: () => void;
+}) {
+  const [rec, setRec] = useState<LoadedRecording | undefined>();
+  const [progress, setProgress] = useState<{ fraction: number; phase: string } | undefined>({ fraction: 0, phase: 'downloading' });
+  const [error, setError] = useState<string | undefined>();
+  const url = `/api/recordings/${encodeURIComponent(name)}`;
+  useEffect(() => {
+    const abort = new AbortController();
+    const onProgress = (fraction: number, phase: string) => setProgress({ fraction, phase });
+    download(url, onProgress, abort.signal)
+      .then((bytes) => parseRecording(name, bytes, onProgress))
+      .then((r) => {
+        setRec(r);
+        setProgress(undefined);
+      })
+      .catch((e: Error) => {
+        if (!abort.signal.aborted) setError(`cannot open ${name}: ${e.message}`);
+      });
+    return () => abort.abort();
+  }, [name, url]);
+
+  // The playhead lives in a ref (the 3D view and the plots read it every frame); React sees it at 10 Hz.
+  const play = useRef({ time: 0, playing: false, speed: 1, lastMs: performance.now() });
+  const [shownTime, setShownTime] = useState(0);
+  const [playing, setPlaying] = useState(false);
+  const [speed, setSpeed] = useState(1);
+  const ghost = useRef<{ t: Float64Array; actions: Float32Array } | undefined>(undefined);
+  const [ghostState, setGhostState] = useState<string>('');
+  useEffect(() => {
+    const timer = setInterval(() => {
+      const p = play.current;
+      const now = performance.now();
+      if (p.playing && rec) {
+        p.time += ((now - p.lastMs) / 1000) * p.speed;
+        if (p.time >= rec.durationS) {
+          p.time = rec.durationS;
+          p.playing = false;
+          setPlaying(false);
+        }
+      }
+      p.lastMs = now;
+      setShownTime(p.time);
+    }, 100);
+    return () => clearInterval(timer);
+  }, [rec]);
+  const advance = useCallback(() => {
+    const p = play.current;
+    const now = performance.now();
+    if (p.playing && rec) p.time = Math.min(rec.durationS, p.time + ((now - p.lastMs) / 1000) * p.speed);
+    p.lastMs = now;
+  }, [rec]);
+  const seek = useCallback((time: number) => {
+    play.current.time = Math.max(0, Math.min(rec?.durationS ?? 0, time));
+    setShownTime(play.current.time);
+  }, [rec]);
+
+  const onRecorded = useCallback(
+    (rig: RobotRig) => {
+      advance();
+      if (!rec || rec.t.length === 0) return;
+      poseFromAction(rig, rec.actions, indexAt(rec.t, play.current.time) * ACTION_DIM);
+    },
+    [rec, advance],
+  );
+  const onGhost = useCallback((rig: RobotRig) => {
+    const g = ghost.current;
+    rig.root.visible = !!g && g.t.length > 0;
+    if (g && g.t.length > 0) poseFromAction(rig, g.actions, indexAt(g.t, play.current.time) * ACTION_DIM);
+  }, []);
+
+  if (error) return <p className="error">{error}</p>;
+  if (!rec || progress) {
+    return (
+      <div className="detail">
+        <p data-testid="recording-progress">
+          {progress?.phase ?? 'opening'} {name}… {Math.round((progress?.fraction ?? 0) * 100)} %
+        </p>
+        <progress max={1} value={progress?.fraction ?? 0} />
+      </div>
+    );
+  }
+  const markers = rec.events.filter((e) => e.event in EVENT_COLORS).map((e) => ({ x: e.t, color: EVENT_COLORS[e.event]! }));
+  return (
+    <div className="detail" data-testid="recording-detail">
+      <div className="detail-head">
+        <h3>{name}</h3>
+        <MetaEditor name={name} entry={entry} token={token} onChanged={onChanged} />
+        <a href={url} download={name}>
+          download
+        </a>
+        <DeleteButton name={name} token={token} onDeleted={onDeleted} />
+      </div>
+      <div className="timeline" data-testid="timeline">
+        <button
+          type="button"
+          data-testid="play"
+          onClick={() => {
+            const p = play.current;
+            if (!p.playing && p.time >= rec.durationS) p.time = 0;
+            p.playing = !p.playing;
+            p.lastMs = performance.now();
+            setPlaying(p.playing);
+          }}
+        >
+          {playing ? 'pause' : 'play'}
+        </button>
+        <select
+          value={speed}
+          aria-label="speed"
+          onChange={(e) => {
+            play.current.speed = Number(e.target.value);
+            setSpeed(play.current.speed);
+          }}
+        >
+          {[0.25, 0.5, 1, 2, 4].map((s) => (
+            <option key={s} value={s}>
+              {s}×
+            </option>
+          ))}
+        </select>
+        <div className="scrub">
+          <input
+            type="range"
+            data-testid="scrub"
+            min={0}
+            max={rec.durationS}
+            step={0.01}
+            value={shownTime}
+            onChange={(e) => seek(Number(e.target.value))}
+            aria-label="playhead"
+          />
+          <div className="marks">
+            {rec.events
+              .filter((e) => e.event in EVENT_COLORS)
+              .map((e) => (
+                <button
+                  type="button"
+                  key={`${e.t}-${e.event}`}
+                  className="mark"
+                  title={`${e.t.toFixed(2)} s ${e.event} ${JSON.stringify(e.detail)}`}
+                  style={{ left: `${(e.t / Math.max(rec.durationS, 1e-9)) * 100}%`, background: EVENT_COLORS[e.event] }}
+                  onClick={() => seek(e.t)}
+                />
+              ))}
+          </div>
+        </div>
+        <span className="small" data-testid="playhead">
+          {shownTime.toFixed(2)} / {rec.durationS.toFixed(2)} s
+        </span>
+      </div>
+      <div className="replay">
+        <section className="viewport">
+          <RobotCanvas label="replay-robot">
+            <Rig model={model} onFrame={onRecorded} />
+            <Rig model={model} style={GHOST_STYLE} onFrame={onGhost} />
+          </RobotCanvas>
+          <div className="legend">
+            <span>■ recorded</span> <span style={{ color: '#bf5af2' }}>■ re-retargeted ({ghostState || 'none'})</span>
+          </div>
+        </section>
+        <ReRetarget
+          rec={rec}
+          onResult={(g, label) => {
+            ghost.current = g;
+            setGhostState(label);
+          }}
+        />
+      </div>
+      <RecordingPlots rec={rec} play={play} ghost={ghost} markers={markers} onSeek={seek} />
+      <ActionInspector action={() => (rec.t.length > 0 ? rec.actions.subarray(indexAt(rec.t, play.current.time) * ACTION_DIM, (indexAt(rec.t, play.current.time) + 1) * ACTION_DIM) : undefined)} />
+    </div>
+  );
+}
+
+const GHOST_STYLE = { color: '#bf5af2', opacity: 0.35 };
+
+function RecordingPlots({
+  rec,
+  play,
+  ghost,
+  markers,
+  onSeek,
+}: {
+  rec: LoadedRecording;
+  play: { current: { time: number } };
+  ghost: { current: { t: Float64Array; actions: Float32Array } | undefined };
+  markers: { x: number; color: string }[];
+  onSeek: (t: number) => void;
+}) {
+  const [group, setGroup] = useState('right_arm');
+  const groups = useMemo(() => [...new Set(ACTION_ENTRIES.map((e) => e.group))], []);
+  const entries = ACTION_ENTRIES.filter((e) => e.group === group).slice(0, 8);
+  const palette = ['#ff453a', '#ff9f0a', '#ffd60a', '#32d74b', '#64d2ff', '#0a84ff', '#bf5af2', '#ff375f'];
+  const [ghostVersion, setGhostVersion] = useState(0);
+  useEffect(() => {
+    const timer = setInterval(() => setGhostVersion((v) => (ghost.current ? ghost.current.t.length : 0) !== v ? (ghost.current ? ghost.current.t.length : 0) : v), 500);
+    return () => clearInterval(timer);
+  }, [ghost]);
+  const read = (): AlignedData => {
+    const n = rec.t.length;
+    const cols = entries.map((e) => {
+      const c = new Float64Array(n);
+      for (let i = 0; i < n; i++) c[i] = rec.actions[i * ACTION_DIM + e.index]!;
+      return c;
+    });
+    const g = ghost.current;
+    const gcols = g
+      ? entries.map((e) => {
+          const c = new Float64Array(n);
+          for (let i = 0; i < n; i++) c[i] = g.actions[indexAt(g.t, rec.t[i]!) * ACTION_DIM + e.index]!;
+          return c;
+        })
+      : [];
+    return [rec.t, ...cols, ...gcols] as unknown as AlignedData;
+  };
+  const series = [
+    ...entries.map((e, i) => ({ label: `${e.name} (${e.unit})`, color: palette[i]! })),
+    ...(ghost.current ? entries.map((e, i) => ({ label: `${e.name} re-retargeted`, color: palette[i]!, dash: [5, 4] })) : []),
+  ];
+  return (
+    <div className="plots" data-testid="recording-plots">
+      <label className="small">
+        group{' '}
+        <select value={group} onChange={(e) => setGroup(e.target.value)}>
+          {groups.map((g) => (
+            <option key={g}>{g}</option>
+          ))}
+        </select>{' '}
+        (click a plot to seek)
+      </label>
+      <Chart
+        key={`${group}-${ghostVersion}`}
+        title={`Action: ${group.replace('_', ' ')}`}
+        testId="recording-chart"
+        series={series}
+        read={read}
+        version={() => ghostVersion}
+        cursor={() => play.current.time}
+        markers={() => markers}
+        onClickX={onSeek}
+        height={220}
+      />
+    </div>
+  );
+}
+
+function ReRetarget({ rec, onResult }: { rec: LoadedRecording; onResult: (g: { t: Float64Array; actions: Float32Array } | undefined, label: string) => void }) {
+  const [scale, setScale] = useState('auto');
+  const [translation, setTranslation] = useState('1.5');
+  const [busy, setBusy] = useState<number | undefined>();
+  const [err, setErr] = useState<string | undefined>();
+  return (
+    <div className="panel">
+      <h3>Re-retarget</h3>
+      <p className="hint">Run the retargeting again on the recorded hands with other parameters; the result is the purple ghost, in time with the recording.</p>
+      {rec.frames.length === 0 ? <p className="hint">This recording has no operator hand frames.</p> : null}
+      <label>
+        hand scale <input size={5} value={scale} onChange={(e) => setScale(e.target.value)} aria-label="hand scale" />
+      </label>
+      <label>
+        translation scale <input size={5} value={translation} onChange={(e) => setTranslation(e.target.value)} aria-label="translation scale" />
+      </label>
+      <button
+        type="button"
+        data-testid="re-retarget"
+        disabled={busy !== undefined || rec.frames.length === 0}
+        onClick={() => {
+          const handScale = scale.trim() === 'auto' ? 'auto' : Number(scale);
+          const translationScale = Number(translation);
+          if ((handScale !== 'auto' && !(handScale > 0)) || !(translationScale > 0)) {
+            setErr('scales must be positive numbers (hand scale may be "auto")');
+            return;
+          }
+          setErr(undefined);
+          setBusy(0);
+          reRetarget(rec, { handScale, translationScale }, (f) => setBusy(f))
+            .then((g) => onResult(g, `hand ${scale}, translation ${translation}`))
+            .catch((e: Error) => setErr(e.message))
+            .finally(() => setBusy(undefined));
+        }}
+      >
+        {busy !== undefined ? `retargeting ${Math.round(busy * 100)} %` : 'Re-retarget'}
+      </button>
+      <button type="button" onClick={() => onResult(undefined, '')}>
+        clear
+      </button>
+      {err ? <p className="error">{err}</p> : null}
+    </div>
+  );
+}
+
+function MetaEditor({ name, entry, token, onChanged }: { name: string; entry: RecordingListEntry | undefined; token: string | undefined; onChanged: () => void }) {
+  const [task, setTask] = useState(entry?.task ?? '');
+  const [success, setSuccess] = useState<string>(entry?.success === null || entry?.success === undefined ? '' : String(entry.success));
+  const [msg, setMsg] = useState('');
+  return (
+    <form
+      className="meta"
+      onSubmit={(e) => {
+        e.preventDefault();
+        const body: Record<string, unknown> = { task };
+        body['success'] = success === '' ? null : success === 'true';
+        fetch(`/api/recordings/${encodeURIComponent(name)}`, { method: 'PATCH', headers: { 'content-type': 'application/json', ...authHeaders(token) }, body: JSON.stringify(body) })
+          .then(async (r) => {
+            if (!r.ok) throw new Error(((await r.json().catch(() => ({}))) as { message?: string }).message ?? `HTTP ${r.status}`);
+            setMsg('saved');
+            onChanged();
+          })
+          .catch((e: Error) => setMsg(`not saved: ${e.message}`));
+      }}
+    >
+      <input value={task} onChange={(e) => setTask(e.target.value)} placeholder="task" aria-label="recording task" />
+      <select value={success} onChange={(e) => setSuccess(e.target.value)} aria-label="success">
+        <option value="">success ?</option>
+        <option value="true">success ✓</option>
+        <option value="false">failure ✗</option>
+      </select>
+      <button type="submit" disabled={!token} title={token ? '' : 'needs the operator token'}>
+        save
+      </button>
+      <span className="small">{msg}</span>
+    </form>
+  );
+}
+
+function DeleteButton({ name, token, onDeleted }: { name: string; token: string | undefined; onDeleted: () => void }) {
+  const [err, setErr] = useState('');
+  return (
+    <>
+      <button
+        type="button"
+        disabled={!token}
+        onClick={() => {
+          if (!confirm(`Delete ${name}? This cannot be undone.`)) return;
+          fetch(`/api/recordings/${encodeURIComponent(name)}`, { method: 'DELETE', headers: authHeaders(token) })
+            .then((r) => (r.ok ? onDeleted() : setErr(`HTTP ${r.status}`)))
+            .catch((e: Error) => setErr(e.message));
+        }}
+      >
+        delete
+      </button>
+      {err ? <span className="error">{err}</span> : null}
+    </>
+  );
+}

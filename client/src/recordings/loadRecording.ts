@@ -1,0 +1,174 @@
+/**
+ * A recording opened in the browser: downloaded from `/api/recordings/<name>` with progress, read
+ * with @mcap/core's indexed reader (the same reader that validates recordings on the server), and
+ * turned into arrays for the timeline: the commanded actions, the session events and the operator's
+ * hand frames (for re-retargeting). Layout of the file: docs/recording.md.
+ */
+import { ACTION_DIM, createRig, type HandFrame, Retargeter, type RetargeterOptions } from '@dexbridge/retarget';
+import { McapIndexedReader } from '@mcap/core';
+
+export interface RecordingListEntry {
+  readonly name: string;
+  readonly sizeBytes: number;
+  readonly startedAt: string | null;
+  readonly durationS: number | null;
+  readonly operator: string | null;
+  readonly task: string | null;
+  readonly success: boolean | null;
+  readonly complete: boolean;
+}
+
+export interface RecordedEvent {
+  /** Seconds from the recording's start. */
+  readonly t: number;
+  readonly event: string;
+  readonly detail: Record<string, unknown>;
+}
+
+export interface LoadedRecording {
+  readonly name: string;
+  readonly startNs: bigint;
+  readonly durationS: number;
+  /** Action times, s from the start. */
+  readonly t: Float64Array;
+  /** n × 88, row-major. */
+  readonly actions: Float32Array;
+  readonly events: readonly RecordedEvent[];
+  /** Hand frames with their log time (s from the start). */
+  readonly frames: readonly (HandFrame & { readonly t: number })[];
+  readonly metadata: Record<string, string>;
+}
+
+export type Progress = (fraction: number, phase: string) => void;
+
+const TOPIC_ACTION = '/dexbridge/action';
+const TOPIC_EVENTS = '/dexbridge/events';
+const TOPIC_HANDS = '/dexbridge/hand_frames';
+
+/** Downloads `url` reporting progress (content-length based). */
+export async function download(url: string, onProgress: Progress, signal?: AbortSignal): Promise<Uint8Array> {
+  const res = await fetch(url, signal ? { signal } : {});
+  if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status} ${await res.text().catch(() => '')}`);
+  const total = Number(res.headers.get('content-length') ?? 0);
+  if (!res.body) return new Uint8Array(await res.arrayBuffer());
+  const reader = res.body.getReader();
+  const parts: Uint8Array[] = [];
+  let got = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+    got += value.length;
+    if (total > 0) onProgress(got / total, 'downloading');
+  }
+  const out = new Uint8Array(got);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+const yieldToUi = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
+
+function hand(v: unknown): Float64Array | null {
+  return Array.isArray(v) && v.length === 200 ? Float64Array.from(v as number[]) : null;
+}
+
+/** Parses an MCAP recording held in memory. */
+export async function parseRecording(name: string, bytes: Uint8Array, onProgress: Progress): Promise<LoadedRecording> {
+  const reader = await McapIndexedReader.Initialize({
+    readable: { size: async () => BigInt(bytes.length), read: async (offset, length) => bytes.subarray(Number(offset), Number(offset + length)) },
+  });
+  const startNs = reader.statistics?.messageStartTime ?? 0n;
+  const endNs = reader.statistics?.messageEndTime ?? startNs;
+  const span = Number(endNs - startNs) / 1e9;
+  const topics = new Map<number, string>();
+  for (const c of reader.channelsById.values()) topics.set(c.id, c.topic);
+  const metadata: Record<string, string> = {};
+  for await (const m of reader.readMetadata({ name: 'dexbridge' })) for (const [k, v] of m.metadata) metadata[k] = v;
+  const times: number[] = [];
+  let actions = new Float32Array(1024 * ACTION_DIM);
+  const events: RecordedEvent[] = [];
+  const frames: (HandFrame & { t: number })[] = [];
+  const dec = new TextDecoder();
+  let n = 0;
+  let count = 0;
+  for await (const m of reader.readMessages({ topics: [TOPIC_ACTION, TOPIC_EVENTS, TOPIC_HANDS] })) {
+    const topic = topics.get(m.channelId);
+    const t = Number(m.logTime - startNs) / 1e9;
+    const v = JSON.parse(dec.decode(m.data)) as Record<string, unknown>;
+    if (topic === TOPIC_ACTION) {
+      const a = v['action'] as number[];
+      if ((n + 1) * ACTION_DIM > actions.length) {
+        const bigger = new Float32Array(actions.length * 2);
+        bigger.set(actions);
+        actions = bigger;
+      }
+      actions.set(a.slice(0, ACTION_DIM), n * ACTION_DIM);
+      times.push(t);
+      n++;
+    } else if (topic === TOPIC_EVENTS) {
+      events.push({ t, event: String(v['event']), detail: (v['detail'] as Record<string, unknown>) ?? {} });
+    } else if (topic === TOPIC_HANDS) {
+      frames.push({ t, tMs: Number(v['t_ms']), left: hand(v['left']), right: hand(v['right']) });
+    }
+    if (++count % 2000 === 0) {
+      onProgress(span > 0 ? Math.min(1, t / span) : 0, 'reading');
+      await yieldToUi();
+    }
+  }
+  onProgress(1, 'reading');
+  return { name, startNs, durationS: span, t: Float64Array.from(times), actions: actions.slice(0, n * ACTION_DIM), events, frames, metadata };
+}
+
+export interface RetargetParams {
+  /** Robot hand / human hand; 'auto' measures it at the first plausible frame. */
+  readonly handScale: number | 'auto';
+  readonly translationScale: number;
+}
+
+/**
+ * Retargets a recording's hand frames again with other parameters (offline, without the server's
+ * safety limiter: this is what the retargeting alone would have commanded). Returns one action per
+ * frame at the frame's log time.
+ */
+export async function reRetarget(rec: LoadedRecording, params: RetargetParams, onProgress: Progress, signal?: AbortSignal): Promise<{ t: Float64Array; actions: Float32Array }> {
+  const options: RetargeterOptions = { hand: { scale: params.handScale }, arm: { translationScale: params.translationScale }, autoEngage: true };
+  const r = new Retargeter(createRig(), options);
+  const n = rec.frames.length;
+  const t = new Float64Array(n);
+  const actions = new Float32Array(n * ACTION_DIM);
+  let lastTMs = Number.NEGATIVE_INFINITY;
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    const f = rec.frames[i]!;
+    if (!(f.tMs > lastTMs)) continue; // the retargeter needs strictly increasing frame times
+    lastTMs = f.tMs;
+    const out = r.process(f);
+    t[k] = f.t;
+    actions.set(out.action, k * ACTION_DIM);
+    k++;
+    if (i % 500 === 499) {
+      if (signal?.aborted) throw new Error('re-retargeting cancelled');
+      onProgress(i / n, 'retargeting');
+      await yieldToUi();
+    }
+  }
+  onProgress(1, 'retargeting');
+  return { t: t.slice(0, k), actions: actions.slice(0, k * ACTION_DIM) };
+}
+
+/** Index of the last sample at or before `time` (binary search; 0 when before the first). */
+export function indexAt(t: Float64Array, time: number): number {
+  let lo = 0, hi = t.length - 1;
+  if (hi < 0 || time <= t[0]!) return 0;
+  if (time >= t[hi]!) return hi;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (t[mid]! <= time) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
