@@ -148,11 +148,6 @@ export class RobotRig {
     }
   }
 
-  /** Joint names of the model that move. */
-  get movingJointNames(): string[] {
-    return [...this.joints.values()].filter((n) => n.joint.type !== 'fixed').map((n) => n.joint.name);
-  }
-
   setJoint(name: string, value: number): void {
     const n = this.joints.get(name);
     if (n) this.apply(n, value);

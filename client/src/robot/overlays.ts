@@ -4,11 +4,10 @@
  * and a ghost's flange trajectory. Plain three.js objects updated in place.
  */
 import { ACTION_INDEX, FINGERS, handBaseLinkName, SIDES, type Side, XR_BONES } from '@dexbridge/retarget';
-import { BufferAttribute, BufferGeometry, Color, Group, InstancedMesh, LineBasicMaterial, LineSegments, Line, Matrix4, MeshBasicMaterial, SphereGeometry, Vector3 } from 'three';
+import { BufferAttribute, BufferGeometry, Color, Group, InstancedMesh, LineBasicMaterial, LineSegments, Line, Matrix4, MeshBasicMaterial, SphereGeometry } from 'three';
 import type { RobotRig } from './RobotRig.js';
 
 const tmpM = new Matrix4();
-const tmpV = new Vector3();
 
 /** Action indices of each side's 5 fingertip x entries (y, z follow). */
 export const FINGERTIP_ACTION_INDEX: { readonly [S in Side]: readonly number[] } = {
@@ -127,13 +126,4 @@ export class Trajectory {
     this.line.geometry.setDrawRange(0, n);
     (this.line.geometry.getAttribute('position') as BufferAttribute).needsUpdate = true;
   }
-  clear(): void {
-    this.line.geometry.setDrawRange(0, 0);
-  }
-}
-
-/** World position of a rig link (e.g. for the camera target). */
-export function linkWorldPosition(rig: RobotRig, link: string, out = tmpV): Vector3 {
-  const node = rig.links.get(link);
-  return node ? node.getWorldPosition(out) : out.set(0, 0, 0);
 }
