@@ -510,7 +510,9 @@ describe('export over HTTP (/api/exports)', () => {
       }
       expect(failedJob).toMatchObject({ status: 'failed', phase: 'failed', error: { code: 'EXPORT_WORKER_FAILED' } });
       expect(failedJob.error!.message).toMatch(/killed by SIGKILL/);
+      // The next job can start at once; the failed job's folder goes in the background.
       const [root] = await readdir(work);
+      for (let t = 0; t < 200 && (await readdir(join(work, root!))).length > 0; t++) await sleep(10);
       expect(await readdir(join(work, root!))).toEqual([]);
       // The next job runs.
       const next = await jobs.start({ recordings: ['good.mcap'], fps: 30, all: false });

@@ -185,8 +185,9 @@ export class ExportJobs {
       const code = typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : 'EXPORT_FAILED';
       job.finishedMs = Date.now();
       job.status = { ...job.status, status: 'failed', phase: 'failed', finishedAt: new Date().toISOString(), error: { code, message: (err as Error)?.message ?? String(err) } };
-      // The worker has exited: nothing writes into the folder any more.
-      await rm(job.dir, { recursive: true, force: true }).catch(() => undefined);
+      // The worker has exited: nothing writes into the folder any more. Removed in the background:
+      // the job must not look failed yet busy (a retry would get EXPORT_BUSY) while this runs.
+      void rm(job.dir, { recursive: true, force: true }).catch(() => undefined);
     } finally {
       this.running = undefined;
     }
