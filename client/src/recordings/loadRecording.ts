@@ -5,18 +5,11 @@
  * hand frames (for re-retargeting). Layout of the file: docs/recording.md.
  */
 import { ACTION_DIM, createRig, type HandFrame, Retargeter, type RetargeterOptions } from '@dexbridge/retarget';
+import type { RecordingInfo } from '@dexbridge/server/protocol';
 import { McapIndexedReader } from '@mcap/core';
 
-export interface RecordingListEntry {
-  readonly name: string;
-  readonly sizeBytes: number;
-  readonly startedAt: string | null;
-  readonly durationS: number | null;
-  readonly operator: string | null;
-  readonly task: string | null;
-  readonly success: boolean | null;
-  readonly complete: boolean;
-}
+/** One recording as `GET /api/recordings` lists it. */
+export type RecordingListEntry = RecordingInfo;
 
 export interface RecordedEvent {
   /** Seconds from the recording's start. */

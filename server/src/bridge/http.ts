@@ -14,21 +14,11 @@ import { extname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { tarSize, tarStream } from '../export/tar.js';
+import type { RecordingInfo } from '../protocol/index.js';
 import type { ExportJobs, ExportRequest } from './ExportJobs.js';
 import { tokenMatches } from './tokens.js';
 
-/** One recording as the API lists it. */
-export interface RecordingInfo {
-  readonly name: string;
-  readonly sizeBytes: number;
-  readonly startedAt: string | null;
-  readonly durationS: number | null;
-  readonly operator: string | null;
-  readonly task: string | null;
-  readonly success: boolean | null;
-  /** Whether the file is a complete MCAP (false: needs `dexbridge recover`). */
-  readonly complete: boolean;
-}
+export type { RecordingInfo };
 
 /** Where recordings live; the server's is a folder, tests may use another. */
 export interface RecordingsStore {

@@ -131,3 +131,4 @@ export {
   wireCodeOfActionError,
   wireFailure,
 } from './errors.js';
+export type { RecordingInfo } from './http.js';
