@@ -128,9 +128,9 @@ export async function serveCommand(argv: readonly string[], io: CliIo, signal?: 
   const run = await startDexbridge(replayFrames ? { ...options, replayFrames } : options);
   const w = (line: string): unknown => io.stdout.write(`${line}\n`);
   w(`dexbridge ${run.server.loop.mode === 'idle' ? 'ready' : 'running'} on ${run.url}${run.tls ? ` (TLS, ${run.tls.source} certificate)` : ''}`);
-  w(`  dashboard         ${run.url}/`);
   // A token the user chose is never printed (they know it); a generated one must be, once.
   const opToken = options.operatorToken === undefined ? run.operatorToken : '<your operator token>';
+  w(`  dashboard         ${run.url}/   (to control it too: ${run.url}/#token=${opToken})`);
   w(`  operator (Quest)  ${run.url}/?role=operator#token=${opToken}`);
   for (const lan of run.lanUrls) w(`  on the LAN        ${lan}/?role=operator#token=${opToken}`);
   if (run.lanUrls.length === 0) w('  LAN               not reachable (bound to loopback); use --host 0.0.0.0 --tls, or adb reverse (docs/quest.md)');
