@@ -11,8 +11,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ACTION_INDEX, STATE_JOINT_NAMES } from '@dexbridge/retarget';
+import { ACTION_DIM, ACTION_INDEX, STATE_JOINT_NAMES } from '@dexbridge/retarget';
 import { type RunningDexbridge, startDexbridge } from '@dexbridge/server';
+import { encodeActionChunk } from '@dexbridge/server/protocol';
+import WebSocket from 'ws';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +24,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CAPTURE = join(ROOT, '../shared/data/quest3-hands/cap.min.js');
 const ARTIFACTS = join(ROOT, 'test-artifacts/browser');
 const TOKEN = 'browser-test-operator-token';
+const POLICY = 'browser-test-policy-token';
 
 interface FrameSeen {
   seq: number;
@@ -123,13 +126,30 @@ async function drawnFraction(page: Page, selector: string, background: [number, 
   );
 }
 
+/** Pixels of a canvas tinted orange (red well above blue: the policy ghost over grey robot or dark floor). */
+async function orangePixels(page: Page, selector: string): Promise<number> {
+  return page.evaluate((sel) => {
+    const canvas = document.querySelector(sel) as HTMLCanvasElement | null;
+    if (!canvas) return 0;
+    const copy = document.createElement('canvas');
+    copy.width = canvas.width;
+    copy.height = canvas.height;
+    const ctx = copy.getContext('2d')!;
+    ctx.drawImage(canvas, 0, 0);
+    const px = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    let n = 0;
+    for (let i = 0; i < px.length; i += 4) if (px[i]! > 60 && px[i]! - px[i + 2]! > 40 && px[i + 1]! > px[i + 2]!) n++;
+    return n;
+  }, selector);
+}
+
 describe('the client in Chromium with an emulated Quest 3', () => {
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     clientDir = mkdtempSync(join(tmpdir(), 'dexbridge-client-'));
     recordingsDir = mkdtempSync(join(tmpdir(), 'dexbridge-recs-'));
     await build({ root: join(ROOT, 'client'), configFile: join(ROOT, 'client/vite.config.ts'), logLevel: 'warn', build: { outDir: clientDir, emptyOutDir: true } });
-    run = await startDexbridge({ port: 0, operatorToken: TOKEN, recordingsDir, record: 'session', clientDir });
+    run = await startDexbridge({ port: 0, operatorToken: TOKEN, policyToken: POLICY, recordingsDir, record: 'session', clientDir });
     base = `http://localhost:${run.port}`;
     run.server.loop.onFrame((recvMs, seq, f) => {
       frames.push({ seq, recvMs, left: f.left ? Float64Array.from(f.left) : null, right: f.right ? Float64Array.from(f.right) : null });
@@ -330,4 +350,43 @@ describe('the client in Chromium with an emulated Quest 3', () => {
     await dash.context.close();
     expect(pageErrors).toEqual([]);
   }, 180_000);
+  it('a policy’s chunk shows on the dashboard as an orange ghost of where it leads, with queue depth and chunk latency', async () => {
+    const dash = await openDashboard();
+    const page = dash.page;
+    const send = (m: Record<string, unknown>): Promise<unknown> =>
+      page.evaluate((msg) => (window as unknown as { dexbridge: { session: { client: { send(m: unknown): boolean } } } }).dexbridge.session.client.send(msg), m);
+    const eventsFrom = events.length;
+    await send({ type: 'reset_estop' });
+    await send({ type: 'set_mode', mode: 'policy' });
+    await until('policy mode', () => events.slice(eventsFrom).some((e) => e.event === 'mode' && e.detail['to'] === 'policy'));
+    const before = await orangePixels(page, '[data-testid=live-robot] canvas');
+    // A policy moves the right arm's joint 1 by 0.4 rad over a 1 s chunk of 50 rows.
+    const policy = new WebSocket(`ws://127.0.0.1:${run.port}/ws`);
+    await new Promise((done, fail) => policy.once('open', done).once('error', fail));
+    policy.send(JSON.stringify({ type: 'hello', protocol: 1, role: 'policy', token: POLICY, name: 'pi' }));
+    await new Promise((done) => policy.once('message', done));
+    const k = 50;
+    const now = states.at(-1)!;
+    const data = new Float32Array(k * ACTION_DIM);
+    const j1 = ACTION_INDEX.get('right_arm_joint1')!;
+    for (let r = 0; r < k; r++) {
+      data.set(now.action, r * ACTION_DIM);
+      data[r * ACTION_DIM + j1] = now.action[j1]! + (0.4 * r) / (k - 1);
+    }
+    policy.send(encodeActionChunk(undefined, { chunkId: 1, startTimeMs: run.server.loop.now() + 50, periodMs: 20, k, data }));
+    await page.waitForFunction(() => (window as unknown as { dexbridge: { extras: { chunk: { rows: number } } } }).dexbridge.extras.chunk.rows === 50, undefined, { timeout: 10_000 });
+    await page.waitForSelector('[data-testid=policy]:has-text("chunk latency")');
+    await sleep(300);
+    const after = await orangePixels(page, '[data-testid=live-robot] canvas');
+    const text = await page.textContent('[data-testid=policy]');
+    await page.screenshot({ path: join(ARTIFACTS, '5-policy-ghost.png') });
+    console.info(`browser 5: orange pixels ${before} → ${after}; "${text}"`);
+    expect(text).toMatch(/policies connected 1/);
+    expect(text).not.toMatch(/chunk latency – ms/);
+    expect(after).toBeGreaterThan(before + 2000);
+    policy.close();
+    await send({ type: 'set_mode', mode: 'idle' });
+    await dash.context.close();
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
 });
