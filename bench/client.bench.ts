@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { startDexbridge } from '@dexbridge/server';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, chromiumArgs } from './chromium.js';
 import { percentile, repoUrl, round } from './results.js';
 
 interface ManifestChunk {
@@ -27,8 +28,6 @@ interface ManifestChunk {
   readonly src?: string;
 }
 
-const CHROMIUM = process.env['DEXBRIDGE_CHROMIUM'] ?? '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--enable-unsafe-swiftshader', '--use-angle=swiftshader'];
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** gzip bytes of a view: the entry plus `src`'s chunk and everything it imports statically. */
@@ -53,7 +52,6 @@ export async function runClientBenchmarks(): Promise<Record<string, number>> {
   const dist = new URL('client/dist/', repoUrl('')).pathname;
   const manifestPath = join(dist, '.vite/manifest.json');
   if (!existsSync(manifestPath)) throw new Error(`bench client: no ${manifestPath}; run 'npm run build' first`);
-  if (!existsSync(CHROMIUM)) throw new Error(`bench client: no Chromium at ${CHROMIUM} (apt-get install -y chromium)`);
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Record<string, ManifestChunk>;
   const dashboardKB = viewBytes(dist, manifest, 'src/dashboard/mount.tsx') / 1024;
   const operatorKB = viewBytes(dist, manifest, 'src/operator/mount.tsx') / 1024;
@@ -61,7 +59,7 @@ export async function runClientBenchmarks(): Promise<Record<string, number>> {
 
   const token = 'bench-client-operator-token';
   const run = await startDexbridge({ port: 0, demo: true, operatorToken: token, record: 'off', recordingsDir: mkdtempSync(join(tmpdir(), 'dexbridge-bench-')), clientDir: dist });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: chromiumArgs() });
   const figures: Record<string, number> = { 'client.bundle.dashboard_gzip_kib': round(dashboardKB), 'client.bundle.operator_gzip_kib': round(operatorKB) };
   try {
     const base = `http://localhost:${run.port}`;

@@ -18,7 +18,7 @@ import WebSocket from 'ws';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, chromiumArgs } from './chromium.js';
+import { CHROMIUM, chromiumArgs } from '../../bench/chromium.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CAPTURE = join(ROOT, '../shared/data/quest3-hands/cap.min.js');
@@ -100,12 +100,16 @@ async function openDashboard(token = true): Promise<{ context: BrowserContext; p
 const dashJoints = (page: Page): Promise<number[]> =>
   page.evaluate(() => Array.from((window as unknown as { dexbridge: { session: { latest: { commanded: Float32Array } } } }).dexbridge.session.latest.commanded));
 
-/** Fraction of a canvas's pixels that differ from its background colour. */
-async function drawnFraction(page: Page, selector: string, background: [number, number, number] | null): Promise<number> {
+/**
+ * Counts a canvas's pixels of one kind: `drawn` (differs from the 3D views' background #1c1f24),
+ * `saturated` (a coloured chart line; axes and text are grey) or `orange` (red well above blue: the
+ * policy ghost over the grey robot or the dark floor).
+ */
+async function countPixels(page: Page, selector: string, kind: 'drawn' | 'saturated' | 'orange'): Promise<{ n: number; total: number }> {
   return page.evaluate(
-    ([sel, bg]) => {
+    ([sel, k]) => {
       const c = document.querySelector(sel) as HTMLCanvasElement | null;
-      if (!c || c.width === 0) return 0;
+      if (!c || c.width === 0) return { n: 0, total: 1 };
       const copy = document.createElement('canvas');
       copy.width = c.width;
       copy.height = c.height;
@@ -114,34 +118,15 @@ async function drawnFraction(page: Page, selector: string, background: [number, 
       const px = ctx.getImageData(0, 0, c.width, c.height).data;
       let n = 0;
       for (let i = 0; i < px.length; i += 4) {
-        if (bg === null) {
-          // Chart lines: saturated colour (axes and text are grey).
-          const r = px[i]!, g = px[i + 1]!, b = px[i + 2]!;
-          if (px[i + 3]! > 0 && Math.max(r, g, b) - Math.min(r, g, b) > 60) n++;
-        } else if (Math.abs(px[i]! - bg[0]) + Math.abs(px[i + 1]! - bg[1]) + Math.abs(px[i + 2]! - bg[2]) > 40) n++;
+        const r = px[i]!, g = px[i + 1]!, b = px[i + 2]!;
+        if (k === 'drawn' ? Math.abs(r - 0x1c) + Math.abs(g - 0x1f) + Math.abs(b - 0x24) > 40 : k === 'saturated' ? px[i + 3]! > 0 && Math.max(r, g, b) - Math.min(r, g, b) > 60 : r > 60 && r - b > 40 && g > b) n++;
       }
-      return n / (px.length / 4);
+      return { n, total: px.length / 4 };
     },
-    [selector, background] as const,
+    [selector, kind] as const,
   );
 }
-
-/** Pixels of a canvas tinted orange (red well above blue: the policy ghost over grey robot or dark floor). */
-async function orangePixels(page: Page, selector: string): Promise<number> {
-  return page.evaluate((sel) => {
-    const canvas = document.querySelector(sel) as HTMLCanvasElement | null;
-    if (!canvas) return 0;
-    const copy = document.createElement('canvas');
-    copy.width = canvas.width;
-    copy.height = canvas.height;
-    const ctx = copy.getContext('2d')!;
-    ctx.drawImage(canvas, 0, 0);
-    const px = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-    let n = 0;
-    for (let i = 0; i < px.length; i += 4) if (px[i]! > 60 && px[i]! - px[i + 2]! > 40 && px[i + 1]! > px[i + 2]!) n++;
-    return n;
-  }, selector);
-}
+const fraction = ({ n, total }: { n: number; total: number }): number => n / total;
 
 describe('the client in Chromium with an emulated Quest 3', () => {
   beforeAll(async () => {
@@ -230,8 +215,8 @@ describe('the client in Chromium with an emulated Quest 3', () => {
     await page.click('[data-testid=play]');
     await page.waitForFunction((d) => Number(document.querySelector('[data-testid=playhead]')!.textContent!.split('/')[0]) > d / 2 + 0.3, duration, { timeout: 10_000 });
     await sleep(300);
-    const robot = await drawnFraction(page, '[data-testid=replay-robot] canvas', [0x1c, 0x1f, 0x24]);
-    const plot = await drawnFraction(page, '[data-testid=recording-chart] canvas', null);
+    const robot = fraction(await countPixels(page, '[data-testid=replay-robot] canvas', 'drawn'));
+    const plot = fraction(await countPixels(page, '[data-testid=recording-chart] canvas', 'saturated'));
     await page.screenshot({ path: join(ARTIFACTS, '3-recording.png'), fullPage: true });
     console.info(`browser 3: ${rec!.name} ${duration.toFixed(2)} s; robot covers ${(robot * 100).toFixed(1)} % of the 3D view; plot lines ${(plot * 100).toFixed(2)} % of the chart`);
     expect(robot).toBeGreaterThan(0.02);
@@ -359,7 +344,7 @@ describe('the client in Chromium with an emulated Quest 3', () => {
     await send({ type: 'reset_estop' });
     await send({ type: 'set_mode', mode: 'policy' });
     await until('policy mode', () => events.slice(eventsFrom).some((e) => e.event === 'mode' && e.detail['to'] === 'policy'));
-    const before = await orangePixels(page, '[data-testid=live-robot] canvas');
+    const before = (await countPixels(page, '[data-testid=live-robot] canvas', 'orange')).n;
     // A policy moves the right arm's joint 1 by 0.4 rad over a 1 s chunk of 50 rows.
     const policy = new WebSocket(`ws://127.0.0.1:${run.port}/ws`);
     await new Promise((done, fail) => policy.once('open', done).once('error', fail));
@@ -377,7 +362,7 @@ describe('the client in Chromium with an emulated Quest 3', () => {
     await page.waitForFunction(() => (window as unknown as { dexbridge: { extras: { chunk: { rows: number } } } }).dexbridge.extras.chunk.rows === 50, undefined, { timeout: 10_000 });
     await page.waitForSelector('[data-testid=policy]:has-text("chunk latency")');
     await sleep(300);
-    const after = await orangePixels(page, '[data-testid=live-robot] canvas');
+    const after = (await countPixels(page, '[data-testid=live-robot] canvas', 'orange')).n;
     const text = await page.textContent('[data-testid=policy]');
     await page.screenshot({ path: join(ARTIFACTS, '5-policy-ghost.png') });
     console.info(`browser 5: orange pixels ${before} → ${after}; "${text}"`);

@@ -20,3 +20,6 @@ export function saveToken(token: string | undefined, storage: Storage = localSto
   if (token) storage.setItem(KEY, token);
   else storage.removeItem(KEY);
 }
+
+/** The header the changing HTTP routes want (`Authorization: Bearer <operator token>`); none without a token. */
+export const authHeaders = (token: string | undefined): Record<string, string> => (token ? { authorization: `Bearer ${token}` } : {});

@@ -156,7 +156,7 @@ function OperatorScene({ session, model, stats, store }: { session: LiveSession;
     if (frame && space) {
       const n = x.reader.read(frame, space);
       stats.lastTracked = n;
-      for (const side of ['left', 'right'] as const) {
+      for (const side of SIDES) {
         const j = x.reader.joints[side];
         if (x.reader.tracked[side]) for (let i = 0; i < 25; i++) x.hands[side].set(i, j[i * 8]!, j[i * 8 + 1]!, j[i * 8 + 2]!);
         else x.hands[side].hideAll();
@@ -194,6 +194,7 @@ function OperatorScene({ session, model, stats, store }: { session: LiveSession;
 }
 
 const ZERO = new Float32Array(200);
+const SIDES = ['left', 'right'] as const;
 
 function hudLines(session: LiveSession, stats: OperatorStats): HudLine[] {
   const s = session.latest;
@@ -206,7 +207,7 @@ function hudLines(session: LiveSession, stats: OperatorStats): HudLine[] {
   lines.push({ text: `L ${s.status.left.engaged ? 'engaged' : 'free'} · R ${s.status.right.engaged ? 'engaged' : 'free'}${s.watchdogHold ? ' · held' : ''}` });
   const rt = stats.roundTripMs.last();
   lines.push({ text: `latency ${Number.isFinite(rt) ? rt.toFixed(0) : '–'} ms (frame → robot state)` });
-  const lost = (['left', 'right'] as const).filter((side) => s.status[side].hold !== 'none');
+  const lost = SIDES.filter((side) => s.status[side].hold !== 'none');
   if (lost.length > 0) lines.push({ text: `tracking: ${lost.map((side) => `${side} ${s.status[side].hold}`).join(', ')}`, color: '#ffcc00' });
   const near = st.summary?.nearLimit ?? [];
   if (near.length > 0) lines.push({ text: `near limit: ${near.slice(0, 3).join(', ')}${near.length > 3 ? '…' : ''}`, color: '#ff9f0a' });

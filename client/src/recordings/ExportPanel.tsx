@@ -4,6 +4,7 @@
  * one .tar download. Layout of the dataset: docs/dataset.md.
  */
 import { useState } from 'react';
+import { authHeaders } from '../net/token.js';
 import type { RecordingListEntry } from './loadRecording.js';
 
 interface JobStatus {
@@ -23,7 +24,7 @@ export function ExportPanel({ token, recordings }: { token: string | undefined; 
   const [job, setJob] = useState<JobStatus | undefined>();
   const [err, setErr] = useState<string | undefined>();
   const successful = recordings.filter((r) => r.complete && r.success === true).length;
-  const headers = { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
+  const headers = { 'content-type': 'application/json', ...authHeaders(token) };
   const start = async () => {
     setErr(undefined);
     setJob(undefined);

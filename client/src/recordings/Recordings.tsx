@@ -9,13 +9,13 @@ import type { RobotModel } from '@dexbridge/urdf';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { AlignedData } from 'uplot';
 import { ActionInspector } from '../ui/ActionInspector.js';
+import { authHeaders } from '../net/token.js';
 import { type RobotRig, poseFromAction } from '../robot/RobotRig.js';
 import { RobotCanvas, Rig } from '../robot/Scene.js';
 import { Chart } from '../ui/Chart.js';
 import { ExportPanel } from './ExportPanel.js';
 import { download, indexAt, type LoadedRecording, parseRecording, type RecordingListEntry, reRetarget } from './loadRecording.js';
 
-const authHeaders = (token: string | undefined): Record<string, string> => (token ? { authorization: `Bearer ${token}` } : {});
 const fmtBytes = (b: number): string => (b > 1e9 ? `${(b / 1e9).toFixed(2)} GB` : b > 1e6 ? `${(b / 1e6).toFixed(1)} MB` : `${(b / 1e3).toFixed(0)} kB`);
 const fmtDuration = (s: number | null): string => (s === null ? '–' : s >= 60 ? `${Math.floor(s / 60)} min ${Math.round(s % 60)} s` : `${s.toFixed(1)} s`);
 
@@ -271,7 +271,7 @@ function RecordingDetail({
           }}
         />
       </div>
-      <RecordingPlots rec={rec} play={play} ghost={ghost} markers={markers} onSeek={seek} />
+      <RecordingPlots rec={rec} play={play} ghost={ghost} ghostKey={ghostState} markers={markers} onSeek={seek} />
       <ActionInspector action={() => (rec.t.length > 0 ? rec.actions.subarray(indexAt(rec.t, play.current.time) * ACTION_DIM, (indexAt(rec.t, play.current.time) + 1) * ACTION_DIM) : undefined)} />
     </div>
   );
@@ -283,12 +283,15 @@ function RecordingPlots({
   rec,
   play,
   ghost,
+  ghostKey,
   markers,
   onSeek,
 }: {
   rec: LoadedRecording;
   play: { current: { time: number } };
   ghost: { current: { t: Float64Array; actions: Float32Array } | undefined };
+  /** Changes with the ghost (its parameters): the chart is rebuilt with it. */
+  ghostKey: string;
   markers: { x: number; color: string }[];
   onSeek: (t: number) => void;
 }) {
@@ -296,11 +299,6 @@ function RecordingPlots({
   const groups = useMemo(() => [...new Set(ACTION_ENTRIES.map((e) => e.group))], []);
   const entries = ACTION_ENTRIES.filter((e) => e.group === group).slice(0, 8);
   const palette = ['#ff453a', '#ff9f0a', '#ffd60a', '#32d74b', '#64d2ff', '#0a84ff', '#bf5af2', '#ff375f'];
-  const [ghostVersion, setGhostVersion] = useState(0);
-  useEffect(() => {
-    const timer = setInterval(() => setGhostVersion((v) => (ghost.current ? ghost.current.t.length : 0) !== v ? (ghost.current ? ghost.current.t.length : 0) : v), 500);
-    return () => clearInterval(timer);
-  }, [ghost]);
   const read = (): AlignedData => {
     const n = rec.t.length;
     const cols = entries.map((e) => {
@@ -334,12 +332,12 @@ function RecordingPlots({
         (click a plot to seek)
       </label>
       <Chart
-        key={`${group}-${ghostVersion}`}
+        key={`${group}-${ghostKey}`}
         title={`Action: ${group.replace('_', ' ')}`}
         testId="recording-chart"
         series={series}
         read={read}
-        version={() => ghostVersion}
+        version={() => 0}
         cursor={() => play.current.time}
         markers={() => markers}
         onClickX={onSeek}

@@ -85,6 +85,7 @@ export class LiveSession {
   private stateTimes: number[] = [];
   private logId = 0;
   private jointLimits: { lower: number; upper: number }[] | undefined;
+  private readonly limitsByName: ReadonlyMap<string, { lower: number; upper: number }> | undefined;
 
   constructor(options: BridgeClientOptions, limits?: ReadonlyMap<string, { lower: number; upper: number }>) {
     this.client = new BridgeClient(options);
@@ -99,8 +100,6 @@ export class LiveSession {
     this.client.onMessage((m) => this.message(m));
     this.client.onState((s, t) => this.state(s, t));
   }
-
-  private readonly limitsByName: ReadonlyMap<string, { lower: number; upper: number }> | undefined;
 
   start(): this {
     this.client.connect();

@@ -1,5 +1,5 @@
 /**
- * The browser for the client tests: Debian's Chromium (`apt-get install -y chromium`, as .ci/run
+ * The browser for the client's tests and benchmark: Debian's Chromium (`apt-get install -y chromium`, as .ci/run
  * does), driven by playwright-core, with SwiftShader for WebGL (no GPU here). Flags: docs/client.md.
  */
 import { existsSync } from 'node:fs';
@@ -8,7 +8,7 @@ export const CHROMIUM = process.env['DEXBRIDGE_CHROMIUM'] ?? '/usr/bin/chromium'
 
 export function chromiumArgs(): string[] {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`browser tests: no Chromium at ${CHROMIUM}; install it with 'apt-get install -y chromium' (or set DEXBRIDGE_CHROMIUM)`);
+    throw new Error(`dexbridge: no Chromium at ${CHROMIUM}; install it with 'apt-get install -y chromium' (or set DEXBRIDGE_CHROMIUM)`);
   }
   return [
     '--no-sandbox',
