@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 
 /** The repository root, whether this runs as bench/*.ts or compiled as bench/dist/*.js. */
-export const REPO_ROOT = new URL(import.meta.url.includes('/bench/dist/') ? '../../' : '../', import.meta.url);
+export const REPO_ROOT = new URL('../'.repeat(import.meta.url.includes('/bench/dist/') ? 2 : 1), import.meta.url);
 
 /** A path inside the repository as a file URL. */
 export const repoUrl = (relative: string): URL => new URL(relative, REPO_ROOT);

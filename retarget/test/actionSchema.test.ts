@@ -24,7 +24,7 @@ import {
 import { ARM_DOF, HAND_ACTIVE_SUFFIXES, SIDES, armJointName, handJointName } from '../src/robotNames.js';
 import { ACTION_DOC_PATH, extractActionTable, renderActionTable } from '../scripts/action-doc.js';
 
-/** FR3 limits (DESIGN.md) for arm joints, ±2 rad for hand joints. */
+/** FR3 limits (docs/design.md) for arm joints, ±2 rad for hand joints. */
 const FR3_LIMITS: readonly (readonly [number, number])[] = [
   [-2.7437, 2.7437],
   [-1.7837, 1.7837],
@@ -68,7 +68,7 @@ describe('action layout', () => {
     expect(new Set(ACTION_NAMES).size).toBe(88);
   });
 
-  it('places the groups at the offsets DESIGN.md gives', () => {
+  it('places the groups at the offsets docs/design.md gives', () => {
     const got = ACTION_GROUP_KEYS.map((k) => [k, ACTION_LAYOUT[k].offset, ACTION_LAYOUT[k].length]);
     expect(got).toEqual([
       ['leftArm', 0, 7],

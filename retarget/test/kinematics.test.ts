@@ -28,12 +28,12 @@ function joint(name: string, type: string, parent: string, child: string, extra 
 const poseOf = (tree: KinematicTree, link: number): number[] => Array.from(tree.poses.subarray(link * POSE_STRIDE, (link + 1) * POSE_STRIDE));
 
 // ---------------------------------------------------------------------------------------------
-// Reference FR3 kinematics, written here from the DESIGN.md table (Craig's modified DH), with no
+// Reference FR3 kinematics, written here from the docs/robot.md table (Craig's modified DH), with no
 // code from src: T_i = RotX(alpha_i)·TransX(a_i)·RotZ(q_i)·TransZ(d_i), then the flange TransZ(0.107).
 // ---------------------------------------------------------------------------------------------
 
 const HALF_PI = Math.PI / 2;
-/** [a (m), d (m), alpha (rad)] of joints 1..7, as in DESIGN.md. */
+/** [a (m), d (m), alpha (rad)] of joints 1..7, as in docs/robot.md. */
 const FR3_DH: readonly (readonly [number, number, number])[] = [
   [0, 0.333, 0],
   [0, 0, -HALF_PI],
@@ -125,7 +125,7 @@ describe('FR3 forward kinematics', () => {
     });
   }
 
-  it('KinematicTree equals the modified-DH chain to 1e-12 on a full-precision URDF of the DESIGN.md table (200 random configurations)', () => {
+  it('KinematicTree equals the modified-DH chain to 1e-12 on a full-precision URDF of the docs/robot.md table (200 random configurations)', () => {
     // Craig's T = RotX(α)·TransX(a)·RotZ(θ)·TransZ(d) = Trans(a, −d·sin α, d·cos α)·RotX(α)·RotZ(θ):
     // a URDF joint with that origin, rpy (α, 0, 0) and axis z.
     const joints = FR3_DH.map(([a, d, alpha], i) => joint(`j${i + 1}`, 'revolute', `link${i}`, `link${i + 1}`,
@@ -144,7 +144,7 @@ describe('FR3 forward kinematics', () => {
     }
   });
 
-  it('matches the DESIGN.md joint limits', () => {
+  it('matches the published joint limits (docs/robot.md)', () => {
     const tree = rig.sides.right.armTree;
     expect(Array.from(tree.lower)).toEqual([-2.7437, -1.7837, -2.9007, -3.0421, -2.8065, 0.5445, -3.0159]);
     expect(Array.from(tree.upper)).toEqual([2.7437, 1.7837, 2.9007, -0.1518, 2.8065, 4.5169, 3.0159]);

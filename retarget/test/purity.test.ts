@@ -1,5 +1,5 @@
 /**
- * `urdf` and `retarget` are platform-free (DESIGN.md): no DOM, no three.js, no Node built-ins, so
+ * `urdf` and `retarget` are platform-free (docs/design.md): no DOM, no three.js, no Node built-ins, so
  * they run the same in the server, the browser and a benchmark. This test proves it three ways:
  * - lexically: every import specifier is relative (inside the package) or a declared,
  *   platform-free dependency, and the code (comments and strings aside) never names a

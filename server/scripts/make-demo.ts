@@ -6,7 +6,7 @@
  *
  *     node --import tsx server/scripts/make-demo.ts [path/to/cap.min.js]
  *
- * Default input: `<repo>/../shared/data/quest3-hands/cap.min.js`; the `LICENSE` beside the
+ * Default input: `test/fixtures/quest3-hands/cap.min.js` (the capture as published, with its MIT `LICENSE`); the `LICENSE` beside the
  * capture is copied. The output is deterministic for a given input.
  */
 import { createHash } from 'node:crypto';
@@ -22,7 +22,7 @@ import {
 import { type HandFrame, XR_BONES, XR_JOINT_NAMES } from '../../retarget/src/handFrame.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
-const defaultCapture = fileURLToPath(new URL('../../../shared/data/quest3-hands/cap.min.js', import.meta.url));
+const defaultCapture = fileURLToPath(new URL('../../test/fixtures/quest3-hands/cap.min.js', import.meta.url));
 const outDir = join(repo, 'server', 'data');
 const outJsonl = join(outDir, 'quest3-hands.jsonl');
 const outLicense = join(outDir, 'LICENSE-quest3-hands');

@@ -10,8 +10,7 @@ import { DEMO_INPUT_URL } from '../src/cli/retargetCommand.js';
 
 const DEMO = fileURLToPath(new URL('../data/quest3-hands.jsonl', import.meta.url));
 const DEMO_FRAMES = 757;
-const CAPTURE = '/work/shared/data/quest3-hands/cap.min.js';
-const haveCapture = existsSync(CAPTURE) || process.env['CI'] === 'true';
+const CAPTURE = fileURLToPath(new URL('../../test/fixtures/quest3-hands/cap.min.js', import.meta.url));
 
 interface Run {
   readonly code: number;
@@ -178,7 +177,7 @@ describe('dexbridge retarget <input>', () => {
     expect(readOutput(out).lines).toEqual(readOutput(demoOut).lines.slice(0, 5));
   });
 
-  it.skipIf(!haveCapture)('reads an IWER capture (the Quest 3 cap.min.js)', async () => {
+  it('reads an IWER capture (the Quest 3 cap.min.js)', async () => {
     const out = join(dir, 'cap.jsonl');
     const r = await run('retarget', CAPTURE, '--out', out);
     expect(r.stderr).toBe('');

@@ -16,7 +16,7 @@ import { encodeHandFrame } from '../src/protocol/index.js';
 import { RosbridgePeer } from './support/rosbridgePeer.js';
 import { TestClient } from './support/wsClient.js';
 
-const CAPTURE = new URL('../../../shared/data/quest3-hands/cap.min.js', import.meta.url);
+const CAPTURE = new URL('../../test/fixtures/quest3-hands/cap.min.js', import.meta.url);
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'dexbridge-serve-'));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

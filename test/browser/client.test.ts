@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, chromiumArgs } from '../../bench/chromium.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CAPTURE = join(ROOT, '../shared/data/quest3-hands/cap.min.js');
+const CAPTURE = join(ROOT, 'test/fixtures/quest3-hands/cap.min.js');
 const ARTIFACTS = join(ROOT, 'test-artifacts/browser');
 const TOKEN = 'browser-test-operator-token';
 const POLICY = 'browser-test-policy-token';

@@ -333,8 +333,8 @@ describe('the rig', () => {
   });
 });
 
-describe('FR3 arms match Franka\'s published kinematics (DESIGN.md table)', () => {
-  // Copied from DESIGN.md, not from rigSpec.ts: origin xyz, roll; q_min, q_max; dq_max.
+describe('FR3 arms match Franka\'s published kinematics (docs/robot.md table)', () => {
+  // Copied from Franka's published table (docs/robot.md), not from rigSpec.ts: origin xyz, roll; q_min, q_max; dq_max.
   const TABLE: readonly { xyz: V3; roll: number; lower: number; upper: number; velocity: number }[] = [
     { xyz: [0, 0, 0.333], roll: 0, lower: -2.7437, upper: 2.7437, velocity: 2.62 },
     { xyz: [0, 0, 0], roll: -Math.PI / 2, lower: -1.7837, upper: 1.7837, velocity: 2.62 },

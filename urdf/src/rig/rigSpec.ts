@@ -20,7 +20,7 @@ export interface Fr3Joint {
 
 const HALF_PI = Math.PI / 2;
 
-/** Franka Research 3, as published by Franka Robotics (modified DH; see DESIGN.md). */
+/** Franka Research 3, as published by Franka Robotics (modified DH; see docs/robot.md). */
 export const FR3_JOINTS: readonly Fr3Joint[] = [
   { xyz: [0, 0, 0.333], roll: 0, lower: -2.7437, upper: 2.7437, velocity: 2.62, effort: 87 },
   { xyz: [0, 0, 0], roll: -HALF_PI, lower: -1.7837, upper: 1.7837, velocity: 2.62, effort: 87 },
