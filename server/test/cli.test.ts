@@ -355,7 +355,6 @@ describe('errors', () => {
     [['retarget', '--demo', '--bogus'], "'--bogus'"],
     [['frobnicate'], '"frobnicate"'],
     [['--frob'], '"--frob"'],
-    [[], 'missing command'],
     [['retarget'], 'missing <input>'],
     [['retarget', 'a.jsonl', 'b.jsonl'], 'expected one input file'],
     [['retarget', 'a.jsonl', '--demo'], 'not both'],
@@ -376,8 +375,8 @@ describe('errors', () => {
 });
 
 describe('help and version', () => {
-  it.each([['help'], ['--help'], ['-h']])('%s prints the usage and exits 0', async (flag) => {
-    const r = await run(flag);
+  it.each([[['help']], [['--help']], [['-h']], [[]]])('%j prints the usage and exits 0', async (args) => {
+    const r = await run(...args);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Usage: dexbridge <command>');
     expect(r.stdout).toContain('retarget');
@@ -389,6 +388,33 @@ describe('help and version', () => {
     for (const option of ['--demo', '--out', '--calibration', '--hand-scale', '--arm-mode', '--translation-scale', '--quiet']) {
       expect(r.stdout).toContain(option);
     }
+  });
+
+  it.each([
+    ['serve', ['--port', '--demo', '--rosbridge', '--recordings']],
+    ['recover', ['--out']],
+    ['export', ['--format', '--out', '--fps']],
+    ['retarget', ['--demo', '--out']],
+  ] as const)('%s accepts --help and -h, prints its own options and exits 0', async (command, options) => {
+    for (const flag of ['--help', '-h']) {
+      const r = await run(command, flag);
+      expect(r.code, `${command} ${flag}: ${r.stderr}`).toBe(0);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toContain(`dexbridge ${command}`);
+      for (const option of options) expect(r.stdout).toContain(option);
+    }
+  });
+
+  it('help help explains help and exits 0', async () => {
+    const r = await run('help', 'help');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Usage: dexbridge help [command]');
+  });
+
+  it('help for an unknown command is a usage error', async () => {
+    const r = await run('help', 'frobnicate');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^dexbridge: CLI_USAGE: .*"frobnicate"/);
   });
 
   it('--version prints the version of @dexbridge/server', async () => {

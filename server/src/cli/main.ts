@@ -1,6 +1,7 @@
 /**
  * The `dexbridge` command line: `dexbridge <command> [options]`. Commands: `retarget`, `serve`, `recover`, `export`, `help`;
- * `--version`. Expected failures print `dexbridge: <CODE>: <message>` (no stack trace) and
+ * `--version`. Bare `dexbridge`, `dexbridge help [command]` and `<command> --help`/`-h` print usage and
+ * return 0. Expected failures print `dexbridge: <CODE>: <message>` (no stack trace) and
  * return 2 (usage, input) or 1 (output); unexpected errors return 1. See `docs/cli.md`.
  */
 import { readFileSync } from 'node:fs';
@@ -40,11 +41,40 @@ function version(): string {
   return typeof pkg.version === 'string' ? pkg.version : 'unknown';
 }
 
-const COMMAND_USAGE: Readonly<Record<string, string>> = { retarget: RETARGET_USAGE, serve: SERVE_USAGE, recover: RECOVER_USAGE, export: EXPORT_USAGE };
+const HELP_USAGE = `Usage: dexbridge help [command]
+
+Prints the usage of dexbridge, or of one command (serve, recover, retarget, export, help).
+'dexbridge <command> --help' (or -h) does the same.
+`;
+
+const COMMAND_USAGE: Readonly<Record<string, string>> = {
+  retarget: RETARGET_USAGE,
+  serve: SERVE_USAGE,
+  recover: RECOVER_USAGE,
+  export: EXPORT_USAGE,
+  help: HELP_USAGE,
+};
+
+/** `--help` or `-h` among a command's arguments, before a `--` that ends the options. */
+function asksForHelp(args: readonly string[]): boolean {
+  for (const a of args) {
+    if (a === '--') return false;
+    if (a === '--help' || a === '-h') return true;
+  }
+  return false;
+}
 
 async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === undefined) throw new CliError('CLI_USAGE', 'missing command');
+  if (command === undefined) {
+    io.stdout.write(USAGE);
+    return EXIT_OK;
+  }
+  const commandUsage = Object.hasOwn(COMMAND_USAGE, command) ? COMMAND_USAGE[command] : undefined;
+  if (commandUsage !== undefined && command !== 'help' && asksForHelp(rest)) {
+    io.stdout.write(commandUsage);
+    return EXIT_OK;
+  }
   switch (command) {
     case 'retarget':
       return retargetCommand(rest, io);
@@ -62,7 +92,7 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
         io.stdout.write(USAGE);
         return EXIT_OK;
       }
-      const text = COMMAND_USAGE[topic];
+      const text = Object.hasOwn(COMMAND_USAGE, topic) ? COMMAND_USAGE[topic] : undefined;
       if (text === undefined) throw new CliError('CLI_USAGE', `no help for unknown command ${JSON.stringify(topic)}`);
       io.stdout.write(text);
       return EXIT_OK;
