@@ -12,6 +12,9 @@ const alias = [
 export default defineConfig({
   resolve: { alias },
   test: {
+    // Deadlines only bound a failure: generous, so that a busy machine is slow, never red.
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
     projects: [
       { extends: true, test: { name: 'urdf', root: here('./urdf'), include: ['test/**/*.test.ts'] } },
       { extends: true, test: { name: 'retarget', root: here('./retarget'), include: ['test/**/*.test.ts'] } },

@@ -44,10 +44,10 @@ export async function runExample(command: string): Promise<string> {
       writeFileSync(file, [`{"t":0,"left":null,"right":${joints}}`, `{"t":11,"left":null,"right":null}`, `{"t":"x","left":null,"right":null}`, ''].join('\n'));
       return file;
     });
-    let out = '';
-    const sink = { write: (s: string): void => void (out += s) };
+    const printed: string[] = [];
+    const sink = { write: (s: string): void => void printed.push(s) };
     await main(args, { stdout: sink, stderr: sink });
-    return out.split(`${REPO_ROOT}`).join('').split(`${tmp}/`).join('');
+    return printed.join('').split(`${REPO_ROOT}`).join('').split(`${tmp}/`).join('');
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

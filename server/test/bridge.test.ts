@@ -2,12 +2,12 @@
  * The bridge end to end on port 0 with real `ws` clients: operator → viewer state, roles, the
  * lease, the watchdog, the e-stop, chunk execution, recording, HTTP, and the wire error codes.
  */
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { McapIndexedReader } from '@mcap/core';
 import { ACTION_DIM, ACTION_LAYOUT, createRig, type HandFrame, parseHandFramesJsonl, pose, type Side } from '@dexbridge/retarget';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startDexbridge, type RunningDexbridge } from '../src/bridge/startDexbridge.js';
 import {
   createDecodedRobotState, decodeActionChunk, type DecodedHandTracking, type DecodedRobotState, decodeHandTracking, decodeRobotState, encodeActionChunk, encodeHandFrame,
@@ -37,10 +37,12 @@ class Operator {
       this.c.sendBinary(encodeHandFrame(undefined, { seq: ++this.seq, tMs: this.t, left: f.left, right: f.right }));
     }
   }
-  /** Sends frames at ~90 Hz for `ms` of real time (the server measures staleness against it). */
+  /**
+   * Sends `ms / 11` frames about 11 ms apart (~90 Hz), each stamped when sent: the same number of
+   * frames however busy the machine is (then it only takes longer), and never a stale stamp.
+   */
   async stream(ms: number): Promise<void> {
-    const start = performance.now();
-    while (performance.now() - start < ms) {
+    for (let k = Math.round(ms / 11); k > 0; k--) {
       this.send(1, 11);
       await new Promise((r) => setTimeout(r, 11));
     }
@@ -51,14 +53,16 @@ let run: RunningDexbridge;
 let ws: string;
 let dir: string;
 
-beforeAll(async () => {
+// A fresh server for every test: one test's leftovers (a lease, an e-stop, a mode) never reach the next.
+beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dexbridge-bridge-'));
   run = await startDexbridge({ port: 0, operatorToken: OP, policyToken: POLICY, recordingsDir: dir, maxMessagesPerSecond: 400 });
   ws = `ws://127.0.0.1:${run.port}/ws`;
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await run.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('bridge', () => {
@@ -424,12 +428,18 @@ describe('bridge', () => {
 
   it('records each operator session as MCAP that the indexed reader opens, and lists it over HTTP', async () => {
     const op = new Operator(await TestClient.hello(ws, 'operator', OP, 'rec'));
+    // The recording opens with the lease (the first frame); what is streamed after it is recorded.
+    op.send(1);
+    await op.c.waitJson((m) => m.type === 'event' && m['event'] === 'recording' && (m['detail'] as Record<string, unknown>)['active'] === true, 30_000, 0);
     await op.stream(300);
-    await op.c.waitJson((m) => m.type === 'event' && m['event'] === 'recording' && (m['detail'] as Record<string, unknown>)['active'] === true, 3000, 0);
     await op.c.close();
-    await new Promise((r) => setTimeout(r, 300));
-    const list = (await (await fetch(`${run.url}/api/recordings`)).json()) as { recordings: { name: string; complete: boolean; operator: string | null }[] };
-    const mine = list.recordings.find((r) => r.operator === 'rec');
+    type Listing = { recordings: { name: string; complete: boolean; operator: string | null }[] };
+    let mine: Listing['recordings'][number] | undefined;
+    for (const t0 = Date.now(); Date.now() - t0 < 30_000; await new Promise((r) => setTimeout(r, 50))) {
+      const list = (await (await fetch(`${run.url}/api/recordings`)).json()) as Listing;
+      mine = list.recordings.find((r) => r.operator === 'rec');
+      if (mine?.complete) break;
+    }
     expect(mine?.complete).toBe(true);
     const file = join(dir, mine!.name);
     const readable = await FileReadable.open(file);

@@ -59,7 +59,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dexbridge-cli-'));
   demoOut = join(dir, 'nested', 'deeper', 'demo.jsonl');
   demoRun = await run('retarget', '--demo', '--out', demoOut);
-}, 60_000);
+}, 120_000);
 
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
@@ -189,7 +189,7 @@ describe('dexbridge retarget <input>', () => {
     expect(frames).toHaveLength(DEMO_FRAMES);
     expect(frames.map((f) => f.t)).toEqual(readOutput(demoOut).frames.map((f) => f.t));
     for (const f of frames) for (const v of numbers(f)) expect(Number.isFinite(v)).toBe(true);
-  }, 60_000);
+  }, 120_000);
 
   it('writes a header and no frames for an empty .jsonl file', async () => {
     const input = join(dir, 'empty.jsonl');
@@ -243,7 +243,7 @@ describe('options and calibration', () => {
     });
     // And the sides really differ between the two single-scale runs.
     expect(left![100]!.q).not.toEqual(right![100]!.q);
-  }, 60_000);
+  }, 120_000);
 
   it.each([
     ['{"handScale": {"left": -1}}', 'handScale.left', '-1'],

@@ -1302,5 +1302,5 @@ describe('the protocol is platform-free', () => {
     expect(names.filter((f) => !f.includes('/node_modules/') && !f.includes(`${sep}retarget${sep}src${sep}`) && !f.includes('/retarget/src/') && !f.includes('/urdf/src/') && !f.startsWith(srcDir))).toEqual([]);
     const problems = ts.getPreEmitDiagnostics(program).map((d) => `${d.file ? relative(srcDir, d.file.fileName) : ''} TS${d.code}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`);
     expect(problems).toEqual([]);
-  }, 60_000);
+  }, 120_000);
 });
