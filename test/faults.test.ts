@@ -443,9 +443,11 @@ describe('faults', () => {
       expect(recording.metadata['dexbridge']).toMatchObject({ operator: 'crash', complete: 'false' });
       expect(recording.metadata['dexbridge_recovery']).toMatchObject({ input_complete: 'false' });
       expect(seqs.length).toBeGreaterThan(100);
-      // No frame missing before the last recovered one, and that one is within 1.2 s of the last sent.
-      expect(seqs).toEqual(range(seqs[0]!, seqs[0]! + seqs.length));
+      // No accepted frame missing before the last recovered one. (A busy machine can stall this
+      // process long enough that the server refuses a frame as stale: it said so, with its seq.)
       const lastRecovered = seqs.at(-1)!;
+      const refused = new Set(op.c.json.filter((m) => m.type === 'error' && typeof m['seq'] === 'number').map((m) => m['seq'] as number));
+      expect(seqs).toEqual(range(seqs[0]!, lastRecovered + 1).filter((n) => !refused.has(n)));
       const gapMs = op.sentAt.get(lastSent)! - op.sentAt.get(lastRecovered)!;
       console.info(`fault 4 (kill -9): sent frames up to seq ${lastSent}, recovered ${seqs.length} frames up to seq ${lastRecovered}: ${gapMs.toFixed(0)} ms lost; file ${size} bytes`);
       // The loss itself (at most one flush interval) is the recorder's unit test's to bound, with its

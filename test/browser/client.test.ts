@@ -256,7 +256,7 @@ describe('the client in Chromium with an emulated Quest 3', () => {
     await page.click('[data-testid=export-panel] button:has-text("Export")');
     await page.waitForSelector('[data-testid=export-status] a:has-text("download .tar")', { timeout: 60_000 });
     const exported = await page.textContent('[data-testid=export-status]');
-    expect(exported).toMatch(/done .*100 %.* 1 episodes, \d+ frames/);
+    expect(exported).toMatch(/done .*100 %.* \d+ episodes, \d+ frames/);
     const href = await page.getAttribute('[data-testid=export-status] a', 'href');
     const tar = await fetch(`${base}${href}`);
     expect(tar.status).toBe(200);
@@ -278,14 +278,21 @@ describe('the client in Chromium with an emulated Quest 3', () => {
     const stateFrom = states.length;
     // The capture is an ES module (`var a={…};export{a as capture};`): hand it to the page as data.
     await op.page.addScriptTag({ content: capture.replace(/export\s*\{\s*a\s+as\s+capture\s*\}\s*;?\s*$/, 'window.__capture=a;') });
-    const durationS = await op.page.evaluate(() => {
-      const w = window as unknown as { __capture: { frames: number[][] }; dexbridge: { device: { createActionPlayer(s: unknown, c: unknown): { play(): void } }; store: { getState(): { originReferenceSpace: unknown } } } };
-      const player = w.dexbridge.device.createActionPlayer(w.dexbridge.store.getState().originReferenceSpace, w.__capture);
-      player.play();
-      const f = w.__capture.frames;
-      return (f.at(-1)![0]! - f[0]![0]!) / 1000;
-    });
-    await sleep(durationS * 1000 + 1500);
+    const play = (): Promise<number> =>
+      op.page.evaluate(() => {
+        const w = window as unknown as { __capture: { frames: number[][] }; dexbridge: { device: { createActionPlayer(s: unknown, c: unknown): { play(): void } }; store: { getState(): { originReferenceSpace: unknown } } } };
+        const player = w.dexbridge.device.createActionPlayer(w.dexbridge.store.getState().originReferenceSpace, w.__capture);
+        player.play();
+        const f = w.__capture.frames;
+        return (f.at(-1)![0]! - f[0]![0]!) / 1000;
+      });
+    // A busy machine renders fewer XR frames per second: play the session again until enough of its
+    // hand-tracked frames were sampled (at most four times).
+    const withRight = (): number => frames.slice(from).filter((f) => f.right !== null).length;
+    for (let plays = 0; plays < 4 && withRight() <= 60; plays++) {
+      const durationS = await play();
+      await sleep(durationS * 1000 + 1500);
+    }
     const byseq = new Map<number, number>();
     const sent = frames.slice(from).filter((f) => f.right !== null);
     for (const f of sent) byseq.set(f.seq, humanPinchM(f.right!));
