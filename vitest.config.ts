@@ -15,6 +15,9 @@ export default defineConfig({
     // Deadlines only bound a failure: generous, so that a busy machine is slow, never red.
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    // Vitest's default on a 2-core machine is one worker, and many end-to-end tests mostly wait on
+    // sockets and timers: two workers overlap them (the browser project still runs alone, last).
+    maxWorkers: 2,
     projects: [
       { extends: true, test: { name: 'urdf', root: here('./urdf'), include: ['test/**/*.test.ts'] } },
       { extends: true, test: { name: 'retarget', root: here('./retarget'), include: ['test/**/*.test.ts'] } },
