@@ -203,7 +203,7 @@ export class Retargeter {
         handOffset,
         armCommanded: this.commanded.subarray(armOffset, armOffset + ARM_DOF),
         handSolveOptions: { maxIterations: this.handIterations, regularization: this.handRegularization },
-        armSolveOptions: { maxIterations: this.armIterations, tolerance: 1e-6, rest: Float64Array.from(armHome(side)), restGain: 0.05 },
+        armSolveOptions: { maxIterations: this.armIterations, maxRestarts: 0, tolerance: 1e-6, rest: Float64Array.from(armHome(side)), restGain: 0.05 },
         wasTracked: false,
         lastTrackedMs: Number.NEGATIVE_INFINITY,
         everTracked: false,
@@ -322,6 +322,23 @@ export class Retargeter {
    */
   fingertipTargets(side: Side): Readonly<HandTargets> {
     return this.sides[side].targets;
+  }
+
+  /**
+   * The arm IK's solution of a side's last solved frame (7 joints, rad): what the limiter moves
+   * the commanded arm toward. The shared array: copy to keep.
+   */
+  armSolution(side: Side): Readonly<Float64Array> {
+    return this.sides[side].armQ;
+  }
+
+  /**
+   * The flange target of a side's last engaged, tracked frame, in the arm base frame
+   * (`<side>_arm_link0`, 12 numbers: row-major rotation, then translation in m). Meaningful for
+   * this frame only when `output.status[side].tracked && output.status[side].engaged`.
+   */
+  armFlangeTarget(side: Side): Readonly<Float64Array> {
+    return this.sides[side].flangeTarget;
   }
 
   /** Processes one frame; returns the shared output object (overwritten by the next call). */
