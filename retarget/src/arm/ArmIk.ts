@@ -48,10 +48,12 @@ export interface IkSolveOptions {
    */
   readonly rotationWeight?: number;
   /**
-   * Largest change of each joint from the seed, rad (one number for all, or one per joint): a
-   * trust region that keeps a tracking solve on the seed's IK branch. Default: none.
+   * Bounds of this solve per joint, rad, intersected with the joint limits: a trust region that
+   * keeps a tracking solve near where the arm is (on its IK branch) and within what it can move
+   * in one frame. Default: the joint limits.
    */
-  readonly maxJointStep?: number | ArrayLike<number>;
+  readonly lowerBound?: ArrayLike<number>;
+  readonly upperBound?: ArrayLike<number>;
 }
 
 /** Default random restarts of a solve: enough for ≥ 99.9 % of cold reachable FR3 poses. */
@@ -222,18 +224,17 @@ export class ArmIk {
     const rest = options.rest;
     const restGain = options.restGain ?? 0.2;
     const wRot = options.rotationWeight ?? 0.4;
+    const rowWeight = wRot;
     const n = this.n;
     const tree = this.tree;
     const { jac, e, w, dq, qTry } = this;
     this.rng[0] = this.randomSeed;
     const { lo, hi } = this;
-    const step = options.maxJointStep;
+    const lb = options.lowerBound, ub = options.upperBound;
     for (let i = 0; i < n; i++) {
-      const s = Math.max(tree.lower[i]!, Math.min(tree.upper[i]!, seed[i]!));
-      const d = step === undefined ? Number.POSITIVE_INFINITY : typeof step === 'number' ? step : step[i]!;
-      lo[i] = Math.max(tree.lower[i]!, s - d);
-      hi[i] = Math.min(tree.upper[i]!, s + d);
-      out[i] = s;
+      lo[i] = lb === undefined ? tree.lower[i]! : Math.min(tree.upper[i]!, Math.max(tree.lower[i]!, lb[i]!));
+      hi[i] = ub === undefined ? tree.upper[i]! : Math.max(lo[i]!, Math.min(tree.upper[i]!, ub[i]!));
+      out[i] = Math.max(lo[i]!, Math.min(hi[i]!, seed[i]!));
     }
 
     let cost = this.errorAt(out, target, wRot);
@@ -242,8 +243,9 @@ export class ArmIk {
     let restarts = 0;
     let stall = 0;
     let attemptIterations = 0;
-    // Best joints over all attempts, by unweighted error: a failed solve returns the best found.
-    let bestErr = this.unweightedNorm();
+    // Best joints over all attempts by the weighted objective (what the descent minimises, so a
+    // position-first solve keeps its position): a failed solve returns the best found.
+    let bestErr = cost;
     const best = this.best;
     best.set(out);
     let plateau = 0;
@@ -253,8 +255,8 @@ export class ArmIk {
       iterations++;
       tree.jacobian(this.tip, jac);
       // Weighted rows: rotation rows scaled by wRot so that metres and radians trade sensibly.
-      for (let i = 3; i < 6; i++) for (let c = 0; c < n; c++) jac[i * n + c] = jac[i * n + c]! * wRot;
-      for (let i = 0; i < 6; i++) w[i] = i < 3 ? e[i]! : e[i]! * wRot;
+      if (rowWeight !== 1) for (let i = 3; i < 6; i++) for (let c = 0; c < n; c++) jac[i * n + c] = jac[i * n + c]! * rowWeight;
+      for (let i = 0; i < 6; i++) w[i] = i < 3 ? e[i]! : e[i]! * rowWeight;
       const errNorm = this.unweightedNorm();
       if (!this.step(lambda, out, rest, restGain, errNorm)) { lambda *= 10; continue; }
       // Active set: a joint at a limit whose step points further out is dropped from this step,
@@ -283,7 +285,7 @@ export class ArmIk {
         this.errorAt(out, target, wRot); // restore e and poses at the accepted q
       }
       attemptIterations++;
-      const err = this.unweightedNorm();
+      const err = cost;
       if (accepted) plateau = err > bestErr * (1 - 1e-3) ? plateau + 1 : 0;
       if (err < bestErr) { bestErr = err; best.set(out); }
       // Without restarts, a descent whose accepted steps no longer lower the error (an unreachable
@@ -298,7 +300,7 @@ export class ArmIk {
         stall = 0;
       }
     }
-    if (this.unweightedNorm() > bestErr) {
+    if (cost > bestErr) {
       out.set(best);
       this.errorAt(out, target, wRot);
     }

@@ -286,7 +286,8 @@ export class FidelityMeter {
       reachable = r.positionError < REACH_POSITION_M && r.rotationError < REACH_ROTATION_RAD;
     }
     a.arm.push({ tMs, positionErrorM, rotationErrorRad, reachable, status: st.arm.status });
-    // Branch jumps: the solution's step since the previous solved frame, against the velocity limits.
+    // Branch jumps: how far the solution asks the arm to go from its previous command, against
+    // what the joints can move in the time since (velocity limits).
     const sol = rt.armSolution(side);
     if (!Number.isNaN(a.prevSolvedMs) && tMs > a.prevSolvedMs) {
       const dt = (tMs - a.prevSolvedMs) / 1000;
@@ -297,7 +298,7 @@ export class FidelityMeter {
       if (jump && !a.jumpRun) a.branchJumps++;
       a.jumpRun = jump;
     }
-    a.prevSolution.set(sol);
+    a.prevSolution.set(a.armQ); // the command of this frame, for the next frame's step
     a.prevSolvedMs = tMs;
   }
 
