@@ -101,7 +101,8 @@ export function benchHandFidelity(rig: Rig, frames: readonly HandFrame[], option
   const ratios: number[] = [];
   const rand = rng(99);
   for (const c of captured) {
-    const solver = new HandSolver(rig.sides[c.side].handTree, rig.sides[c.side].tipLinks);
+    const m = rig.sides[c.side];
+    const solver = new HandSolver(m.handTree, m.tipLinks, { midLinks: m.midLinks, tipRadii: m.tipRadii, midRadii: m.midRadii });
     const tree = rig.sides[c.side].handTree;
     const seed = new Float64Array(tree.variableCount), out = new Float64Array(tree.variableCount);
     let best = Number.POSITIVE_INFINITY;
@@ -175,6 +176,7 @@ export function benchSyntheticFidelity(rig: Rig, seconds = 20): Record<string, n
 
 function copyTargets(from: HandTargets, to: HandTargets): void {
   to.tips.set(from.tips); to.tipWeights.set(from.tipWeights); to.pinchVectors.set(from.pinchVectors); to.pinchWeights.set(from.pinchWeights);
+  to.mids.set(from.mids); to.midWeights.set(from.midWeights); to.separationWeight = from.separationWeight;
 }
 
 function solveOptionsOf(options: RetargeterOptions): { regularization: number } {

@@ -214,16 +214,20 @@ export class FidelityMeter {
         P(rtip, 0) - P(rk, 0), P(rtip, 1) - P(rk, 1), P(rtip, 2) - P(rk, 2),
       ));
     }
-    // Curl (wrist→knuckle against distal→tip) and PIP (proximal against intermediate) angles.
+    // Curl (wrist→knuckle against distal→tip) and PIP (proximal against intermediate) angles:
+    // the human's from its own (filtered) joints, the robot's from its links. Angles between two
+    // vectors of one hand do not depend on the frame they are written in.
+    const W = rt.humanJoints(side);
+    const S = XR_JOINT_STRIDE;
     for (let i = 0; i < 4; i++) {
       const m = XR.indexMetacarpal + i * 5; // metacarpal, proximal, intermediate, distal, tip
       const c = a.chain[i]!;
-      const hc = angleDeg(H[(m + 1) * 3]!, H[(m + 1) * 3 + 1]!, H[(m + 1) * 3 + 2]!,
-        H[(m + 4) * 3]! - H[(m + 3) * 3]!, H[(m + 4) * 3 + 1]! - H[(m + 3) * 3 + 1]!, H[(m + 4) * 3 + 2]! - H[(m + 3) * 3 + 2]!);
+      const hc = angleDeg(W[(m + 1) * S]! - W[0]!, W[(m + 1) * S + 1]! - W[1]!, W[(m + 1) * S + 2]! - W[2]!,
+        W[(m + 4) * S]! - W[(m + 3) * S]!, W[(m + 4) * S + 1]! - W[(m + 3) * S + 1]!, W[(m + 4) * S + 2]! - W[(m + 3) * S + 2]!);
       const rc = angleDeg(P(c[0]!, 0), P(c[0]!, 1), P(c[0]!, 2), P(c[3]!, 0) - P(c[2]!, 0), P(c[3]!, 1) - P(c[2]!, 1), P(c[3]!, 2) - P(c[2]!, 2));
       const hp = angleDeg(
-        H[(m + 2) * 3]! - H[(m + 1) * 3]!, H[(m + 2) * 3 + 1]! - H[(m + 1) * 3 + 1]!, H[(m + 2) * 3 + 2]! - H[(m + 1) * 3 + 2]!,
-        H[(m + 3) * 3]! - H[(m + 2) * 3]!, H[(m + 3) * 3 + 1]! - H[(m + 2) * 3 + 1]!, H[(m + 3) * 3 + 2]! - H[(m + 2) * 3 + 2]!);
+        W[(m + 2) * S]! - W[(m + 1) * S]!, W[(m + 2) * S + 1]! - W[(m + 1) * S + 1]!, W[(m + 2) * S + 2]! - W[(m + 1) * S + 2]!,
+        W[(m + 3) * S]! - W[(m + 2) * S]!, W[(m + 3) * S + 1]! - W[(m + 2) * S + 1]!, W[(m + 3) * S + 2]! - W[(m + 2) * S + 2]!);
       const rp = angleDeg(P(c[1]!, 0) - P(c[0]!, 0), P(c[1]!, 1) - P(c[0]!, 1), P(c[1]!, 2) - P(c[0]!, 2),
         P(c[2]!, 0) - P(c[1]!, 0), P(c[2]!, 1) - P(c[1]!, 1), P(c[2]!, 2) - P(c[1]!, 2));
       const s = a.fingers[i]!;

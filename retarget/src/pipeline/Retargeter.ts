@@ -254,7 +254,7 @@ export class Retargeter {
         model,
         mapper: new HumanHandMapper(model, { ...options.hand, ...options.sides?.[side]?.hand }),
         mapping: new ArmMapping(model, { ...options.arm, ...options.sides?.[side]?.arm }),
-        handSolver: new HandSolver(model.handTree, model.tipLinks),
+        handSolver: new HandSolver(model.handTree, model.tipLinks, { midLinks: model.midLinks, tipRadii: model.tipRadii, midRadii: model.midRadii }),
         ik: new ArmIk(model.armTree, model.armTree.linkNames[model.armTree.linkCount - 1]!),
         filter: options.filter === false ? undefined : new OneEuroFilter(XR_JOINT_COUNT * 3, options.filter),
         targets: createHandTargets(),
@@ -359,10 +359,11 @@ export class Retargeter {
 
   /**
    * Writes the operator's 25 joints of the last processed frame as the hand solver saw them
-   * (filtered positions), in the robot hand base frame (`<side>_hand_base`), m: the human hand
-   * frame placed on the hand base as {@link HumanHandMapper} places the fingertip targets
-   * (wrist at the origin, scaled by the operator's hand scale). `out` receives 25 × xyz (75
-   * numbers). The tip joints equal {@link fingertipTargets}. Allocation-free.
+   * (filtered positions), mapped into the robot hand base frame (`<side>_hand_base`), m, as
+   * {@link HumanHandMapper} maps them: the thumb and the metacarpals scaled from the wrist and
+   * moved onto the robot's knuckle line, each long finger from the robot's knuckle with its own
+   * length ratio. `out` receives 25 × xyz (75 numbers). The tip joints equal
+   * {@link fingertipTargets}. Allocation-free.
    * @returns false (and `out` untouched) when the side was not used in the last frame.
    * @throws RangeError if `out` holds fewer than 75 numbers.
    */
@@ -370,21 +371,17 @@ export class Retargeter {
     if (out.length < XR_JOINT_COUNT * 3) throw new RangeError(`Retargeter: humanJointsInHand needs ${XR_JOINT_COUNT * 3} numbers, got ${out.length}`);
     const s = this.sides[side];
     if (!s.status.tracked) return false;
-    const j = s.joints;
-    const h = s.humanPose;
-    const k = s.mapper.scale;
-    // Rotation rows hold the hand axes as columns: local = R^T (p − wrist), as the mapper computes it.
-    const xx = h[0]!, xy = h[3]!, xz = h[6]!;
-    const yx = h[1]!, yy = h[4]!, yz = h[7]!;
-    const zx = h[2]!, zy = h[5]!, zz = h[8]!;
-    const wx = h[9]!, wy = h[10]!, wz = h[11]!;
-    for (let i = 0; i < XR_JOINT_COUNT; i++) {
-      const px = j[i * XR_JOINT_STRIDE]! - wx, py = j[i * XR_JOINT_STRIDE + 1]! - wy, pz = j[i * XR_JOINT_STRIDE + 2]! - wz;
-      out[i * 3] = k * (px * xx + py * xy + pz * xz);
-      out[i * 3 + 1] = k * (px * yx + py * yy + pz * yz);
-      out[i * 3 + 2] = k * (px * zx + py * zy + pz * zz);
-    }
+    const m = s.mapper.mapped;
+    for (let i = 0; i < XR_JOINT_COUNT * 3; i++) out[i] = m[i]!;
     return true;
+  }
+
+  /**
+   * The operator's 25 joints of a side's last tracked frame as the solver saw them (filtered
+   * positions, 25 × 8 in the input's reference space). The shared array: copy to keep.
+   */
+  humanJoints(side: Side): Readonly<Float64Array> {
+    return this.sides[side].joints;
   }
 
   /**
