@@ -31,7 +31,7 @@ export interface HumanHandMapperOptions {
    * ratio, so every finger reaches as far as the human's. Default 'auto'.
    */
   readonly digitScales?: ArrayLike<number> | 'auto';
-  /** Weight of the intermediate (thumb MCP, finger PIP) targets. Default 0.3. */
+  /** Weight of the intermediate (thumb MCP, finger PIP) targets. Default 1 (as the tips). */
   readonly midWeight?: number;
   /** Weight of the separation terms between neighbouring fingers. Default 20. */
   readonly separationWeight?: number;
@@ -81,6 +81,11 @@ export function alignmentOf(knucklesM: ArrayLike<number>, side: Side): Float64Ar
   return Float64Array.of(xx, yx, zx, xy, yy, zy, xz, yz, zz);
 }
 
+/** Pad-to-pad gap between two tip joints: centre distance minus both joint radii, m. */
+function padGap(j: ArrayLike<number>, a: number, b: number): number {
+  return dist(j, a, b) - j[a * XR_JOINT_STRIDE + 7]! - j[b * XR_JOINT_STRIDE + 7]!;
+}
+
 /** Wrist → middle knuckle plus the middle finger's bones: the human counterpart of the robot's reference length. */
 export function humanReferenceLengthM(j: ArrayLike<number>): number {
   return dist(j, XR.wrist, XR.middleProximal) + dist(j, XR.middleProximal, XR.middleIntermediate) + dist(j, XR.middleIntermediate, XR.middleDistal) + dist(j, XR.middleDistal, XR.middleTip);
@@ -127,7 +132,7 @@ export class HumanHandMapper {
   constructor(rig: RigSideModel, options: HumanHandMapperOptions = {}) {
     const o: Required<HumanHandMapperOptions> = {
       scale: 'auto', pinchThresholdM: 0.005, pinchBlendM: 0.035, tipWeight: 1, pinchWeightFar: 0.5, pinchWeightNear: 10, sizeTolerance: 0.3,
-      digitScales: 'auto', midWeight: 0.3, separationWeight: 20, pinchHysteresisM: 0.004, pinchTipWeightFactor: 0.1,
+      digitScales: 'auto', midWeight: 1, separationWeight: 20, pinchHysteresisM: 0.004, pinchTipWeightFactor: 0.1,
       ...options,
     };
     if (o.scale !== 'auto' && !(o.scale > 0 && Number.isFinite(o.scale))) throw new RangeError(`HumanHandMapper: scale must be a positive number or 'auto', got ${o.scale}`);
@@ -199,7 +204,7 @@ export class HumanHandMapper {
    * `handPose` (12 numbers) and the robot-hand targets into `targets`. Calibrates the scale on
    * the first call when it is 'auto'.
    */
-  map(joints: ArrayLike<number>, targets: HandTargets, handPose: Float64Array): void {
+  map(joints: ArrayLike<number>, targets: HandTargets, handPose: Float64Array, rawJoints: ArrayLike<number> = joints): void {
     if (!Number.isFinite(this.referenceLengthM)) {
       this.referenceLengthM = humanReferenceLengthM(joints);
       if (Number.isNaN(this.scale)) this.scale = this.robotReferenceM / this.referenceLengthM;
@@ -287,9 +292,13 @@ export class HumanHandMapper {
       const hx = local[XR_TIPS[f]! * 3]! - local[XR_TIPS[0]! * 3]!, hy = local[XR_TIPS[f]! * 3 + 1]! - local[XR_TIPS[0]! * 3 + 1]!, hz = local[XR_TIPS[f]! * 3 + 2]! - local[XR_TIPS[0]! * 3 + 2]!;
       const gap = Math.hypot(hx, hy, hz) - rThumb - joints[XR_TIPS[f]! * XR_JOINT_STRIDE + 7]!;
       this.humanGapsM[j] = gap;
-      // Hysteresis: a pinch begins below the threshold and lasts until the threshold + hysteresis.
-      if (gap < g0) this.pinching[j] = 1;
-      else if (gap > g0 + this.o.pinchHysteresisM) this.pinching[j] = 0;
+      // Hysteresis: a pinch begins when either the filtered or the unfiltered gap is below the
+      // threshold (a fast pinch shows in the unfiltered hand frames before the filter lets it
+      // through) and lasts until both exceed the threshold + hysteresis.
+      const rawGap = padGap(rawJoints, XR_TIPS[0]!, XR_TIPS[f]!);
+      const lo = Math.min(gap, rawGap);
+      if (lo < g0) this.pinching[j] = 1;
+      else if (lo > g0 + this.o.pinchHysteresisM) this.pinching[j] = 0;
       // α = 0 while pinching, 1 from the blend distance on.
       const alpha = this.pinching[j] === 1 ? 0 : Math.min(1, Math.max(0, (gap - g0) / (g1 - g0)));
       // Near a pinch the robot's pads close in proportion to the human gap beyond the threshold,

@@ -97,6 +97,7 @@ interface SideAcc {
   readonly pinchReached: Uint8Array;
   pinchEvents: number;
   pinchEventsReached: number;
+  lastTrackedMs: number;
   readonly arm: ArmSample[];
   branchJumps: number;
   maxSolutionSpeedRatio: number;
@@ -175,7 +176,7 @@ export class FidelityMeter {
         fingers: LONG.map(() => ({ humanCurl: [], robotCurl: [], humanPip: [], robotPip: [], humanCurlGapped: [], robotCurlGapped: [] })),
         abdFrames: 0, abdAtLimit: 0, overlapFrames: 0,
         pinchHuman: new Int32Array(4), pinchRobot: new Int32Array(4), pinchStart: new Float64Array(4).fill(Number.NaN), pinchReached: new Uint8Array(4),
-        pinchEvents: 0, pinchEventsReached: 0, arm: [], branchJumps: 0, maxSolutionSpeedRatio: 0,
+        pinchEvents: 0, pinchEventsReached: 0, lastTrackedMs: Number.NaN, arm: [], branchJumps: 0, maxSolutionSpeedRatio: 0,
       };
     };
     this.acc = { left: make('left'), right: make('right') };
@@ -196,6 +197,7 @@ export class FidelityMeter {
       return;
     }
     a.frames++;
+    a.lastTrackedMs = frame.tMs;
     const raw = frame[side]!;
     // Robot hand at the commanded joints.
     for (let i = 0; i < a.q.length; i++) a.q[i] = out.q[a.handVarIdx[i]!]!;
@@ -371,9 +373,14 @@ export class FidelityMeter {
     const fingers = this.fingerFigures();
     const tips = SIDES.flatMap((s) => this.acc[s].tipErrMm.flat());
     const dirs = SIDES.flatMap((s) => this.acc[s].dirErrDeg.flat());
-    let abdN = 0, abdK = 0, frames = 0, overlap = 0, ph = 0, pr = 0, events = 0, reached = 0, jumps = 0, speed = 0;
+    let abdN = 0, abdK = 0, frames = 0, overlap = 0, ph = 0, pr = 0, events = 0, reached = 0, jumps = 0, speed = 0, censored = 0;
     for (const s of SIDES) {
       const a = this.acc[s];
+      // An event the recording ends in before its window is over, unreached, says nothing.
+      for (let j = 0; j < 4; j++) {
+        const start = a.pinchStart[j]!;
+        if (!Number.isNaN(start) && a.pinchReached[j] === 0 && a.lastTrackedMs - start < PINCH_EVENT_WINDOW_MS) censored++;
+      }
       abdN += a.abdFrames; abdK += a.abdAtLimit; frames += a.frames; overlap += a.overlapFrames;
       for (let j = 0; j < 4; j++) { ph += a.pinchHuman[j]!; pr += a.pinchRobot[j]!; }
       events += a.pinchEvents; reached += a.pinchEventsReached; jumps += a.branchJumps; speed = Math.max(speed, a.maxSolutionSpeedRatio);
@@ -397,7 +404,8 @@ export class FidelityMeter {
       [`${p}hand.pinch_fidelity`]: ph === 0 ? Number.NaN : pr / ph,
       [`${p}hand.pinch_fidelity.min`]: finiteMin(fingers.slice(1).map((f) => f.pinchFidelity)),
       [`${p}hand.pinch_events_human`]: events,
-      [`${p}hand.pinch_events_reached_within_100ms`]: events === 0 ? Number.NaN : reached / events,
+      [`${p}hand.pinch_events_cut_by_end`]: censored,
+      [`${p}hand.pinch_events_reached_within_100ms`]: events - censored === 0 ? Number.NaN : reached / (events - censored),
       [`${p}hand.jitter_ratio`]: this.jitterRatio(),
       [`${p}hand.jitter_ratio.max`]: finiteMax(fingers.slice(1).map((f) => f.jitterRatio)),
       [`${p}arm.frames`]: arm.length,

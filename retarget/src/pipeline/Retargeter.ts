@@ -488,7 +488,7 @@ export class Retargeter {
       j[i * XR_JOINT_STRIDE + 1] = pos[i * 3 + 1]!;
       j[i * XR_JOINT_STRIDE + 2] = pos[i * 3 + 2]!;
     }
-    s.mapper.map(j, s.targets, s.humanPose);
+    s.mapper.map(j, s.targets, s.humanPose, joints);
     st.humanGapsM.set(s.mapper.humanGapsM);
 
     // Hand: warm start from the previous solution; multi-start when there is none worth trusting.
