@@ -1,11 +1,14 @@
 /**
- * Retargeting benchmarks (issue 2): whole-frame time on the real Quest session, cold FR3 IK as
- * TRAC-IK measures it, hand fidelity (fingertip error, pinch fidelity) and optimality against a
- * slow many-restart solve. Run through `npm run bench` (on the built packages).
+ * Retargeting benchmarks: whole-frame time on the real Quest session, cold FR3 IK with the
+ * default options as TRAC-IK measures it, the fidelity figures (`FidelityMeter`, defined in
+ * docs/retarget.md) on the real session and on synthetic operators made from the robot itself,
+ * generated pinches, and the hand solver's optimality against a slow many-restart solve. Run
+ * through `npm run bench` (on the built packages).
  */
 import { readFileSync } from 'node:fs';
 import {
-  ArmIk, createHandTargets, createRig, type HandFrame, HandSolver, type HandTargets, parseHandFramesJsonl, pose, type Rig, Retargeter, type RetargeterOptions, type Side, XR_JOINT_STRIDE, XR_TIPS,
+  ArmIk, armHome, COLD_MAX_ITERATIONS, createHandTargets, createRig, FidelityMeter, type HandFrame, HandSolver, type HandTargets, parseHandFramesJsonl, placeHand, pose, type Rig, Retargeter,
+  type RetargeterOptions, type Side, syntheticHumanHand, XR_TO_RIG,
 } from '@dexbridge/retarget';
 import { mean, percentile, repoUrl, round } from './results.js';
 
@@ -19,12 +22,6 @@ function rng(seed: number): () => number {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
     return s / 4294967296;
   };
-}
-
-/** Human pad-to-pad gap thumb → finger f (1..4) of a raw WebXR hand, m. */
-function rawGap(j: Float64Array, f: number): number {
-  const a = XR_TIPS[0]! * XR_JOINT_STRIDE, b = XR_TIPS[f]! * XR_JOINT_STRIDE;
-  return Math.hypot(j[a]! - j[b]!, j[a + 1]! - j[b + 1]!, j[a + 2]! - j[b + 2]!) - j[a + 7]! - j[b + 7]!;
 }
 
 export function benchFrameTime(rig: Rig, frames: readonly HandFrame[]): Record<string, number> {
@@ -45,34 +42,46 @@ export function benchFrameTime(rig: Rig, frames: readonly HandFrame[]): Record<s
   };
 }
 
+/**
+ * Cold FR3 IK as TRAC-IK measures it, with the API's default options (`ArmIk.solveCold`): random
+ * reachable poses, each solution verified by forward kinematics (position < 1e-5 m and rotation
+ * < 1e-5 rad), mean and worst time per solve.
+ */
 export function benchColdIk(rig: Rig, count = 10_000): Record<string, number> {
   const side = rig.sides.left;
   const tree = side.armTree;
   const ik = new ArmIk(tree, tree.linkNames[tree.linkCount - 1]!);
-  ik.seedRandom(7);
   const rand = rng(2026);
   const n = tree.variableCount;
-  const q = new Float64Array(n), out = new Float64Array(n), target = new Float64Array(12);
-  const mid = Float64Array.from({ length: n }, (_, i) => (tree.lower[i]! + tree.upper[i]!) / 2);
+  const q = new Float64Array(n), out = new Float64Array(n), target = new Float64Array(12), e = new Float64Array(6);
   const flange = (tree.linkCount - 1) * pose.POSE_STRIDE;
-  let solved = 0;
+  let solved = 0, iterations = 0;
   const times: number[] = [];
   for (let k = 0; k < count; k++) {
     for (let i = 0; i < n; i++) q[i] = tree.lower[i]! + (tree.upper[i]! - tree.lower[i]!) * rand();
     target.set(tree.fk(q).subarray(flange, flange + 12));
     const t0 = performance.now();
-    const r = ik.solve(target, mid, out, { tolerance: 1e-5, maxRestarts: 200, maxIterations: 6000 });
+    const r = ik.solveCold(target, out);
     times.push(performance.now() - t0);
-    if (r.status === 'converged') solved++;
+    iterations += r.iterations;
+    pose.poseError(e, 0, target, 0, tree.fk(out), flange);
+    if (Math.hypot(e[0]!, e[1]!, e[2]!) < 1e-5 && Math.hypot(e[3]!, e[4]!, e[5]!) < 1e-5) solved++;
   }
-  return { 'ik_cold.poses': count, 'ik_cold.solve_rate': round(solved / count, 6), 'ik_cold.mean_ms': round(mean(times)), 'ik_cold.p99_ms': round(percentile(times, 0.99)) };
+  const total = times.reduce((a, b) => a + b, 0);
+  return {
+    'ik_cold.poses': count, 'ik_cold.solve_rate': round(solved / count, 6), 'ik_cold.mean_ms': round(mean(times)), 'ik_cold.p99_ms': round(percentile(times, 0.99)),
+    'ik_cold.max_ms': round(Math.max(...times)), 'ik_cold.iteration_budget': COLD_MAX_ITERATIONS, 'ik_cold.us_per_iteration': round((1000 * total) / iterations),
+  };
 }
 
 interface Captured { side: Side; targets: HandTargets; qPrev: Float64Array; cost: number }
 
+/**
+ * The fidelity figures of the real Quest session (`FidelityMeter`: `hand.*`, `arm.*`, defined
+ * in docs/retarget.md) and the hand solver's optimality: the real-time cost against the best of
+ * 12 long solves of the same frame.
+ */
 export function benchHandFidelity(rig: Rig, frames: readonly HandFrame[], options: RetargeterOptions = {}): Record<string, number> {
-  const errors: number[] = [];
-  let humanPinch = 0, robotPinch = 0;
   const captured: Captured[] = [];
   let warm = 0;
   const rt = new Retargeter(rig, {
@@ -80,78 +89,111 @@ export function benchHandFidelity(rig: Rig, frames: readonly HandFrame[], option
     onHandSolve: (side, targets, qPrev, _q, result, cold) => {
       if (cold || warm++ % 4 !== 0) return; // every 4th warm solve, for the optimality check
       const t = createHandTargets();
-      t.tips.set(targets.tips); t.tipWeights.set(targets.tipWeights); t.pinchVectors.set(targets.pinchVectors); t.pinchWeights.set(targets.pinchWeights);
+      copyTargets(targets, t);
       captured.push({ side, targets: t, qPrev: Float64Array.from(qPrev), cost: result.cost });
     },
   });
-  // Pinch events: a run of human-pinch frames of one thumb–finger pair. An event is reached when
-  // the robot pinches that pair within 100 ms of the event's first frame.
-  const eventStart = new Map<string, number>();
-  const reached = new Set<string>();
-  let events = 0;
+  const meter = new FidelityMeter(rig);
   for (const f of frames) {
-    const o = rt.process(f);
-    for (const side of ['left', 'right'] as const) {
-      const st = o.status[side];
-      const raw = f[side];
-      if (!st.tracked || !raw) continue;
-      for (let i = 0; i < 5; i++) errors.push(st.fingertipErrorM[i]! * 1000);
-      for (let j = 0; j < 4; j++) {
-        const key = `${side}${j}`;
-        const pinching = rawGap(raw, j + 1) < 0.005;
-        const robot = st.robotGapsM[j]! <= 0.003;
-        if (pinching) {
-          humanPinch++;
-          if (robot) robotPinch++;
-          if (!eventStart.has(key)) { eventStart.set(key, f.tMs); events++; }
-        }
-        const start = eventStart.get(key);
-        if (start !== undefined) {
-          if (robot && f.tMs - start <= 100) reached.add(`${key}@${start}`);
-          if (!pinching && f.tMs - start > 100) eventStart.delete(key);
-        }
-      }
-    }
+    rt.process(f);
+    meter.add(f, rt);
   }
-  // Optimality: the real-time cost against the best of many long solves of the same frame.
   const ratios: number[] = [];
-  const lambda = 2e-6;
   const rand = rng(99);
   for (const c of captured) {
-    const solver = new HandSolver(rig.sides[c.side].handTree, rig.sides[c.side].tipLinks);
+    const m = rig.sides[c.side];
+    const solver = new HandSolver(m.handTree, m.tipLinks, { midLinks: m.midLinks, tipRadii: m.tipRadii, midRadii: m.midRadii });
     const tree = rig.sides[c.side].handTree;
     const seed = new Float64Array(tree.variableCount), out = new Float64Array(tree.variableCount);
     let best = Number.POSITIVE_INFINITY;
     for (let k = 0; k < 12; k++) {
       if (k === 0) seed.set(c.qPrev);
       else for (let i = 0; i < seed.length; i++) seed[i] = tree.lower[i]! + (tree.upper[i]! - tree.lower[i]!) * rand();
-      const r = solver.solve(c.targets, seed, c.qPrev, out, { maxIterations: 300, regularization: options.handRegularization ?? lambda, relativeTolerance: 1e-12 });
+      const r = solver.solve(c.targets, seed, c.qPrev, out, { ...solveOptionsOf(options), maxIterations: 300, relativeTolerance: 1e-12 });
       best = Math.min(best, r.cost);
     }
     ratios.push(c.cost / best);
   }
   return {
-    'hand.fingertip_err_mm.mean': round(mean(errors)), 'hand.fingertip_err_mm.p95': round(percentile(errors, 0.95)),
-    'hand.pinch_frames_human': humanPinch, 'hand.pinch_frames_robot': robotPinch,
-    'hand.pinch_fidelity': round(humanPinch === 0 ? Number.NaN : robotPinch / humanPinch),
-    'hand.pinch_events_human': events,
-    'hand.pinch_events_reached_within_100ms': round(events === 0 ? Number.NaN : reached.size / events),
+    ...roundAll(meter.figures()),
     'hand.optimality_ratio_p50': round(percentile(ratios, 0.5), 6), 'hand.optimality_ratio_p95': round(percentile(ratios, 0.95), 6),
     'hand.optimality_frames': ratios.length,
   };
 }
 
+function roundAll(figures: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, Number.isInteger(v) ? v : round(v)]));
+}
+
+const HAND_SIDES = ['left', 'right'] as const;
+const RIG_TO_XR = pose.invert(new Float64Array(12), 0, XR_TO_RIG, 0);
+
+/** Rig-frame pose of a side's hand base for arm joints q. */
+function handPoseInRig(rig: Rig, side: Side, q: ArrayLike<number>, out: Float64Array): Float64Array {
+  const m = rig.sides[side];
+  const tree = m.armTree;
+  pose.multiply(out, 0, m.armBaseInRig, 0, tree.fk(q), (tree.linkCount - 1) * pose.POSE_STRIDE);
+  return pose.multiply(out, 0, out, 0, m.handInFlange, 0);
+}
+
+/**
+ * Synthetic operators made from the robot itself: per side, 20 s at 90 Hz of smooth random motion
+ * of every hand joint (sums of sines over 85 % of each range) and of the arm (±0.3 rad about home,
+ * 0.1–0.4 Hz), turned into a human hand by {@link syntheticHumanHand} (middle knuckle on the
+ * wrist axis as on a human hand, 0.86 of the robot's size) whose wrist follows the robot hand's
+ * own reachable path. Figures with the prefix `synthetic.`.
+ */
+export function benchSyntheticFidelity(rig: Rig, seconds = 20): Record<string, number> {
+  const rand = rng(31);
+  const count = Math.round(seconds * 90);
+  const meter = new FidelityMeter(rig);
+  for (const side of HAND_SIDES) {
+    const tree = rig.sides[side].handTree;
+    const n = tree.variableCount;
+    const fq = Array.from({ length: n * 2 }, () => 0.1 + 0.5 * rand());
+    const ph = Array.from({ length: n * 2 }, () => 2 * Math.PI * rand());
+    const home = armHome(side);
+    const af = Array.from({ length: 7 }, () => 0.1 + 0.3 * rand());
+    const q = new Float64Array(n), armQ = new Float64Array(7), rigPose = new Float64Array(12), xr = new Float64Array(12);
+    const rt = new Retargeter(rig);
+    for (let k = 0; k < count; k++) {
+      const t = k / 90;
+      for (let i = 0; i < n; i++) {
+        const mid = (tree.lower[i]! + tree.upper[i]!) / 2, half = (0.85 * (tree.upper[i]! - tree.lower[i]!)) / 2;
+        q[i] = mid + half * (0.6 * Math.sin(2 * Math.PI * fq[i]! * t + ph[i]!) + 0.4 * Math.sin(2 * Math.PI * fq[n + i]! * t + ph[n + i]!));
+      }
+      for (let i = 0; i < 7; i++) armQ[i] = home[i]! + 0.3 * Math.sin(2 * Math.PI * af[i]! * t);
+      const hand = syntheticHumanHand(rig, side, q, { scale: 0.86 });
+      pose.multiply(xr, 0, RIG_TO_XR, 0, handPoseInRig(rig, side, armQ, rigPose), 0);
+      const joints = placeHand(hand, xr);
+      const frame: HandFrame = { tMs: k * FRAME_PERIOD_MS, left: side === 'left' ? joints : null, right: side === 'right' ? joints : null };
+      rt.process(frame);
+      meter.add(frame, rt);
+    }
+  }
+  return roundAll(meter.figures('synthetic'));
+}
+
+function copyTargets(from: HandTargets, to: HandTargets): void {
+  to.tips.set(from.tips); to.tipWeights.set(from.tipWeights); to.pinchVectors.set(from.pinchVectors); to.pinchWeights.set(from.pinchWeights);
+  to.mids.set(from.mids); to.midWeights.set(from.midWeights); to.separationWeight = from.separationWeight;
+}
+
+function solveOptionsOf(options: RetargeterOptions): { regularization: number } {
+  return { regularization: options.handRegularization ?? 2e-6 };
+}
+
 /**
  * Pinches generated from the robot's own pinch poses: for each finger, solve the robot hand
  * into touching thumb and finger pads from random starts, turn that pose into a human hand
- * (robot link origins as WebXR joints, tip-sphere radii as joint radii), hold it for 40 frames
- * at 90 Hz through a fresh Retargeter, and check that the robot pinches at the end.
+ * ({@link syntheticHumanHand}: middle knuckle on the wrist axis, pad gaps kept), hold it for
+ * 40 frames at 90 Hz through a fresh Retargeter, and check that the robot pinches at the end.
  */
 export function benchGeneratedPinches(rig: Rig, perFinger = 40): Record<string, number> {
   let human = 0, robot = 0;
   const rand = rng(5);
   const perFingerRate: number[] = [];
-  for (const sideName of ['left', 'right'] as const) {
+  for (const sideName of HAND_SIDES) {
     const side = rig.sides[sideName];
     const tree = side.handTree;
     const solver = new HandSolver(tree, side.tipLinks);
@@ -178,7 +220,7 @@ export function benchGeneratedPinches(rig: Rig, perFinger = 40): Record<string, 
         solver.fingertips(tips);
         const gap = Math.hypot(tips[f * 3]! - tips[0]!, tips[f * 3 + 1]! - tips[1]!, tips[f * 3 + 2]! - tips[2]!) - touch;
         if (Math.abs(gap) > 0.001) continue; // not a robot pinch pose: skip
-        const joints = robotPoseAsHumanHand(rig, sideName, q);
+        const joints = syntheticHumanHand(rig, sideName, q);
         const rt = new Retargeter(rig);
         let last = Number.NaN;
         for (let i = 0; i < 40; i++) {
@@ -193,47 +235,16 @@ export function benchGeneratedPinches(rig: Rig, perFinger = 40): Record<string, 
       perFingerRate.push(fHuman === 0 ? Number.NaN : fRobot / fHuman);
     }
   }
+  const rates = ['index', 'middle', 'ring', 'little'].map((_, j) => mean([perFingerRate[j]!, perFingerRate[j + 4]!]));
   return {
     'hand.pinch_generated.poses': human,
     'hand.pinch_fidelity_generated': round(human === 0 ? Number.NaN : robot / human),
-    'hand.pinch_fidelity_generated.index': round(mean([perFingerRate[0]!, perFingerRate[4]!])),
-    'hand.pinch_fidelity_generated.middle': round(mean([perFingerRate[1]!, perFingerRate[5]!])),
-    'hand.pinch_fidelity_generated.ring': round(mean([perFingerRate[2]!, perFingerRate[6]!])),
-    'hand.pinch_fidelity_generated.little': round(mean([perFingerRate[3]!, perFingerRate[7]!])),
+    'hand.pinch_fidelity_generated.index': round(rates[0]!),
+    'hand.pinch_fidelity_generated.middle': round(rates[1]!),
+    'hand.pinch_fidelity_generated.ring': round(rates[2]!),
+    'hand.pinch_fidelity_generated.little': round(rates[3]!),
+    'hand.pinch_fidelity_generated.min': round(Math.min(...rates)),
   };
-}
-
-/**
- * A WebXR-shaped hand (25 joints × 8, in the hand frame: identity orientations) made from the
- * robot hand at joints `q`: link origins stand in for the human joints, the palm's metacarpal
- * bases sit a quarter of the way from the wrist to each knuckle.
- */
-export function robotPoseAsHumanHand(rig: Rig, side: Side, q: Float64Array): Float64Array {
-  const model = rig.sides[side];
-  const tree = model.handTree;
-  const poses = tree.fk(q);
-  const at = (link: string): [number, number, number] => {
-    const o = tree.linkIndex(`${side}_hand_${link}`) * pose.POSE_STRIDE;
-    return [poses[o + 9]!, poses[o + 10]!, poses[o + 11]!];
-  };
-  const joints = new Float64Array(200);
-  const put = (i: number, p: readonly number[], radius: number): void => {
-    joints.set([p[0]!, p[1]!, p[2]!, 0, 0, 0, 1, radius], i * 8);
-  };
-  put(0, [0, 0, 0], 0.02);
-  put(1, at('thumb_cmc_link1'), 0.02);
-  put(2, at('thumb_proximal'), 0.012);
-  put(3, at('thumb_distal'), 0.011);
-  put(4, at('thumb_tip'), model.tipRadii[0]!);
-  (['index', 'middle', 'ring', 'little'] as const).forEach((finger, i) => {
-    const mcp = at(`${finger}_proximal`);
-    put(5 + i * 5, [mcp[0] * 0.25, mcp[1] * 0.25, mcp[2] * 0.25], 0.02);
-    put(6 + i * 5, mcp, 0.011);
-    put(7 + i * 5, at(`${finger}_middle`), 0.01);
-    put(8 + i * 5, at(`${finger}_distal`), 0.009);
-    put(9 + i * 5, at(`${finger}_tip`), model.tipRadii[i + 1]!);
-  });
-  return joints;
 }
 
 export function runRetargetBenchmarks(): Record<string, number> {
@@ -245,11 +256,12 @@ export function runRetargetBenchmarks(): Record<string, number> {
     const r = fn();
     Object.assign(figures, r);
     console.log(`  ${name} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
-    for (const [k, v] of Object.entries(r)) console.log(`    ${k.padEnd(44)} ${v}`);
+    for (const [k, v] of Object.entries(r)) console.log(`    ${k.padEnd(52)} ${v}`);
   };
   step('whole-frame retargeting, real Quest 3 session', () => benchFrameTime(rig, frames));
-  step('cold FR3 IK, 10,000 random reachable poses', () => benchColdIk(rig));
-  step('hand fidelity and optimality, real session', () => benchHandFidelity(rig, frames));
+  step('cold FR3 IK with the default options, 10,000 random reachable poses', () => benchColdIk(rig));
+  step('fidelity and optimality, real Quest 3 session', () => benchHandFidelity(rig, frames));
+  step('fidelity, synthetic operators made from the robot', () => benchSyntheticFidelity(rig));
   step('pinches generated from robot pinch poses', () => benchGeneratedPinches(rig));
   return figures;
 }

@@ -25,6 +25,17 @@ export interface RigSideModel {
   readonly handJointMap: Int32Array;
   /** Length from the wrist mount to the middle fingertip centre along the fingers at zero angles, m. */
   readonly handReferenceLengthM: number;
+  /**
+   * Each digit's base in the hand frame at zero angles, m, 5 × xyz, thumb first: the thumb's CMC
+   * and each long finger's MCP (knuckle). Fixed: the MCP joints sit on the palm.
+   */
+  readonly knucklesM: Float64Array;
+  /** Each digit's length from its base along its links to the tip-sphere centre, m (5). */
+  readonly digitLengthsM: Float64Array;
+  /** Link indices in `handTree` of the intermediate points: the thumb's MCP, each long finger's PIP (5). */
+  readonly midLinks: Int32Array;
+  /** Phalanx radius at each intermediate point, m (5). */
+  readonly midRadii: Float64Array;
 }
 
 export interface Rig {
@@ -39,6 +50,12 @@ function fixedPose(model: RobotModel, root: string, tip: string): Float64Array {
   const poses = tree.fk([]);
   const i = tree.linkIndex(tip);
   return poses.slice(i * POSE_STRIDE, (i + 1) * POSE_STRIDE);
+}
+
+function linkRadius(model: RobotModel, link: string): number {
+  const g = model.linkByName.get(link)?.collisions[0]?.geometry;
+  if (g?.kind !== 'cylinder' && g?.kind !== 'capsule' && g?.kind !== 'sphere') throw new TypeError(`rig: link "${link}" has no cylinder, capsule or sphere collision geometry`);
+  return g.radius;
 }
 
 function sphereRadius(model: RobotModel, link: string): number {
@@ -63,6 +80,22 @@ export function createRig(urdfText: string = rigUrdf()): Rig {
     const zero = new Float64Array(handVars.length);
     const poses = handTree.fk(zero);
     const mid = tipLinks[2]! * POSE_STRIDE;
+    const origin = (link: string): [number, number, number] => {
+      const o = handTree.linkIndex(`${side}_hand_${link}`) * POSE_STRIDE;
+      return [poses[o + 9]!, poses[o + 10]!, poses[o + 11]!];
+    };
+    const chains = [
+      ['thumb_metacarpal', 'thumb_proximal', 'thumb_distal', 'thumb_tip'],
+      ...(['index', 'middle', 'ring', 'little'] as const).map((f) => [`${f}_proximal`, `${f}_middle`, `${f}_distal`, `${f}_tip`]),
+    ];
+    const knucklesM = new Float64Array(15);
+    const digitLengthsM = new Float64Array(5);
+    chains.forEach((chain, i) => {
+      const pts = chain.map(origin);
+      knucklesM.set(pts[0]!, i * 3);
+      for (let k = 1; k < pts.length; k++) digitLengthsM[i] = digitLengthsM[i]! + Math.hypot(pts[k]![0] - pts[k - 1]![0], pts[k]![1] - pts[k - 1]![1], pts[k]![2] - pts[k - 1]![2]);
+    });
+    const midNames = chains.map((c) => `${side}_hand_${c[1]!}`);
     return {
       side,
       armTree,
@@ -73,6 +106,10 @@ export function createRig(urdfText: string = rigUrdf()): Rig {
       tipRadii: Float64Array.from(tipNames, (n) => sphereRadius(model, n)),
       handJointMap: handTree.jointIndexMap(HAND_JOINT_SUFFIXES.map((s) => handJointName(side, s))),
       handReferenceLengthM: Math.hypot(poses[mid + 9]!, poses[mid + 10]!, poses[mid + 11]!),
+      knucklesM,
+      digitLengthsM,
+      midLinks: Int32Array.from(midNames, (n) => handTree.linkIndex(n)),
+      midRadii: Float64Array.from(midNames, (n) => linkRadius(model, n)),
     };
   };
   const sides = { left: build('left'), right: build('right') };

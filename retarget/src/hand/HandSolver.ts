@@ -15,6 +15,18 @@ export interface HandTargets {
   readonly pinchVectors: Float64Array;
   /** Weight of each thumb-to-fingertip term (4). */
   readonly pinchWeights: Float64Array;
+  /**
+   * Intermediate targets, 5 × xyz, thumb first: the thumb's MCP and each long finger's PIP, so
+   * the finger curls like the human's (MCP/PIP split) and not just reaches its tip.
+   */
+  readonly mids: Float64Array;
+  /** Weight of each intermediate term (5). Default 0 (off). */
+  readonly midWeights: Float64Array;
+  /**
+   * Weight of the separation terms (m⁻² · m²): neighbouring long fingers' tips and PIPs are
+   * pushed apart when closer than their pad or phalanx radii. Default 0 (off).
+   */
+  separationWeight: number;
 }
 
 export function createHandTargets(): HandTargets {
@@ -23,7 +35,20 @@ export function createHandTargets(): HandTargets {
     tipWeights: new Float64Array(5).fill(1),
     pinchVectors: new Float64Array(12),
     pinchWeights: new Float64Array(4).fill(1),
+    mids: new Float64Array(15),
+    midWeights: new Float64Array(5),
+    separationWeight: 0,
   };
+}
+
+/** What a hand solver needs beyond the fingertips: intermediate links and the radii for separation. */
+export interface HandSolverGeometry {
+  /** Link indices of the intermediate points (thumb MCP, then each long finger's PIP), 5. */
+  readonly midLinks: Int32Array;
+  /** Pad-sphere radius of each fingertip, m, thumb first (5). */
+  readonly tipRadii: Float64Array;
+  /** Phalanx radius at each intermediate point, m, thumb first (5). */
+  readonly midRadii: Float64Array;
 }
 
 const HALTON_PRIMES = [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53] as const;
@@ -71,12 +96,19 @@ export interface HandSolveOptions {
 export class HandSolver {
   readonly result: HandSolveResult = { status: 'max_iterations', cost: Infinity, tipErrorRms: Infinity, iterations: 0 };
   private readonly n: number;
+  /** Points: the 5 fingertips, then the 5 intermediate links (when given). */
   private readonly tips: Int32Array;
-  /** Column lists: which variables move each fingertip. */
+  private readonly points: number;
+  /** Column lists: which variables move each point. */
   private readonly cols: Int32Array[];
-  /** Fingertip Jacobians: 5 × (3 × n). */
+  /** Point Jacobians: points × (3 × n). */
   private readonly jt: Float64Array;
-  private readonly p = new Float64Array(15);
+  private readonly p = new Float64Array(30);
+  /** Separation pairs (point a, point b, minimum distance m), flattened. */
+  private readonly sepA: Int32Array;
+  private readonly sepB: Int32Array;
+  private readonly sepMin: Float64Array;
+  private readonly grad: Float64Array;
   private readonly h: Float64Array;
   private readonly hf: Float64Array;
   private readonly g: Float64Array;
@@ -89,15 +121,36 @@ export class HandSolver {
   /** Targets with the thumb-to-fingertip terms off, for the cold solve's first stage. */
   private readonly tipOnly: HandTargets = { ...createHandTargets(), pinchWeights: new Float64Array(4) };
 
+  /**
+   * @param tipLinks the five fingertip links, thumb first.
+   * @param geometry intermediate links and radii; without it the intermediate and separation
+   *   terms are unavailable (their weights are ignored).
+   */
   constructor(
     readonly tree: KinematicTree,
     tipLinks: Int32Array,
+    geometry?: HandSolverGeometry,
   ) {
     this.n = tree.variableCount;
-    this.tips = tipLinks;
-    // Distinct variables per tip: a mimic joint repeats its source variable in the ancestor list.
-    this.cols = Array.from(tipLinks, (l) => Int32Array.from(new Set(tree.variablesMoving(l))));
-    this.jt = new Float64Array(5 * 3 * this.n);
+    this.tips = geometry ? Int32Array.from([...tipLinks, ...geometry.midLinks]) : Int32Array.from(tipLinks);
+    this.points = this.tips.length;
+    // Distinct variables per point: a mimic joint repeats its source variable in the ancestor list.
+    this.cols = Array.from(this.tips, (l) => Int32Array.from(new Set(tree.variablesMoving(l))));
+    this.jt = new Float64Array(this.points * 3 * this.n);
+    const a: number[] = [], b: number[] = [], m: number[] = [];
+    if (geometry) {
+      // Neighbouring long fingers (1..4): tip against tip, PIP against PIP, and each tip against
+      // the neighbour's PIP (a curled finger's tip passes its neighbour's middle phalanx).
+      for (let f = 1; f < 4; f++) {
+        a.push(f, 5 + f, f, 5 + f + 1); b.push(f + 1, 5 + f + 1, 5 + f + 1, f + 1);
+        m.push(geometry.tipRadii[f]! + geometry.tipRadii[f + 1]!, geometry.midRadii[f]! + geometry.midRadii[f + 1]!,
+          geometry.tipRadii[f]! + geometry.midRadii[f + 1]!, geometry.midRadii[f]! + geometry.tipRadii[f + 1]!);
+      }
+    }
+    this.sepA = Int32Array.from(a);
+    this.sepB = Int32Array.from(b);
+    this.sepMin = Float64Array.from(m);
+    this.grad = new Float64Array(this.n);
     this.h = new Float64Array(this.n * this.n);
     this.hf = new Float64Array(this.n * this.n);
     this.g = new Float64Array(this.n);
@@ -155,10 +208,19 @@ export class HandSolver {
     return out;
   }
 
+  private readPoints(): void {
+    const poses = this.tree.poses;
+    const p = this.p;
+    for (let i = 0; i < this.points; i++) {
+      const o = this.tips[i]! * POSE_STRIDE;
+      p[i * 3] = poses[o + 9]!; p[i * 3 + 1] = poses[o + 10]!; p[i * 3 + 2] = poses[o + 11]!;
+    }
+  }
+
   /** The cost at `q` (runs FK). */
   cost(q: Float64Array, t: HandTargets, qPrev: Float64Array, lambda: number): number {
     this.tree.fk(q);
-    this.fingertips(this.p);
+    this.readPoints();
     let c = 0;
     for (let i = 0; i < this.n; i++) { const dq = q[i]! - qPrev[i]!; c += lambda * dq * dq; }
     return c + this.residualCost(t);
@@ -175,6 +237,23 @@ export class HandSolver {
       const f = (j + 1) * 3;
       const ex = p[f]! - p[0]! - t.pinchVectors[j * 3]!, ey = p[f + 1]! - p[1]! - t.pinchVectors[j * 3 + 1]!, ez = p[f + 2]! - p[2]! - t.pinchVectors[j * 3 + 2]!;
       c += t.pinchWeights[j]! * (ex * ex + ey * ey + ez * ez);
+    }
+    if (this.points > 5) {
+      for (let i = 0; i < 5; i++) {
+        const w = t.midWeights[i]!;
+        if (w === 0) continue;
+        const k = (5 + i) * 3;
+        const ex = p[k]! - t.mids[i * 3]!, ey = p[k + 1]! - t.mids[i * 3 + 1]!, ez = p[k + 2]! - t.mids[i * 3 + 2]!;
+        c += w * (ex * ex + ey * ey + ez * ez);
+      }
+      const ws = t.separationWeight;
+      if (ws > 0) {
+        for (let k = 0; k < this.sepA.length; k++) {
+          const a = this.sepA[k]! * 3, b = this.sepB[k]! * 3;
+          const r = this.sepMin[k]! - Math.hypot(p[a]! - p[b]!, p[a + 1]! - p[b + 1]!, p[a + 2]! - p[b + 2]!);
+          if (r > 0) c += ws * r * r;
+        }
+      }
     }
     return c;
   }
@@ -199,9 +278,9 @@ export class HandSolver {
     while (iterations < maxIter) {
       if (cost < absTol) { status = 'converged'; break; }
       iterations++;
-      // Fingertip Jacobians at the accepted q (FK poses are current).
+      // Point Jacobians at the accepted q (FK poses are current).
       jt.fill(0);
-      for (let i = 0; i < 5; i++) {
+      for (let i = 0; i < this.points; i++) {
         const o = this.tips[i]! * POSE_STRIDE;
         tree.pointJacobian(this.tips[i]!, tree.poses[o + 9]!, tree.poses[o + 10]!, tree.poses[o + 11]!, jt, i * 3 * n);
       }
@@ -253,6 +332,7 @@ export class HandSolver {
           }
         }
       }
+      if (this.points > 5) this.addMidAndSeparation(t);
       // Bounds: joints at a limit whose descent direction points out are held for this step.
       for (let c = 0; c < n; c++) {
         free[c] = (out[c]! <= tree.lower[c]! && g[c]! > 0) || (out[c]! >= tree.upper[c]! && g[c]! < 0) ? 0 : 1;
@@ -289,6 +369,56 @@ export class HandSolver {
       // FK is at the accepted q: `cost` ran it last on qTry, which is now `out`.
     }
     return this.finish(t, status, cost, iterations);
+  }
+
+  /** Adds the intermediate and separation terms to the normal equations (h, g). */
+  private addMidAndSeparation(t: HandTargets): void {
+    const { n, jt, p, h, g, cols, grad } = this;
+    for (let i = 0; i < 5; i++) {
+      const w = t.midWeights[i]!;
+      if (w === 0) continue;
+      const pt = 5 + i;
+      const ci = cols[pt]!;
+      for (let r = 0; r < 3; r++) {
+        const row = (pt * 3 + r) * n;
+        const res = w * (p[pt * 3 + r]! - t.mids[i * 3 + r]!);
+        for (let a = 0; a < ci.length; a++) {
+          const ca = ci[a]!;
+          const ja = jt[row + ca]!;
+          g[ca] = g[ca]! + ja * res;
+          for (let b = 0; b < ci.length; b++) { const cb = ci[b]!; h[ca * n + cb] = h[ca * n + cb]! + w * ja * jt[row + cb]!; }
+        }
+      }
+    }
+    const ws = t.separationWeight;
+    if (!(ws > 0)) return;
+    for (let k = 0; k < this.sepA.length; k++) {
+      const A = this.sepA[k]!, B = this.sepB[k]!;
+      const dx = p[A * 3]! - p[B * 3]!, dy = p[A * 3 + 1]! - p[B * 3 + 1]!, dz = p[A * 3 + 2]! - p[B * 3 + 2]!;
+      const d = Math.hypot(dx, dy, dz);
+      const res = this.sepMin[k]! - d;
+      if (res <= 0 || d < 1e-9) continue;
+      const ux = dx / d, uy = dy / d, uz = dz / d;
+      // ∂res/∂q = −uᵀ(J_A − J_B); the two points move with disjoint columns (different fingers).
+      const ca = cols[A]!, cb = cols[B]!;
+      const na = ca.length, nab = na + cb.length;
+      for (let k1 = 0; k1 < na; k1++) {
+        const c = ca[k1]!;
+        grad[c] = -(ux * jt[A * 3 * n + c]! + uy * jt[(A * 3 + 1) * n + c]! + uz * jt[(A * 3 + 2) * n + c]!);
+      }
+      for (let k1 = na; k1 < nab; k1++) {
+        const c = cb[k1 - na]!;
+        grad[c] = ux * jt[B * 3 * n + c]! + uy * jt[(B * 3 + 1) * n + c]! + uz * jt[(B * 3 + 2) * n + c]!;
+      }
+      for (let k1 = 0; k1 < nab; k1++) {
+        const c1 = k1 < na ? ca[k1]! : cb[k1 - na]!;
+        g[c1] = g[c1]! + ws * res * grad[c1]!;
+        for (let k2 = 0; k2 < nab; k2++) {
+          const c2 = k2 < na ? ca[k2]! : cb[k2 - na]!;
+          h[c1 * n + c2] = h[c1 * n + c2]! + ws * grad[c1]! * grad[c2]!;
+        }
+      }
+    }
   }
 
   private finish(t: HandTargets, status: HandSolveStatus, cost: number, iterations: number): HandSolveResult {

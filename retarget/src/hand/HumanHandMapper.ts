@@ -24,7 +24,27 @@ export interface HumanHandMapperOptions {
   readonly pinchWeightNear?: number;
   /** Accepted deviation of the operator's hand size from the size measured at calibration (fraction). Default 0.3. */
   readonly sizeTolerance?: number;
+  /**
+   * Robot-to-human length ratio of each digit (5, thumb first), or 'auto' to measure the
+   * operator's digit lengths (sum of the bones from the digit's base to its tip) over the first
+   * 30 plausible frames. Each long finger's joints are mapped from its own knuckle with its own
+   * ratio, so every finger reaches as far as the human's. Default 'auto'.
+   */
+  readonly digitScales?: ArrayLike<number> | 'auto';
+  /** Weight of the intermediate (thumb MCP, finger PIP) targets. Default 1 (as the tips). */
+  readonly midWeight?: number;
+  /** Weight of the separation terms between neighbouring fingers. Default 20. */
+  readonly separationWeight?: number;
+  /** A pinch, once begun, lasts until the human gap exceeds the threshold by this much, m. Default 0.004. */
+  readonly pinchHysteresisM?: number;
+  /** Factor on the thumb's and the finger's tip weights while they pinch. Default 0.1. */
+  readonly pinchTipWeightFactor?: number;
 }
+
+/** Frames over which 'auto' digit lengths are averaged. */
+const DIGIT_CALIBRATION_FRAMES = 30;
+/** WebXR joints of each digit from its base to its tip, thumb first. */
+const DIGIT_JOINTS = [[1, 2, 3, 4], [6, 7, 8, 9], [11, 12, 13, 14], [16, 17, 18, 19], [21, 22, 23, 24]] as const;
 
 /** Finger bones checked for plausibility: metacarpal to tip (the wrist's own bones vary most in Quest data). */
 const FINGER_BONES = XR_BONES.filter(([parent]) => parent !== XR.wrist);
@@ -36,6 +56,34 @@ const REFERENCE_MAX_M = 0.32;
 const pos = (j: ArrayLike<number>, i: number, k: number): number => j[i * XR_JOINT_STRIDE + k]!;
 function dist(j: ArrayLike<number>, a: number, b: number): number {
   return Math.hypot(pos(j, a, 0) - pos(j, b, 0), pos(j, a, 1) - pos(j, b, 1), pos(j, a, 2) - pos(j, b, 2));
+}
+
+/**
+ * Rotation (row-major 3×3) from the hand frame built the human way (x along the knuckle line,
+ * little → index knuckle on a right hand, index → little on a left; z from the wrist toward the
+ * middle knuckle, orthogonal to x; y = z × x) to the robot hand's base frame, computed from the
+ * robot's own knuckles (5 × xyz, thumb first). The robot's knuckle line is staggered (the index
+ * knuckle 8 mm higher than the little's, 6.7°), so the two frames differ by that tilt; the
+ * columns are the human-style axes written in the robot frame.
+ */
+export function alignmentOf(knucklesM: ArrayLike<number>, side: Side): Float64Array {
+  const k = (i: number, c: number): number => knucklesM[i * 3 + c]!;
+  const a = side === 'right' ? 4 : 1, b = side === 'right' ? 1 : 4;
+  let xx = k(b, 0) - k(a, 0), xy = k(b, 1) - k(a, 1), xz = k(b, 2) - k(a, 2);
+  let n = Math.hypot(xx, xy, xz);
+  xx /= n; xy /= n; xz /= n;
+  let zx = k(2, 0), zy = k(2, 1), zz = k(2, 2);
+  const d = xx * zx + xy * zy + xz * zz;
+  zx -= d * xx; zy -= d * xy; zz -= d * xz;
+  n = Math.hypot(zx, zy, zz);
+  zx /= n; zy /= n; zz /= n;
+  const yx = zy * xz - zz * xy, yy = zz * xx - zx * xz, yz = zx * xy - zy * xx;
+  return Float64Array.of(xx, yx, zx, xy, yy, zy, xz, yz, zz);
+}
+
+/** Pad-to-pad gap between two tip joints: centre distance minus both joint radii, m. */
+function padGap(j: ArrayLike<number>, a: number, b: number): number {
+  return dist(j, a, b) - j[a * XR_JOINT_STRIDE + 7]! - j[b * XR_JOINT_STRIDE + 7]!;
 }
 
 /** Wrist → middle knuckle plus the middle finger's bones: the human counterpart of the robot's reference length. */
@@ -64,15 +112,31 @@ export class HumanHandMapper {
   private readonly side: Side;
   private readonly robotTipRadii: Float64Array;
   private readonly robotReferenceM: number;
-  private readonly local = new Float64Array(15);
+  /** The 25 joints in the human hand frame (75), and mapped into the robot hand frame (75). */
+  private readonly local = new Float64Array(75);
+  readonly mapped = new Float64Array(75);
+  /** Rotation from the human-style hand frame to the robot hand's ({@link alignmentOf}). */
+  readonly align: Float64Array;
+  /** Robot digit bases (15) and lengths (5). */
+  private readonly knuckles: Float64Array;
+  private readonly robotDigitM: Float64Array;
+  /** Operator digit lengths, m (5), and how many frames have been averaged into them. */
+  readonly digitLengthsM = new Float64Array(5);
+  private digitFrames = 0;
+  /** Applied robot-to-human ratio per digit (5). */
+  readonly digitScales = new Float64Array(5);
+  private fixedDigitScales = false;
+  /** Pinch state per finger (hysteresis). */
+  readonly pinching = new Uint8Array(4);
 
   constructor(rig: RigSideModel, options: HumanHandMapperOptions = {}) {
     const o: Required<HumanHandMapperOptions> = {
       scale: 'auto', pinchThresholdM: 0.005, pinchBlendM: 0.035, tipWeight: 1, pinchWeightFar: 0.5, pinchWeightNear: 10, sizeTolerance: 0.3,
+      digitScales: 'auto', midWeight: 1, separationWeight: 20, pinchHysteresisM: 0.004, pinchTipWeightFactor: 0.1,
       ...options,
     };
     if (o.scale !== 'auto' && !(o.scale > 0 && Number.isFinite(o.scale))) throw new RangeError(`HumanHandMapper: scale must be a positive number or 'auto', got ${o.scale}`);
-    for (const k of ['pinchThresholdM', 'pinchBlendM', 'tipWeight', 'pinchWeightFar', 'pinchWeightNear', 'sizeTolerance'] as const) {
+    for (const k of ['pinchThresholdM', 'pinchBlendM', 'tipWeight', 'pinchWeightFar', 'pinchWeightNear', 'sizeTolerance', 'midWeight', 'separationWeight', 'pinchHysteresisM', 'pinchTipWeightFactor'] as const) {
       if (!(o[k] >= 0 && Number.isFinite(o[k]))) throw new RangeError(`HumanHandMapper: ${k} must be a finite number ≥ 0, got ${o[k]}`);
     }
     if (!(o.pinchBlendM > o.pinchThresholdM)) throw new RangeError(`HumanHandMapper: pinchBlendM (${o.pinchBlendM}) must exceed pinchThresholdM (${o.pinchThresholdM})`);
@@ -81,6 +145,34 @@ export class HumanHandMapper {
     this.robotTipRadii = rig.tipRadii;
     this.robotReferenceM = rig.handReferenceLengthM;
     this.scale = o.scale === 'auto' ? Number.NaN : o.scale;
+    this.knuckles = rig.knucklesM;
+    this.align = alignmentOf(rig.knucklesM, rig.side);
+    this.robotDigitM = rig.digitLengthsM;
+    if (o.digitScales !== 'auto') this.setDigitScales(o.digitScales);
+    else this.digitScales.fill(Number.NaN);
+  }
+
+  /**
+   * Sets the robot-to-human length ratio of each digit (5, thumb first), e.g. from a calibration;
+   * 'auto' measuring stops.
+   */
+  setDigitScales(scales: ArrayLike<number>): void {
+    if (scales.length !== 5) throw new RangeError(`HumanHandMapper: digitScales must have 5 entries (thumb first), got ${scales.length}`);
+    for (let i = 0; i < 5; i++) {
+      const v = scales[i]!;
+      if (!(v > 0 && Number.isFinite(v))) throw new RangeError(`HumanHandMapper: digitScales[${i}] must be a positive number, got ${v}`);
+    }
+    for (let i = 0; i < 5; i++) this.digitScales[i] = scales[i]!;
+    this.fixedDigitScales = true;
+  }
+
+  /** Operator's digit lengths of one hand (sum of bones from base to tip), m, into `out` (5). */
+  static digitLengths(joints: ArrayLike<number>, out: Float64Array): Float64Array {
+    for (let f = 0; f < 5; f++) {
+      const d = DIGIT_JOINTS[f]!;
+      out[f] = dist(joints, d[0], d[1]) + dist(joints, d[1], d[2]) + dist(joints, d[2], d[3]);
+    }
+    return out;
   }
 
   /** Sets the operator's hand scale explicitly (calibration). */
@@ -112,63 +204,121 @@ export class HumanHandMapper {
    * `handPose` (12 numbers) and the robot-hand targets into `targets`. Calibrates the scale on
    * the first call when it is 'auto'.
    */
-  map(joints: ArrayLike<number>, targets: HandTargets, handPose: Float64Array): void {
+  map(joints: ArrayLike<number>, targets: HandTargets, handPose: Float64Array, rawJoints: ArrayLike<number> = joints): void {
     if (!Number.isFinite(this.referenceLengthM)) {
       this.referenceLengthM = humanReferenceLengthM(joints);
       if (Number.isNaN(this.scale)) this.scale = this.robotReferenceM / this.referenceLengthM;
     }
     const s = this.scale;
     const wx = pos(joints, XR.wrist, 0), wy = pos(joints, XR.wrist, 1), wz = pos(joints, XR.wrist, 2);
-    // z: wrist → middle knuckle.
-    let zx = pos(joints, XR.middleProximal, 0) - wx, zy = pos(joints, XR.middleProximal, 1) - wy, zz = pos(joints, XR.middleProximal, 2) - wz;
-    let n = Math.hypot(zx, zy, zz);
-    zx /= n; zy /= n; zz /= n;
-    // x: across the knuckles, toward the thumb (right) or the little finger (left).
+    // x: along the knuckle line, toward the thumb (right) or the little finger (left).
     const from = this.side === 'right' ? XR.littleProximal : XR.indexProximal;
     const to = this.side === 'right' ? XR.indexProximal : XR.littleProximal;
     let xx = pos(joints, to, 0) - pos(joints, from, 0), xy = pos(joints, to, 1) - pos(joints, from, 1), xz = pos(joints, to, 2) - pos(joints, from, 2);
-    const d = xx * zx + xy * zy + xz * zz;
-    xx -= d * zx; xy -= d * zy; xz -= d * zz;
-    n = Math.hypot(xx, xy, xz);
+    let n = Math.hypot(xx, xy, xz);
     xx /= n; xy /= n; xz /= n;
+    // z: wrist → middle knuckle, made orthogonal to the knuckle line.
+    let zx = pos(joints, XR.middleProximal, 0) - wx, zy = pos(joints, XR.middleProximal, 1) - wy, zz = pos(joints, XR.middleProximal, 2) - wz;
+    const d = xx * zx + xy * zy + xz * zz;
+    zx -= d * xx; zy -= d * xy; zz -= d * xz;
+    n = Math.hypot(zx, zy, zz);
+    zx /= n; zy /= n; zz /= n;
     const yx = zy * xz - zz * xy, yy = zz * xx - zx * xz, yz = zx * xy - zy * xx;
     handPose[0] = xx; handPose[1] = yx; handPose[2] = zx;
     handPose[3] = xy; handPose[4] = yy; handPose[5] = zy;
     handPose[6] = xz; handPose[7] = yz; handPose[8] = zz;
     handPose[9] = wx; handPose[10] = wy; handPose[11] = wz;
 
-    const local = this.local;
-    for (let i = 0; i < 5; i++) {
-      const t = XR_TIPS[i]!;
-      const px = pos(joints, t, 0) - wx, py = pos(joints, t, 1) - wy, pz = pos(joints, t, 2) - wz;
-      local[i * 3] = px * xx + py * xy + pz * xz;
-      local[i * 3 + 1] = px * yx + py * yy + pz * yz;
-      local[i * 3 + 2] = px * zx + py * zy + pz * zz;
-      targets.tips[i * 3] = s * local[i * 3]!;
-      targets.tips[i * 3 + 1] = s * local[i * 3 + 1]!;
-      targets.tips[i * 3 + 2] = s * local[i * 3 + 2]!;
-      targets.tipWeights[i] = this.o.tipWeight;
+    // Digit lengths: averaged over the first frames unless fixed by a calibration.
+    if (!this.fixedDigitScales && this.digitFrames < DIGIT_CALIBRATION_FRAMES) {
+      const k = this.digitFrames++;
+      for (let f = 0; f < 5; f++) {
+        const d = DIGIT_JOINTS[f]!;
+        const len = dist(joints, d[0], d[1]) + dist(joints, d[1], d[2]) + dist(joints, d[2], d[3]);
+        this.digitLengthsM[f] = (this.digitLengthsM[f]! * k + len) / (k + 1);
+        this.digitScales[f] = this.robotDigitM[f]! / this.digitLengthsM[f]!;
+      }
     }
-    const { pinchThresholdM: g0, pinchBlendM: g1, pinchWeightFar: wFar, pinchWeightNear: wNear } = this.o;
+    const local = this.local, m = this.mapped, K = this.knuckles;
+    // Each joint in the human hand frame, turned by the alignment into the robot's: the knuckle
+    // lines of both hands correspond.
+    const A = this.align;
+    for (let j = 0; j < 25; j++) {
+      const px = pos(joints, j, 0) - wx, py = pos(joints, j, 1) - wy, pz = pos(joints, j, 2) - wz;
+      const hx = px * xx + py * xy + pz * xz, hy = px * yx + py * yy + pz * yz, hz = px * zx + py * zy + pz * zz;
+      local[j * 3] = A[0]! * hx + A[1]! * hy + A[2]! * hz;
+      local[j * 3 + 1] = A[3]! * hx + A[4]! * hy + A[5]! * hz;
+      local[j * 3 + 2] = A[6]! * hx + A[7]! * hy + A[8]! * hz;
+    }
+    // The thumb and the metacarpals: scaled from the wrist, then moved so that the middle
+    // knuckles of both hands coincide (the human's sits on the wrist's axis, the robot's 11.5 mm
+    // toward the thumb): the thumb keeps its place relative to the fingers it pinches.
+    const mk = XR.middleProximal * 3;
+    const ox = K[6]! - s * local[mk]!, oy = K[7]! - s * local[mk + 1]!, oz = K[8]! - s * local[mk + 2]!;
+    for (let j = 0; j < 25; j++) {
+      m[j * 3] = s * local[j * 3]! + ox;
+      m[j * 3 + 1] = s * local[j * 3 + 1]! + oy;
+      m[j * 3 + 2] = s * local[j * 3 + 2]! + oz;
+    }
+    m[0] = 0; m[1] = 0; m[2] = 0;
+    // Long fingers: from the robot's own knuckle, with the digit's own length ratio.
+    for (let f = 1; f < 5; f++) {
+      const d = DIGIT_JOINTS[f]!;
+      const k0 = d[0] * 3, sf = this.digitScales[f]!;
+      for (let q = 1; q < 4; q++) {
+        const j = d[q]! * 3;
+        m[j] = K[f * 3]! + sf * (local[j]! - local[k0]!);
+        m[j + 1] = K[f * 3 + 1]! + sf * (local[j + 1]! - local[k0 + 1]!);
+        m[j + 2] = K[f * 3 + 2]! + sf * (local[j + 2]! - local[k0 + 2]!);
+      }
+      m[k0] = K[f * 3]!; m[k0 + 1] = K[f * 3 + 1]!; m[k0 + 2] = K[f * 3 + 2]!;
+    }
+    const { pinchThresholdM: g0, pinchBlendM: g1, pinchWeightFar: wFar, pinchWeightNear: wNear, tipWeight, midWeight } = this.o;
+    for (let i = 0; i < 5; i++) {
+      const t = XR_TIPS[i]! * 3;
+      targets.tips[i * 3] = m[t]!; targets.tips[i * 3 + 1] = m[t + 1]!; targets.tips[i * 3 + 2] = m[t + 2]!;
+      targets.tipWeights[i] = tipWeight;
+      const md = (i === 0 ? XR.thumbProximal : DIGIT_JOINTS[i]![1]) * 3;
+      targets.mids[i * 3] = m[md]!; targets.mids[i * 3 + 1] = m[md + 1]!; targets.mids[i * 3 + 2] = m[md + 2]!;
+      targets.midWeights[i] = midWeight;
+    }
+    targets.separationWeight = this.o.separationWeight;
     const rThumb = joints[XR_TIPS[0]! * XR_JOINT_STRIDE + 7]!;
+    const tp = targets.tips;
     for (let j = 0; j < 4; j++) {
       const f = j + 1;
-      const vx = local[f * 3]! - local[0]!, vy = local[f * 3 + 1]! - local[1]!, vz = local[f * 3 + 2]! - local[2]!;
-      const dh = Math.hypot(vx, vy, vz);
-      const gap = dh - rThumb - joints[XR_TIPS[f]! * XR_JOINT_STRIDE + 7]!;
+      const vx = tp[f * 3]! - tp[0]!, vy = tp[f * 3 + 1]! - tp[1]!, vz = tp[f * 3 + 2]! - tp[2]!;
+      const dm = Math.hypot(vx, vy, vz);
+      const hx = local[XR_TIPS[f]! * 3]! - local[XR_TIPS[0]! * 3]!, hy = local[XR_TIPS[f]! * 3 + 1]! - local[XR_TIPS[0]! * 3 + 1]!, hz = local[XR_TIPS[f]! * 3 + 2]! - local[XR_TIPS[0]! * 3 + 2]!;
+      const gap = Math.hypot(hx, hy, hz) - rThumb - joints[XR_TIPS[f]! * XR_JOINT_STRIDE + 7]!;
       this.humanGapsM[j] = gap;
-      // α = 0 at and below the pinch threshold, 1 from the blend distance on.
-      const alpha = Math.min(1, Math.max(0, (gap - g0) / (g1 - g0)));
+      // Hysteresis: a pinch begins when either the filtered or the unfiltered gap is below the
+      // threshold (a fast pinch shows in the unfiltered hand frames before the filter lets it
+      // through) and lasts until both exceed the threshold + hysteresis.
+      const rawGap = padGap(rawJoints, XR_TIPS[0]!, XR_TIPS[f]!);
+      const lo = Math.min(gap, rawGap);
+      if (lo < g0) this.pinching[j] = 1;
+      else if (lo > g0 + this.o.pinchHysteresisM) this.pinching[j] = 0;
+      // α = 0 while pinching, 1 from the blend distance on.
+      const alpha = this.pinching[j] === 1 ? 0 : Math.min(1, Math.max(0, (gap - g0) / (g1 - g0)));
       // Near a pinch the robot's pads close in proportion to the human gap beyond the threshold,
-      // so a human pinch (gap < threshold) asks for touching robot pads; far apart, the plain
-      // scaled vector.
+      // so a human pinch asks for touching robot pads; far apart, the mapped tips' own vector.
       const touching = this.robotTipRadii[0]! + this.robotTipRadii[f]!;
-      const len = (1 - alpha) * (touching + s * Math.max(0, gap - g0)) + alpha * s * dh;
-      const k = dh > 1e-9 ? len / dh : 0;
-      targets.pinchVectors[j * 3] = k * vx;
-      targets.pinchVectors[j * 3 + 1] = k * vy;
-      targets.pinchVectors[j * 3 + 2] = k * vz;
+      const len = (1 - alpha) * (touching + s * Math.max(0, gap - g0)) + alpha * dm;
+      // Direction: the mapped tips' vector, or the human one when the mapped tips coincide.
+      const useHuman = dm < 1e-6;
+      const dx = useHuman ? hx : vx, dy = useHuman ? hy : vy, dz = useHuman ? hz : vz;
+      const dn = Math.hypot(dx, dy, dz);
+      const k = dn > 1e-9 ? len / dn : 0;
+      targets.pinchVectors[j * 3] = k * dx;
+      targets.pinchVectors[j * 3 + 1] = k * dy;
+      targets.pinchVectors[j * 3 + 2] = k * dz;
       targets.pinchWeights[j] = wFar + (1 - alpha) * (wNear - wFar);
+      if (this.pinching[j] === 1) {
+        // While pinching, the pinch wins over where the two tips would be on their own.
+        targets.tipWeights[0] = tipWeight * this.o.pinchTipWeightFactor;
+        targets.tipWeights[f] = tipWeight * this.o.pinchTipWeightFactor;
+      }
     }
   }
 }

@@ -6,7 +6,7 @@ import { VelocityLimiter } from '../filters/VelocityLimiter.js';
 import { XR_HAND_LENGTH, XR_JOINT_COUNT, XR_JOINT_STRIDE, type HandFrame } from '../handFrame.js';
 import { createHandTargets, type HandSolveOptions, type HandSolveResult, type HandSolveStatus, HandSolver, type HandTargets } from '../hand/HandSolver.js';
 import { type HandCheck, HumanHandMapper, type HumanHandMapperOptions } from '../hand/HumanHandMapper.js';
-import { multiply, POSE_STRIDE } from '../math/pose.js';
+import { multiply, POSE_STRIDE, poseError } from '../math/pose.js';
 import type { Rig, RigSideModel } from '../rig.js';
 import { ARM_DOF, HAND_ACTIVE_DOF, SIDES, type Side } from '../robotNames.js';
 import { ACTIVE_DIM, activeArmOffset, activeHandOffset, STATE_DIM, StateAssembler } from './assemble.js';
@@ -23,6 +23,36 @@ export const armHome = (side: Side): number[] => FR3_HOME_RIGHT.map((q, i) => (s
 
 export type SideHold = 'none' | 'missing' | HandCheck;
 
+/**
+ * How the commanded arm (after the velocity and acceleration limits) stands against its flange
+ * target, measured by forward kinematics of the commanded joints, not the solver's residual:
+ * `converged` within {@link ARM_CONVERGED_POSITION_M} and {@link ARM_CONVERGED_ROTATION_RAD};
+ * `limited` when it is not there yet but the arm's solution from where it is reaches the target's
+ * position (the arm is on its way at its rate limits, or a joint range holds back only the
+ * orientation); `failed` when even that solution misses the position by more than
+ * {@link ARM_CONVERGED_POSITION_M} (out of reach from where the arm is).
+ */
+export type ArmCommandStatus = 'converged' | 'limited' | 'failed';
+
+/** The commanded flange is at its target when within this distance, m. */
+export const ARM_CONVERGED_POSITION_M = 1e-3;
+/** …and within this rotation, rad (0.57°). */
+export const ARM_CONVERGED_ROTATION_RAD = 0.01;
+/** Time step the tracking trust region assumes when a frame's own is not known, s (90 Hz). */
+const MIN_STEP_S = 1 / 90;
+/**
+ * Trust region of a tracking IK solve: each arm joint may end at most this many times its
+ * velocity limit × the frame's time step from the previous command. The limiter then allows 1×:
+ * the margin lets the solution lead the commanded arm, never jump to another IK branch.
+ */
+export const ARM_STEP_FACTOR = 3;
+/**
+ * Rotation weight of tracking solves, m/rad: 1 rad of orientation counts as 20 mm of position, so
+ * the position wins when both cannot be met (a wrist twisted past joint 7's range keeps its
+ * flange position within 5 mm; with 0.1 it drifts 20 mm).
+ */
+const TRACKING_ROTATION_WEIGHT = 0.02;
+
 /** Per-side status of the last frame. Objects are reused frame to frame: copy to keep. */
 export interface SideStatus {
   /** Whether this frame's hand was used. */
@@ -32,7 +62,22 @@ export interface SideStatus {
   /** Whether the arm follows the operator (clutch engaged). */
   engaged: boolean;
   hand: { status: HandSolveStatus | 'held'; costM2: number; tipErrorRmsM: number; iterations: number; cold: boolean };
-  arm: { status: IkStatus | 'held' | 'not_engaged'; residual: number; positionErrorM: number; rotationErrorRad: number; iterations: number };
+  /**
+   * The arm: `status`, `residual`, `positionErrorM`, `rotationErrorRad` and `iterations` are the
+   * IK solve's own (its solution against the target); `command` and the `command…` errors are
+   * the commanded joints' flange against the target (see {@link ArmCommandStatus}), NaN-free only
+   * when the arm was solved this frame.
+   */
+  arm: {
+    status: IkStatus | 'held' | 'not_engaged';
+    residual: number;
+    positionErrorM: number;
+    rotationErrorRad: number;
+    iterations: number;
+    command: ArmCommandStatus | 'held' | 'not_engaged';
+    commandPositionErrorM: number;
+    commandRotationErrorRad: number;
+  };
   /** Human pad-to-pad gaps thumb→index, middle, ring, little, m (last tracked frame). */
   humanGapsM: Float64Array;
   /** Robot pad-to-pad gaps for the same pairs on the commanded hand, m. */
@@ -88,6 +133,13 @@ export interface RetargeterOptions {
    * clutch re-anchoring. Default 100 ms.
    */
   readonly dropoutMs?: number;
+  /**
+   * With `autoEngage`, an arm re-anchors its clutch only after a tracking loss longer than this.
+   * After a shorter gap it keeps its anchor and continues, from where it is, toward where the
+   * operator's hand is now (at its rate limits), so a brief loss does not shift the operator's
+   * path. Default 500 ms; at least `dropoutMs`.
+   */
+  readonly reanchorMs?: number;
   /** Initial arm joints per side (7 each); default `armHome(side)`. */
   readonly armStart?: Partial<Record<Side, ArrayLike<number>>>;
   /** Sees every hand solve (diagnostics, benchmarks). */
@@ -118,6 +170,11 @@ interface SideState {
   readonly armCommanded: Float64Array;
   readonly handSolveOptions: HandSolveOptions;
   readonly armSolveOptions: IkSolveOptions;
+  /** Trust region of this frame's tracking solve, rad (filled per frame; see {@link ARM_STEP_FACTOR}). */
+  readonly armLower: Float64Array;
+  readonly armUpper: Float64Array;
+  /** Whether the arm was solved this frame (its command status is measured after the limiter). */
+  armSolved: boolean;
   wasTracked: boolean;
   /** Time of the last tracked frame, ms. */
   lastTrackedMs: number;
@@ -128,7 +185,10 @@ function newStatus(): SideStatus {
   return {
     tracked: false, hold: 'missing', engaged: false,
     hand: { status: 'held', costM2: Number.NaN, tipErrorRmsM: Number.NaN, iterations: 0, cold: false },
-    arm: { status: 'not_engaged', residual: Number.NaN, positionErrorM: Number.NaN, rotationErrorRad: Number.NaN, iterations: 0 },
+    arm: {
+      status: 'not_engaged', residual: Number.NaN, positionErrorM: Number.NaN, rotationErrorRad: Number.NaN, iterations: 0,
+      command: 'not_engaged', commandPositionErrorM: Number.NaN, commandRotationErrorRad: Number.NaN,
+    },
     humanGapsM: new Float64Array(4).fill(Number.NaN), robotGapsM: new Float64Array(4), fingertipErrorM: new Float64Array(5).fill(Number.NaN), limited: false,
   };
 }
@@ -161,6 +221,8 @@ export class Retargeter {
   private readonly armIterations: number;
   private readonly onHandSolve: HandSolveObserver | undefined;
   private readonly dropoutMs: number;
+  private readonly reanchorMs: number;
+  private readonly err6 = new Float64Array(6);
   private lastTMs = Number.NaN;
 
   constructor(rig: Rig, options: RetargeterOptions = {}) {
@@ -173,6 +235,10 @@ export class Retargeter {
     this.onHandSolve = options.onHandSolve;
     this.dropoutMs = options.dropoutMs ?? 100;
     if (!(this.dropoutMs >= 0 && Number.isFinite(this.dropoutMs))) throw new RangeError(`Retargeter: dropoutMs must be a finite number ≥ 0, got ${this.dropoutMs}`);
+    this.reanchorMs = options.reanchorMs ?? Math.max(500, this.dropoutMs);
+    if (!(this.reanchorMs >= this.dropoutMs && Number.isFinite(this.reanchorMs))) {
+      throw new RangeError(`Retargeter: reanchorMs must be a finite number ≥ dropoutMs (${this.dropoutMs}), got ${this.reanchorMs}`);
+    }
     for (const [k, v] of [['handIterations', this.handIterations], ['armIterations', this.armIterations]] as const) {
       if (!Number.isInteger(v) || v < 1) throw new RangeError(`Retargeter: ${k} must be a positive integer, got ${v}`);
     }
@@ -183,11 +249,12 @@ export class Retargeter {
       if (start.length !== ARM_DOF) throw new RangeError(`Retargeter: armStart.${side} must have ${ARM_DOF} joints, got ${start.length}`);
       const armQ = Float64Array.from(start);
       model.armTree.clamp(armQ);
+      const armLower = new Float64Array(ARM_DOF), armUpper = new Float64Array(ARM_DOF);
       return {
         model,
         mapper: new HumanHandMapper(model, { ...options.hand, ...options.sides?.[side]?.hand }),
         mapping: new ArmMapping(model, { ...options.arm, ...options.sides?.[side]?.arm }),
-        handSolver: new HandSolver(model.handTree, model.tipLinks),
+        handSolver: new HandSolver(model.handTree, model.tipLinks, { midLinks: model.midLinks, tipRadii: model.tipRadii, midRadii: model.midRadii }),
         ik: new ArmIk(model.armTree, model.armTree.linkNames[model.armTree.linkCount - 1]!),
         filter: options.filter === false ? undefined : new OneEuroFilter(XR_JOINT_COUNT * 3, options.filter),
         targets: createHandTargets(),
@@ -203,7 +270,13 @@ export class Retargeter {
         handOffset,
         armCommanded: this.commanded.subarray(armOffset, armOffset + ARM_DOF),
         handSolveOptions: { maxIterations: this.handIterations, regularization: this.handRegularization },
-        armSolveOptions: { maxIterations: this.armIterations, tolerance: 1e-6, rest: Float64Array.from(armHome(side)), restGain: 0.05 },
+        armSolveOptions: {
+          maxIterations: this.armIterations, maxRestarts: 0, tolerance: 1e-6, rest: Float64Array.from(armHome(side)), restGain: 0.05,
+          rotationWeight: TRACKING_ROTATION_WEIGHT, lowerBound: armLower, upperBound: armUpper, 
+        },
+        armLower,
+        armUpper,
+        armSolved: false,
         wasTracked: false,
         lastTrackedMs: Number.NEGATIVE_INFINITY,
         everTracked: false,
@@ -286,10 +359,11 @@ export class Retargeter {
 
   /**
    * Writes the operator's 25 joints of the last processed frame as the hand solver saw them
-   * (filtered positions), in the robot hand base frame (`<side>_hand_base`), m: the human hand
-   * frame placed on the hand base as {@link HumanHandMapper} places the fingertip targets
-   * (wrist at the origin, scaled by the operator's hand scale). `out` receives 25 × xyz (75
-   * numbers). The tip joints equal {@link fingertipTargets}. Allocation-free.
+   * (filtered positions), mapped into the robot hand base frame (`<side>_hand_base`), m, as
+   * {@link HumanHandMapper} maps them: the thumb and the metacarpals scaled from the wrist and
+   * moved onto the robot's knuckle line, each long finger from the robot's knuckle with its own
+   * length ratio. `out` receives 25 × xyz (75 numbers). The tip joints equal
+   * {@link fingertipTargets}. Allocation-free.
    * @returns false (and `out` untouched) when the side was not used in the last frame.
    * @throws RangeError if `out` holds fewer than 75 numbers.
    */
@@ -297,21 +371,17 @@ export class Retargeter {
     if (out.length < XR_JOINT_COUNT * 3) throw new RangeError(`Retargeter: humanJointsInHand needs ${XR_JOINT_COUNT * 3} numbers, got ${out.length}`);
     const s = this.sides[side];
     if (!s.status.tracked) return false;
-    const j = s.joints;
-    const h = s.humanPose;
-    const k = s.mapper.scale;
-    // Rotation rows hold the hand axes as columns: local = R^T (p − wrist), as the mapper computes it.
-    const xx = h[0]!, xy = h[3]!, xz = h[6]!;
-    const yx = h[1]!, yy = h[4]!, yz = h[7]!;
-    const zx = h[2]!, zy = h[5]!, zz = h[8]!;
-    const wx = h[9]!, wy = h[10]!, wz = h[11]!;
-    for (let i = 0; i < XR_JOINT_COUNT; i++) {
-      const px = j[i * XR_JOINT_STRIDE]! - wx, py = j[i * XR_JOINT_STRIDE + 1]! - wy, pz = j[i * XR_JOINT_STRIDE + 2]! - wz;
-      out[i * 3] = k * (px * xx + py * xy + pz * xz);
-      out[i * 3 + 1] = k * (px * yx + py * yy + pz * yz);
-      out[i * 3 + 2] = k * (px * zx + py * zy + pz * zz);
-    }
+    const m = s.mapper.mapped;
+    for (let i = 0; i < XR_JOINT_COUNT * 3; i++) out[i] = m[i]!;
     return true;
+  }
+
+  /**
+   * The operator's 25 joints of a side's last tracked frame as the solver saw them (filtered
+   * positions, 25 × 8 in the input's reference space). The shared array: copy to keep.
+   */
+  humanJoints(side: Side): Readonly<Float64Array> {
+    return this.sides[side].joints;
   }
 
   /**
@@ -324,13 +394,30 @@ export class Retargeter {
     return this.sides[side].targets;
   }
 
+  /**
+   * The arm IK's solution of a side's last solved frame (7 joints, rad): what the limiter moves
+   * the commanded arm toward. The shared array: copy to keep.
+   */
+  armSolution(side: Side): Readonly<Float64Array> {
+    return this.sides[side].armQ;
+  }
+
+  /**
+   * The flange target of a side's last engaged, tracked frame, in the arm base frame
+   * (`<side>_arm_link0`, 12 numbers: row-major rotation, then translation in m). Meaningful for
+   * this frame only when `output.status[side].tracked && output.status[side].engaged`.
+   */
+  armFlangeTarget(side: Side): Readonly<Float64Array> {
+    return this.sides[side].flangeTarget;
+  }
+
   /** Processes one frame; returns the shared output object (overwritten by the next call). */
   process(frame: HandFrame): RetargetOutput {
     const t = frame.tMs;
     const dtS = Number.isFinite(this.lastTMs) ? (t - this.lastTMs) / 1000 : 0;
     const advances = !Number.isFinite(this.lastTMs) || dtS > 0;
     if (advances && Number.isFinite(t)) {
-      for (const side of SIDES) this.processSide(this.sides[side], frame[side], t);
+      for (const side of SIDES) this.processSide(this.sides[side], frame[side], t, dtS);
     } else {
       for (const side of SIDES) this.holdSide(this.sides[side], frame[side] ? 'none' : 'missing');
     }
@@ -348,6 +435,7 @@ export class Retargeter {
       for (let i = 0; i < ARM_DOF && !limited; i++) limited = Math.abs(this.commanded[s.armOffset + i]! - this.target[s.armOffset + i]!) > 1e-12;
       for (let i = 0; i < HAND_ACTIVE_DOF && !limited; i++) limited = Math.abs(this.commanded[s.handOffset + i]! - this.target[s.handOffset + i]!) > 1e-12;
       s.status.limited = limited;
+      this.measureCommand(s);
     }
     if (advances && Number.isFinite(t)) this.lastTMs = t;
     this.output.tMs = t;
@@ -362,11 +450,13 @@ export class Retargeter {
     st.hand.status = 'held';
     st.hand.iterations = 0;
     st.arm.status = s.mapping.engaged ? 'held' : 'not_engaged';
+    st.arm.command = st.arm.status;
     st.arm.iterations = 0;
+    s.armSolved = false;
     st.engaged = s.mapping.engaged;
   }
 
-  private processSide(s: SideState, joints: Float64Array | null, tMs: number): void {
+  private processSide(s: SideState, joints: Float64Array | null, tMs: number, dtS: number): void {
     const check: SideHold = joints === null ? 'missing' : s.mapper.check(joints);
     if (joints === null || check !== 'ok') {
       this.holdSide(s, check);
@@ -377,6 +467,9 @@ export class Retargeter {
     // A gap of a frame or two (Quest drops single frames) is a dropout: the filter, the warm start
     // and the clutch anchor carry on. Only a longer loss counts as re-acquisition.
     const reacquired = !s.wasTracked && tMs - s.lastTrackedMs > this.dropoutMs;
+    // The clutch re-anchors only after a long loss: after a short one the arm carries on toward
+    // the operator's hand from where it is.
+    const reanchor = !s.wasTracked && tMs - s.lastTrackedMs > this.reanchorMs;
     // Positions through the One Euro filter (reset on re-acquisition, so it never lags from a stale hand).
     const pos = s.positions;
     for (let i = 0; i < XR_JOINT_COUNT; i++) {
@@ -395,7 +488,7 @@ export class Retargeter {
       j[i * XR_JOINT_STRIDE + 1] = pos[i * 3 + 1]!;
       j[i * XR_JOINT_STRIDE + 2] = pos[i * 3 + 2]!;
     }
-    s.mapper.map(j, s.targets, s.humanPose);
+    s.mapper.map(j, s.targets, s.humanPose, joints);
     st.humanGapsM.set(s.mapper.humanGapsM);
 
     // Hand: warm start from the previous solution; multi-start when there is none worth trusting.
@@ -414,14 +507,27 @@ export class Retargeter {
     // Arm: (re-)anchor the clutch where the robot is now, then follow.
     const side = s.model.side;
     const wantEngage = this.pendingEngage[side] || (this.autoEngage && (!s.everTracked || s.mapping.engaged));
-    if (wantEngage && (reacquired || !s.mapping.engaged)) {
+    if (wantEngage && (reanchor || !s.mapping.engaged)) {
       this.commandedHandPose(s, this.handPose);
       s.armQ.set(s.armCommanded);
       s.mapping.engage(s.humanPose, this.handPose);
       this.pendingEngage[side] = false;
     }
     if (s.mapping.flangeTarget(s.humanPose, s.flangeTarget)) {
+      // Continuity: solve from the previous command only, within a trust region of a few frames'
+      // worth of joint motion, so the solution never leaves the arm's IK branch (a target the
+      // branch cannot meet gives a 'limited' or 'failed' command status, never a far-away
+      // solution); a low rotation weight lets the position win when both cannot be met.
+      s.armQ.set(s.armCommanded);
+      const dt = dtS > 0 ? dtS : MIN_STEP_S;
+      const vmax = s.model.armTree.maxVelocity;
+      for (let i = 0; i < ARM_DOF; i++) {
+        const reach = ARM_STEP_FACTOR * vmax[i]! * dt;
+        s.armLower[i] = s.armQ[i]! - reach;
+        s.armUpper[i] = s.armQ[i]! + reach;
+      }
       const r = s.ik.solve(s.flangeTarget, s.armQ, s.armQ, s.armSolveOptions);
+      s.armSolved = true;
       st.arm.status = r.status;
       st.arm.residual = r.residual;
       st.arm.positionErrorM = r.positionError;
@@ -429,7 +535,9 @@ export class Retargeter {
       st.arm.iterations = r.iterations;
     } else {
       st.arm.status = 'not_engaged';
+      st.arm.command = 'not_engaged';
       st.arm.iterations = 0;
+      s.armSolved = false;
     }
     st.engaged = s.mapping.engaged;
     st.tracked = true;
@@ -437,6 +545,20 @@ export class Retargeter {
     s.wasTracked = true;
     s.everTracked = true;
     s.lastTrackedMs = tMs;
+  }
+
+  /** The commanded arm's flange against this frame's target: the honest status of the arm. */
+  private measureCommand(s: SideState): void {
+    if (!s.armSolved) return;
+    const tree = s.model.armTree;
+    const poses = tree.fk(s.armCommanded);
+    const e = poseError(this.err6, 0, s.flangeTarget, 0, poses, (tree.linkCount - 1) * POSE_STRIDE);
+    const arm = s.status.arm;
+    arm.commandPositionErrorM = Math.hypot(e[0]!, e[1]!, e[2]!);
+    arm.commandRotationErrorRad = Math.hypot(e[3]!, e[4]!, e[5]!);
+    arm.command = arm.commandPositionErrorM <= ARM_CONVERGED_POSITION_M && arm.commandRotationErrorRad <= ARM_CONVERGED_ROTATION_RAD
+      ? 'converged'
+      : arm.positionErrorM <= ARM_CONVERGED_POSITION_M ? 'limited' : 'failed';
   }
 
   /** Copies a side's solved joints into the limiter's target vector. */
