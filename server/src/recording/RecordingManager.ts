@@ -30,6 +30,10 @@ export class RecordingManager {
   private chunkId = 0;
   private pendingMeta: { task?: string; success?: boolean } = {};
   private closing: Promise<unknown> = Promise.resolve();
+  /** Settles when the recording being opened is open (or failed to open). */
+  private opened: Promise<void> = Promise.resolve();
+  /** Set by {@link close}: no recording starts any more. */
+  private shuttingDown = false;
 
   constructor(
     private readonly loop: ControlLoop,
@@ -74,10 +78,10 @@ export class RecordingManager {
 
   /** Starts a recording (no-op when one is running or opening). */
   start(meta: { operator?: string; task?: string }, by: string): void {
-    if (this.recorder || this.opening) return;
+    if (this.recorder || this.opening || this.shuttingDown) return;
     this.opening = true;
     this.chunkId = 0;
-    void (async () => {
+    this.opened = (async () => {
       await this.closing;
       try {
         const sink = await createRecordingFile(this.o.dir);
@@ -127,8 +131,14 @@ export class RecordingManager {
     this.recorder?.setOutcome(this.pendingMeta);
   }
 
-  /** Stops recording and waits until the file is complete. */
+  /**
+   * Stops recording and waits until the file is complete, whatever state the recording is in:
+   * one being opened is finished as soon as it is open (a Ctrl-C right after start must not leave
+   * a file without its summary), one being closed is waited for. No recording starts afterwards.
+   */
   async close(): Promise<void> {
+    this.shuttingDown = true;
+    await this.opened;
     this.stop({}, 'shutdown');
     await this.closing;
   }

@@ -1,0 +1,94 @@
+/**
+ * Admission of connections that have not proven who they are yet: every TCP connection (HTTP or
+ * WebSocket) is "pending" from accept until its WebSocket `hello` is accepted (or it closes). The
+ * pending connections are capped in total and per remote address; a new connection over a cap
+ * evicts the oldest pending connection of that address (or, for the total cap, the oldest of
+ * all), preferring one with no HTTP request in progress. So an attacker holding idle sockets can
+ * never keep the newest connection out: a dashboard that connects and says hello at once (with a
+ * valid token, or to send an e-stop) always gets in, and the number of descriptors the attacker
+ * holds stays bounded. Connections that said hello do not count.
+ */
+
+/** One pending connection. */
+export interface Admittee {
+  /** Remote address (IP) the caps group by. */
+  readonly address: string;
+  /** Closes it now (the server replaces this when the socket becomes a WebSocket). */
+  evict: () => void;
+  /** An HTTP request is being served on it (evicted only when no idle one is left). */
+  busy: boolean;
+}
+
+export interface AdmissionOptions {
+  /** Most pending connections in all. Default 128. */
+  readonly maxPending?: number;
+  /** Most pending connections from one remote address. Default 32. */
+  readonly maxPendingPerAddress?: number;
+}
+
+/** Counters of an {@link Admission}. */
+export interface AdmissionStats {
+  readonly pending: number;
+  /** Connections closed to make room, since start. */
+  readonly evicted: number;
+}
+
+export class Admission {
+  readonly #maxPending: number;
+  readonly #maxPerAddress: number;
+  /** In arrival order: the first is the oldest. */
+  readonly #pending = new Set<Admittee>();
+  readonly #perAddress = new Map<string, Set<Admittee>>();
+  #evicted = 0;
+
+  constructor(options: AdmissionOptions = {}) {
+    const o = { maxPending: 128, maxPendingPerAddress: 32, ...options };
+    for (const k of ['maxPending', 'maxPendingPerAddress'] as const) {
+      if (!(Number.isInteger(o[k]) && o[k] > 0)) throw new RangeError(`Admission: ${k} must be a positive integer, got ${String(o[k])}`);
+    }
+    this.#maxPending = o.maxPending;
+    this.#maxPerAddress = o.maxPendingPerAddress;
+  }
+
+  get stats(): AdmissionStats {
+    return { pending: this.#pending.size, evicted: this.#evicted };
+  }
+
+  /** Registers a new connection as pending, evicting older pending ones over the caps. */
+  admit(a: Admittee): void {
+    let same = this.#perAddress.get(a.address);
+    if (same === undefined) this.#perAddress.set(a.address, (same = new Set()));
+    while (same.size >= this.#maxPerAddress) this.#evictOldest(same);
+    while (this.#pending.size >= this.#maxPending) this.#evictOldest(this.#pending);
+    same.add(a);
+    this.#pending.add(a);
+  }
+
+  /** It said hello (or closed): it no longer counts. Safe to call more than once. */
+  settle(a: Admittee): void {
+    if (!this.#pending.delete(a)) return;
+    const same = this.#perAddress.get(a.address);
+    same?.delete(a);
+    if (same?.size === 0) this.#perAddress.delete(a.address);
+  }
+
+  /** Whether `a` is still pending. */
+  isPending(a: Admittee): boolean {
+    return this.#pending.has(a);
+  }
+
+  #evictOldest(from: Set<Admittee>): void {
+    let victim: Admittee | undefined;
+    for (const a of from) {
+      if (!a.busy) {
+        victim = a;
+        break;
+      }
+    }
+    victim ??= from.values().next().value;
+    if (victim === undefined) return;
+    this.settle(victim);
+    this.#evicted++;
+    victim.evict();
+  }
+}
