@@ -56,10 +56,12 @@ export class Admission {
 
   /** Registers a new connection as pending, evicting older pending ones over the caps. */
   admit(a: Admittee): void {
-    let same = this.#perAddress.get(a.address);
-    if (same === undefined) this.#perAddress.set(a.address, (same = new Set()));
-    while (same.size >= this.#maxPerAddress) this.#evictOldest(same);
+    for (let same = this.#perAddress.get(a.address); same !== undefined && same.size >= this.#maxPerAddress; same = this.#perAddress.get(a.address)) {
+      this.#evictOldest(same);
+    }
     while (this.#pending.size >= this.#maxPending) this.#evictOldest(this.#pending);
+    const same = this.#perAddress.get(a.address) ?? new Set<Admittee>();
+    this.#perAddress.set(a.address, same);
     same.add(a);
     this.#pending.add(a);
   }

@@ -231,6 +231,14 @@ export class BridgeServer {
     return { operators, viewers, policies };
   }
 
+  /**
+   * Every connection's outgoing queue: bytes the server holds for it (`bufferedAmount`) and what
+   * its budget skipped, dropped or coalesced (for tests, benchmarks and diagnostics).
+   */
+  connectionStats(): { id: string; role: Role | null; bufferedBytes: number; skippedLatest: number; droppedOverBudget: number; suppressedErrors: number }[] {
+    return [...this.sessions].map((s) => ({ id: s.id, role: s.role ?? null, bufferedBytes: s.ws.bufferedAmount, ...s.out.stats }));
+  }
+
   /** Addresses other machines (the Quest) reach this server at, for `/api/info` (the dashboard's QR code). */
   lanUrls: readonly string[] = [];
 

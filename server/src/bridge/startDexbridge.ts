@@ -10,6 +10,7 @@ import { type HandFrame, parseHandFramesJsonl } from '@dexbridge/retarget';
 import { rigUrdf } from '@dexbridge/urdf';
 import { RecordingManager, type RecordPolicy } from '../recording/RecordingManager.js';
 import { RosBridge } from '../ros/index.js';
+import type { AdmissionOptions } from './Admission.js';
 import { BridgeServer } from './BridgeServer.js';
 import { ControlLoop } from './ControlLoop.js';
 import { DemoOperator } from './DemoOperator.js';
@@ -47,6 +48,10 @@ export interface DexbridgeOptions {
   readonly allowedHosts?: readonly string[];
   /** A WebSocket that has not said hello within this long is closed, ms. Default 5000. */
   readonly helloTimeoutMs?: number;
+  /** Caps on connections that have not said hello (see Admission). */
+  readonly admission?: AdmissionOptions;
+  /** HTTP request headers must arrive within this long, ms. Default 10000. */
+  readonly headersTimeoutMs?: number;
   readonly controlRateHz?: number;
   readonly watchdogMs?: number;
   /** Drive the robot from the bundled Quest session in a loop. */
@@ -147,6 +152,8 @@ export async function startDexbridge(o: DexbridgeOptions = {}): Promise<RunningD
     ...(o.allowedOrigins ? { allowedOrigins: o.allowedOrigins } : {}),
     ...(o.allowedHosts ? { allowedHosts: o.allowedHosts } : {}),
     ...(o.helloTimeoutMs !== undefined ? { helloTimeoutMs: o.helloTimeoutMs } : {}),
+    ...(o.admission ? { admission: o.admission } : {}),
+    ...(o.headersTimeoutMs !== undefined ? { headersTimeoutMs: o.headersTimeoutMs } : {}),
     ...(clientDir ? { clientDir } : {}),
     ...(recording ? { recording } : {}),
     ...(ros ? { ros: () => ros.status() } : {}),

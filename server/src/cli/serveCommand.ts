@@ -84,7 +84,7 @@ export function parseServeArgs(argv: readonly string[]): DexbridgeOptions & { re
   const rosVersion = num('ros-version', v['ros-version'], 1, 2);
   if (v['no-viewer-token'] === true && v['viewer-token'] !== undefined) throw new CliError('CLI_USAGE', 'serve: give either --viewer-token or --no-viewer-token, not both');
   for (const h of v['allow-host'] ?? []) {
-    if (!/^[A-Za-z0-9.:\[\]-]+$/.test(h)) throw new CliError('CLI_USAGE', `serve: --allow-host must be a host name or address, got ${JSON.stringify(h)}`);
+    if (!/^[A-Za-z0-9.:[\]-]+$/.test(h)) throw new CliError('CLI_USAGE', `serve: --allow-host must be a host name or address, got ${JSON.stringify(h)}`);
   }
   const o: DexbridgeOptions = {
     ...(v.host !== undefined ? { host: v.host } : {}),

@@ -31,7 +31,6 @@ const asSystemError = (err: unknown): SystemError =>
 export function serveStartError(err: unknown, c: ServeStartContext): CliError | undefined {
   if (err instanceof CliError) return err;
   const e = asSystemError(err);
-  const where = `${c.host}:${c.port}`;
   if (e.syscall === 'listen' || e.code === 'EADDRINUSE' || e.code === 'EADDRNOTAVAIL') {
     if (e.code === 'EADDRINUSE') return new CliError('SERVE_PORT_IN_USE', `serve: port ${c.port} on ${c.host} is in use by another program; stop it, or try --port 0 (any free port) or another --port`);
     if (e.code === 'EACCES') return new CliError('SERVE_PORT_FORBIDDEN', `serve: port ${c.port} needs privileges (ports below 1024); try --port 8080`);
