@@ -171,7 +171,17 @@ export async function startDexbridge(o: DexbridgeOptions = {}): Promise<RunningD
     ros.onStatus((st) => loop.emit('ros', { connected: st.connected, url: st.url, lastError: st.lastError?.message ?? null }));
   }
 
-  const port = await server.listen();
+  let port: number;
+  try {
+    port = await server.listen();
+  } catch (err) {
+    // Nothing may keep a process that failed to start alive.
+    ros?.close();
+    await exports.close();
+    await recording?.close();
+    await server.close().catch(() => undefined);
+    throw err;
+  }
   loop.start();
   let demo: DemoOperator | undefined;
   if (o.demo === true) {
