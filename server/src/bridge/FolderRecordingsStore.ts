@@ -2,7 +2,7 @@ import { lstat, readdir, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { createRig, type HandFrame, parseIwerCapture, Retargeter } from '@dexbridge/retarget';
 import { rigUrdf } from '@dexbridge/urdf';
-import { createRecordingFile, readRecordingInfo, readSidecar, Recorder } from '../recording/index.js';
+import { createRecordingFile, loadZstdCompressor, readRecordingInfo, readSidecar, Recorder } from '../recording/index.js';
 import type { RecordingManager } from '../recording/RecordingManager.js';
 import { HttpError, RECORDING_NAME, type RecordingInfo, type RecordingsStore } from './http.js';
 import { checkRecordingFile, isPlainFile, replacePlainFile } from './recordingFiles.js';
@@ -94,8 +94,10 @@ export class FolderRecordingsStore implements RecordingsStore {
       throw new HttpError(400, (err as { code?: string }).code ?? 'FORMAT_IWER_SYNTAX', (err as Error).message);
     }
     if (frames.length === 0) throw new HttpError(400, 'FORMAT_IWER_SCHEMA', 'http: the capture has no hand-tracked frames');
+    const compressChunk = await loadZstdCompressor();
     const sink = await createRecordingFile(this.dir);
     const recorder = await Recorder.open(sink, {
+      compressChunk,
       softwareVersion: softwareVersion(), startedAtIso: new Date().toISOString(), urdf: rigUrdf(), operator: meta.operator ?? 'import', task: meta.task ?? 'imported IWER capture',
     });
     const rt = new Retargeter(createRig(), { autoEngage: true });

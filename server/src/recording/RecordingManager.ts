@@ -8,6 +8,7 @@ import { basename } from 'node:path';
 import type { ControlLoop } from '../bridge/ControlLoop.js';
 import { createRecordingFile } from './FileSink.js';
 import { Recorder, type RecorderStats } from './Recorder.js';
+import { loadZstdCompressor } from './zstd.js';
 
 /** When to record: each operator lease (default), each engage, only on request, or never. */
 export type RecordPolicy = 'session' | 'engage' | 'manual' | 'off';
@@ -17,6 +18,8 @@ export interface RecordingManagerOptions {
   readonly policy: RecordPolicy;
   readonly urdf: string;
   readonly softwareVersion: string;
+  /** Chunk compression: zstd (default) or none. */
+  readonly compression?: 'zstd' | 'none';
 }
 
 /** Server clock (performance.now ms) → Unix epoch ms, for MCAP log times tools understand. */
@@ -84,9 +87,11 @@ export class RecordingManager {
     this.opened = (async () => {
       await this.closing;
       try {
+        const compressChunk = this.o.compression === 'none' ? undefined : await loadZstdCompressor();
         const sink = await createRecordingFile(this.o.dir);
         this.path = sink.path;
         this.recorder = await Recorder.open(sink, {
+          ...(compressChunk ? { compressChunk } : {}),
           softwareVersion: this.o.softwareVersion, startedAtIso: new Date().toISOString(), urdf: this.o.urdf,
           ...(meta.operator !== undefined ? { operator: meta.operator } : {}),
           ...(meta.task !== undefined ? { task: meta.task } : {}),
