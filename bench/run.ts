@@ -9,6 +9,7 @@ import { runClientBenchmarks } from './client.bench.js';
 import { runE2eBenchmarks } from './e2e.bench.js';
 import { runExportBenchmarks } from './export.bench.js';
 import { runLoadBenchmarks } from './load.bench.js';
+import { runRecordingBenchmarks } from './recording.bench.js';
 import { runRetargetBenchmarks } from './retarget.bench.js';
 import { RESULTS_PATH, writeResults } from './results.js';
 
@@ -23,6 +24,7 @@ const groups: Record<string, Group> = {
   e2e: { run: runE2eBenchmarks, default: true },
   // Chromium must be installed (apt-get install -y chromium).
   client: { run: runClientBenchmarks, default: true },
+  recording: { run: runRecordingBenchmarks, default: true },
   load: { run: runLoadBenchmarks, default: false },
   // Synthesises and exports a 1-hour recording: minutes, so only when named.
   export: { run: () => runExportBenchmarks(), default: false },
