@@ -70,7 +70,7 @@ describe('OutgoingBudget', () => {
   });
 });
 
-const admittee = (address: string, log: string[], name: string): Admittee => ({ address, busy: false, evict: () => log.push(name) });
+const admittee = (address: string, log: string[], name: string, progressed = false): Admittee => ({ address, busy: false, progressed, evict: () => log.push(name) });
 
 describe('Admission', () => {
   it('evicts the oldest pending connection of an address over its cap', () => {
@@ -93,6 +93,16 @@ describe('Admission', () => {
     a.admit(admittee('2.2.2.2', log, 'second'));
     a.admit(admittee('3.3.3.3', log, 'third'));
     expect(log).toEqual(['second']);
+  });
+
+  it('evicts silent connections before one that sent its request', () => {
+    const log: string[] = [];
+    const a = new Admission({ maxPending: 100, maxPendingPerAddress: 2 });
+    a.admit(admittee('1.1.1.1', log, 'dashboard', true));
+    a.admit(admittee('1.1.1.1', log, 'idle1'));
+    a.admit(admittee('1.1.1.1', log, 'idle2'));
+    a.admit(admittee('1.1.1.1', log, 'idle3'));
+    expect(log).toEqual(['idle1', 'idle2']);
   });
 
   it('no longer counts a connection that said hello', () => {

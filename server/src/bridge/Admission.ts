@@ -2,11 +2,12 @@
  * Admission of connections that have not proven who they are yet: every TCP connection (HTTP or
  * WebSocket) is "pending" from accept until its WebSocket `hello` is accepted (or it closes). The
  * pending connections are capped in total and per remote address; a new connection over a cap
- * evicts the oldest pending connection of that address (or, for the total cap, the oldest of
- * all), preferring one with no HTTP request in progress. So an attacker holding idle sockets can
- * never keep the newest connection out: a dashboard that connects and says hello at once (with a
- * valid token, or to send an e-stop) always gets in, and the number of descriptors the attacker
- * holds stays bounded. Connections that said hello do not count.
+ * evicts one pending connection of that address (or, for the total cap, of all): the oldest that
+ * has not yet sent a complete request, else the oldest not serving a request, else the oldest.
+ * So an attacker holding idle sockets, even reopening them as fast as they are dropped, can never
+ * keep a dashboard out that connects and says hello at once (with a valid token, or to send an
+ * e-stop): its upgrade request is complete within a round trip, and idle sockets go first. The
+ * descriptors an attacker holds stay bounded. Connections that said hello do not count.
  */
 
 /** One pending connection. */
@@ -17,6 +18,8 @@ export interface Admittee {
   evict: () => void;
   /** An HTTP request is being served on it (evicted only when no idle one is left). */
   busy: boolean;
+  /** It sent a complete HTTP request or WebSocket upgrade (evicted after those that did not). */
+  progressed: boolean;
 }
 
 export interface AdmissionOptions {
@@ -80,14 +83,16 @@ export class Admission {
   }
 
   #evictOldest(from: Set<Admittee>): void {
-    let victim: Admittee | undefined;
+    let silent: Admittee | undefined;
+    let idle: Admittee | undefined;
     for (const a of from) {
-      if (!a.busy) {
-        victim = a;
+      if (!a.progressed && !a.busy) {
+        silent = a;
         break;
       }
+      if (!a.busy) idle ??= a;
     }
-    victim ??= from.values().next().value;
+    const victim = silent ?? idle ?? from.values().next().value;
     if (victim === undefined) return;
     this.settle(victim);
     this.#evicted++;

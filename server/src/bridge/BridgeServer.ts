@@ -286,6 +286,8 @@ export class BridgeServer {
     } catch {
       return refuse(400, 'Bad Request');
     }
+    const pending = this.admittees.get(`${req.socket.remoteAddress}:${req.socket.remotePort}`);
+    if (pending !== undefined) pending.progressed = true;
     if (path !== '/ws') return refuse(404, 'Not Found');
     // Host before Origin: a DNS-rebinding page controls both, but cannot make Host name this server.
     if (!this.hosts.allows(req.headers.host)) return refuse(421, 'Misdirected Request');
@@ -297,7 +299,7 @@ export class BridgeServer {
   private accepted(socket: Socket): void {
     const address = socket.remoteAddress ?? 'unknown';
     const key = `${address}:${socket.remotePort}`;
-    const a: Admittee = { address, busy: false, evict: () => socket.destroy() };
+    const a: Admittee = { address, busy: false, progressed: false, evict: () => socket.destroy() };
     this.admittees.set(key, a);
     this.admission.admit(a);
     socket.once('close', () => {
@@ -319,6 +321,7 @@ export class BridgeServer {
     const a = this.admittees.get(`${req.socket.remoteAddress}:${req.socket.remotePort}`);
     if (a !== undefined) {
       a.busy = true;
+      a.progressed = true;
       res.once('close', () => {
         a.busy = false;
       });
