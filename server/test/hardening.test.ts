@@ -75,7 +75,7 @@ const admittee = (address: string, log: string[], name: string, progressed = fal
 describe('Admission', () => {
   it('evicts the oldest pending connection of an address over its cap', () => {
     const log: string[] = [];
-    const a = new Admission({ maxPending: 100, maxPendingPerAddress: 2 });
+    const a = new Admission({ maxPending: 100, maxPendingPerAddress: 2, graceMs: 0 });
     a.admit(admittee('1.1.1.1', log, 'a1'));
     a.admit(admittee('1.1.1.1', log, 'a2'));
     a.admit(admittee('2.2.2.2', log, 'b1'));
@@ -86,7 +86,7 @@ describe('Admission', () => {
 
   it('evicts the oldest of all over the total cap, sparing busy ones', () => {
     const log: string[] = [];
-    const a = new Admission({ maxPending: 2, maxPendingPerAddress: 10 });
+    const a = new Admission({ maxPending: 2, maxPendingPerAddress: 10, graceMs: 0 });
     const first = admittee('1.1.1.1', log, 'first');
     first.busy = true;
     a.admit(first);
@@ -97,7 +97,7 @@ describe('Admission', () => {
 
   it('evicts silent connections before one that sent its request', () => {
     const log: string[] = [];
-    const a = new Admission({ maxPending: 100, maxPendingPerAddress: 2 });
+    const a = new Admission({ maxPending: 100, maxPendingPerAddress: 2, graceMs: 0 });
     a.admit(admittee('1.1.1.1', log, 'dashboard', true));
     a.admit(admittee('1.1.1.1', log, 'idle1'));
     a.admit(admittee('1.1.1.1', log, 'idle2'));
@@ -105,9 +105,22 @@ describe('Admission', () => {
     expect(log).toEqual(['idle1', 'idle2']);
   });
 
+  it('waits graceMs before evicting, so a newcomer can send its request first', () => {
+    const log: string[] = [];
+    const a = new Admission({ maxPending: 100, maxPendingPerAddress: 1, graceMs: 60_000 });
+    a.admit(admittee('1.1.1.1', log, 'idle'));
+    const dashboard = admittee('1.1.1.1', log, 'dashboard');
+    a.admit(dashboard);
+    expect(log).toEqual([]);
+    dashboard.progressed = true;
+    a.sweep();
+    expect(log).toEqual(['idle']);
+    a.close();
+  });
+
   it('no longer counts a connection that said hello', () => {
     const log: string[] = [];
-    const a = new Admission({ maxPending: 1, maxPendingPerAddress: 1 });
+    const a = new Admission({ maxPending: 1, maxPendingPerAddress: 1, graceMs: 0 });
     const x = admittee('1.1.1.1', log, 'x');
     a.admit(x);
     a.settle(x);

@@ -157,7 +157,7 @@ export class BridgeServer {
     this.hosts = new HostAllowList(this.o.host, this.o.allowedHosts);
     this.admission = new Admission(options.admission);
     this.outgoing = resolveOutgoingOptions({
-      latestBytes: this.o.maxBufferedBytes, budgetBytes: Math.max(1 << 20, this.o.maxBufferedBytes * 4), errorsPerSecond: this.o.maxMessagesPerSecond, ...options.outgoing,
+      latestBytes: this.o.maxBufferedBytes, budgetBytes: this.o.maxBufferedBytes * 4, errorsPerSecond: this.o.maxMessagesPerSecond, ...options.outgoing,
     });
     // Slow or silent clients (slowloris) lose their socket: headers within headersTimeoutMs, the
     // whole request within requestTimeoutMs, checked every second.
@@ -201,6 +201,7 @@ export class BridgeServer {
     if (this.statusTimer) clearInterval(this.statusTimer);
     for (const s of this.sessions) s.ws.terminate();
     for (const a of this.admittees.values()) a.evict();
+    this.admission.close();
     this.wss.close();
     await new Promise<void>((done) => this.http.close(() => done()));
   }
@@ -608,7 +609,7 @@ export class BridgeServer {
     const now = this.loop.now();
     for (const s of this.sessions) {
       if (s.role === undefined || s.ws.readyState !== s.ws.OPEN) continue;
-      if (latestWins) s.out.latest(text, this.outgoing.latestBytes * 4);
+      if (latestWins) s.out.latest(text, this.outgoing.latestBytes * 2);
       else s.out.reliable(text, now);
     }
   }

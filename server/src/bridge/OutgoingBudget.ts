@@ -4,8 +4,9 @@
  *
  * Policy (docs/reliability.md, "Outgoing budget"):
  * - latest wins for state-like streams (ROBOT_STATE, HAND_TRACKING, chunk echoes, status, pong):
- *   such a message is skipped while more than its threshold is unsent; the next one carries the
- *   news. Pongs use the state threshold: behind 64 KiB of queue a round-trip time means nothing.
+ *   such a message is skipped while more than its threshold is unsent (`latestBytes`; the server
+ *   gives status twice that); the next one carries the news. Pongs use the state threshold:
+ *   behind 64 KiB of queue a round-trip time means nothing.
  * - replies and events (welcome, event) are queued while the connection is within `budgetBytes`,
  *   and dropped (counted) beyond it;
  * - errors are coalesced: an error is not queued while more than `latestBytes` are unsent (the
@@ -25,7 +26,7 @@ export interface OutgoingSocket {
 export interface OutgoingBudgetOptions {
   /** Latest-wins messages are skipped while more than this many bytes are unsent. Default 65536. */
   readonly latestBytes?: number;
-  /** Nothing but latest-wins messages is queued beyond this many unsent bytes. Default 1 MiB. */
+  /** Nothing but latest-wins messages is queued beyond this many unsent bytes. Default 256 KiB. */
   readonly budgetBytes?: number;
   /** Error messages per second that go out (burst of the same size). Default 300 (the server passes its message rate limit). */
   readonly errorsPerSecond?: number;
@@ -37,7 +38,7 @@ export type ResolvedOutgoingOptions = Required<OutgoingBudgetOptions>;
 
 /** Defaults, then the caller's; a RangeError names the bad option. */
 export function resolveOutgoingOptions(o: OutgoingBudgetOptions = {}): ResolvedOutgoingOptions {
-  const r: ResolvedOutgoingOptions = { latestBytes: 65536, budgetBytes: 1 << 20, errorsPerSecond: 300, overBudgetCloseMs: 10_000, ...o };
+  const r: ResolvedOutgoingOptions = { latestBytes: 65536, budgetBytes: 256 * 1024, errorsPerSecond: 300, overBudgetCloseMs: 10_000, ...o };
   for (const [k, v] of Object.entries(r)) {
     if (!(typeof v === 'number' && Number.isFinite(v) && v > 0)) throw new RangeError(`OutgoingBudget: ${k} must be a positive number, got ${String(v)}`);
   }
