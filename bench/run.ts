@@ -2,14 +2,16 @@
  * `npm run bench`: runs the benchmarks one after another (the machine has 2 cores; never in
  * parallel), prints the figures and merges them into bench/results.json.
  * `npm run bench -- retarget` runs one group. Groups that are not `default` (the minute-long load
- * test, the 1-hour `export`) run only when named: `npm run bench:load` = `npm run bench -- load`,
- * `npm run bench -- export`.
+ * test, the 1-hour `export`, the 10-minute `soak`) run only when named: `npm run bench:load` =
+ * `npm run bench -- load`, `npm run bench:soak` = `npm run bench -- soak`, `npm run bench -- export`.
  */
 import { runClientBenchmarks } from './client.bench.js';
 import { runE2eBenchmarks } from './e2e.bench.js';
 import { runExportBenchmarks } from './export.bench.js';
 import { runLoadBenchmarks } from './load.bench.js';
+import { runRecordingBenchmarks } from './recording.bench.js';
 import { runRetargetBenchmarks } from './retarget.bench.js';
+import { runSoakBenchmarks } from './soak.bench.js';
 import { RESULTS_PATH, writeResults } from './results.js';
 
 interface Group {
@@ -23,7 +25,10 @@ const groups: Record<string, Group> = {
   e2e: { run: runE2eBenchmarks, default: true },
   // Chromium must be installed (apt-get install -y chromium).
   client: { run: runClientBenchmarks, default: true },
+  recording: { run: runRecordingBenchmarks, default: true },
   load: { run: runLoadBenchmarks, default: false },
+  // The unauthenticated attacks for 10 minutes (SOAK_SECONDS to change): `npm run bench:soak`.
+  soak: { run: runSoakBenchmarks, default: false },
   // Synthesises and exports a 1-hour recording: minutes, so only when named.
   export: { run: () => runExportBenchmarks(), default: false },
 };

@@ -2,16 +2,19 @@
 import { readFileSync } from 'node:fs';
 import { ACTION_DIM, parseHandFramesJsonl } from '@dexbridge/retarget';
 import { rigUrdf } from '@dexbridge/urdf';
-import { MemorySink, Recorder } from '@dexbridge/server';
+import { loadZstdCompressor, MemorySink, Recorder } from '@dexbridge/server';
 import { describe, expect, it } from 'vitest';
 import { indexAt, parseRecording, reRetarget } from '../src/recordings/loadRecording.js';
 
 const frames = parseHandFramesJsonl(readFileSync(new URL('../../server/data/quest3-hands.jsonl', import.meta.url), 'utf8')).slice(0, 120);
 const T0 = Date.UTC(2026, 10, 25, 10, 0, 0);
 
-async function record(): Promise<Uint8Array> {
+async function record(compressed = false): Promise<Uint8Array> {
   const sink = new MemorySink();
-  const r = await Recorder.open(sink, { softwareVersion: 'test', startedAtIso: new Date(T0).toISOString(), urdf: rigUrdf(), operator: 'unit', task: 'pick' });
+  const r = await Recorder.open(sink, {
+    softwareVersion: 'test', startedAtIso: new Date(T0).toISOString(), urdf: rigUrdf(), operator: 'unit', task: 'pick',
+    ...(compressed ? { compressChunk: await loadZstdCompressor() } : {}),
+  });
   frames.forEach((f, i) => {
     const t = T0 + i * 11;
     r.writeHandFrame(t, i + 1, f.left, f.right, f.tMs);
@@ -24,6 +27,15 @@ async function record(): Promise<Uint8Array> {
 }
 
 describe('recordings in the browser', () => {
+  it('reads a recording whose chunks are zstd-compressed, as the server writes them', async () => {
+    const bytes = await record(true);
+    expect(new TextDecoder().decode(bytes)).toContain('zstd');
+    const rec = await parseRecording('z.mcap', bytes, () => undefined);
+    expect(rec.t.length).toBe(frames.length);
+    expect(rec.frames).toHaveLength(frames.length);
+    expect(rec.actions[50 * ACTION_DIM + 7]).toBeCloseTo(0.05, 6);
+  });
+
   it('reads actions, events and hand frames with their times from an MCAP the recorder wrote', async () => {
     const bytes = await record();
     const progress: number[] = [];

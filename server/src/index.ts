@@ -7,6 +7,6 @@ export { main } from './cli/main.js';
 export { type DexbridgeOptions, type RunningDexbridge, startDexbridge } from './bridge/startDexbridge.js';
 export { ControlLoop, type ControlLoopOptions, type LoopEvent, type LoopState, type Mode } from './bridge/ControlLoop.js';
 export { BridgeServer, type BridgeServerOptions, type Role } from './bridge/BridgeServer.js';
-export { FileSink, MemorySink, Recorder, readRecording, recoverMcap, handFramesFromRecording } from './recording/index.js';
+export { FileSink, handFramesFromRecording, loadZstdCompressor, MemorySink, Recorder, readRecording, recoverMcap, ZSTD_DECOMPRESS_HANDLERS } from './recording/index.js';
 export { ExportError, type ExportPhase, exportLeRobot, type LeRobotExportOptions, type LeRobotExportResult } from './export/lerobot.js';
 export { RosBridge } from './ros/index.js';

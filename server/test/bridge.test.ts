@@ -13,7 +13,7 @@ import {
   createDecodedRobotState, decodeActionChunk, type DecodedHandTracking, type DecodedRobotState, decodeHandTracking, decodeRobotState, encodeActionChunk, encodeHandFrame,
   encodeHandTracking, MESSAGE_KIND,
 } from '../src/protocol/index.js';
-import { FileReadable } from '../src/recording/index.js';
+import { FileReadable, ZSTD_DECOMPRESS_HANDLERS } from '../src/recording/index.js';
 import { TestClient } from './support/wsClient.js';
 
 const DEMO = new URL('../data/quest3-hands.jsonl', import.meta.url);
@@ -443,7 +443,7 @@ describe('bridge', () => {
     expect(mine?.complete).toBe(true);
     const file = join(dir, mine!.name);
     const readable = await FileReadable.open(file);
-    const reader = await McapIndexedReader.Initialize({ readable });
+    const reader = await McapIndexedReader.Initialize({ readable, decompressHandlers: ZSTD_DECOMPRESS_HANDLERS });
     const topics = [...reader.channelsById.values()].map((c) => c.topic);
     expect(topics).toEqual(expect.arrayContaining(['/dexbridge/hand_frames', '/dexbridge/joint_states', '/dexbridge/action', '/dexbridge/events']));
     let n = 0;

@@ -550,6 +550,7 @@ describe('crash: a recorder killed with SIGKILL', () => {
     expect(await exited).toBe('SIGKILL');
 
     await expect(readRecording(path)).rejects.toMatchObject({ code: 'RECORDING_NOT_INDEXED' });
+    expect(readFileSync(path).includes(Buffer.from('zstd'))).toBe(true); // compressed chunks, as the server writes
     const out = join(dir, 'crashed-recovered.mcap');
     const report = await recoverMcap(path, out);
     expect(report.inputComplete).toBe(false);

@@ -1,6 +1,6 @@
 /** Starts the dashboard: the robot model, the live session (operator when a token is known, else viewer). */
 import { createRoot, type Root } from 'react-dom/client';
-import { saveToken, takeTokenFromUrl } from '../net/token.js';
+import { saveToken, sendTokenWithApiReads, takeTokenFromUrl, takeViewerTokenFromUrl } from '../net/token.js';
 import { jointLimits, loadRobotModel } from '../robot/model.js';
 import { LiveSession } from '../store/live.js';
 import { Dashboard } from './Dashboard.js';
@@ -10,9 +10,13 @@ export async function mount(el: HTMLElement): Promise<Root> {
   const root = createRoot(el);
   root.render(<p className="loading">loading the robot…</p>);
   const token = takeTokenFromUrl();
+  // Beyond loopback viewers need a token too (serve prints the viewer URL with it).
+  const viewerToken = takeViewerTokenFromUrl();
+  const readToken = token ?? viewerToken;
+  if (readToken !== undefined) sendTokenWithApiReads(readToken);
   try {
     const [model, info] = await Promise.all([loadRobotModel(), fetch('/api/info').then((r) => r.json() as Promise<{ lanUrls?: string[] }>)]);
-    const session = new LiveSession({ role: token ? 'operator' : 'viewer', ...(token ? { token } : {}), name: 'dashboard', tracking: true }, jointLimits(model));
+    const session = new LiveSession({ role: token ? 'operator' : 'viewer', ...(readToken ? { token: readToken } : {}), name: 'dashboard', tracking: true }, jointLimits(model));
     const { extras } = createLiveExtras(session.client);
     session.client.onMessage((m) => {
       // A stale token: forget it and come back as a viewer.

@@ -7,6 +7,10 @@
 import { ACTION_DIM, createRig, type HandFrame, Retargeter, type RetargeterOptions } from '@dexbridge/retarget';
 import type { RecordingInfo } from '@dexbridge/server/protocol';
 import { McapIndexedReader } from '@mcap/core';
+import { decompress } from 'fzstd';
+
+/** Recordings' chunks are zstd-compressed (docs/recording.md); fzstd decodes them in the browser. */
+const DECOMPRESS_HANDLERS = { zstd: (buffer: Uint8Array, size: bigint): Uint8Array => decompress(buffer, new Uint8Array(Number(size))) };
 
 /** One recording as `GET /api/recordings` lists it. */
 export type RecordingListEntry = RecordingInfo;
@@ -73,6 +77,7 @@ function hand(v: unknown): Float64Array | null {
 export async function parseRecording(name: string, bytes: Uint8Array, onProgress: Progress): Promise<LoadedRecording> {
   const reader = await McapIndexedReader.Initialize({
     readable: { size: async () => BigInt(bytes.length), read: async (offset, length) => bytes.subarray(Number(offset), Number(offset + length)) },
+    decompressHandlers: DECOMPRESS_HANDLERS,
   });
   const startNs = reader.statistics?.messageStartTime ?? 0n;
   const endNs = reader.statistics?.messageEndTime ?? startNs;

@@ -3,8 +3,9 @@
  * per-connection limits, and the fan-out of robot state to every client (latest wins: a slow
  * client loses old states; it never grows memory or delays anyone else).
  */
-import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ACTION_NAMES, type Side, STATE_JOINT_NAMES } from '@dexbridge/retarget';
 import { type WebSocket, WebSocketServer } from 'ws';
@@ -13,9 +14,12 @@ import {
   HAND_TRACKING_TIP_FLOATS, type HandTrackingSide, MESSAGE_KIND, PROTOCOL_VERSION, parseClientMessage, peekKind, type RobotStateMessage, toWireErrorCode,
   type WireErrorCode,
 } from '../protocol/index.js';
+import { Admission, type AdmissionOptions, type Admittee } from './Admission.js';
 import type { ControlLoop, LoopState, Mode } from './ControlLoop.js';
 import type { ExportJobs } from './ExportJobs.js';
+import { HostAllowList } from './HostAllowList.js';
 import { createHttpHandler, type RecordingsStore } from './http.js';
+import { OutgoingBudget, type OutgoingBudgetOptions, type ResolvedOutgoingOptions, resolveOutgoingOptions } from './OutgoingBudget.js';
 import type { TlsMaterial } from './tls.js';
 import { tokenMatches } from './tokens.js';
 
@@ -48,6 +52,18 @@ export interface BridgeServerOptions {
   readonly viewerToken?: string;
   /** Browser origins allowed besides the server's own (e.g. `https://10.0.0.5:8443`). */
   readonly allowedOrigins?: readonly string[];
+  /** Host names accepted in `Host` besides loopback names and the bound addresses (e.g. `robot-pc.lab`). */
+  readonly allowedHosts?: readonly string[];
+  /** A new WebSocket that has not said a valid `hello` within this long is closed, ms. Default 5000. */
+  readonly helloTimeoutMs?: number;
+  /** Caps on connections that have not said hello (see Admission). */
+  readonly admission?: AdmissionOptions;
+  /** Per-connection outgoing budget (see OutgoingBudget); `latestBytes` defaults to `maxBufferedBytes`. */
+  readonly outgoing?: OutgoingBudgetOptions;
+  /** HTTP: the request headers must arrive within this long, ms. Default 10000. */
+  readonly headersTimeoutMs?: number;
+  /** HTTP: a whole request (headers and body) must arrive within this long, ms. Default 120000. */
+  readonly requestTimeoutMs?: number;
   /** Largest message accepted, bytes. Default 65536. */
   readonly maxMessageBytes?: number;
   /** Messages per second one connection may send (token bucket). Default 300. */
@@ -69,6 +85,11 @@ export interface BridgeServerOptions {
 interface Session {
   readonly id: string;
   readonly ws: WebSocket;
+  /** Everything sent to this connection goes through it. */
+  readonly out: OutgoingBudget;
+  /** Its place among the connections that have not said hello yet. */
+  readonly admittee: Admittee | undefined;
+  helloTimer: ReturnType<typeof setTimeout> | undefined;
   role: Role | undefined;
   name: string;
   lastSeq: number;
@@ -97,7 +118,12 @@ type Holder = { kind: 'session'; session: Session } | { kind: 'internal'; name: 
 
 export class BridgeServer {
   readonly loop: ControlLoop;
-  private readonly o: Required<Omit<BridgeServerOptions, 'tls' | 'viewerToken' | 'clientDir' | 'recording' | 'ros' | 'exports'>> & BridgeServerOptions;
+  private readonly o: Required<Omit<BridgeServerOptions, 'tls' | 'viewerToken' | 'clientDir' | 'recording' | 'ros' | 'exports' | 'admission' | 'outgoing'>> & BridgeServerOptions;
+  private readonly hosts: HostAllowList;
+  readonly admission: Admission;
+  private readonly outgoing: ResolvedOutgoingOptions;
+  /** Pending connections by `address:port` (the same for a TLS socket and the TCP socket under it). */
+  private readonly admittees = new Map<string, Admittee>();
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly sessions = new Set<Session>();
@@ -113,10 +139,11 @@ export class BridgeServer {
 
   constructor(options: BridgeServerOptions) {
     this.o = {
-      host: '127.0.0.1', port: 8080, allowedOrigins: [], maxMessageBytes: 65536, maxMessagesPerSecond: 300, staleMs: 150, maxBufferedBytes: 65536,
+      host: '127.0.0.1', port: 8080, allowedOrigins: [], allowedHosts: [], maxMessageBytes: 65536, maxMessagesPerSecond: 300, staleMs: 150, maxBufferedBytes: 65536,
+      helloTimeoutMs: 5000, headersTimeoutMs: 10_000, requestTimeoutMs: 120_000,
       ...options,
     };
-    for (const k of ['maxMessageBytes', 'maxMessagesPerSecond', 'staleMs', 'maxBufferedBytes'] as const) {
+    for (const k of ['maxMessageBytes', 'maxMessagesPerSecond', 'staleMs', 'maxBufferedBytes', 'helloTimeoutMs', 'headersTimeoutMs', 'requestTimeoutMs'] as const) {
       const v = this.o[k];
       if (!(typeof v === 'number' && v > 0 && Number.isFinite(v))) throw new RangeError(`BridgeServer: ${k} must be a positive number, got ${String(v)}`);
     }
@@ -127,14 +154,29 @@ export class BridgeServer {
       store: options.store, operatorToken: options.operatorToken, viewerToken: options.viewerToken, clientDir: options.clientDir, urdf: options.urdf,
       info: () => this.info(), ...(options.exports ? { exports: options.exports } : {}),
     });
-    this.http = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handler) : createHttpServer(handler);
+    this.hosts = new HostAllowList(this.o.host, this.o.allowedHosts);
+    this.admission = new Admission(options.admission);
+    this.outgoing = resolveOutgoingOptions({
+      latestBytes: this.o.maxBufferedBytes, budgetBytes: this.o.maxBufferedBytes * 4, errorsPerSecond: this.o.maxMessagesPerSecond, ...options.outgoing,
+    });
+    // Slow or silent clients (slowloris) lose their socket: headers within headersTimeoutMs, the
+    // whole request within requestTimeoutMs, checked every second.
+    const timeouts = {
+      headersTimeout: this.o.headersTimeoutMs, requestTimeout: Math.max(this.o.requestTimeoutMs, this.o.headersTimeoutMs), keepAliveTimeout: 5000,
+      connectionsCheckingInterval: Math.min(1000, this.o.headersTimeoutMs),
+    };
+    const guarded = (req: IncomingMessage, res: ServerResponse): void => this.request(req, res, handler);
+    this.http = options.tls
+      ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key, handshakeTimeout: this.o.headersTimeoutMs, ...timeouts }, guarded)
+      : createHttpServer(timeouts, guarded);
+    this.http.on('connection', (socket: Socket) => this.accepted(socket));
     // A hard cap far above the protocol limit: larger messages get a coded error, not a dropped socket.
     this.wss = new WebSocketServer({ noServer: true, maxPayload: Math.max(1 << 20, this.o.maxMessageBytes * 4), perMessageDeflate: false });
     this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
-    this.wss.on('connection', (ws) => this.connected(ws));
+    this.wss.on('connection', (ws, req: IncomingMessage) => this.connected(ws, req));
     this.loop.onState((s) => this.broadcastState(s));
     this.loop.onRetarget((seq, tMs) => this.broadcastTracking(seq, tMs));
-    this.loop.onEvent((e) => this.broadcastJson({ type: 'event', event: e.event, serverTimeMs: e.serverTimeMs, detail: e.detail }));
+    this.loop.onEvent((e) => this.broadcastJson({ type: 'event', event: e.event, serverTimeMs: e.serverTimeMs, detail: e.detail }, false));
   }
 
   /** Starts listening; resolves with the bound port. */
@@ -146,7 +188,10 @@ export class BridgeServer {
         done();
       });
     });
-    this.statusTimer = setInterval(() => this.broadcastJson(this.status()), 500);
+    this.statusTimer = setInterval(() => {
+      this.broadcastJson(this.status(), true);
+      this.closeOverBudget();
+    }, 500);
     this.statusTimer.unref?.();
     const addr = this.http.address();
     return typeof addr === 'object' && addr ? addr.port : this.o.port;
@@ -155,6 +200,8 @@ export class BridgeServer {
   async close(): Promise<void> {
     if (this.statusTimer) clearInterval(this.statusTimer);
     for (const s of this.sessions) s.ws.terminate();
+    for (const a of this.admittees.values()) a.evict();
+    this.admission.close();
     this.wss.close();
     await new Promise<void>((done) => this.http.close(() => done()));
   }
@@ -183,6 +230,14 @@ export class BridgeServer {
       else if (s.role === 'policy') policies++;
     }
     return { operators, viewers, policies };
+  }
+
+  /**
+   * Every connection's outgoing queue: bytes the server holds for it (`bufferedAmount`) and what
+   * its budget skipped, dropped or coalesced (for tests, benchmarks and diagnostics).
+   */
+  connectionStats(): { id: string; role: Role | null; bufferedBytes: number; skippedLatest: number; droppedOverBudget: number; suppressedErrors: number }[] {
+    return [...this.sessions].map((s) => ({ id: s.id, role: s.role ?? null, bufferedBytes: s.ws.bufferedAmount, ...s.out.stats }));
   }
 
   /** Addresses other machines (the Quest) reach this server at, for `/api/info` (the dashboard's QR code). */
@@ -222,24 +277,86 @@ export class BridgeServer {
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
     const refuse = (status: number, text: string): void => {
       socket.write(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       socket.destroy();
     };
+    let path: string;
+    try {
+      path = new URL(req.url ?? '/', 'http://x').pathname;
+    } catch {
+      return refuse(400, 'Bad Request');
+    }
+    const pending = this.admittees.get(`${req.socket.remoteAddress}:${req.socket.remotePort}`);
+    if (pending !== undefined) pending.progressed = true;
     if (path !== '/ws') return refuse(404, 'Not Found');
+    // Host before Origin: a DNS-rebinding page controls both, but cannot make Host name this server.
+    if (!this.hosts.allows(req.headers.host)) return refuse(421, 'Misdirected Request');
     if (!this.originAllowed(req)) return refuse(403, 'Forbidden');
     this.wss.handleUpgrade(req, socket, head, (ws) => this.wss.emit('connection', ws, req));
   }
 
-  private connected(ws: WebSocket): void {
+  /** A new TCP connection: pending until its WebSocket says hello (see Admission). */
+  private accepted(socket: Socket): void {
+    const address = socket.remoteAddress ?? 'unknown';
+    const key = `${address}:${socket.remotePort}`;
+    const a: Admittee = { address, busy: false, progressed: false, evict: () => socket.destroy() };
+    this.admittees.set(key, a);
+    this.admission.admit(a);
+    socket.once('close', () => {
+      this.admission.settle(a);
+      if (this.admittees.get(key) === a) this.admittees.delete(key);
+    });
+  }
+
+  /** Every HTTP request: the Host allow-list first, then the API and the dashboard. */
+  private request(req: IncomingMessage, res: ServerResponse, handler: (req: IncomingMessage, res: ServerResponse) => void): void {
+    if (!this.hosts.allows(req.headers.host)) {
+      const body = JSON.stringify({
+        error: { code: 'HOST_NOT_ALLOWED', message: `http: Host ${JSON.stringify(String(req.headers.host).slice(0, 100))} is not a name of this server (loopback names, the bound address, --allow-host)` },
+      });
+      res.writeHead(421, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
+      res.end(body);
+      return;
+    }
+    const a = this.admittees.get(`${req.socket.remoteAddress}:${req.socket.remotePort}`);
+    if (a !== undefined) {
+      a.busy = true;
+      a.progressed = true;
+      res.once('close', () => {
+        a.busy = false;
+      });
+    }
+    handler(req, res);
+  }
+
+  /** Closes the connections that stayed over their outgoing budget (they do not read). */
+  private closeOverBudget(): void {
     const now = this.loop.now();
+    for (const s of this.sessions) if (s.out.shouldClose(now)) s.ws.terminate();
+  }
+
+  private connected(ws: WebSocket, req: IncomingMessage): void {
+    const now = this.loop.now();
+    const admittee = this.admittees.get(`${req.socket.remoteAddress}:${req.socket.remotePort}`);
+    if (admittee !== undefined) {
+      admittee.busy = false;
+      admittee.evict = () => ws.terminate();
+    }
     const s: Session = {
-      id: `c${this.nextId++}`, ws, role: undefined, name: '', lastSeq: -1, lastTMs: Number.NEGATIVE_INFINITY, bestDelayMs: Number.POSITIVE_INFINITY,
+      id: `c${this.nextId++}`, ws, out: new OutgoingBudget(ws, this.outgoing, now), admittee, helloTimer: undefined, role: undefined, name: '', lastSeq: -1, lastTMs: Number.NEGATIVE_INFINITY, bestDelayMs: Number.POSITIVE_INFINITY,
       tokens: this.o.maxMessagesPerSecond, lastRefillMs: now, lastRateErrorMs: Number.NEGATIVE_INFINITY, lastImplausibleErrorMs: Number.NEGATIVE_INFINITY,
       tracking: false, stateSent: false,
     };
     this.sessions.add(s);
+    // A connection that never says hello is closed: it holds a descriptor and memory for nothing.
+    s.helloTimer = setTimeout(() => {
+      if (s.role !== undefined) return;
+      this.error(s, 'AUTH_REQUIRED', `server: no hello within ${this.o.helloTimeoutMs} ms; closing`);
+      ws.close(1008, 'no hello');
+      setTimeout(() => ws.terminate(), 1000).unref?.();
+    }, this.o.helloTimeoutMs);
+    s.helloTimer.unref?.();
     ws.on('message', (data, isBinary) => {
       try {
         this.message(s, data as Buffer | ArrayBuffer | Buffer[], isBinary);
@@ -254,18 +371,26 @@ export class BridgeServer {
 
   private disconnected(s: Session): void {
     this.sessions.delete(s);
+    clearTimeout(s.helloTimer);
+    if (s.admittee !== undefined) this.admission.settle(s.admittee);
     if (this.holder?.kind === 'session' && this.holder.session === s) this.setHolder(null, false, 'disconnect');
   }
 
+  /** A reply (welcome, status after hello): queued within the connection's outgoing budget. */
   private send(s: Session, msg: Record<string, unknown>): void {
-    if (s.ws.readyState === s.ws.OPEN) s.ws.send(JSON.stringify(msg));
+    if (s.ws.readyState === s.ws.OPEN) s.out.reliable(JSON.stringify(msg), this.loop.now());
   }
 
+  /** An error reply, coalesced by the outgoing budget (the one that goes out says how many did not). */
   private error(s: Session, code: WireErrorCode, message: string, ref?: string, seq?: number): void {
-    const msg: Record<string, unknown> = { type: 'error', code, message };
-    if (ref !== undefined) msg['ref'] = ref;
-    if (seq !== undefined) msg['seq'] = seq;
-    this.send(s, msg);
+    if (s.ws.readyState !== s.ws.OPEN) return;
+    s.out.error((suppressed) => {
+      const text = suppressed > 0 ? `${message} (${suppressed} earlier errors were not sent: the connection did not read them)` : message;
+      const msg: Record<string, unknown> = { type: 'error', code, message: text };
+      if (ref !== undefined) msg['ref'] = ref;
+      if (seq !== undefined) msg['seq'] = seq;
+      return JSON.stringify(msg);
+    }, this.loop.now());
   }
 
   private allow(s: Session, now: number): boolean {
@@ -348,7 +473,7 @@ export class BridgeServer {
     // Dashboards that asked for tracking also get the accepted chunk as sent (kind 3), to draw
     // the policy's planned trajectory.
     for (const t of this.sessions) {
-      if (t.tracking && t.ws.readyState === t.ws.OPEN && t.ws.bufferedAmount <= this.o.maxBufferedBytes) t.ws.send(bytes);
+      if (t.tracking && t.ws.readyState === t.ws.OPEN) t.out.latest(bytes);
     }
   }
 
@@ -380,6 +505,8 @@ export class BridgeServer {
       s.role = msg.role;
       s.name = (msg.name ?? `${msg.role}-${s.id}`).slice(0, 64);
       s.tracking = msg.tracking === true;
+      clearTimeout(s.helloTimer);
+      if (s.admittee !== undefined) this.admission.settle(s.admittee);
       this.send(s, {
         type: 'welcome', protocol: PROTOCOL_VERSION, sessionId: s.id, role: s.role, serverTimeMs: now, controlRateHz: this.loop.controlRateHz,
         jointNames: STATE_JOINT_NAMES, actionNames: ACTION_NAMES,
@@ -389,7 +516,8 @@ export class BridgeServer {
       return;
     }
     if (s.role === undefined) return this.error(s, 'AUTH_REQUIRED', 'server: send hello first', msg.type);
-    if (msg.type === 'ping') return this.send(s, { type: 'pong', id: msg.id, clientTimeMs: msg.clientTimeMs, serverTimeMs: now });
+    // Pongs are latest-wins: a client that pings and never reads cannot queue them up.
+    if (msg.type === 'ping') return void s.out.latest(JSON.stringify({ type: 'pong', id: msg.id, clientTimeMs: msg.clientTimeMs, serverTimeMs: now }));
     // The emergency stop is never refused, whoever asks.
     if (msg.type === 'estop') return this.loop.estop(s.name);
     if (s.role !== 'operator') return this.error(s, 'ROLE_FORBIDDEN', `server: a ${s.role} may not send ${msg.type}`, msg.type);
@@ -448,9 +576,7 @@ export class BridgeServer {
       s.stateSent = false;
       if (s.role === undefined || s.ws.readyState !== s.ws.OPEN) continue;
       // Latest wins: a client that has not taken the last states skips this one.
-      if (s.ws.bufferedAmount > this.o.maxBufferedBytes) continue;
-      s.ws.send(buf);
-      s.stateSent = true;
+      s.stateSent = s.out.latest(buf);
     }
   }
 
@@ -473,17 +599,18 @@ export class BridgeServer {
     const buf = encodeHandTracking(new Uint8Array(HAND_TRACKING_BYTES), m);
     for (const s of this.sessions) {
       if (!s.tracking || !s.stateSent || s.ws.readyState !== s.ws.OPEN) continue;
-      if (s.ws.bufferedAmount > this.o.maxBufferedBytes) continue;
-      s.ws.send(buf);
+      s.out.latest(buf);
     }
   }
 
-  private broadcastJson(msg: Record<string, unknown>): void {
+  /** Status (latest wins: the next one replaces it) or an event (queued within the budget). */
+  private broadcastJson(msg: Record<string, unknown>, latestWins: boolean): void {
     const text = JSON.stringify(msg);
+    const now = this.loop.now();
     for (const s of this.sessions) {
       if (s.role === undefined || s.ws.readyState !== s.ws.OPEN) continue;
-      if (s.ws.bufferedAmount > this.o.maxBufferedBytes * 4) continue;
-      s.ws.send(text);
+      if (latestWins) s.out.latest(text, this.outgoing.latestBytes * 2);
+      else s.out.reliable(text, now);
     }
   }
 }

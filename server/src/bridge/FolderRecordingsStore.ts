@@ -1,10 +1,11 @@
-import { lstat, readdir, unlink, writeFile } from 'node:fs/promises';
+import { lstat, readdir, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { createRig, type HandFrame, parseIwerCapture, Retargeter } from '@dexbridge/retarget';
 import { rigUrdf } from '@dexbridge/urdf';
-import { createRecordingFile, readRecordingInfo, readSidecar, Recorder } from '../recording/index.js';
+import { createRecordingFile, loadZstdCompressor, readRecordingInfo, readSidecar, Recorder } from '../recording/index.js';
 import type { RecordingManager } from '../recording/RecordingManager.js';
-import { HttpError, RECORDING_NAME, type RecordingInfo, type RecordingsStore, recordingPath } from './http.js';
+import { HttpError, RECORDING_NAME, type RecordingInfo, type RecordingsStore } from './http.js';
+import { checkRecordingFile, isPlainFile, replacePlainFile } from './recordingFiles.js';
 import { softwareVersion } from './startDexbridge.js';
 
 const parseSuccess = (v: string | undefined): boolean | null => (v === 'true' ? true : v === 'false' ? false : null);
@@ -25,9 +26,9 @@ export class FolderRecordingsStore implements RecordingsStore {
     const out: RecordingInfo[] = [];
     for (const name of names) {
       const path = join(this.dir, name);
-      // Links are not listed (nor served: http.ts checks the real path).
+      // Links and hard-linked files are not listed (nor served, edited or deleted: recordingFiles.ts).
       const st = await lstat(path).catch(() => undefined);
-      if (!st?.isFile()) continue;
+      if (st === undefined || !isPlainFile(st)) continue;
       try {
         const info = await readRecordingInfo(path);
         const meta = info.metadata['dexbridge'] ?? {};
@@ -52,15 +53,26 @@ export class FolderRecordingsStore implements RecordingsStore {
    * rewritten): the listing and the dataset export read them over the file's own metadata.
    */
   async editMeta(name: string, edit: { task?: string; success?: boolean | null }): Promise<boolean> {
-    const path = recordingPath(this.dir, name);
-    if (!(await lstat(path).catch(() => undefined))?.isFile()) return false;
+    let path: string;
+    try {
+      path = await checkRecordingFile(this.dir, name);
+    } catch (err) {
+      if (err instanceof HttpError && err.status === 404) return false;
+      throw err;
+    }
     const current = await readSidecar(path);
-    await writeFile(`${path}.meta.json`, `${JSON.stringify({ ...current, ...edit }, null, 2)}\n`);
+    await replacePlainFile(`${path}.meta.json`, `${JSON.stringify({ ...current, ...edit }, null, 2)}\n`);
     return true;
   }
 
   async remove(name: string): Promise<boolean> {
-    const path = recordingPath(this.dir, name);
+    let path: string;
+    try {
+      path = await checkRecordingFile(this.dir, name);
+    } catch (err) {
+      if (err instanceof HttpError && err.status === 404) return false;
+      throw err;
+    }
     try {
       await unlink(path);
       await unlink(`${path}.meta.json`).catch(() => undefined);
@@ -82,8 +94,10 @@ export class FolderRecordingsStore implements RecordingsStore {
       throw new HttpError(400, (err as { code?: string }).code ?? 'FORMAT_IWER_SYNTAX', (err as Error).message);
     }
     if (frames.length === 0) throw new HttpError(400, 'FORMAT_IWER_SCHEMA', 'http: the capture has no hand-tracked frames');
+    const compressChunk = await loadZstdCompressor();
     const sink = await createRecordingFile(this.dir);
     const recorder = await Recorder.open(sink, {
+      compressChunk,
       softwareVersion: softwareVersion(), startedAtIso: new Date().toISOString(), urdf: rigUrdf(), operator: meta.operator ?? 'import', task: meta.task ?? 'imported IWER capture',
     });
     const rt = new Retargeter(createRig(), { autoEngage: true });

@@ -4,11 +4,12 @@
  * Access: anyone who may connect as a viewer may list and download recordings and follow and
  * download exports (a viewer token is required only when one is configured); deleting, editing,
  * importing and starting an export need the operator token. Tokens
- * come as `Authorization: Bearer <token>`. Recording names are checked against a strict pattern
- * and resolved inside the recordings folder, so no path escapes it.
+ * come as `Authorization: Bearer <token>`. Recording names are checked against a strict pattern,
+ * and a recording must be a plain file directly in the folder, opened without following links
+ * (recordingFiles.ts), so no request reads, writes or deletes anything elsewhere. A URL that does
+ * not decode answers 400 `BAD_URL`.
  */
-import { createReadStream } from 'node:fs';
-import { lstat, readFile, realpath, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
@@ -16,9 +17,13 @@ import { pipeline } from 'node:stream/promises';
 import { tarSize, tarStream } from '../export/tar.js';
 import type { RecordingInfo } from '../protocol/index.js';
 import type { ExportJobs, ExportRequest } from './ExportJobs.js';
+import { HttpError } from './httpError.js';
+import { checkRecordingFile, openRecordingFile } from './recordingFiles.js';
 import { tokenMatches } from './tokens.js';
 
 export type { RecordingInfo };
+export { HttpError };
+export { RECORDING_NAME, recordingPath } from './recordingFiles.js';
 
 /** Where recordings live; the server's is a folder, tests may use another. */
 export interface RecordingsStore {
@@ -46,39 +51,6 @@ export interface HttpOptions {
   readonly maxUploadBytes?: number;
   /** Dataset export jobs (`/api/exports`); without them those routes answer 404. */
   readonly exports?: ExportJobs;
-}
-
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** A recording name the API accepts: a plain file name ending in .mcap. */
-export const RECORDING_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.mcap$/;
-
-/** Resolves a recording name inside `dir`, or throws NOT_FOUND / BAD_NAME. */
-export function recordingPath(dir: string, name: string): string {
-  if (!RECORDING_NAME.test(name) || name.includes('..')) throw new HttpError(400, 'BAD_NAME', `http: "${name}" is not a recording name (letters, digits, . _ -, ending in .mcap)`);
-  const root = resolve(dir);
-  const path = resolve(root, name);
-  if (!path.startsWith(root + sep)) throw new HttpError(400, 'BAD_NAME', `http: "${name}" is outside the recordings folder`);
-  return path;
-}
-
-/**
- * The real file (links resolved) must be a regular file inside the real recordings folder: a link
- * placed in the folder must not serve or delete anything elsewhere.
- */
-async function assertInside(dir: string, file: string, name: string): Promise<void> {
-  const st = await lstat(file).catch(() => undefined);
-  if (st === undefined) throw new HttpError(404, 'NOT_FOUND', `http: no recording ${name}`);
-  const [realDir, realFile] = await Promise.all([realpath(dir), realpath(file).catch(() => '')]);
-  if (st.isSymbolicLink() || !realFile.startsWith(realDir + sep)) throw new HttpError(403, 'BAD_NAME', `http: ${name} is not a file in the recordings folder`);
 }
 
 /** `{task?: string (≤ 256), success?: boolean | null}`, nothing else. */
@@ -213,8 +185,14 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const path = decodeURIComponent(url.pathname);
+    let url: URL;
+    let path: string;
+    try {
+      url = new URL(req.url ?? '/', 'http://x');
+      path = decodeURIComponent(url.pathname);
+    } catch {
+      throw new HttpError(400, 'BAD_URL', `http: the URL ${JSON.stringify(String(req.url).slice(0, 200))} does not decode (malformed percent-encoding?)`);
+    }
     const method = req.method ?? 'GET';
     if (path === '/healthz') return sendJson(res, 200, { ok: true });
     if (path.startsWith('/api/')) {
@@ -241,10 +219,9 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
       const m = /^\/api\/recordings\/([^/]+)$/.exec(path);
       if (m) {
         const name = m[1]!;
-        const file = recordingPath(o.store.dir, name);
         if (method === 'DELETE') {
           requireOperator(req);
-          await assertInside(o.store.dir, file, name);
+          await checkRecordingFile(o.store.dir, name);
           if (o.store.isActive(name)) throw new HttpError(409, 'RECORDING_ACTIVE', `http: ${name} is being recorded; stop the recording first`);
           if (!(await o.store.remove(name))) throw new HttpError(404, 'NOT_FOUND', `http: no recording ${name}`);
           res.writeHead(204).end();
@@ -252,25 +229,26 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
         }
         if (method === 'PATCH') {
           requireOperator(req);
-          await assertInside(o.store.dir, file, name);
+          await checkRecordingFile(o.store.dir, name);
           if (o.store.isActive(name)) throw new HttpError(409, 'RECORDING_ACTIVE', `http: ${name} is being recorded; use set_recording_meta on the WebSocket`);
           const edit = parseMetaEdit(await readBody(req, 64 * 1024));
           if (!(await o.store.editMeta(name, edit))) throw new HttpError(404, 'NOT_FOUND', `http: no recording ${name}`);
           return sendJson(res, 200, { name, ...edit });
         }
         if (method === 'GET' || method === 'HEAD') {
-          await assertInside(o.store.dir, file, name);
-          const st = await stat(file).catch(() => undefined);
-          if (!st?.isFile()) throw new HttpError(404, 'NOT_FOUND', `http: no recording ${name}`);
-          res.writeHead(200, {
-            'content-type': 'application/octet-stream',
-            'content-length': st.size,
-            'content-disposition': `attachment; filename="${name}"`,
-          });
-          if (method === 'HEAD') return void res.end();
-          await new Promise<void>((done, fail) => {
-            createReadStream(file).on('error', fail).pipe(res).on('finish', done).on('error', fail);
-          });
+          // Served from the descriptor that was checked: no link can be swapped in meanwhile.
+          const { handle, size } = await openRecordingFile(o.store.dir, name);
+          try {
+            res.writeHead(200, {
+              'content-type': 'application/octet-stream',
+              'content-length': size,
+              'content-disposition': `attachment; filename="${name}"`,
+            });
+            if (method === 'HEAD') return void res.end();
+            await pipeline(handle.createReadStream({ start: 0, end: Math.max(0, size - 1), autoClose: false }), res);
+          } finally {
+            await handle.close();
+          }
           return;
         }
       }

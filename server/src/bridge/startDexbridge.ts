@@ -3,12 +3,14 @@
  * and (optionally) the demo operator. The CLI's `serve` and the integration tests both use it.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, open, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type HandFrame, parseHandFramesJsonl } from '@dexbridge/retarget';
 import { rigUrdf } from '@dexbridge/urdf';
 import { RecordingManager, type RecordPolicy } from '../recording/RecordingManager.js';
 import { RosBridge } from '../ros/index.js';
+import type { AdmissionOptions } from './Admission.js';
 import { BridgeServer } from './BridgeServer.js';
 import { ControlLoop } from './ControlLoop.js';
 import { DemoOperator } from './DemoOperator.js';
@@ -37,6 +39,19 @@ export interface DexbridgeOptions {
   readonly operatorToken?: string;
   readonly policyToken?: string;
   readonly viewerToken?: string;
+  /**
+   * Whether viewers (and the read-only HTTP API) need a token. Default: yes when bound beyond
+   * loopback (a viewer sees every recording), no on loopback. A token is generated when none is given.
+   */
+  readonly viewerTokenRequired?: boolean;
+  /** Host names accepted in the `Host` header besides loopback names and the bound address. */
+  readonly allowedHosts?: readonly string[];
+  /** A WebSocket that has not said hello within this long is closed, ms. Default 5000. */
+  readonly helloTimeoutMs?: number;
+  /** Caps on connections that have not said hello (see Admission). */
+  readonly admission?: AdmissionOptions;
+  /** HTTP request headers must arrive within this long, ms. Default 10000. */
+  readonly headersTimeoutMs?: number;
   readonly controlRateHz?: number;
   readonly watchdogMs?: number;
   /** Drive the robot from the bundled Quest session in a loop. */
@@ -71,6 +86,8 @@ export interface RunningDexbridge {
   readonly policyToken: string;
   readonly viewerToken: string | undefined;
   readonly tls: TlsMaterial | undefined;
+  /** Why the recordings folder cannot be written (said on the console at start), or null. */
+  readonly recordingsProblem: string | null;
   close(): Promise<void>;
 }
 
@@ -88,6 +105,18 @@ export function softwareVersion(): string {
   }
 }
 
+/** Creates and deletes a probe file: null when `dir` can be written, else why not. */
+async function writeProblem(dir: string): Promise<string | null> {
+  const probe = join(dir, `.dexbridge-write-probe-${process.pid}`);
+  try {
+    await (await open(probe, 'wx')).close();
+    await unlink(probe);
+    return null;
+  } catch (err) {
+    return `recording: cannot write in the recordings folder ${dir} (${(err as Error).message}); sessions are not recorded until it is writable`;
+  }
+}
+
 function defaultClientDir(): string | undefined {
   const dir = fileURLToPath(new URL('../../../client/dist/', import.meta.url));
   return existsSync(dir) ? dir : undefined;
@@ -97,9 +126,11 @@ export async function startDexbridge(o: DexbridgeOptions = {}): Promise<RunningD
   const host = o.host ?? '127.0.0.1';
   const operatorToken = o.operatorToken ?? newToken();
   const policyToken = o.policyToken ?? newToken();
+  const viewerToken = o.viewerToken ?? ((o.viewerTokenRequired ?? bindsBeyondLoopback(host)) ? newToken() : undefined);
   const tls = o.tls === undefined ? undefined : o.tls === 'generate' ? await generateTls(bindsBeyondLoopback(host) ? [host] : []) : await loadTls(o.tls.cert, o.tls.key);
   const recordingsDir = o.recordingsDir ?? 'recordings';
   await mkdir(recordingsDir, { recursive: true });
+  const recordingsProblem = o.record === 'off' ? null : await writeProblem(recordingsDir);
   const urdf = rigUrdf();
   const version = softwareVersion();
 
@@ -117,8 +148,12 @@ export async function startDexbridge(o: DexbridgeOptions = {}): Promise<RunningD
   const server = new BridgeServer({
     loop, host, port: o.port ?? 8080, operatorToken, policyToken, urdf, store, exports, softwareVersion: version,
     ...(tls ? { tls } : {}),
-    ...(o.viewerToken !== undefined ? { viewerToken: o.viewerToken } : {}),
+    ...(viewerToken !== undefined ? { viewerToken } : {}),
     ...(o.allowedOrigins ? { allowedOrigins: o.allowedOrigins } : {}),
+    ...(o.allowedHosts ? { allowedHosts: o.allowedHosts } : {}),
+    ...(o.helloTimeoutMs !== undefined ? { helloTimeoutMs: o.helloTimeoutMs } : {}),
+    ...(o.admission ? { admission: o.admission } : {}),
+    ...(o.headersTimeoutMs !== undefined ? { headersTimeoutMs: o.headersTimeoutMs } : {}),
     ...(clientDir ? { clientDir } : {}),
     ...(recording ? { recording } : {}),
     ...(ros ? { ros: () => ros.status() } : {}),
@@ -136,7 +171,17 @@ export async function startDexbridge(o: DexbridgeOptions = {}): Promise<RunningD
     ros.onStatus((st) => loop.emit('ros', { connected: st.connected, url: st.url, lastError: st.lastError?.message ?? null }));
   }
 
-  const port = await server.listen();
+  let port: number;
+  try {
+    port = await server.listen();
+  } catch (err) {
+    // Nothing may keep a process that failed to start alive.
+    ros?.close();
+    await exports.close();
+    await recording?.close();
+    await server.close().catch(() => undefined);
+    throw err;
+  }
   loop.start();
   let demo: DemoOperator | undefined;
   if (o.demo === true) {
@@ -171,7 +216,7 @@ export async function startDexbridge(o: DexbridgeOptions = {}): Promise<RunningD
   const lanUrls = bindsBeyondLoopback(host) ? (host === '0.0.0.0' || host === '::' ? lanAddresses() : [host]).map((a) => `${scheme}://${a}:${port}`) : [];
   server.lanUrls = lanUrls;
   return {
-    server, loop, recording, ros, exports, demo, port, host, url, lanUrls, operatorToken, policyToken, viewerToken: o.viewerToken, tls,
+    server, loop, recording, ros, exports, demo, port, host, url, lanUrls, operatorToken, policyToken, viewerToken, tls, recordingsProblem,
     async close() {
       demo?.stop();
       replay?.stop();

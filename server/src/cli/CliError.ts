@@ -11,7 +11,19 @@ export type CliErrorCode =
   /** The calibration file is not valid JSON or does not follow the calibration format. */
   | 'CLI_BAD_CALIBRATION'
   /** The output file could not be written. */
-  | 'CLI_OUTPUT_FAILED';
+  | 'CLI_OUTPUT_FAILED'
+  /** `serve`: the port is taken by another program. */
+  | 'SERVE_PORT_IN_USE'
+  /** `serve`: the port needs privileges this process lacks (below 1024). */
+  | 'SERVE_PORT_FORBIDDEN'
+  /** `serve`: `--host` is not an address of this machine (or does not resolve). */
+  | 'SERVE_HOST_UNAVAILABLE'
+  /** `serve`: `--cert` or `--key` cannot be read. */
+  | 'SERVE_TLS_FILE'
+  /** `serve`: the certificate or key is not valid PEM, or they do not belong together (swapped?). */
+  | 'SERVE_TLS_INVALID'
+  /** `serve`: the recordings folder cannot be created (a file is in the way, no permission, …). */
+  | 'SERVE_RECORDINGS_DIR';
 
 /** Exit code of a successful run. */
 export const EXIT_OK = 0;
@@ -22,7 +34,8 @@ export const EXIT_USAGE = 2;
 
 /**
  * An expected failure of the command line: reported as `dexbridge: <code>: <message>` without a
- * stack trace. `exitCode` is 2 for usage and input errors, 1 for output errors.
+ * stack trace. `exitCode` is 2 for usage and input errors, 1 for output errors and for `serve`
+ * start-up failures (`SERVE_*`, whose message ends with a hint).
  */
 export class CliError extends Error {
   override readonly name = 'CliError';
@@ -32,6 +45,6 @@ export class CliError extends Error {
   constructor(code: CliErrorCode, message: string) {
     super(message);
     this.code = code;
-    this.exitCode = code === 'CLI_OUTPUT_FAILED' ? EXIT_FAILURE : EXIT_USAGE;
+    this.exitCode = code === 'CLI_OUTPUT_FAILED' || code.startsWith('SERVE_') ? EXIT_FAILURE : EXIT_USAGE;
   }
 }

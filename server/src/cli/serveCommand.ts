@@ -9,6 +9,7 @@ import { type DexbridgeOptions, startDexbridge } from '../bridge/startDexbridge.
 import { usageFromParseError } from './args.js';
 import { CliError, EXIT_OK } from './CliError.js';
 import type { CliIo } from './io.js';
+import { serveStartError } from './serveErrors.js';
 
 export const SERVE_USAGE = `Usage: dexbridge serve [options]
 
@@ -26,10 +27,14 @@ Options:
   --record <policy>          session (default: each operator lease), engage, manual, off
   --operator-token <t>       operator token (default: $DEXBRIDGE_OPERATOR_TOKEN, else a random one, printed)
   --policy-token <t>         policy token (default: $DEXBRIDGE_POLICY_TOKEN, else a random one, printed)
-  --viewer-token <t>         require this token from viewers (default: $DEXBRIDGE_VIEWER_TOKEN, else none)
+  --viewer-token <t>         the token viewers need (default: $DEXBRIDGE_VIEWER_TOKEN, else a random one,
+                             printed, when bound beyond loopback; none on loopback)
+  --no-viewer-token          let viewers in without a token even beyond loopback (they see every recording)
                              Tokens you give are never printed; prefer the environment variables,
                              which other users cannot read from the process list.
   --allow-origin <origin>    another browser origin allowed to connect (repeatable)
+  --allow-host <name>        another name this server is reached by, e.g. robot-pc.lab (repeatable;
+                             loopback names and the bound address are always allowed)
   --control-rate <hz>        control loop rate (default 90)
   --watchdog <ms>            hold after this long without operator frames (default 200)
   --chunk-k <n>              actions per teleop chunk sent to ROS (default 1)
@@ -54,8 +59,8 @@ export function parseServeArgs(argv: readonly string[]): DexbridgeOptions & { re
         port: { type: 'string' }, host: { type: 'string' }, tls: { type: 'boolean' }, cert: { type: 'string' }, key: { type: 'string' },
         rosbridge: { type: 'string' }, 'ros-prefix': { type: 'string' }, 'ros-version': { type: 'string' },
         recordings: { type: 'string' }, record: { type: 'string' },
-        'operator-token': { type: 'string' }, 'policy-token': { type: 'string' }, 'viewer-token': { type: 'string' },
-        'allow-origin': { type: 'string', multiple: true }, 'control-rate': { type: 'string' }, watchdog: { type: 'string' }, 'chunk-k': { type: 'string' },
+        'operator-token': { type: 'string' }, 'policy-token': { type: 'string' }, 'viewer-token': { type: 'string' }, 'no-viewer-token': { type: 'boolean' },
+        'allow-origin': { type: 'string', multiple: true }, 'allow-host': { type: 'string', multiple: true }, 'control-rate': { type: 'string' }, watchdog: { type: 'string' }, 'chunk-k': { type: 'string' },
         demo: { type: 'boolean' }, replay: { type: 'string' },
       },
       allowPositionals: false,
@@ -77,6 +82,10 @@ export function parseServeArgs(argv: readonly string[]): DexbridgeOptions & { re
     if (t !== undefined && t.length < 8) throw new CliError('CLI_USAGE', `serve: --${name} must have at least 8 characters`);
   }
   const rosVersion = num('ros-version', v['ros-version'], 1, 2);
+  if (v['no-viewer-token'] === true && v['viewer-token'] !== undefined) throw new CliError('CLI_USAGE', 'serve: give either --viewer-token or --no-viewer-token, not both');
+  for (const h of v['allow-host'] ?? []) {
+    if (!/^[A-Za-z0-9.:[\]-]+$/.test(h)) throw new CliError('CLI_USAGE', `serve: --allow-host must be a host name or address, got ${JSON.stringify(h)}`);
+  }
   const o: DexbridgeOptions = {
     ...(v.host !== undefined ? { host: v.host } : {}),
     ...(v.port !== undefined ? { port: num('port', v.port, 0, 65535)! } : {}),
@@ -90,6 +99,8 @@ export function parseServeArgs(argv: readonly string[]): DexbridgeOptions & { re
     ...(v['policy-token'] !== undefined ? { policyToken: v['policy-token'] } : {}),
     ...(v['viewer-token'] !== undefined ? { viewerToken: v['viewer-token'] } : {}),
     ...(v['allow-origin'] !== undefined ? { allowedOrigins: v['allow-origin'] } : {}),
+    ...(v['allow-host'] !== undefined ? { allowedHosts: v['allow-host'] } : {}),
+    ...(v['no-viewer-token'] === true ? { viewerTokenRequired: false } : {}),
     ...(v['control-rate'] !== undefined ? { controlRateHz: num('control-rate', v['control-rate'], 1, 1000)! } : {}),
     ...(v.watchdog !== undefined ? { watchdogMs: num('watchdog', v.watchdog, 10, 10000)! } : {}),
     ...(v['chunk-k'] !== undefined ? { teleopChunkK: num('chunk-k', v['chunk-k'], 1, 256)! } : {}),
@@ -125,8 +136,19 @@ export async function serveCommand(argv: readonly string[], io: CliIo, signal?: 
     for await (const f of (await readHandFrames(replayFile)).frames) replayFrames.push(f);
     if (replayFrames.length < 2) throw new CliError('CLI_USAGE', `serve: --replay ${replayFile} has fewer than 2 frames`);
   }
-  const run = await startDexbridge(replayFrames ? { ...options, replayFrames } : options);
+  let run: Awaited<ReturnType<typeof startDexbridge>>;
+  try {
+    run = await startDexbridge(replayFrames ? { ...options, replayFrames } : options);
+  } catch (err) {
+    throw (
+      serveStartError(err, {
+        host: options.host ?? '127.0.0.1', port: options.port ?? 8080, recordingsDir: options.recordingsDir ?? 'recordings',
+        ...(typeof options.tls === 'object' ? { cert: options.tls.cert, key: options.tls.key } : {}),
+      }) ?? err
+    );
+  }
   const w = (line: string): unknown => io.stdout.write(`${line}\n`);
+  const warn = (line: string): unknown => io.stderr.write(`dexbridge: ${line}\n`);
   w(`dexbridge ${run.server.loop.mode === 'idle' ? 'ready' : 'running'} on ${run.url}${run.tls ? ` (TLS, ${run.tls.source} certificate)` : ''}`);
   // A token the user chose is never printed (they know it); a generated one must be, once.
   const opToken = options.operatorToken === undefined ? run.operatorToken : '<your operator token>';
@@ -137,16 +159,38 @@ export async function serveCommand(argv: readonly string[], io: CliIo, signal?: 
   w(`  WebSocket         ${run.url.replace(/^http/, 'ws')}/ws`);
   w(`  policy token      ${options.policyToken === undefined ? run.policyToken : '(as given)'}`);
   if (options.viewerToken !== undefined) w('  viewer token      required (as given)');
+  else if (run.viewerToken !== undefined) w(`  viewers           ${run.lanUrls[0] ?? run.url}/#viewer=${run.viewerToken}   (viewers need this token)`);
   w(`  recordings        ${run.recording ? `${options.recordingsDir ?? 'recordings'} (${options.record ?? 'session'})` : 'off'}`);
   w(`  ROS               ${run.ros ? options.rosbridgeUrl : 'off (standalone)'}`);
   if (run.demo) w('  demo              the bundled Quest 3 session drives the robot in a loop');
-  await new Promise<void>((done) => {
-    const stop = (): void => done();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    signal?.addEventListener('abort', stop, { once: true });
+  // Recording never stops teleoperation, so its failures are said here as well as to clients.
+  if (run.recordingsProblem !== null) warn(`warning: RECORDING_FAILED: ${run.recordingsProblem}`);
+  run.loop.onEvent((e) => {
+    if (e.event === 'recording' && typeof e.detail['error'] === 'string') warn(`warning: RECORDING_FAILED: ${e.detail['error']}`);
   });
+  let stopSignal: (() => void) | undefined;
+  await new Promise<void>((done) => {
+    stopSignal = (): void => done();
+    process.once('SIGINT', stopSignal);
+    process.once('SIGTERM', stopSignal);
+    signal?.addEventListener('abort', stopSignal, { once: true });
+  });
+  for (const name of ['SIGINT', 'SIGTERM'] as const) if (stopSignal) process.off(name, stopSignal);
+  // A second signal while closing exits at once: the open recording stays as it is on disk
+  // (every chunk flushed so far), which `dexbridge recover` turns into a valid file.
+  const now = (): void => {
+    warn(`second signal: exiting now; the recording ${run.recording?.file() ?? ''} may be unfinished: run dexbridge recover on it`);
+    process.exit(130);
+  };
+  process.once('SIGINT', now);
+  process.once('SIGTERM', now);
   w('dexbridge: stopping (closing the recording)');
-  await run.close();
+  try {
+    await run.close();
+  } finally {
+    process.off('SIGINT', now);
+    process.off('SIGTERM', now);
+  }
+  w('dexbridge: stopped');
   return EXIT_OK;
 }

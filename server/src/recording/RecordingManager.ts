@@ -8,6 +8,7 @@ import { basename } from 'node:path';
 import type { ControlLoop } from '../bridge/ControlLoop.js';
 import { createRecordingFile } from './FileSink.js';
 import { Recorder, type RecorderStats } from './Recorder.js';
+import { loadZstdCompressor } from './zstd.js';
 
 /** When to record: each operator lease (default), each engage, only on request, or never. */
 export type RecordPolicy = 'session' | 'engage' | 'manual' | 'off';
@@ -17,6 +18,8 @@ export interface RecordingManagerOptions {
   readonly policy: RecordPolicy;
   readonly urdf: string;
   readonly softwareVersion: string;
+  /** Chunk compression: zstd (default) or none. */
+  readonly compression?: 'zstd' | 'none';
 }
 
 /** Server clock (performance.now ms) → Unix epoch ms, for MCAP log times tools understand. */
@@ -30,6 +33,10 @@ export class RecordingManager {
   private chunkId = 0;
   private pendingMeta: { task?: string; success?: boolean } = {};
   private closing: Promise<unknown> = Promise.resolve();
+  /** Settles when the recording being opened is open (or failed to open). */
+  private opened: Promise<void> = Promise.resolve();
+  /** Set by {@link close}: no recording starts any more. */
+  private shuttingDown = false;
 
   constructor(
     private readonly loop: ControlLoop,
@@ -74,15 +81,17 @@ export class RecordingManager {
 
   /** Starts a recording (no-op when one is running or opening). */
   start(meta: { operator?: string; task?: string }, by: string): void {
-    if (this.recorder || this.opening) return;
+    if (this.recorder || this.opening || this.shuttingDown) return;
     this.opening = true;
     this.chunkId = 0;
-    void (async () => {
+    this.opened = (async () => {
       await this.closing;
       try {
+        const compressChunk = this.o.compression === 'none' ? undefined : await loadZstdCompressor();
         const sink = await createRecordingFile(this.o.dir);
         this.path = sink.path;
         this.recorder = await Recorder.open(sink, {
+          ...(compressChunk ? { compressChunk } : {}),
           softwareVersion: this.o.softwareVersion, startedAtIso: new Date().toISOString(), urdf: this.o.urdf,
           ...(meta.operator !== undefined ? { operator: meta.operator } : {}),
           ...(meta.task !== undefined ? { task: meta.task } : {}),
@@ -127,8 +136,14 @@ export class RecordingManager {
     this.recorder?.setOutcome(this.pendingMeta);
   }
 
-  /** Stops recording and waits until the file is complete. */
+  /**
+   * Stops recording and waits until the file is complete, whatever state the recording is in:
+   * one being opened is finished as soon as it is open (a Ctrl-C right after start must not leave
+   * a file without its summary), one being closed is waited for. No recording starts afterwards.
+   */
   async close(): Promise<void> {
+    this.shuttingDown = true;
+    await this.opened;
     this.stop({}, 'shutdown');
     await this.closing;
   }

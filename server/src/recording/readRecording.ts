@@ -9,6 +9,7 @@ import { type HandFrame, XR_HAND_LENGTH } from '@dexbridge/retarget';
 import { FileReadable } from './FileReadable.js';
 import { errorMessage, RecordingError } from './RecordingError.js';
 import { TOPICS } from './schemas.js';
+import { ZSTD_DECOMPRESS_HANDLERS } from './zstd.js';
 
 export interface RecordedChannel {
   readonly id: number;
@@ -86,7 +87,7 @@ async function openIndexed(path: string): Promise<{ file: FileReadable; reader: 
       throw new RecordingError('RECORDING_NOT_MCAP', `recording: ${path} is not an MCAP file (${size} bytes, no MCAP magic at the start)`);
     }
     try {
-      return { file, reader: await McapIndexedReader.Initialize({ readable: file }) };
+      return { file, reader: await McapIndexedReader.Initialize({ readable: file, decompressHandlers: ZSTD_DECOMPRESS_HANDLERS }) };
     } catch (error) {
       throw new RecordingError(
         'RECORDING_NOT_INDEXED',

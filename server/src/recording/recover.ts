@@ -10,6 +10,7 @@ import { hasMcapPrefix, McapStreamReader, McapWriter } from '@mcap/core';
 import { DEFAULT_CHUNK_SIZE_BYTES } from './ChunkedMcapWriter.js';
 import { FileSink } from './FileSink.js';
 import { errorMessage, RecordingError } from './RecordingError.js';
+import { loadZstdCompressor, ZSTD_DECOMPRESS_HANDLERS } from './zstd.js';
 
 /** What {@link recoverMcap} found and wrote. */
 export interface RecoveryReport {
@@ -95,8 +96,9 @@ async function copyRecords(
   inputBytes: number,
   sink: FileSink,
 ): Promise<RecoveryReport> {
-  const reader = new McapStreamReader({ includeChunks: true });
-  const writer = new McapWriter({ writable: sink, useChunks: true, chunkSize: DEFAULT_CHUNK_SIZE_BYTES });
+  // zstd chunks in and out, like the recorder's own files.
+  const reader = new McapStreamReader({ includeChunks: true, decompressHandlers: ZSTD_DECOMPRESS_HANDLERS });
+  const writer = new McapWriter({ writable: sink, useChunks: true, chunkSize: DEFAULT_CHUNK_SIZE_BYTES, compressChunk: await loadZstdCompressor() });
   const schemaIds = new Map<number, number>();
   const channelIds = new Map<number, number>();
   let started = false;

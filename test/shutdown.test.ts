@@ -1,0 +1,113 @@
+/**
+ * Shutdown (issue 10, finding 6): SIGINT or SIGTERM finishes the open recording whatever state it
+ * is in — being opened right after start, being written, being closed — and the process exits
+ * after it; a second signal exits at once and leaves a file `dexbridge recover` repairs. Each case
+ * runs `dexbridge serve --demo` (which records the demo's lease session) in a child process.
+ */
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { startDexbridge } from '../server/src/bridge/startDexbridge.js';
+import { readRecordingInfo, recoverMcap } from '../server/src/recording/index.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SERVE_CHILD = fileURLToPath(new URL('./fixtures/serve-child.ts', import.meta.url));
+const tmp = (): string => mkdtempSync(join(tmpdir(), 'dexbridge-shutdown-'));
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+interface Child {
+  readonly child: ChildProcessByStdio<null, Readable, Readable>;
+  readonly exited: Promise<number | NodeJS.Signals | null>;
+  readonly output: () => string;
+}
+
+/** `serve --demo` on port 0 recording into `dir`; resolves once the banner is printed. */
+async function serveDemo(dir: string): Promise<Child> {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', SERVE_CHILD, '--demo', '--port', '0', '--recordings', dir], {
+    cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  child.stdout.on('data', (d: Buffer) => {
+    text += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    text += d.toString();
+  });
+  const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
+  const end = Date.now() + 30_000;
+  while (!/dexbridge (?:ready|running) on/.test(text)) {
+    if (Date.now() > end) throw new Error(`serve did not start in 30 s: ${text}`);
+    await sleep(5);
+  }
+  return { child, exited, output: () => text };
+}
+
+const mcaps = (dir: string): string[] => readdirSync(dir).filter((n) => n.endsWith('.mcap'));
+
+describe('shutdown', () => {
+  for (const delayMs of [0, 300, 1000, 2500]) {
+    it(`SIGINT ${delayMs} ms after the banner finishes the recording and exits 0`, async () => {
+      const dir = tmp();
+      const c = await serveDemo(dir);
+      await sleep(delayMs);
+      c.child.kill('SIGINT');
+      expect(await c.exited).toBe(0);
+      expect(c.output()).toContain('dexbridge: stopped');
+      const files = mcaps(dir);
+      expect(files.length).toBe(1);
+      // Readable by the indexed reader: it has its summary and footer, and says it is complete.
+      const info = await readRecordingInfo(join(dir, files[0]!));
+      expect(info.metadata['dexbridge']?.['complete']).toBe('true');
+    }, 60_000);
+  }
+
+  it('SIGTERM finishes the recording too', async () => {
+    const dir = tmp();
+    const c = await serveDemo(dir);
+    await sleep(500);
+    c.child.kill('SIGTERM');
+    expect(await c.exited).toBe(0);
+    const info = await readRecordingInfo(join(dir, mcaps(dir)[0]!));
+    expect(info.metadata['dexbridge']?.['complete']).toBe('true');
+  }, 60_000);
+
+  it('a second signal exits at once, leaving a file that recover repairs', async () => {
+    const dir = tmp();
+    const c = await serveDemo(dir);
+    // A request whose headers never end keeps the HTTP server from closing (until its headers
+    // timeout), so the second signal surely arrives while the process is still stopping.
+    const port = Number(/127\.0\.0\.1:(\d+)/.exec(c.output())![1]);
+    const slow = connect(port, '127.0.0.1', () => slow.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: '));
+    slow.on('error', () => undefined);
+    await sleep(1500);
+    c.child.kill('SIGINT');
+    const end = Date.now() + 20_000;
+    while (!c.output().includes('stopping')) {
+      if (Date.now() > end) throw new Error(`no "stopping" after SIGINT: ${c.output()}`);
+      await sleep(5);
+    }
+    c.child.kill('SIGINT');
+    expect(await c.exited).toBe(130);
+    expect(c.output()).toContain('second signal');
+    slow.destroy();
+    const files = mcaps(dir);
+    expect(files.length).toBe(1);
+    const report = await recoverMcap(join(dir, files[0]!), join(dir, 'recovered.mcap.out'));
+    expect(report.chunks).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('close() right after start finishes the recording being opened (in process)', async () => {
+    const dir = tmp();
+    const run = await startDexbridge({ port: 0, demo: true, recordingsDir: dir, record: 'session' });
+    await run.close();
+    const files = mcaps(dir);
+    expect(files.length).toBe(1);
+    const info = await readRecordingInfo(join(dir, files[0]!));
+    expect(info.metadata['dexbridge']?.['complete']).toBe('true');
+  });
+});
