@@ -870,7 +870,10 @@ describe('parseClientMessage', () => {
     ['{"type":"lease_release"}', { type: 'lease_release' }],
     ['{"type":"record_start","task":"pick cup","operator":"ana"}', { type: 'record_start', task: 'pick cup', operator: 'ana' }],
     ['{"type":"record_stop","success":false}', { type: 'record_stop', success: false }],
-    ['{"type":"set_recording_meta","task":"pour","success":true}', { type: 'set_recording_meta', task: 'pour', success: true }],
+    [
+      '{"type":"set_recording_meta","file":"2026-01-01T10-00-00.mcap","task":"pour","success":true}',
+      { type: 'set_recording_meta', file: '2026-01-01T10-00-00.mcap', task: 'pour', success: true },
+    ],
     ['{"type":"calibrate","handScale":1.1,"translationScale":0.8}', { type: 'calibrate', handScale: 1.1, translationScale: 0.8 }],
     ['{"type":"calibrate","handScale":{"left":1.2}}', { type: 'calibrate', handScale: { left: 1.2 } }],
     ['{"type":"ping","id":3,"clientTimeMs":123.5}', { type: 'ping', id: 3, clientTimeMs: 123.5 }],

@@ -17,6 +17,11 @@ export interface RecordingManagerOptions {
   readonly policy: RecordPolicy;
   readonly urdf: string;
   readonly softwareVersion: string;
+  /**
+   * Edits a finished recording's task and success beside it (the recordings store's `editMeta`).
+   * Resolves false when there is no recording of that name.
+   */
+  readonly editFinished?: (file: string, edit: { task?: string; success?: boolean }) => Promise<boolean>;
 }
 
 /** Server clock (performance.now ms) → Unix epoch ms, for MCAP log times tools understand. */
@@ -28,7 +33,8 @@ export class RecordingManager {
   private path: string | null = null;
   private lastError: string | null = null;
   private chunkId = 0;
-  private pendingMeta: { task?: string; success?: boolean } = {};
+  /** Labels given to the running recording (task, success), written with its outcome. */
+  private labels: { task?: string; success?: boolean } = {};
   private closing: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -77,6 +83,7 @@ export class RecordingManager {
     if (this.recorder || this.opening) return;
     this.opening = true;
     this.chunkId = 0;
+    this.labels = {};
     void (async () => {
       await this.closing;
       try {
@@ -91,7 +98,6 @@ export class RecordingManager {
             this.loop.emit('recording', { active: false, file: this.file(), error: err.message });
           },
         });
-        if (this.pendingMeta.task !== undefined || this.pendingMeta.success !== undefined) this.recorder.setOutcome(this.pendingMeta);
         this.lastError = null;
         this.loop.emit('recording', { active: true, file: this.file(), by });
       } catch (err) {
@@ -109,8 +115,8 @@ export class RecordingManager {
     const r = this.recorder;
     if (!r) return;
     this.recorder = undefined;
-    r.setOutcome({ ...this.pendingMeta, ...outcome });
-    this.pendingMeta = {};
+    r.setOutcome({ ...this.labels, ...outcome });
+    this.labels = {};
     const file = this.file();
     this.closing = r.close().then(
       (stats: RecorderStats) => this.loop.emit('recording', { active: false, file, by, messages: stats.messages, bytes: stats.bytesWritten }),
@@ -121,10 +127,22 @@ export class RecordingManager {
     );
   }
 
-  /** Task text and success flag for the running recording (kept for its closing metadata). */
-  setMeta(meta: { task?: string; success?: boolean }): void {
-    this.pendingMeta = { ...this.pendingMeta, ...meta };
-    this.recorder?.setOutcome(this.pendingMeta);
+  /**
+   * Task text and success flag for the recording named `file`: the running one (kept for its
+   * closing metadata), or a finished one (edited beside it, after it is complete). A label never
+   * lands on another recording. Resolves false when no recording has that name.
+   */
+  async label(file: string, meta: { task?: string; success?: boolean }): Promise<boolean> {
+    if (this.recorder && file === this.file()) {
+      this.labels = { ...this.labels, ...meta };
+      this.recorder.setOutcome(this.labels);
+      return true;
+    }
+    // A recording that is still closing is complete once `closing` settles.
+    await this.closing.catch(() => undefined);
+    if (this.recorder && file === this.file()) return this.label(file, meta);
+    if (!this.o.editFinished) return false;
+    return this.o.editFinished(file, meta);
   }
 
   /** Stops recording and waits until the file is complete. */
