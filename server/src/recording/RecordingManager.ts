@@ -36,6 +36,9 @@ export class RecordingManager {
   /** Labels given to the running recording (task, success), written with its outcome. */
   private labels: { task?: string; success?: boolean } = {};
   private closing: Promise<unknown> = Promise.resolve();
+  /** A stop asked for while the file was still opening: done as soon as it is open. */
+  private stopWhenOpen: { outcome: { success?: boolean; task?: string }; by: string } | null = null;
+  private startAfterStop: { meta: { operator?: string; task?: string }; by: string } | null = null;
 
   constructor(
     private readonly loop: ControlLoop,
@@ -80,8 +83,13 @@ export class RecordingManager {
 
   /** Starts a recording (no-op when one is running or opening). */
   start(meta: { operator?: string; task?: string }, by: string): void {
+    // Started, stopped and started again while the first file was still opening: the second
+    // start follows the first recording's stop.
+    if (this.opening && this.stopWhenOpen) this.startAfterStop = { meta, by };
     if (this.recorder || this.opening) return;
     this.opening = true;
+    this.stopWhenOpen = null;
+    this.startAfterStop = null;
     this.chunkId = 0;
     this.labels = {};
     void (async () => {
@@ -100,6 +108,7 @@ export class RecordingManager {
         });
         this.lastError = null;
         this.loop.emit('recording', { active: true, file: this.file(), by });
+
       } catch (err) {
         this.lastError = `recording: cannot record in ${this.o.dir}: ${(err as Error).message}`;
         this.recorder = undefined;
@@ -107,13 +116,22 @@ export class RecordingManager {
       } finally {
         this.opening = false;
       }
+      const pendingStop = this.stopWhenOpen;
+      const pendingStart = this.startAfterStop;
+      this.stopWhenOpen = null;
+      this.startAfterStop = null;
+      if (pendingStop) this.stop(pendingStop.outcome, pendingStop.by);
+      if (pendingStop && pendingStart) this.start(pendingStart.meta, pendingStart.by);
     })();
   }
 
   /** Stops the running recording, with its outcome (task, success) in the file's metadata. */
   stop(outcome: { success?: boolean; task?: string }, by: string): void {
     const r = this.recorder;
-    if (!r) return;
+    if (!r) {
+      if (this.opening) this.stopWhenOpen = { outcome, by };
+      return;
+    }
     this.recorder = undefined;
     r.setOutcome({ ...this.labels, ...outcome });
     this.labels = {};
