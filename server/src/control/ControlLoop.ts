@@ -321,7 +321,9 @@ export class ControlLoop {
       const age = Number.isFinite(this.measuredAtMs) ? `${Math.round(now - this.measuredAtMs)} ms old${this.measuredComplete ? '' : ', incomplete'}` : 'none received';
       return { ok: false, code: 'MEASURED_STALE', message: `control: engage needs fresh measured joints (requireMeasured; measured: ${age}, limit ${this.measuredMaxAgeMs} ms)` };
     }
-    if (this.pendingCalibration !== null) this.applyCalibration(by);
+    // A new scale applies with a new clutch anchor: every engaged arm re-anchors where it is.
+    const calibrated = this.pendingCalibration !== null;
+    if (calibrated) this.applyCalibration(by);
     if (!this.armed) {
       this.startFromRobot(now);
       this.armed = true;
@@ -330,8 +332,9 @@ export class ControlLoop {
     }
     if (this.state.mode !== 'policy') {
       const cmd = this.safety.commanded(this.startQ);
-      for (const s of side ? [side] : SIDES) {
-        if (this.retargeter.engaged(s)) continue;
+      const sides = calibrated ? SIDES.filter((s) => s === side || side === undefined || this.retargeter.engaged(s)) : side ? [side] : SIDES;
+      for (const s of sides) {
+        if (this.retargeter.engaged(s) && !calibrated) continue;
         // Re-anchoring: the clutch anchors at the gated command, so engaging moves nothing by itself.
         const o = activeArmOffset(s);
         this.retargeter.seedArm(s, cmd.subarray(o, o + ARM_DOF));
