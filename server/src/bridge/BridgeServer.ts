@@ -37,7 +37,7 @@ export interface RosStatus {
   connected: boolean;
   url: string | null;
   /** The last measured joint state: names matched, unknown and duplicated, and whether it is valid. */
-  measured?: { matched: number; expected: number; unknown: number; duplicate: number; valid: boolean; ageMs: number | null } | null;
+  measured?: { matched: number; expected: number; unknown: number; duplicate: number; valid: boolean; ageMs: number } | null;
 }
 
 export interface BridgeServerOptions {
@@ -207,7 +207,8 @@ export class BridgeServer {
 
   private status(): Record<string, unknown> {
     const st = this.loop.state;
-    const ros = this.o.ros?.() ?? { connected: false, url: null };
+    const r = this.o.ros?.();
+    const ros = r ? { connected: r.connected, url: r.url, ...(r.measured ? { measured: r.measured } : {}) } : { connected: false, url: null };
     const rec = this.o.recording;
     return {
       type: 'status', serverTimeMs: this.loop.now(), mode: st.mode, estop: st.estop,

@@ -92,6 +92,8 @@ export interface RosBridgeStatus {
   readonly bufferedBytes: number;
   /** Delay (ms) of the scheduled reconnect while in `backoff`, else null. */
   readonly retryInMs: number | null;
+  /** The last measured joint state's name counts and validity, and its age (ms); null before the first. */
+  readonly measured: { matched: number; expected: number; unknown: number; duplicate: number; valid: boolean; ageMs: number } | null;
 }
 
 /** The latest measured robot state from `${prefix}/measured_joint_states`. */
@@ -404,6 +406,12 @@ export class RosBridge {
       pending: this.#pendingCount,
       bufferedBytes: t && this.#state === 'connected' ? t.bufferedAmount : 0,
       retryInMs: this.#retryInMs,
+      measured: this.#measured === null
+        ? null
+        : {
+          matched: this.#measured.matched, expected: this.#measured.expected, unknown: this.#measured.unknownNames, duplicate: this.#measured.duplicateNames,
+          valid: this.#measured.valid, ageMs: Math.round(this.#now() - this.#measured.receivedAtMs),
+        },
     };
   }
 
