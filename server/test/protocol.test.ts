@@ -870,7 +870,10 @@ describe('parseClientMessage', () => {
     ['{"type":"lease_release"}', { type: 'lease_release' }],
     ['{"type":"record_start","task":"pick cup","operator":"ana"}', { type: 'record_start', task: 'pick cup', operator: 'ana' }],
     ['{"type":"record_stop","success":false}', { type: 'record_stop', success: false }],
-    ['{"type":"set_recording_meta","task":"pour","success":true}', { type: 'set_recording_meta', task: 'pour', success: true }],
+    [
+      '{"type":"set_recording_meta","file":"2026-01-01T10-00-00.mcap","task":"pour","success":true}',
+      { type: 'set_recording_meta', file: '2026-01-01T10-00-00.mcap', task: 'pour', success: true },
+    ],
     ['{"type":"calibrate","handScale":1.1,"translationScale":0.8}', { type: 'calibrate', handScale: 1.1, translationScale: 0.8 }],
     ['{"type":"calibrate","handScale":{"left":1.2}}', { type: 'calibrate', handScale: { left: 1.2 } }],
     ['{"type":"ping","id":3,"clientTimeMs":123.5}', { type: 'ping', id: 3, clientTimeMs: 123.5 }],
@@ -938,7 +941,8 @@ describe('parseClientMessage', () => {
       [{ type: 'lease_request', takeover: 'yes' }, 'protocol: lease_request.takeover must be true or false, got string "yes"'],
       [{ type: 'record_start', task: ['a'] }, 'protocol: record_start.task must be a string, got array ["a"]'],
       [{ type: 'record_stop', success: 1 }, 'protocol: record_stop.success must be true or false, got number 1'],
-      [{ type: 'set_recording_meta', task: { t: 1 } }, 'protocol: set_recording_meta.task must be a string, got object {"t":1}'],
+      [{ type: 'set_recording_meta', task: 'x' }, 'protocol: set_recording_meta.file must be a string, got nothing'],
+      [{ type: 'set_recording_meta', file: 'a.mcap', task: { t: 1 } }, 'protocol: set_recording_meta.task must be a string, got object {"t":1}'],
       [{ type: 'calibrate', handScale: -1 }, 'protocol: calibrate.handScale must be a finite number > 0, got number -1'],
       [{ type: 'calibrate', handScale: 'big' }, 'protocol: calibrate.handScale must be a finite number > 0 or {left?, right?}, got string "big"'],
       [{ type: 'calibrate', handScale: { right: 0 } }, 'protocol: calibrate.handScale.right must be a finite number > 0, got number 0'],
@@ -998,7 +1002,13 @@ describe('server messages', () => {
       serverTimeMs: 11, mode: 'idle', estop: false, lease: { holder: null }, recording: { active: true, file: 'a.mcap', error: null },
       ros: { connected: false, url: null }, clients: { operators: 1, viewers: 2, policies: 0 }, chunks: { queueDepth: 0, latencyMs: null },
     }),
+    serverMessage('status', {
+      serverTimeMs: 12, mode: 'teleop', estop: false, lease: { holder: 'a' }, recording: { active: false, file: null, error: null },
+      ros: { connected: true, url: 'ws://r:9090' }, clients: { operators: 1, viewers: 0, policies: 0 }, chunks: { queueDepth: 0, latencyMs: null },
+      motion: { engageRequired: true, hold: 'estop_reset', calibrationPending: false },
+    }),
     serverMessage('pong', { id: 1, clientTimeMs: 2, serverTimeMs: 3 }),
+    serverMessage('ack', { ref: 'estop', serverTimeMs: 4 }),
   ];
 
   it.each(examples)('encode → parse round-trips $type', (msg) => {
@@ -1008,7 +1018,7 @@ describe('server messages', () => {
 
   it('covers every server message type and event', () => {
     expect(new Set(examples.map((m) => m.type))).toEqual(new Set(SERVER_MESSAGE_TYPES));
-    expect(EVENT_NAMES).toHaveLength(11);
+    expect(EVENT_NAMES).toHaveLength(12);
   });
 
   it('errorMessage carries code, message, ref and seq of a failure', () => {
@@ -1037,9 +1047,9 @@ describe('server messages', () => {
 // Codes
 
 describe('error codes', () => {
-  it('are the 30 documented codes, each with a one-line meaning', () => {
-    expect(WIRE_ERROR_CODES).toHaveLength(30);
-    expect(new Set(WIRE_ERROR_CODES).size).toBe(30);
+  it('are the 33 documented codes, each with a one-line meaning', () => {
+    expect(WIRE_ERROR_CODES).toHaveLength(33);
+    expect(new Set(WIRE_ERROR_CODES).size).toBe(33);
     for (const code of WIRE_ERROR_CODES) {
       expect(isWireErrorCode(code)).toBe(true);
       const meaning = describeWireError(code);

@@ -33,6 +33,9 @@ import {
   TRAJECTORY_GROUPS,
 } from '../src/ros/messages.js';
 import { type RosBridgeStatus, RosBridge, rosTopics } from '../src/ros/RosBridge.js';
+import { loadRobotConfig, parseRobotConfig, type RobotConfigError } from '../src/ros/robotConfig.js';
+import { trajectoryJointNames } from '../src/ros/messages.js';
+import { ACTIVE_JOINT_NAMES } from '../src/control/activeJoints.js';
 import { checkRosMessage, RosbridgePeer } from './support/rosbridgePeer.js';
 
 const T = rosTopics('/dexbridge', 1);
@@ -299,6 +302,93 @@ describe('RosBridge against the rosbridge protocol peer', () => {
     expect([...m.q].filter(Number.isNaN)).toHaveLength(53);
     expect(m).toMatchObject({ matched: 3, unknownNames: 1, stampMs: 1_700_000_000_250 });
     expect(seen).toEqual([3]);
+  });
+
+  it('calls a measured state valid only when every expected joint matched, and counts unknown and duplicate names', async () => {
+    const warnings: string[] = [];
+    const b = open({ warn: (m) => warnings.push(m) });
+    await connected(b);
+    const send = (name: string[], position: number[]): void => {
+      peer.publishUnchecked(MEASURED, { header: { seq: 1, stamp: { secs: 1, nsecs: 0 }, frame_id: '' }, name, position, velocity: [], effort: [] });
+    };
+    const next = async (what: string): Promise<NonNullable<ReturnType<RosBridge['measured']>>> => {
+      const before = b.measured();
+      await peer.waitFor(() => b.measured() !== before, what);
+      return b.measured()!;
+    };
+    // Only unknown names: nothing matched, not valid.
+    send(['nope_1', 'nope_2'], [1, 2]);
+    expect(await next('unknown names')).toMatchObject({ matched: 0, unknownNames: 2, valid: false, expected: 46 });
+    // Empty: not valid.
+    send([], []);
+    expect(await next('empty')).toMatchObject({ matched: 0, valid: false });
+    // Every commanded joint once: valid.
+    const active = ACTIVE_JOINT_NAMES as string[];
+    send(active, active.map(() => 0.1));
+    expect(await next('complete')).toMatchObject({ matched: 46, unknownNames: 0, duplicateNames: 0, valid: true });
+    // A duplicate name makes it invalid (which value is right?).
+    send([...active, active[0]!], [...active.map(() => 0.1), 0.5]);
+    expect(await next('duplicate')).toMatchObject({ duplicateNames: 1, valid: false });
+    // 56 names with 10 positions: malformed, ignored, with a warning.
+    const last = b.measured();
+    send(STATE_JOINT_NAMES as string[], new Array(10).fill(0));
+    await peer.waitFor(() => b.status().lastError?.code === 'ROS_BAD_MEASURED' && b.status().lastError!.message.includes('10 positions'), 'the length error');
+    expect(b.measured()).toBe(last);
+    // 10,000 names: refused before any work.
+    send(Array.from({ length: 10_000 }, (_, i) => `bogus_${i}`), new Array(10_000).fill(0));
+    await peer.waitFor(() => b.status().lastError?.message.includes('10000 names') === true, 'the size error');
+    expect(b.measured()).toBe(last);
+    // Warnings are rate-limited per kind: one for the length problem however often it comes.
+    for (let i = 0; i < 5; i++) send(STATE_JOINT_NAMES as string[], [1]);
+    send(active, active.map(() => 0.2));
+    await next('a valid one after the bad ones');
+    expect(warnings.filter((w) => w.includes('positions')).length).toBe(1);
+    expect(warnings.every((w) => w.startsWith('ROS_'))).toBe(true);
+  });
+
+  it('drives the controllers of a robot config: JointTrajectory with the robot\'s joint names, Float64MultiArray of a group\'s positions', async () => {
+    const robot = parseRobotConfig({
+      outputs: [
+        { group: 'leftArm', topic: '/fr3_left/joint_trajectory_controller/command', type: 'trajectory_msgs/JointTrajectory', jointNames: [1, 2, 3, 4, 5, 6, 7].map((i) => `fr3_left_joint${i}`) },
+        { group: 'rightHand', topic: '/right_hand_controller/commands', type: 'std_msgs/Float64MultiArray' },
+      ],
+      measured: { expect: ['leftArm'] },
+    });
+    const b = open({ robot });
+    await connected(b);
+    b.publishState(T_MS, q56, makeAction());
+    b.publishChunk(T_MS, makeChunk(3));
+    await peer.waitFor(() => peer.messages('/fr3_left/joint_trajectory_controller/command').length === 1 && peer.messages('/right_hand_controller/commands').length === 1, 'both outputs');
+    expect(peer.opsOf('advertise').find((o) => o.topic === '/right_hand_controller/commands')?.type).toBe('std_msgs/Float64MultiArray');
+    const traj = obj(peer.last('/fr3_left/joint_trajectory_controller/command'));
+    expect(traj['joint_names']).toEqual([1, 2, 3, 4, 5, 6, 7].map((i) => `fr3_left_joint${i}`));
+    expect((traj['points'] as Obj[]).length).toBe(3);
+    const hand = obj(peer.last('/right_hand_controller/commands'));
+    const rightHandIdx = trajectoryJointNames('rightHand').map((n) => STATE_JOINT_NAMES.indexOf(n));
+    expect(hand['data']).toEqual(rightHandIdx.map((i) => q56[i]));
+    // The robot's names are understood on the measured side too.
+    peer.publish(MEASURED, {
+      header: { seq: 1, stamp: { secs: 1, nsecs: 0 }, frame_id: '' },
+      name: [1, 2, 3, 4, 5, 6, 7].map((i) => `fr3_left_joint${i}`), position: [0.1, 0.2, 0.3, -1, 0.5, 1.5, 0.7], velocity: [], effort: [],
+    });
+    await peer.waitFor(() => b.measured() !== null, 'measured');
+    expect(b.measured()).toMatchObject({ matched: 7, expected: 7, valid: true });
+    expect(b.measured()!.q[0]).toBe(0.1);
+    expect(peer.violations).toEqual([]);
+  });
+
+  it('refuses a robot config with a coded error naming the bad field', () => {
+    expect(() => parseRobotConfig({ outputs: [{ group: 'leftArm', topic: 'no-slash', type: 'trajectory_msgs/JointTrajectory' }] })).toThrow(/outputs\[0\]\.topic/);
+    expect(() => parseRobotConfig({ outputs: [{ group: 'leftArm', topic: '/a', type: 'std_msgs/String' }] })).toThrow(/outputs\[0\]\.type/);
+    expect(() => parseRobotConfig({ outputs: [{ group: 'leftArm', topic: '/a', type: 'trajectory_msgs/JointTrajectory', jointNames: ['x'] }] })).toThrow(/7 joint names/);
+    try {
+      parseRobotConfig({ bogus: 1 });
+    } catch (e) {
+      expect((e as RobotConfigError).code).toBe('ROBOT_CONFIG_INVALID');
+    }
+    for (const file of ['franka_ros1.json', 'franka_ros2.json']) {
+      expect(() => loadRobotConfig(fileURLToPath(new URL(`../config/${file}`, import.meta.url)))).not.toThrow();
+    }
   });
 
   it('drops while rosbridge is gone, reconnects with backoff on the same port, re-advertises and resumes', async () => {

@@ -278,6 +278,56 @@ describe('Safety limits for random desired inputs', () => {
     );
   });
 
+  /**
+   * Runs the segments at periods `dtMs(k)` and checks every arm joint's step acceleration
+   * (velocity change over the step) against 10 rad/s² and its change against 5000 rad/s³ × dt,
+   * except on steps of a workspace stop (documented) and the steps right after one.
+   */
+  function accelerationAndJerkHold(segments: readonly Segment[], dtMs: (k: number) => number): boolean {
+    const s = new Safety(rig);
+    let prev = Float64Array.from(home);
+    let prevV = new Float64Array(ACTIVE_DIM);
+    let prevA = new Float64Array(ACTIVE_DIM);
+    let braking = 2;
+    let t = 0;
+    let k = 0;
+    const out = new Float64Array(ACTIVE_DIM);
+    for (const seg of segments) {
+      if (seg.event === 'hold') s.hold('test');
+      if (seg.event === 'release') s.release();
+      if (seg.event === 'ramp') s.beginRamp(200);
+      const desired = desiredOf(seg.u);
+      for (let n = 0; n < seg.steps; n++) {
+        const dt = dtMs(k++) / 1000;
+        t += dt * 1000;
+        const r = s.apply(desired, dt, t, out);
+        braking = r.workspaceViolation.left || r.workspaceViolation.right ? 0 : braking + 1;
+        const v = Float64Array.from(out, (q, i) => (q - prev[i]!) / dt);
+        const a = Float64Array.from(v, (vi, i) => (vi - prevV[i]!) / dt);
+        if (braking >= 2) {
+          for (let i = 0; i < ACTIVE_DIM; i++) {
+            if (!isArm(i)) continue;
+            if (Math.abs(a[i]!) > ACC * (1 + 1e-6) + 1e-6) return false;
+            if (Math.abs(a[i]! - prevA[i]!) > 5000 * dt * (1 + 1e-6) + 1e-6) return false;
+          }
+        }
+        prevV = v;
+        prevA = a;
+        prev = Float64Array.from(out);
+      }
+    }
+    return true;
+  }
+
+  it('keeps every arm step within 10 rad/s² and 5000 rad/s³ at steady periods from 1 ms to 40 ms', () => {
+    fc.assert(
+      fc.property(fc.array(segment, { minLength: 1, maxLength: 8 }), fc.constantFrom(1, 2, 4, 1000 / 90, 40), (segments, periodMs) =>
+        accelerationAndJerkHold(segments, () => periodMs),
+      ),
+      { numRuns: 100 },
+    );
+  }, 120_000);
+
   it('treats a long step as maxStepS, so a stalled loop never licenses a jump', () => {
     const s = new Safety(rig, { maxStepS: 0.05 });
     s.beginRamp(0);

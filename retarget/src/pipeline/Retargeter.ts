@@ -358,6 +358,27 @@ export class Retargeter {
   private readonly pendingEngage: Record<Side, boolean> = { left: false, right: false };
 
   /**
+   * Tells the retargeting where a side's arm really is (7 joints, rad; e.g. the robot's measured
+   * or gated joints), at rest: its output holds there and the next engage anchors the clutch
+   * there. Disengages that side. Allocation-free.
+   * @throws RangeError unless `q7` is 7 finite numbers.
+   */
+  seedArm(side: Side, q7: ArrayLike<number>): void {
+    if (q7.length !== ARM_DOF) throw new RangeError(`Retargeter: seedArm needs ${ARM_DOF} joints, got ${q7.length}`);
+    for (let i = 0; i < ARM_DOF; i++) if (!Number.isFinite(q7[i])) throw new RangeError(`Retargeter: seedArm joint ${i} is not finite: ${q7[i]}`);
+    const s = this.sides[side];
+    this.disengage(side);
+    for (let i = 0; i < ARM_DOF; i++) {
+      const v = Math.max(this.activeLower[s.armOffset + i]!, Math.min(this.activeUpper[s.armOffset + i]!, q7[i]!));
+      s.armCommanded[i] = v;
+      s.armQ[i] = v;
+      this.target[s.armOffset + i] = v;
+    }
+    this.limiter.reset(this.commanded);
+    this.assemble();
+  }
+
+  /**
    * Writes the operator's 25 joints of the last processed frame as the hand solver saw them
    * (filtered positions), mapped into the robot hand base frame (`<side>_hand_base`), m, as
    * {@link HumanHandMapper} maps them: the thumb and the metacarpals scaled from the wrist and

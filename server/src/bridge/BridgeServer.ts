@@ -1,7 +1,9 @@
 /**
- * The WebSocket bridge and its HTTP server: sessions, roles and tokens, the control lease,
- * per-connection limits, and the fan-out of robot state to every client (latest wins: a slow
- * client loses old states; it never grows memory or delays anyone else).
+ * The WebSocket bridge and its HTTP server: sessions, roles and tokens, per-connection limits,
+ * and the fan-out of robot state to every client (latest wins: a slow client loses old states;
+ * it never grows memory or delays anyone else). Every client message is checked against the
+ * authority table (`control/authority.ts`) in one place, {@link BridgeServer.authorized}, and
+ * handled in `control/`; the e-stop is recognised before the rate limit and size checks.
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -9,13 +11,17 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ACTION_NAMES, type Side, STATE_JOINT_NAMES } from '@dexbridge/retarget';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { type AuthorityMessage, authorityRef, authorize } from '../control/authority.js';
+import { type CommandReply, ControlCommands, type RecordingControl } from '../control/ControlCommands.js';
+import { ControlLease } from '../control/ControlLease.js';
+import type { ControlLoop, LoopState } from '../control/ControlLoop.js';
+import { OperatorClock } from '../control/OperatorClock.js';
 import {
-  binaryRef, type ClientMessage, decodeActionChunk, decodeHandFrame, encodeHandTracking, encodeRobotState, HAND_TRACKING_BYTES, HAND_TRACKING_JOINT_FLOATS,
-  HAND_TRACKING_TIP_FLOATS, type HandTrackingSide, MESSAGE_KIND, PROTOCOL_VERSION, parseClientMessage, peekKind, type RobotStateMessage, toWireErrorCode,
-  type WireErrorCode,
+  binaryRef, type ClientMessage, decodeActionChunk, decodeHandFrame, encodeActionChunk, encodeHandTracking, encodeRobotState, HAND_TRACKING_BYTES,
+  HAND_TRACKING_JOINT_FLOATS, HAND_TRACKING_TIP_FLOATS, type HandTrackingSide, MESSAGE_KIND, PROTOCOL_VERSION, parseClientMessage, peekKind,
+  type RobotStateMessage, toWireErrorCode, type WireErrorCode,
 } from '../protocol/index.js';
 import { Admission, type AdmissionOptions, type Admittee } from './Admission.js';
-import type { ControlLoop, LoopState, Mode } from './ControlLoop.js';
 import type { ExportJobs } from './ExportJobs.js';
 import { HostAllowList } from './HostAllowList.js';
 import { createHttpHandler, type RecordingsStore } from './http.js';
@@ -25,20 +31,17 @@ import { tokenMatches } from './tokens.js';
 
 export type Role = 'operator' | 'viewer' | 'policy';
 
-/** What the recording side offers the server (see RecordingManager). */
-export interface RecordingControl {
-  active(): boolean;
-  file(): string | null;
-  error(): string | null;
-  start(meta: { operator?: string; task?: string }, by: string): void;
-  stop(outcome: { success?: boolean }, by: string): void;
-  setMeta(meta: { task?: string; success?: boolean }): void;
-}
+export type { RecordingControl } from '../control/ControlCommands.js';
+
+/** Text messages up to this size are looked at for an e-stop before any limit applies, bytes. */
+const ESTOP_SNIFF_BYTES = 256;
 
 /** What the ROS side offers the server (see RosBridge). */
 export interface RosStatus {
   connected: boolean;
   url: string | null;
+  /** The last measured joint state: names matched, unknown and duplicated, and whether it is valid. */
+  measured?: { matched: number; expected: number; unknown: number; duplicate: number; valid: boolean; ageMs: number } | null;
 }
 
 export interface BridgeServerOptions {
@@ -92,9 +95,10 @@ interface Session {
   helloTimer: ReturnType<typeof setTimeout> | undefined;
   role: Role | undefined;
   name: string;
-  lastSeq: number;
-  lastTMs: number;
-  bestDelayMs: number;
+  /** Which of its HAND_FRAME times to believe. */
+  readonly clock: OperatorClock;
+  /** Answers to this connection (for the control handlers). */
+  readonly reply: CommandReply;
   tokens: number;
   lastRefillMs: number;
   lastRateErrorMs: number;
@@ -113,9 +117,6 @@ interface TrackingScratch {
   right: HandTrackingSide | null;
 }
 
-/** The lease holder: a session or an internal source (the demo). */
-type Holder = { kind: 'session'; session: Session } | { kind: 'internal'; name: string } | null;
-
 export class BridgeServer {
   readonly loop: ControlLoop;
   private readonly o: Required<Omit<BridgeServerOptions, 'tls' | 'viewerToken' | 'clientDir' | 'recording' | 'ros' | 'exports' | 'admission' | 'outgoing'>> & BridgeServerOptions;
@@ -127,7 +128,9 @@ export class BridgeServer {
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly sessions = new Set<Session>();
-  private holder: Holder = null;
+  private readonly lease: ControlLease<Session>;
+  private readonly commands: ControlCommands<Session>;
+  private chunkId = 0;
   private nextId = 1;
   private statusTimer: ReturnType<typeof setInterval> | undefined;
   private readonly startedMs: number;
@@ -149,6 +152,8 @@ export class BridgeServer {
     }
     if (options.operatorToken.length < 8 || options.policyToken.length < 8) throw new RangeError('BridgeServer: operatorToken and policyToken must have at least 8 characters');
     this.loop = options.loop;
+    this.lease = new ControlLease<Session>(this.loop);
+    this.commands = new ControlCommands<Session>(this.loop, this.lease, options.recording);
     this.startedMs = Date.now();
     const handler = createHttpHandler({
       store: options.store, operatorToken: options.operatorToken, viewerToken: options.viewerToken, clientDir: options.clientDir, urdf: options.urdf,
@@ -177,6 +182,10 @@ export class BridgeServer {
     this.loop.onState((s) => this.broadcastState(s));
     this.loop.onRetarget((seq, tMs) => this.broadcastTracking(seq, tMs));
     this.loop.onEvent((e) => this.broadcastJson({ type: 'event', event: e.event, serverTimeMs: e.serverTimeMs, detail: e.detail }, false));
+    // Dashboards that asked for tracking get the policy's gated future rows (kind 3), to draw them.
+    this.loop.onChunk((_tMs, chunk, source) => {
+      if (source === 'policy') this.broadcastChunk(chunk);
+    });
   }
 
   /** Starts listening; resolves with the bound port. */
@@ -208,18 +217,17 @@ export class BridgeServer {
 
   /** The control lease holder's name, or null. */
   leaseHolder(): string | null {
-    const h = this.holder;
-    return h === null ? null : h.kind === 'internal' ? h.name : h.session.name;
+    return this.lease.holder();
   }
 
   /** An internal source (the demo) takes the lease as if an operator held it. */
   takeLeaseInternal(name: string): void {
-    this.setHolder({ kind: 'internal', name }, false);
+    this.lease.takeInternal(name);
   }
 
   /** Frees the lease if the internal source `name` holds it. */
   releaseInternal(name: string): void {
-    if (this.holder?.kind === 'internal' && this.holder.name === name) this.setHolder(null, false, 'released');
+    this.lease.releaseInternal(name);
   }
 
   clients(): { operators: number; viewers: number; policies: number } {
@@ -254,13 +262,15 @@ export class BridgeServer {
 
   private status(): Record<string, unknown> {
     const st = this.loop.state;
-    const ros = this.o.ros?.() ?? { connected: false, url: null };
+    const r = this.o.ros?.();
+    const ros = r ? { connected: r.connected, url: r.url, ...(r.measured ? { measured: r.measured } : {}) } : { connected: false, url: null };
     const rec = this.o.recording;
     return {
       type: 'status', serverTimeMs: this.loop.now(), mode: st.mode, estop: st.estop,
       lease: { holder: this.leaseHolder() },
       recording: { active: rec?.active() ?? false, file: rec?.file() ?? null, error: rec?.error() ?? null },
       ros, clients: this.clients(), chunks: { queueDepth: st.chunkQueueDepth, latencyMs: Number.isFinite(st.chunkLatencyMs) ? st.chunkLatencyMs : null },
+      motion: { engageRequired: st.engageRequired, hold: st.holdReason, calibrationPending: this.loop.pendingCalibrationRequest !== null },
     };
   }
 
@@ -344,7 +354,10 @@ export class BridgeServer {
       admittee.evict = () => ws.terminate();
     }
     const s: Session = {
-      id: `c${this.nextId++}`, ws, out: new OutgoingBudget(ws, this.outgoing, now), admittee, helloTimer: undefined, role: undefined, name: '', lastSeq: -1, lastTMs: Number.NEGATIVE_INFINITY, bestDelayMs: Number.POSITIVE_INFINITY,
+      id: `c${this.nextId++}`, ws, out: new OutgoingBudget(ws, this.outgoing, now), admittee, helloTimer: undefined, role: undefined, name: '',
+      clock: new OperatorClock({ staleMs: this.o.staleMs }),
+      // Pongs are latest-wins: a client that pings and never reads cannot queue them up.
+      reply: { send: (msg) => (msg['type'] === 'pong' ? void s.out.latest(JSON.stringify(msg)) : this.send(s, msg)), error: (code, message) => this.error(s, code, message) },
       tokens: this.o.maxMessagesPerSecond, lastRefillMs: now, lastRateErrorMs: Number.NEGATIVE_INFINITY, lastImplausibleErrorMs: Number.NEGATIVE_INFINITY,
       tracking: false, stateSent: false,
     };
@@ -373,7 +386,7 @@ export class BridgeServer {
     this.sessions.delete(s);
     clearTimeout(s.helloTimer);
     if (s.admittee !== undefined) this.admission.settle(s.admittee);
-    if (this.holder?.kind === 'session' && this.holder.session === s) this.setHolder(null, false, 'disconnect');
+    this.lease.lost(s);
   }
 
   /** A reply (welcome, status after hello): queued within the connection's outgoing budget. */
@@ -411,6 +424,9 @@ export class BridgeServer {
   private message(s: Session, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
     const now = this.loop.now();
     const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+    // The e-stop first: a small text message is parsed before the rate limit and the size check,
+    // so neither a flood nor a full bucket can drop it.
+    if (!isBinary && bytes.byteLength <= ESTOP_SNIFF_BYTES && this.estopFirst(s, bytes)) return;
     if (!this.allow(s, now)) return;
     if (bytes.byteLength > this.o.maxMessageBytes) {
       this.error(s, 'PROTO_TOO_LARGE', `server: message of ${bytes.byteLength} bytes exceeds ${this.o.maxMessageBytes}`);
@@ -430,26 +446,13 @@ export class BridgeServer {
 
   private handFrame(s: Session, bytes: Uint8Array, now: number): void {
     const ref = 'binary:1';
-    if (s.role !== 'operator') return this.error(s, 'ROLE_FORBIDDEN', `server: a ${s.role} may not send hand frames`, ref);
-    const h = this.holder;
-    if (h !== null && !(h.kind === 'session' && h.session === s)) {
-      return this.error(s, 'LEASE_HELD', `server: ${this.leaseHolder()} holds the control lease; send lease_request with takeover to take it`, ref);
-    }
+    if (!this.authorized(s, 'hand_frame')) return;
     const f = decodeHandFrame(bytes);
     if (!f.ok) return this.error(s, f.code, f.message, ref);
-    if (f.seq <= s.lastSeq) return this.error(s, 'FRAME_OUT_OF_ORDER', `server: frame seq ${f.seq} after ${s.lastSeq}`, ref, f.seq);
-    if (!(f.tMs > s.lastTMs)) return this.error(s, 'FRAME_TIME_BACKWARDS', `server: frame time ${f.tMs} ms is not after ${s.lastTMs} ms`, ref, f.seq);
-    // Stale: later than this connection's best observed delay by more than staleMs (clocks differ,
-    // so only the delay's variation is meaningful).
-    const delay = now - f.tMs;
-    s.bestDelayMs = Math.min(s.bestDelayMs, delay);
-    if (delay - s.bestDelayMs > this.o.staleMs) {
-      s.lastSeq = f.seq;
-      return this.error(s, 'FRAME_STALE', `server: frame ${f.seq} arrived ${(delay - s.bestDelayMs).toFixed(0)} ms late (limit ${this.o.staleMs} ms)`, ref, f.seq);
-    }
-    s.lastSeq = f.seq;
-    s.lastTMs = f.tMs;
-    if (h === null) this.setHolder({ kind: 'session', session: s }, false);
+    // Order and a plausible time on this connection's clock; a refused frame changes nothing.
+    const t = s.clock.check(f.seq, f.tMs, now);
+    if (!t.ok) return this.error(s, t.code, t.message, ref, f.seq);
+    if (!this.lease.held()) this.lease.claim(s);
     this.loop.handFrame(f.seq, f.tMs, f.left, f.right, now);
     // A present hand the retargeting found implausible: tell the operator (at most once a second).
     const st = this.loop.state.status;
@@ -465,105 +468,75 @@ export class BridgeServer {
 
   private chunk(s: Session, bytes: Uint8Array, now: number): void {
     const ref = 'binary:3';
-    if (s.role !== 'policy') return this.error(s, 'ROLE_FORBIDDEN', `server: a ${s.role} may not send action chunks`, ref);
+    if (!this.authorized(s, 'action_chunk')) return;
     const c = decodeActionChunk(bytes);
     if (!c.ok) return this.error(s, c.code, c.message, ref);
     const r = this.loop.submitChunk({ startTimeMs: c.startTimeMs, periodMs: c.periodMs, k: c.k, data: c.data }, now);
     if (!r.ok) return this.error(s, toWireErrorCode(r.code), r.message, ref, c.chunkId);
-    // Dashboards that asked for tracking also get the accepted chunk as sent (kind 3), to draw
-    // the policy's planned trajectory.
+  }
+
+  /** The gated preview of the policy's rows, to every connection that asked for tracking. */
+  private broadcastChunk(chunk: { startTimeMs: number; periodMs: number; k: number; data: Float32Array }): void {
+    let wanted = false;
+    for (const t of this.sessions) if (t.tracking && t.ws.readyState === t.ws.OPEN) wanted = true;
+    if (!wanted) return;
+    const buf = encodeActionChunk(undefined, { chunkId: this.chunkId++ >>> 0, startTimeMs: chunk.startTimeMs, periodMs: chunk.periodMs, k: chunk.k, data: chunk.data });
     for (const t of this.sessions) {
-      if (t.tracking && t.ws.readyState === t.ws.OPEN) t.out.latest(bytes);
+      if (t.tracking && t.ws.readyState === t.ws.OPEN) t.out.latest(buf);
     }
   }
 
-  private setHolder(next: Holder, takeover: boolean, reason?: string): void {
-    const prev = this.leaseHolder();
-    this.holder = next;
-    const now = this.leaseHolder();
-    if (next === null || takeover) {
-      // Losing the operator holds the robot at once; it follows again only after a new engage.
-      this.loop.operatorLost(reason ?? (takeover ? 'takeover' : 'lease'));
-    }
-    if (next === null) {
-      this.loop.resetOperatorClock();
-    } else {
-      this.loop.resetOperatorClock();
-      if (this.loop.mode === 'idle') this.loop.setMode('teleop', now ?? 'lease');
-    }
-    this.loop.emit('lease', { holder: now, previous: prev, takeover, ...(reason ? { reason } : {}) });
+  /**
+   * The authority table, enforced: whether connection `s` may send `type` now. When not, `s` gets
+   * the table's error code. The only place the server decides who may do what.
+   */
+  private authorized(s: Session, type: AuthorityMessage): boolean {
+    const denial = authorize(type, {
+      role: s.role ?? 'none', holds: this.lease.holds(s), leaseHeld: this.lease.held(), holder: this.lease.holder(), mode: this.loop.mode,
+      estop: this.loop.state.estop,
+    });
+    if (denial === null) return true;
+    this.error(s, denial.code, denial.message, authorityRef(type));
+    return false;
+  }
+
+  /** Whether `bytes` is an e-stop; if so it is acted on (any connection, before hello too) and acknowledged. */
+  private estopFirst(s: Session, bytes: Uint8Array): boolean {
+    const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+    if (!text.includes('estop')) return false;
+    const parsed = parseClientMessage(text);
+    if (!parsed.ok || parsed.msg.type !== 'estop') return false;
+    if (!this.authorized(s, 'estop')) return true;
+    this.commands.estop(s.name || `unauthenticated-${s.id}`, s.reply);
+    return true;
   }
 
   private control(s: Session, msg: ClientMessage, now: number): void {
-    if (msg.type === 'hello') {
-      if (s.role !== undefined) return this.error(s, 'AUTH_ALREADY', 'server: hello was already accepted on this connection', 'hello');
-      if (msg.role === 'operator' && !tokenMatches(msg.token, this.o.operatorToken)) return this.error(s, 'AUTH_BAD_TOKEN', 'server: operator token missing or wrong', 'hello');
-      if (msg.role === 'policy' && !tokenMatches(msg.token, this.o.policyToken)) return this.error(s, 'AUTH_BAD_TOKEN', 'server: policy token missing or wrong', 'hello');
-      if (msg.role === 'viewer' && this.o.viewerToken !== undefined && !tokenMatches(msg.token, this.o.viewerToken)) {
-        return this.error(s, 'AUTH_BAD_TOKEN', 'server: viewer token missing or wrong', 'hello');
-      }
-      s.role = msg.role;
-      s.name = (msg.name ?? `${msg.role}-${s.id}`).slice(0, 64);
-      s.tracking = msg.tracking === true;
-      clearTimeout(s.helloTimer);
-      if (s.admittee !== undefined) this.admission.settle(s.admittee);
-      this.send(s, {
-        type: 'welcome', protocol: PROTOCOL_VERSION, sessionId: s.id, role: s.role, serverTimeMs: now, controlRateHz: this.loop.controlRateHz,
-        jointNames: STATE_JOINT_NAMES, actionNames: ACTION_NAMES,
-        limits: { maxMessageBytes: this.o.maxMessageBytes, maxMessagesPerSecond: this.o.maxMessagesPerSecond, watchdogMs: this.loop.watchdogMs },
-      });
-      this.send(s, this.status());
-      return;
+    if (!this.authorized(s, msg.type)) return;
+    if (msg.type !== 'hello') return this.commands.handle(s, msg, s.reply);
+    if (msg.role === 'operator' && !tokenMatches(msg.token, this.o.operatorToken)) return this.error(s, 'AUTH_BAD_TOKEN', 'server: operator token missing or wrong', 'hello');
+    if (msg.role === 'policy' && !tokenMatches(msg.token, this.o.policyToken)) return this.error(s, 'AUTH_BAD_TOKEN', 'server: policy token missing or wrong', 'hello');
+    if (msg.role === 'viewer' && this.o.viewerToken !== undefined && !tokenMatches(msg.token, this.o.viewerToken)) {
+      return this.error(s, 'AUTH_BAD_TOKEN', 'server: viewer token missing or wrong', 'hello');
     }
-    if (s.role === undefined) return this.error(s, 'AUTH_REQUIRED', 'server: send hello first', msg.type);
-    // Pongs are latest-wins: a client that pings and never reads cannot queue them up.
-    if (msg.type === 'ping') return void s.out.latest(JSON.stringify({ type: 'pong', id: msg.id, clientTimeMs: msg.clientTimeMs, serverTimeMs: now }));
-    // The emergency stop is never refused, whoever asks.
-    if (msg.type === 'estop') return this.loop.estop(s.name);
-    if (s.role !== 'operator') return this.error(s, 'ROLE_FORBIDDEN', `server: a ${s.role} may not send ${msg.type}`, msg.type);
-    const isHolder = this.holder?.kind === 'session' && this.holder.session === s;
-    switch (msg.type) {
-      case 'reset_estop':
-        return this.loop.resetEstop(s.name);
-      case 'engage':
-        if (this.loop.state.estop) return this.error(s, 'ESTOP_LATCHED', 'server: reset the emergency stop before engaging', msg.type);
-        if (this.loop.mode !== 'teleop' && this.loop.mode !== 'replay') return this.error(s, 'MODE_FORBIDDEN', `server: engage needs teleop mode (mode is ${this.loop.mode})`, msg.type);
-        return this.loop.engage(msg.side, s.name);
-      case 'disengage':
-        return this.loop.disengage(msg.side, s.name);
-      case 'set_mode':
-        if (this.loop.state.estop && msg.mode !== 'idle') return this.error(s, 'ESTOP_LATCHED', 'server: reset the emergency stop first', msg.type);
-        return this.loop.setMode(msg.mode as Mode, s.name);
-      case 'lease_request': {
-        if (isHolder) return;
-        if (this.holder !== null && msg.takeover !== true) return this.error(s, 'LEASE_HELD', `server: ${this.leaseHolder()} holds the control lease; ask with takeover: true to take it`, msg.type);
-        return this.setHolder({ kind: 'session', session: s }, this.holder !== null);
-      }
-      case 'lease_release':
-        if (!isHolder) return this.error(s, 'LEASE_NOT_HELD', 'server: this connection does not hold the lease', msg.type);
-        return this.setHolder(null, false, 'released');
-      case 'record_start':
-        if (!this.o.recording) return this.error(s, 'RECORDING_FAILED', 'server: recording is off (--no-record)', msg.type);
-        return this.o.recording.start({ ...(msg.task !== undefined ? { task: msg.task } : {}), operator: msg.operator ?? s.name }, s.name);
-      case 'record_stop':
-        if (!this.o.recording) return this.error(s, 'RECORDING_FAILED', 'server: recording is off (--no-record)', msg.type);
-        return this.o.recording.stop(msg.success === undefined ? {} : { success: msg.success }, s.name);
-      case 'set_recording_meta':
-        return this.o.recording?.setMeta({ ...(msg.task !== undefined ? { task: msg.task } : {}), ...(msg.success !== undefined ? { success: msg.success } : {}) });
-      case 'calibrate':
-        try {
-          return this.loop.calibrate({ ...(msg.handScale !== undefined ? { handScale: msg.handScale } : {}), ...(msg.translationScale !== undefined ? { translationScale: msg.translationScale } : {}) }, s.name);
-        } catch (err) {
-          return this.error(s, 'PROTO_BAD_MESSAGE', `server: ${(err as Error).message}`, msg.type);
-        }
-    }
+    s.role = msg.role;
+    s.name = (msg.name ?? `${msg.role}-${s.id}`).slice(0, 64);
+    s.tracking = msg.tracking === true;
+    clearTimeout(s.helloTimer);
+    if (s.admittee !== undefined) this.admission.settle(s.admittee);
+    this.send(s, {
+      type: 'welcome', protocol: PROTOCOL_VERSION, sessionId: s.id, role: s.role, serverTimeMs: now, controlRateHz: this.loop.controlRateHz,
+      jointNames: STATE_JOINT_NAMES, actionNames: ACTION_NAMES,
+      limits: { maxMessageBytes: this.o.maxMessageBytes, maxMessagesPerSecond: this.o.maxMessagesPerSecond, watchdogMs: this.loop.watchdogMs },
+    });
+    this.send(s, this.status());
   }
 
   private broadcastState(st: LoopState): void {
     const now = this.loop.now();
     const msg: RobotStateMessage = {
       seq: st.seq >>> 0, serverTimeMs: st.serverTimeMs, mode: st.mode, estopLatched: st.estop, recording: this.o.recording?.active() ?? false,
-      rosConnected: this.o.ros?.().connected ?? false, watchdogHold: st.holding, leaseHeld: this.holder !== null,
+      rosConnected: this.o.ros?.().connected ?? false, watchdogHold: st.holding, leaseHeld: this.lease.held(),
       sourceTMs: st.sourceTMs, sourceSeq: st.sourceSeq >>> 0,
       status: { left: st.status.left, right: st.status.right },
       retargetMs: st.retargetMs, serverLatencyMs: Number.isFinite(st.sourceRecvMs) ? now - st.sourceRecvMs : Number.NaN,

@@ -1,5 +1,5 @@
 import type { HandFrame } from '@dexbridge/retarget';
-import type { ControlLoop } from './ControlLoop.js';
+import type { ControlLoop, FrameSource } from '../control/ControlLoop.js';
 
 /**
  * Plays a recorded session into the control loop in a loop, with its recorded timing, as if an
@@ -23,6 +23,8 @@ export class DemoOperator {
     private readonly loop: ControlLoop,
     private readonly frames: readonly HandFrame[],
     private readonly gapMs = 500,
+    /** `'operator'` for the demo (it is the operator), `'replay'` for replay mode. */
+    private readonly source: FrameSource = 'operator',
   ) {
     if (frames.length < 2) throw new RangeError(`DemoOperator: needs at least 2 frames, got ${frames.length}`);
     this.firstT = frames[0]!.tMs;
@@ -52,7 +54,7 @@ export class DemoOperator {
     const now = this.loop.now();
     if (!Number.isNaN(this.gapUntilMs)) {
       // Between loops: frames without hands at ~90 Hz.
-      this.loop.handFrame(++this.seq, now, null, null, now);
+      this.loop.handFrame(++this.seq, now, null, null, now, this.source);
       if (now >= this.gapUntilMs) {
         this.gapUntilMs = Number.NaN;
         this.loopStartMs = this.loop.now();
@@ -65,7 +67,7 @@ export class DemoOperator {
     while (this.index < this.frames.length && this.frames[this.index]!.tMs - this.firstT <= now - this.loopStartMs) {
       const f = this.frames[this.index++]!;
       const t = this.loopStartMs + (f.tMs - this.firstT);
-      this.loop.handFrame(++this.seq, t, f.left, f.right, now);
+      this.loop.handFrame(++this.seq, t, f.left, f.right, now, this.source);
     }
     if (this.index >= this.frames.length) {
       this.loops++;

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { type HandFrame, parseHandFramesJsonl } from '@dexbridge/retarget';
 import { rigUrdf } from '@dexbridge/urdf';
 import { RecordingManager, type RecordPolicy } from '../recording/RecordingManager.js';
-import { RosBridge } from '../ros/index.js';
+import { RosBridge, type RobotConfig } from '../ros/index.js';
 import type { AdmissionOptions } from './Admission.js';
 import { BridgeServer } from './BridgeServer.js';
 import { ControlLoop } from './ControlLoop.js';
@@ -66,6 +66,10 @@ export interface DexbridgeOptions {
   readonly maxMessagesPerSecond?: number;
   readonly maxMessageBytes?: number;
   readonly staleMs?: number;
+  /** Refuse to engage without fresh measured joints from ROS (recommended on a real robot). Default false. */
+  readonly requireMeasured?: boolean;
+  /** The robot config (ROS topics per joint group); see docs/ros.md. */
+  readonly robotConfig?: RobotConfig;
 }
 
 export interface RunningDexbridge {
@@ -139,10 +143,22 @@ export async function startDexbridge(o: DexbridgeOptions = {}): Promise<RunningD
     ...(o.watchdogMs !== undefined ? { watchdogMs: o.watchdogMs } : {}),
     ...(o.teleopChunkK !== undefined ? { teleopChunkK: o.teleopChunkK } : {}),
     autoEngage: o.demo === true,
+    requireMeasured: o.requireMeasured ?? o.robotConfig?.requireMeasured ?? false,
   });
-  const recording = o.record === 'off' ? undefined : new RecordingManager(loop, { dir: recordingsDir, policy: o.record ?? 'session', urdf, softwareVersion: version });
-  const ros = o.rosbridgeUrl === undefined ? undefined : new RosBridge({ url: o.rosbridgeUrl, ...(o.rosPrefix ? { prefix: o.rosPrefix } : {}), ...(o.rosVersion ? { rosVersion: o.rosVersion } : {}) });
-  const store = new FolderRecordingsStore(recordingsDir, recording);
+  const editFinished = (file: string, edit: { task?: string; success?: boolean }): Promise<boolean> => store.editMeta(file, edit);
+  const recording: RecordingManager | undefined = o.record === 'off'
+    ? undefined
+    : new RecordingManager(loop, { dir: recordingsDir, policy: o.record ?? 'session', urdf, softwareVersion: version, editFinished });
+  const rosUrl = o.rosbridgeUrl ?? o.robotConfig?.rosbridgeUrl;
+  const ros = rosUrl === undefined
+    ? undefined
+    : new RosBridge({
+      url: rosUrl,
+      ...(o.rosPrefix ?? o.robotConfig?.prefix ? { prefix: (o.rosPrefix ?? o.robotConfig?.prefix)! } : {}),
+      ...(o.rosVersion ?? o.robotConfig?.rosVersion ? { rosVersion: (o.rosVersion ?? o.robotConfig?.rosVersion)! } : {}),
+      ...(o.robotConfig ? { robot: o.robotConfig } : {}),
+    });
+  const store: FolderRecordingsStore = new FolderRecordingsStore(recordingsDir, recording);
   const exports = new ExportJobs(store);
   const clientDir = o.clientDir ?? defaultClientDir();
   const server = new BridgeServer({
@@ -164,10 +180,13 @@ export async function startDexbridge(o: DexbridgeOptions = {}): Promise<RunningD
 
   if (ros) {
     // ROS never blocks the loop: publishes are fire-and-forget and dropped while disconnected.
-    // Stamps are wall-clock (epoch) ms; the loop's clock is monotonic since start.
-    loop.onState((s) => ros.publishState(performance.timeOrigin + s.serverTimeMs, s.q, s.action));
-    loop.onChunk((tMs, chunk) => ros.publishChunk(performance.timeOrigin + tMs, chunk));
-    ros.onMeasured((m) => loop.setMeasured(m.q));
+    // Only gated commands reach ROS. Every header stamp is the wall clock (epoch ms, the clock ROS
+    // nodes compare against) of the instant it describes: the loop's monotonic time mapped by the
+    // wall clock read now, so a wall-clock correction (NTP) shows at once.
+    const wallMs = (serverMs: number): number => Date.now() + (serverMs - loop.now());
+    loop.onState((s) => ros.publishState(wallMs(s.serverTimeMs), s.q, s.action));
+    loop.onChunk((tMs, chunk) => ros.publishChunk(wallMs(tMs), chunk));
+    ros.onMeasured((m) => loop.setMeasured(m.q, m.valid));
     ros.onStatus((st) => loop.emit('ros', { connected: st.connected, url: st.url, lastError: st.lastError?.message ?? null }));
   }
 
@@ -194,19 +213,17 @@ export async function startDexbridge(o: DexbridgeOptions = {}): Promise<RunningD
     demo.start();
   }
 
-  // Replay mode plays a session through the same pipeline and safety gate, holding the lease.
+  // Replay mode plays a session through the same pipeline and safety gate.
   let replay: DemoOperator | undefined;
   loop.onEvent((e) => {
     if (e.event !== 'mode') return;
+    // The operator who chose replay keeps the lease; the session moves the robot after their engage.
     if (e.detail['to'] === 'replay') {
-      replay ??= new DemoOperator(loop, o.replayFrames ?? bundledSession());
+      replay ??= new DemoOperator(loop, o.replayFrames ?? bundledSession(), 500, 'replay');
       demo?.stop();
-      server.takeLeaseInternal('replay');
-      loop.engage(undefined, 'replay');
       replay.start();
     } else if (e.detail['from'] === 'replay') {
       replay?.stop();
-      server.releaseInternal('replay');
     }
   });
 

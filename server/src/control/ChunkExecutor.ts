@@ -184,6 +184,15 @@ export class ChunkExecutor {
         i++;
       }
     }
+    return this.peek(nowMs, out);
+  }
+
+  /**
+   * Like {@link sample} but drops nothing: the blended action due at `tMs` (e.g. a future row,
+   * to check it against the gate before it is published), or false when no chunk covers `tMs`.
+   */
+  peek(tMs: number, out: Float32Array | Float64Array): boolean {
+    const nowMs = tMs;
     let covering = 0;
     let only: ActionChunk | undefined;
     for (let i = 0; i < this.count; i++) {
@@ -200,6 +209,13 @@ export class ChunkExecutor {
     }
     this.blend(nowMs, out);
     return true;
+  }
+
+  /** The last time any queued chunk covers (ms), or −Infinity when the queue is empty. */
+  coveredUntilMs(): number {
+    let end = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < this.count; i++) end = Math.max(end, this.order[i]!.endTimeMs);
+    return end;
   }
 
   /** Queue depth, latency and counters; the same object every call (copy to keep). */

@@ -2,8 +2,9 @@
  * The safety gate: every desired joint vector (teleop retargeting, policy chunks, replay) passes
  * through it before it reaches the robot. Rules, order and defaults: docs/safety.md.
  */
-import { ACTIVE_DIM, ARM_DOF, pose, type Rig, SIDES, type Side, VelocityLimiter } from '@dexbridge/retarget';
+import { ACTIVE_DIM, ARM_DOF, pose, type Rig, SIDES, type Side } from '@dexbridge/retarget';
 import { ACTIVE_LAYOUT, activeHome, activeLimits } from './activeJoints.js';
+import { JointLimiter } from './JointLimiter.js';
 
 /** Axis-aligned box in the rig's `base_link`, m. */
 export interface WorkspaceBox {
@@ -22,6 +23,8 @@ export const DEFAULT_FLANGE_WORKSPACE: WorkspaceBox = Object.freeze({
 
 /** Franka's joint acceleration limit, rad/s². */
 export const FR3_MAX_ACCELERATION_RAD_S2 = 10;
+/** Franka's joint jerk limit, rad/s³. */
+export const FR3_MAX_JERK_RAD_S3 = 5000;
 /** Default ramp-in duration, ms. */
 export const DEFAULT_RAMP_DURATION_MS = 1000;
 /** Default longest step the limits are applied over, s. */
@@ -32,6 +35,8 @@ export interface SafetyOptions {
   readonly workspace?: Partial<Record<Side, WorkspaceBox>>;
   /** Arm joint acceleration limit, rad/s², > 0 (Infinity: none). Default 10 (Franka). */
   readonly armMaxAccelerationRadS2?: number;
+  /** Arm joint jerk limit, rad/s³, > 0 (Infinity: none). Default 5000 (Franka). */
+  readonly armMaxJerkRadS3?: number;
   /** Duration of a ramp-in when {@link Safety.beginRamp} is called without one, ms ≥ 0. Default 1000. */
   readonly rampDurationMs?: number;
   /**
@@ -67,7 +72,7 @@ interface ArmState {
   readonly side: Side;
   readonly offset: number;
   readonly box: WorkspaceBox;
-  readonly limiter: VelocityLimiter;
+  readonly limiter: JointLimiter;
   /** Views of the arm's joints in the gate's vectors (made once). */
   readonly target: Float64Array;
   readonly cmd: Float64Array;
@@ -116,12 +121,17 @@ const clamp = (v: number, lo: number, hi: number): number => Math.max(lo, Math.m
  *    limit to rest, hand joints stop at once, then all hold exactly;
  * 3. ramp-in after {@link beginRamp}: the velocity limits scale from 0 to 1 over the duration;
  * 4. position limits: the desired joints are clamped into their URDF limits;
- * 5. velocity limits (URDF, per joint) and the arm acceleration limit, by `VelocityLimiter`;
+ * 5. velocity limits (URDF, per joint), the arm acceleration and jerk limits, by `JointLimiter`;
  * 6. workspace: an arm whose next command, or the path along which it would stop from there,
  *    puts its flange outside its box (further outside, if it already is) is refused that command
  *    and stops at the acceleration limit along the path checked one step earlier, so it rests at
  *    its last inside position, then follows again from rest;
- * 7. a non-finite desired joint holds that joint (arm joints decelerate to rest as in 2).
+ * 7. a non-finite desired joint holds that joint (arm joints decelerate to rest as in 2);
+ * 8. the final arm output: whatever the steps above did (a clamp, a workspace stop), each arm
+ *    joint's acceleration stays within the limit and its change within jerk × dt of the last
+ *    step's, on every step of any period — except the e-stop's halt and a workspace stop, which
+ *    follows the stopping path the box check accepted (at a steady period its acceleration is
+ *    within the limit; its jerk at the stop's start is up to 2a/dt).
  *
  * At a steady period, position, velocity and arm acceleration limits hold for every output except
  * the e-stop's instantaneous halt. Allocation-free per {@link apply}. Starts at the home posture
@@ -134,6 +144,7 @@ export class Safety {
   readonly upper: Float64Array;
   readonly maxVelocity: Float64Array;
   readonly armMaxAccelerationRadS2: number;
+  readonly armMaxJerkRadS3: number;
   readonly rampDurationMs: number;
   readonly maxStepS: number;
   readonly workspace: Readonly<Record<Side, WorkspaceBox>>;
@@ -141,6 +152,8 @@ export class Safety {
   /** Last command (rad) and its velocity (rad/s). */
   private readonly q = new Float64Array(ACTIVE_DIM);
   private readonly vel = new Float64Array(ACTIVE_DIM);
+  /** The last step's acceleration (rad/s²), arm joints. */
+  private readonly acc = new Float64Array(ACTIVE_DIM);
   private readonly target = new Float64Array(ACTIVE_DIM);
   private readonly cmd = new Float64Array(ACTIVE_DIM);
   /** Per joint: 1 while it holds at `holdTarget` (hold request or non-finite desired). */
@@ -149,7 +162,7 @@ export class Safety {
   /** Acceleration limit per joint (Infinity for the hands), rad/s². */
   private readonly accel = new Float64Array(ACTIVE_DIM);
   private readonly arms: readonly ArmState[];
-  private readonly hands: VelocityLimiter;
+  private readonly hands: JointLimiter;
   private readonly handTarget: Float64Array;
   private readonly handCmd: Float64Array;
   private readonly handQ: Float64Array;
@@ -177,7 +190,11 @@ export class Safety {
     if (typeof ramp !== 'number' || !(Number.isFinite(ramp) && ramp >= 0)) throw new RangeError(`Safety: option rampDurationMs must be a finite number ≥ 0 ms, got ${ramp}`);
     const maxStep = options.maxStepS ?? DEFAULT_MAX_STEP_S;
     if (typeof maxStep !== 'number' || !(Number.isFinite(maxStep) && maxStep > 0)) throw new RangeError(`Safety: option maxStepS must be a finite number > 0 s, got ${maxStep}`);
+    // Without an acceleration limit there is no jerk limit either.
+    const jerk = acc === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : (options.armMaxJerkRadS3 ?? FR3_MAX_JERK_RAD_S3);
+    if (typeof jerk !== 'number' || !(jerk > 0)) throw new RangeError(`Safety: option armMaxJerkRadS3 must be > 0 rad/s³, got ${jerk}`);
     this.armMaxAccelerationRadS2 = acc;
+    this.armMaxJerkRadS3 = jerk;
     this.rampDurationMs = ramp;
     this.maxStepS = maxStep;
     this.workspace = Object.freeze({
@@ -196,7 +213,7 @@ export class Safety {
         side,
         offset,
         box: this.workspace[side],
-        limiter: new VelocityLimiter(this.maxVelocity.subarray(offset, offset + ARM_DOF), { maxAcceleration: acc }),
+        limiter: new JointLimiter(this.maxVelocity.subarray(offset, offset + ARM_DOF), acc, jerk),
         target: this.target.subarray(offset, offset + ARM_DOF),
         cmd: this.cmd.subarray(offset, offset + ARM_DOF),
         q: this.q.subarray(offset, offset + ARM_DOF),
@@ -213,7 +230,7 @@ export class Safety {
     const handStart = Math.min(ACTIVE_LAYOUT.leftHand.offset, ACTIVE_LAYOUT.rightHand.offset);
     const handLength = ACTIVE_LAYOUT.leftHand.length + ACTIVE_LAYOUT.rightHand.length;
     if (handStart + handLength !== ACTIVE_DIM) throw new Error('Safety: the hand joints must close the active vector');
-    this.hands = new VelocityLimiter(this.maxVelocity.subarray(handStart), {});
+    this.hands = new JointLimiter(this.maxVelocity.subarray(handStart));
     this.handTarget = this.target.subarray(handStart);
     this.handCmd = this.cmd.subarray(handStart);
     this.handQ = this.q.subarray(handStart);
@@ -385,10 +402,26 @@ export class Safety {
       }
     }
 
-    // Commit: velocities, state, output.
+    // The final arm output: acceleration and jerk, whatever changed the command above.
+    if (dt > 0) this.finalArmStage(dt);
+
+    // Commit: velocities, state, output; the limiters continue from what went out.
     if (dt > 0) {
-      for (let i = 0; i < ACTIVE_DIM; i++) this.vel[i] = (cmd[i]! - q[i]!) / dt;
+      for (let i = 0; i < ACTIVE_DIM; i++) {
+        const v = (cmd[i]! - q[i]!) / dt;
+        this.acc[i] = (v - this.vel[i]!) / dt;
+        this.vel[i] = v;
+      }
       this.lastDtS = dt;
+      for (const arm of this.arms) {
+        const l = arm.limiter;
+        for (let j = 0; j < ARM_DOF; j++) {
+          l.q[j] = cmd[arm.offset + j]!;
+          l.v[j] = this.vel[arm.offset + j]!;
+          l.a[j] = this.acc[arm.offset + j]!;
+        }
+      }
+      this.hands.q.set(this.handCmd);
     }
     q.set(cmd);
     for (const arm of this.arms) {
@@ -409,12 +442,88 @@ export class Safety {
   /** Stops every joint where it is (velocity 0, limiters at rest, holds aim there), ends workspace braking. */
   private stopAll(): void {
     this.vel.fill(0);
+    this.acc.fill(0);
     for (const arm of this.arms) {
       arm.limiter.reset(arm.q);
       arm.braking = false;
     }
     this.hands.reset(this.handQ);
     for (let i = 0; i < ACTIVE_DIM; i++) if (this.frozen[i] === 1) this.holdTarget[i] = this.q[i]!;
+  }
+
+  /**
+   * Rule 8 on `cmd`: per arm joint, the step's acceleration (velocity change over `dt`) is kept
+   * within ±a and within ±j·dt of the last step's; then the position limits. Only a command that
+   * breaks them is changed.
+   */
+  private finalArmStage(dt: number): void {
+    const aMax = this.armMaxAccelerationRadS2;
+    if (aMax === Number.POSITIVE_INFINITY) return;
+    const jdt = this.armMaxJerkRadS3 * dt;
+    const cmd = this.cmd;
+    for (const arm of this.arms) {
+      // A workspace stop follows the path the box check accepted (see the class comment).
+      if (arm.braking) continue;
+      for (let j = 0; j < ARM_DOF; j++) {
+        const i = arm.offset + j;
+        const q0 = this.q[i]!;
+        const v0 = this.vel[i]!;
+        const a = ((cmd[i]! - q0) / dt - v0) / dt;
+        // The jerk window around the last acceleration, inside ±aMax (after a workspace stop the
+        // last acceleration may lie outside; the acceleration limit then wins).
+        const lo = clamp(this.acc[i]! - jdt, -aMax, aMax);
+        const hi = clamp(this.acc[i]! + jdt, -aMax, aMax);
+        if (a >= lo && a <= hi) continue;
+        // Position and velocity limits come first: where they conflict with jerk, jerk gives way.
+        const vm = this.maxVelocity[i]!;
+        const v1 = clamp(v0 + (a < lo ? lo : hi) * dt, -vm, vm);
+        cmd[i] = clamp(q0 + v1 * dt, this.lower[i]!, this.upper[i]!);
+      }
+    }
+  }
+
+  /** Whether every joint is at rest (the last step moved nothing) and no arm is braking for the box. */
+  atRest(): boolean {
+    for (let i = 0; i < ACTIVE_DIM; i++) if (this.vel[i] !== 0) return false;
+    for (const arm of this.arms) if (arm.braking) return false;
+    return true;
+  }
+
+  /**
+   * Makes this gate an exact copy of `o` (same rig and options): commands, velocities, holds,
+   * ramp, workspace stops and limiter states. For previewing what the gate would do with future
+   * desired joints without touching the real one.
+   */
+  copyFrom(o: Safety): void {
+    this.q.set(o.q);
+    this.vel.set(o.vel);
+    this.acc.set(o.acc);
+    this.target.set(o.target);
+    this.cmd.set(o.cmd);
+    this.frozen.set(o.frozen);
+    this.holdTarget.set(o.holdTarget);
+    this.latched = o.latched;
+    this.holdWhy = o.holdWhy;
+    this.rampPending = o.rampPending;
+    this.rampActive = o.rampActive;
+    this.rampStartMs = o.rampStartMs;
+    this.rampLengthMs = o.rampLengthMs;
+    this.rampScale = o.rampScale;
+    this.lastDtS = o.lastDtS;
+    this.limiterScale = o.limiterScale;
+    for (let k = 0; k < this.arms.length; k++) {
+      const a = this.arms[k]!;
+      const b = o.arms[k]!;
+      a.limiter.copyFrom(b.limiter);
+      a.braking = b.braking;
+      a.brakeQ0.set(b.brakeQ0);
+      a.brakeV0.set(b.brakeV0);
+      a.brakeStepS = b.brakeStepS;
+      a.brakeS = b.brakeS;
+      a.brakeEndS = b.brakeEndS;
+      a.excessM = b.excessM;
+    }
+    this.hands.copyFrom(o.hands);
   }
 
   private countLimited(desired: ArrayLike<number>): number {

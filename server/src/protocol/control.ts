@@ -33,7 +33,7 @@ export const DEFAULT_WIRE_LIMITS: WireLimits = Object.freeze({ maxMessageBytes: 
 export const STATUS_RATE_HZ = 2;
 
 /** Longest accepted strings, in UTF-16 code units. */
-export const TEXT_LIMITS = Object.freeze({ token: 512, name: 64, task: 256, operator: 64 } as const);
+export const TEXT_LIMITS = Object.freeze({ token: 512, name: 64, task: 256, operator: 64, file: 255 } as const);
 
 // ---------------------------------------------------------------------------------------------
 // Client → server
@@ -95,8 +95,11 @@ export interface RecordStopMessage {
   /** Whether the demonstration succeeded (stored with the recording). */
   readonly success?: boolean;
 }
+/** Labels one recording, named by its file: the running one, or a finished one (edited beside it). */
 export interface SetRecordingMetaMessage {
   readonly type: 'set_recording_meta';
+  /** The recording's file name, as in the `recording` event and `status.recording.file`. */
+  readonly file: string;
   readonly task?: string;
   readonly success?: boolean;
 }
@@ -194,6 +197,7 @@ export const EVENT_NAMES = [
   'watchdog',
   'tracking',
   'chunk',
+  'hold',
 ] as const;
 export type EventName = (typeof EVENT_NAMES)[number];
 
@@ -204,6 +208,24 @@ export interface EventMessage {
   readonly serverTimeMs: number;
   readonly detail: Readonly<Record<string, unknown>>;
 }
+/** The answer to a message that is acted on without a state change to watch for (`estop`). */
+export interface AckMessage {
+  readonly type: 'ack';
+  /** The acknowledged message's `type`. */
+  readonly ref: string;
+  readonly serverTimeMs: number;
+}
+
+/** Why the robot holds, for the HUD and dashboard. */
+export interface MotionStatus {
+  /** Nothing moves until an explicit `engage` (after start, a mode change, an e-stop reset, a lost operator, a following error). */
+  readonly engageRequired: boolean;
+  /** The gate's hold reason (`not_engaged`, `estop_reset`, `operator_lost`, `following_error`, `watchdog`, `estop`), or null. */
+  readonly hold: string | null;
+  /** A calibration waiting for the next engage. */
+  readonly calibrationPending: boolean;
+}
+
 /** Periodic summary ({@link STATUS_RATE_HZ}) to every client. */
 export interface StatusMessage {
   readonly type: 'status';
@@ -217,6 +239,8 @@ export interface StatusMessage {
   readonly clients: { readonly operators: number; readonly viewers: number; readonly policies: number };
   /** `latencyMs` is `null` before the first chunk. */
   readonly chunks: { readonly queueDepth: number; readonly latencyMs: number | null };
+  /** Present from servers that hold until engage (all current ones). */
+  readonly motion?: MotionStatus;
 }
 export interface PongMessage {
   readonly type: 'pong';
@@ -225,11 +249,11 @@ export interface PongMessage {
   readonly serverTimeMs: number;
 }
 
-export type ServerMessage = WelcomeMessage | ErrorMessage | EventMessage | StatusMessage | PongMessage;
+export type ServerMessage = WelcomeMessage | ErrorMessage | EventMessage | StatusMessage | PongMessage | AckMessage;
 export type ServerMessageType = ServerMessage['type'];
 export type ServerMessageOf<T extends ServerMessageType> = Extract<ServerMessage, { readonly type: T }>;
 
-export const SERVER_MESSAGE_TYPES = ['welcome', 'error', 'event', 'status', 'pong'] as const satisfies readonly ServerMessageType[];
+export const SERVER_MESSAGE_TYPES = ['welcome', 'error', 'event', 'status', 'pong', 'ack'] as const satisfies readonly ServerMessageType[];
 
 // ---------------------------------------------------------------------------------------------
 // Builders and guards
@@ -513,7 +537,7 @@ const CLIENT_READERS: ReadonlyMap<string, (r: Fields) => ClientMessage> = new Ma
   [
     'set_recording_meta',
     (r) => {
-      const m: Mutable<SetRecordingMetaMessage> = { type: 'set_recording_meta' };
+      const m: Mutable<SetRecordingMetaMessage> = { type: 'set_recording_meta', file: r.string('file', TEXT_LIMITS.file) };
       put(m, 'task', r.optString('task', TEXT_LIMITS.task));
       put(m, 'success', r.optBool('success'));
       return m;
@@ -614,7 +638,13 @@ const SERVER_READERS: ReadonlyMap<string, (r: Fields) => ServerMessage> = new Ma
         policies: clients.count('policies'),
       };
       const chunks = r.object('chunks');
+      let motion: MotionStatus | undefined;
+      if (r.has('motion')) {
+        const mo = r.object('motion');
+        motion = { engageRequired: mo.bool('engageRequired'), hold: mo.nullableString('hold'), calibrationPending: mo.bool('calibrationPending') };
+      }
       return {
+        ...(motion ? { motion } : {}),
         type: 'status',
         serverTimeMs,
         mode,
@@ -627,6 +657,7 @@ const SERVER_READERS: ReadonlyMap<string, (r: Fields) => ServerMessage> = new Ma
       };
     },
   ],
+  ['ack', (r) => ({ type: 'ack', ref: r.string('ref'), serverTimeMs: r.finite('serverTimeMs') })],
   [
     'pong',
     (r) => ({ type: 'pong', id: r.finite('id'), clientTimeMs: r.finite('clientTimeMs'), serverTimeMs: r.finite('serverTimeMs') }),

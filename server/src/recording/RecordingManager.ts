@@ -20,6 +20,11 @@ export interface RecordingManagerOptions {
   readonly softwareVersion: string;
   /** Chunk compression: zstd (default) or none. */
   readonly compression?: 'zstd' | 'none';
+  /**
+   * Edits a finished recording's task and success beside it (the recordings store's `editMeta`).
+   * Resolves false when there is no recording of that name.
+   */
+  readonly editFinished?: (file: string, edit: { task?: string; success?: boolean }) => Promise<boolean>;
 }
 
 /** Server clock (performance.now ms) → Unix epoch ms, for MCAP log times tools understand. */
@@ -31,12 +36,16 @@ export class RecordingManager {
   private path: string | null = null;
   private lastError: string | null = null;
   private chunkId = 0;
-  private pendingMeta: { task?: string; success?: boolean } = {};
+  /** Labels given to the running recording (task, success), written with its outcome. */
+  private labels: { task?: string; success?: boolean } = {};
   private closing: Promise<unknown> = Promise.resolve();
   /** Settles when the recording being opened is open (or failed to open). */
   private opened: Promise<void> = Promise.resolve();
   /** Set by {@link close}: no recording starts any more. */
   private shuttingDown = false;
+  /** A stop asked for while the file was still opening: done as soon as it is open. */
+  private stopWhenOpen: { outcome: { success?: boolean; task?: string }; by: string } | null = null;
+  private startAfterStop: { meta: { operator?: string; task?: string }; by: string } | null = null;
 
   constructor(
     private readonly loop: ControlLoop,
@@ -81,9 +90,16 @@ export class RecordingManager {
 
   /** Starts a recording (no-op when one is running or opening). */
   start(meta: { operator?: string; task?: string }, by: string): void {
-    if (this.recorder || this.opening || this.shuttingDown) return;
+    if (this.shuttingDown) return;
+    // Started, stopped and started again while the first file was still opening: the second
+    // start follows the first recording's stop.
+    if (this.opening && this.stopWhenOpen) this.startAfterStop = { meta, by };
+    if (this.recorder || this.opening) return;
     this.opening = true;
+    this.stopWhenOpen = null;
+    this.startAfterStop = null;
     this.chunkId = 0;
+    this.labels = {};
     this.opened = (async () => {
       await this.closing;
       try {
@@ -100,9 +116,9 @@ export class RecordingManager {
             this.loop.emit('recording', { active: false, file: this.file(), error: err.message });
           },
         });
-        if (this.pendingMeta.task !== undefined || this.pendingMeta.success !== undefined) this.recorder.setOutcome(this.pendingMeta);
         this.lastError = null;
         this.loop.emit('recording', { active: true, file: this.file(), by });
+
       } catch (err) {
         this.lastError = `recording: cannot record in ${this.o.dir}: ${(err as Error).message}`;
         this.recorder = undefined;
@@ -110,16 +126,25 @@ export class RecordingManager {
       } finally {
         this.opening = false;
       }
+      const pendingStop = this.stopWhenOpen;
+      const pendingStart = this.startAfterStop;
+      this.stopWhenOpen = null;
+      this.startAfterStop = null;
+      if (pendingStop) this.stop(pendingStop.outcome, pendingStop.by);
+      if (pendingStop && pendingStart) this.start(pendingStart.meta, pendingStart.by);
     })();
   }
 
   /** Stops the running recording, with its outcome (task, success) in the file's metadata. */
   stop(outcome: { success?: boolean; task?: string }, by: string): void {
     const r = this.recorder;
-    if (!r) return;
+    if (!r) {
+      if (this.opening) this.stopWhenOpen = { outcome, by };
+      return;
+    }
     this.recorder = undefined;
-    r.setOutcome({ ...this.pendingMeta, ...outcome });
-    this.pendingMeta = {};
+    r.setOutcome({ ...this.labels, ...outcome });
+    this.labels = {};
     const file = this.file();
     this.closing = r.close().then(
       (stats: RecorderStats) => this.loop.emit('recording', { active: false, file, by, messages: stats.messages, bytes: stats.bytesWritten }),
@@ -130,10 +155,22 @@ export class RecordingManager {
     );
   }
 
-  /** Task text and success flag for the running recording (kept for its closing metadata). */
-  setMeta(meta: { task?: string; success?: boolean }): void {
-    this.pendingMeta = { ...this.pendingMeta, ...meta };
-    this.recorder?.setOutcome(this.pendingMeta);
+  /**
+   * Task text and success flag for the recording named `file`: the running one (kept for its
+   * closing metadata), or a finished one (edited beside it, after it is complete). A label never
+   * lands on another recording. Resolves false when no recording has that name.
+   */
+  async label(file: string, meta: { task?: string; success?: boolean }): Promise<boolean> {
+    if (this.recorder && file === this.file()) {
+      this.labels = { ...this.labels, ...meta };
+      this.recorder.setOutcome(this.labels);
+      return true;
+    }
+    // A recording that is still closing is complete once `closing` settles.
+    await this.closing.catch(() => undefined);
+    if (this.recorder && file === this.file()) return this.label(file, meta);
+    if (!this.o.editFinished) return false;
+    return this.o.editFinished(file, meta);
   }
 
   /**

@@ -39,8 +39,11 @@ import {
   flangePoseMsg,
   jointStateMsg,
   msFromRosTime,
+  positionsArrayMsg,
   rosTypeName,
+  trajectoryJointNames,
 } from './messages.js';
+import type { RobotConfig, RobotOutput } from './robotConfig.js';
 import { type RosbridgeOp, type RoslibRos, type RoslibTopic, WsTransport, roslib } from './roslibTransport.js';
 
 /** Codes of {@link RosBridgeError} (see docs/errors.md, "ROS"). */
@@ -51,6 +54,7 @@ export type RosErrorCode =
   | 'ROS_REMOTE_ERROR'
   | 'ROS_INVALID_INPUT'
   | 'ROS_BAD_MEASURED'
+  | 'ROS_MEASURED_INCOMPLETE'
   | 'ROS_CALLBACK_FAILED'
   | 'ROS_PUBLISH_FAILED';
 
@@ -88,6 +92,8 @@ export interface RosBridgeStatus {
   readonly bufferedBytes: number;
   /** Delay (ms) of the scheduled reconnect while in `backoff`, else null. */
   readonly retryInMs: number | null;
+  /** The last measured joint state's name counts and validity, and its age (ms); null before the first. */
+  readonly measured: { matched: number; expected: number; unknown: number; duplicate: number; valid: boolean; ageMs: number } | null;
 }
 
 /** The latest measured robot state from `${prefix}/measured_joint_states`. */
@@ -98,10 +104,16 @@ export interface MeasuredJointState {
   readonly stampMs: number;
   /** Wall-clock ms when dexbridge received it. */
   readonly receivedAtMs: number;
-  /** Joints of the 56 that the message carried. */
+  /** Joints of the 56 that the message carried (with a finite position). */
   readonly matched: number;
+  /** Joints the robot config expects in every message (default the 46 commanded joints). */
+  readonly expected: number;
   /** Names in the message that are not dexbridge joints (ignored). */
   readonly unknownNames: number;
+  /** Names that appeared more than once (the first one counts). */
+  readonly duplicateNames: number;
+  /** Every expected joint matched: only then does the control loop use it (start, following error). */
+  readonly valid: boolean;
 }
 
 export interface RosReconnectOptions {
@@ -131,6 +143,10 @@ export interface RosBridgeOptions {
   readonly closeTimeoutMs?: number;
   readonly onStatus?: (status: RosBridgeStatus) => void;
   readonly onMeasured?: (measured: MeasuredJointState) => void;
+  /** Controller outputs and measured-state names from a robot config file (see docs/ros.md). */
+  readonly robot?: RobotConfig;
+  /** Where rate-limited warnings (malformed measured states) go. Default `console.warn`. */
+  readonly warn?: (message: string) => void;
   /** Wall clock (ms), default `Date.now`. */
   readonly now?: () => number;
   /** Uniform [0, 1) for the jitter, default `Math.random`. */
@@ -178,7 +194,7 @@ const MEASURED_SUFFIX = '/measured_joint_states';
 
 /** Topic names and types for a prefix and dialect (what RosBridge advertises and subscribes). */
 export interface RosTopicTable {
-  readonly published: ReadonlyArray<{ readonly key: RosPublishedTopic; readonly name: string; readonly type: string }>;
+  readonly published: ReadonlyArray<{ readonly key: RosPublishedTopic | `output:${string}`; readonly name: string; readonly type: string }>;
   readonly measured: { readonly name: string; readonly type: string };
 }
 
@@ -189,11 +205,16 @@ const PREFIX_RE = /^(\/[A-Za-z][A-Za-z0-9_]*)+$/;
  * The topics of a RosBridge with this prefix and dialect.
  * @throws TypeError if the prefix is not a ROS namespace like `/dexbridge` or `/robot/teleop`.
  */
-export function rosTopics(prefix: string = DEFAULT_ROS_PREFIX, rosVersion: RosVersion = 1): RosTopicTable {
+export function rosTopics(prefix: string = DEFAULT_ROS_PREFIX, rosVersion: RosVersion = 1, robot?: RobotConfig): RosTopicTable {
   const p = normalizePrefix(prefix);
+  const outputs = (robot?.outputs ?? []).map((o) => ({
+    key: `output:${o.topic}` as const,
+    name: o.topic,
+    type: rosTypeName(o.type === 'std_msgs/Float64MultiArray' ? 'float64MultiArray' : 'jointTrajectory', rosVersion),
+  }));
   return {
-    published: PUBLISHED.map((s) => ({ key: s.key, name: p + s.suffix, type: rosTypeName(s.type, rosVersion) })),
-    measured: { name: p + MEASURED_SUFFIX, type: rosTypeName('jointState', rosVersion) },
+    published: [...PUBLISHED.map((s) => ({ key: s.key, name: p + s.suffix, type: rosTypeName(s.type, rosVersion) })), ...outputs],
+    measured: { name: robot?.measured.topic ?? p + MEASURED_SUFFIX, type: rosTypeName('jointState', rosVersion) },
   };
 }
 
@@ -206,6 +227,10 @@ function normalizePrefix(prefix: string): string {
 }
 
 const STATE_INDEX: ReadonlyMap<string, number> = new Map(STATE_JOINT_NAMES.map((n, i) => [n, i]));
+/** More names than this in one measured JointState is not a robot's message. */
+const MAX_MEASURED_NAMES = 1000;
+/** At most one warning per this long per kind of problem, ms. */
+const WARN_INTERVAL_MS = 5000;
 const FLANGE_OFFSETS: Readonly<Record<Side, number>> = {
   left: ACTION_LAYOUT.leftFlange.offset,
   right: ACTION_LAYOUT.rightFlange.offset,
@@ -291,8 +316,15 @@ export class RosBridge {
   #invalid = 0;
   #throttled = 0;
   #lastStateMs = Number.NaN;
-  readonly #seq: number[] = PUBLISHED.map(() => 0);
-  readonly #pending: unknown[] = PUBLISHED.map(() => undefined);
+  readonly #seq: number[];
+  readonly #pending: unknown[];
+  /** Config outputs with their slot (index in `topics.published`). */
+  readonly #outputs: ReadonlyArray<{ readonly out: RobotOutput; readonly slot: number; readonly stateIdx: Int32Array; readonly scratch: Float64Array }>;
+  /** Measured names (robot spelling) → state index, and the expected state indices. */
+  readonly #measuredIndex: ReadonlyMap<string, number>;
+  readonly #expected: Int32Array;
+  readonly #warn: (message: string) => void;
+  readonly #lastWarnMs = new Map<string, number>();
   #pendingCount = 0;
   #measured: MeasuredJointState | null = null;
 
@@ -317,7 +349,23 @@ export class RosBridge {
     this.url = url;
     this.prefix = normalizePrefix(options.prefix ?? DEFAULT_ROS_PREFIX);
     this.rosVersion = rosVersion;
-    this.topics = rosTopics(this.prefix, rosVersion);
+    this.topics = rosTopics(this.prefix, rosVersion, options.robot);
+    this.#seq = this.topics.published.map(() => 0);
+    this.#pending = this.topics.published.map(() => undefined);
+    this.#outputs = (options.robot?.outputs ?? []).map((out, i) => {
+      const stateIdx = Int32Array.from(trajectoryJointNames(out.group), (n) => STATE_INDEX.get(n)!);
+      return { out, slot: PUBLISHED.length + i, stateIdx, scratch: new Float64Array(stateIdx.length) };
+    });
+    const index = new Map(STATE_INDEX);
+    for (const [robotName, ours] of Object.entries(options.robot?.measured.rename ?? {})) {
+      const i = STATE_INDEX.get(ours);
+      if (i === undefined) throw new TypeError(`ros: robot config measured.rename maps ${robotName} to ${ours}, which is not a dexbridge joint`);
+      index.set(robotName, i);
+    }
+    this.#measuredIndex = index;
+    const expectGroups = options.robot?.measured.expect ?? TRAJECTORY_GROUPS;
+    this.#expected = Int32Array.from(expectGroups.flatMap((g) => trajectoryJointNames(g)), (n) => STATE_INDEX.get(n)!);
+    this.#warn = options.warn ?? ((m) => console.warn(m));
     const r = options.reconnect ?? {};
     this.#initialMs = positiveOption('reconnect.initialMs', r.initialMs, 500);
     this.#maxMs = positiveOption('reconnect.maxMs', r.maxMs, 10000);
@@ -358,6 +406,12 @@ export class RosBridge {
       pending: this.#pendingCount,
       bufferedBytes: t && this.#state === 'connected' ? t.bufferedAmount : 0,
       retryInMs: this.#retryInMs,
+      measured: this.#measured === null
+        ? null
+        : {
+          matched: this.#measured.matched, expected: this.#measured.expected, unknown: this.#measured.unknownNames, duplicate: this.#measured.duplicateNames,
+          valid: this.#measured.valid, ageMs: Math.round(this.#now() - this.#measured.receivedAtMs),
+        },
     };
   }
 
@@ -423,6 +477,13 @@ export class RosBridge {
       } else {
         this.#reject(1, `publishState: ${bad}; joint_states not sent`);
       }
+      if (bad === null) {
+        for (const o of this.#outputs) {
+          if (o.out.type !== 'std_msgs/Float64MultiArray') continue;
+          for (let k = 0; k < o.stateIdx.length; k++) o.scratch[k] = q56[o.stateIdx[k]!]!;
+          this.#send(o.slot, positionsArrayMsg(o.scratch));
+        }
+      }
       for (const side of ['left', 'right'] as const) {
         const off = FLANGE_OFFSETS[side];
         if (action88?.length === ACTION_DIM && allFinite(action88, off, off + 6)) {
@@ -472,6 +533,12 @@ export class RosBridge {
       for (const group of TRAJECTORY_GROUPS) {
         const slot = TRAJECTORY_SLOT[group];
         this.#send(slot, chunkTrajectoryMsg(group, chunk, { seq: this.#seq[slot]!++, stampMs: tMs, rosVersion: rv }));
+      }
+      for (const o of this.#outputs) {
+        if (o.out.type !== 'trajectory_msgs/JointTrajectory') continue;
+        const msg = chunkTrajectoryMsg(o.out.group, chunk, { seq: this.#seq[o.slot]!++, stampMs: tMs, rosVersion: rv });
+        msg.joint_names = [...o.out.jointNames];
+        this.#send(o.slot, msg);
       }
     } catch (e) {
       this.#setError('ROS_PUBLISH_FAILED', `publishChunk failed: ${describe(e)}`);
@@ -698,33 +765,68 @@ export class RosBridge {
     }
   }
 
+  /** A malformed or incomplete measured state: the status error, and a warning at most every 5 s per kind. */
+  #badMeasured(code: RosErrorCode, kind: string, message: string): void {
+    this.#setError(code, message);
+    const now = this.#now();
+    const last = this.#lastWarnMs.get(kind) ?? Number.NEGATIVE_INFINITY;
+    if (now - last < WARN_INTERVAL_MS) return;
+    this.#lastWarnMs.set(kind, now);
+    this.#warn(`${code}: ros: ${message}`);
+  }
+
   #onMeasuredMessage(msg: unknown): void {
+    const topic = this.topics.measured.name;
     const o = typeof msg === 'object' && msg !== null ? (msg as Record<string, unknown>) : null;
     const names = o?.['name'];
     const pos = o?.['position'];
     if (!Array.isArray(names) || !Array.isArray(pos)) {
-      this.#setError('ROS_BAD_MEASURED', `${this.topics.measured.name}: a JointState needs name[] and position[]`);
+      this.#badMeasured('ROS_BAD_MEASURED', 'shape', `${topic}: a JointState needs name[] and position[]; message ignored`);
+      return;
+    }
+    if (names.length !== pos.length) {
+      this.#badMeasured('ROS_BAD_MEASURED', 'length', `${topic}: ${names.length} names but ${pos.length} positions; message ignored`);
+      return;
+    }
+    if (names.length > MAX_MEASURED_NAMES) {
+      this.#badMeasured('ROS_BAD_MEASURED', 'size', `${topic}: ${names.length} names (more than ${MAX_MEASURED_NAMES}); message ignored`);
       return;
     }
     const q = new Float64Array(STATE_JOINT_NAMES.length).fill(Number.NaN);
+    const seen = new Uint8Array(STATE_JOINT_NAMES.length);
     let matched = 0;
     let unknown = 0;
-    const n = Math.min(names.length, pos.length);
-    for (let i = 0; i < n; i++) {
-      const idx = STATE_INDEX.get(names[i] as string);
+    let duplicate = 0;
+    for (let i = 0; i < names.length; i++) {
+      const idx = typeof names[i] === 'string' ? this.#measuredIndex.get(names[i] as string) : undefined;
       if (idx === undefined) {
         unknown++;
         continue;
       }
+      if (seen[idx] === 1) {
+        duplicate++;
+        continue;
+      }
+      seen[idx] = 1;
       const v = pos[i];
+      // rosbridge sends NaN as null: a missing value.
       if (typeof v === 'number' && Number.isFinite(v)) {
-        if (Number.isNaN(q[idx]!)) matched++;
+        matched++;
         q[idx] = v;
       }
     }
+    let missing = 0;
+    for (const idx of this.#expected) if (Number.isNaN(q[idx]!)) missing++;
+    const valid = missing === 0 && duplicate === 0;
+    if (duplicate > 0) this.#badMeasured('ROS_BAD_MEASURED', 'duplicate', `${topic}: ${duplicate} duplicate joint names; measured state not valid`);
+    else if (missing > 0) {
+      this.#badMeasured('ROS_MEASURED_INCOMPLETE', 'missing', `${topic}: ${missing} of ${this.#expected.length} expected joints missing (${unknown} unknown names); measured state not valid`);
+    }
     const header = o?.['header'];
     const stamp = typeof header === 'object' && header !== null ? (header as Record<string, unknown>)['stamp'] : undefined;
-    const m: MeasuredJointState = { q, stampMs: msFromRosTime(stamp), receivedAtMs: this.#now(), matched, unknownNames: unknown };
+    const m: MeasuredJointState = {
+      q, stampMs: msFromRosTime(stamp), receivedAtMs: this.#now(), matched, expected: this.#expected.length, unknownNames: unknown, duplicateNames: duplicate, valid,
+    };
     this.#measured = m;
     for (const fn of this.#measuredListeners) {
       try {

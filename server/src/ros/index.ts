@@ -14,3 +14,4 @@ export {
   type RosTopicTable,
   rosTopics,
 } from './RosBridge.js';
+export { loadRobotConfig, OUTPUT_TYPES, type OutputType, parseRobotConfig, type RobotConfig, RobotConfigError, type RobotOutput } from './robotConfig.js';

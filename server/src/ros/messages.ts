@@ -104,6 +104,7 @@ export interface PoseStampedMsg {
 export const ROS_TYPES = {
   jointState: 'sensor_msgs/JointState',
   float32MultiArray: 'std_msgs/Float32MultiArray',
+  float64MultiArray: 'std_msgs/Float64MultiArray',
   jointTrajectory: 'trajectory_msgs/JointTrajectory',
   poseStamped: 'geometry_msgs/PoseStamped',
 } as const;
@@ -233,6 +234,23 @@ export function chunkArrayMsg(chunk: Pick<ActionChunk, 'k' | 'data'>): Float32Mu
     },
     data: toArray(data, 0, k * ACTION_DIM, true),
   };
+}
+
+/** `std_msgs/Float64MultiArray`. */
+export interface Float64MultiArrayMsg {
+  layout: { dim: MultiArrayDimensionMsg[]; data_offset: number };
+  data: number[];
+}
+
+/**
+ * A complete `std_msgs/Float64MultiArray` of one joint group's positions (rad), as a ros2_control
+ * forward position controller (`forward_command_controller`) takes them: one dim labelled
+ * `joints`, the values in the controller's joint order. Such a controller has no time: the
+ * message is the command for now.
+ */
+export function positionsArrayMsg(positions: ArrayLike<number>): Float64MultiArrayMsg {
+  const n = positions.length;
+  return { layout: { dim: [{ label: 'joints', size: n, stride: n }], data_offset: 0 }, data: toArray(positions, 0, n, false) };
 }
 
 /** The 7 FR3 joint names of one arm, in action order. */

@@ -188,6 +188,10 @@ function schemas(rv: PeerRosVersion): Readonly<Record<string, Check>> {
       layout: struct({ dim: arrayOf(struct({ label: string, size: uint32, stride: uint32 })), data_offset: uint32 }),
       data: arrayOf(float32),
     }),
+    'std_msgs/Float64MultiArray': struct({
+      layout: struct({ dim: arrayOf(struct({ label: string, size: uint32, stride: uint32 })), data_offset: uint32 }),
+      data: f64s,
+    }),
     'trajectory_msgs/JointTrajectory': struct({
       header,
       joint_names: arrayOf(string),
@@ -223,6 +227,7 @@ function semanticChecks(type: string, m: Msg, rv: PeerRosVersion, out: string[])
       if (new Set(m['name'] as string[]).size !== n) out.push('msg.name has duplicate joint names');
       break;
     }
+    case 'std_msgs/Float64MultiArray':
     case 'std_msgs/Float32MultiArray': {
       const layout = m['layout'] as Msg;
       const dim = layout['dim'] as Msg[];
@@ -268,7 +273,7 @@ export const isKnownRosType = (type: string): boolean => canonicalType(type) in 
 
 /**
  * Check a message against the standard definition of `type` in the given dialect. Returns the
- * problems (empty if valid); an unknown type is itself a problem (this peer knows only 4 types).
+ * problems (empty if valid); an unknown type is itself a problem (this peer knows only 5 types).
  */
 export function checkRosMessage(type: string, msg: unknown, rosVersion: PeerRosVersion = 1): string[] {
   const canonical = canonicalType(type);
@@ -416,6 +421,14 @@ export class RosbridgePeer {
     if (type === undefined) throw new Error(`peer: topic ${topic} has no known type; pass it in options.topics`);
     const problems = checkRosMessage(type, msg, this.rosVersion);
     if (problems.length > 0) throw new Error(`peer: test message for ${topic} is malformed: ${problems.join('; ')}`);
+    return this.publishUnchecked(topic, msg);
+  }
+
+  /**
+   * {@link publish} without the check: what a buggy robot node can send through a real rosbridge
+   * (rospy serialises a JointState with duplicate names, or fewer positions than names).
+   */
+  publishUnchecked(topic: string, msg: unknown): number {
     let n = 0;
     const text = JSON.stringify({ op: 'publish', topic, msg });
     for (const c of this.#clients) {
