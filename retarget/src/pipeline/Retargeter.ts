@@ -23,6 +23,14 @@ export const armHome = (side: Side): number[] => FR3_HOME_RIGHT.map((q, i) => (s
 
 export type SideHold = 'none' | 'missing' | HandCheck;
 
+/** Rig-frame pose of a side's hand base with the arm at joints q (12 numbers, a new array). */
+function handPoseAt(model: RigSideModel, q: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(12);
+  const tree = model.armTree;
+  multiply(out, 0, model.armBaseInRig, 0, tree.fk(q), (tree.linkCount - 1) * POSE_STRIDE);
+  return multiply(out, 0, out, 0, model.handInFlange, 0);
+}
+
 /**
  * How the commanded arm (after the velocity and acceleration limits) stands against its flange
  * target, measured by forward kinematics of the commanded joints, not the solver's residual:
@@ -253,7 +261,7 @@ export class Retargeter {
       return {
         model,
         mapper: new HumanHandMapper(model, { ...options.hand, ...options.sides?.[side]?.hand }),
-        mapping: new ArmMapping(model, { ...options.arm, ...options.sides?.[side]?.arm }),
+        mapping: new ArmMapping(model, { robotHandPose: handPoseAt(model, armQ), ...options.arm, ...options.sides?.[side]?.arm }),
         handSolver: new HandSolver(model.handTree, model.tipLinks, { midLinks: model.midLinks, tipRadii: model.tipRadii, midRadii: model.midRadii }),
         ik: new ArmIk(model.armTree, model.armTree.linkNames[model.armTree.linkCount - 1]!),
         filter: options.filter === false ? undefined : new OneEuroFilter(XR_JOINT_COUNT * 3, options.filter),
