@@ -25,3 +25,4 @@ export {
 } from './metrics/FidelityMeter.js';
 export * as statistics from './metrics/statistics.js';
 export { placeHand, type SyntheticHandOptions, syntheticHumanHand } from './metrics/syntheticHand.js';
+export { calibrateHand, type HandCalibration } from './hand/calibrateHand.js';

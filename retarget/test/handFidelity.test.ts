@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  alignmentOf, createRig, type FidelityMeter, type HandFrame, HAND_ACTIVE_SUFFIXES, HandSolver, HumanHandMapper, pose, Retargeter, type Side, STATE_JOINT_NAMES, syntheticHumanHand,
+  alignmentOf, calibrateHand, createRig, type FidelityMeter, type HandFrame, HAND_ACTIVE_SUFFIXES, HandSolver, HumanHandMapper, pose, Retargeter, type Side, STATE_JOINT_NAMES, syntheticHumanHand,
 } from '@dexbridge/retarget';
 import { mulberry32 } from '../../test/support/random.js';
 
@@ -221,3 +221,19 @@ function solverFor(side: Side): HandSolver {
   }
   return s;
 }
+
+describe('operator hand calibration (open hand)', () => {
+  it('recovers the digit ratios of a hand whose index is 10 % longer and whose size is 0.86 of the robot’s', () => {
+    const hand = syntheticHumanHand(rig, 'right', new Float64Array(16), { scale: 0.86 });
+    for (let j = 7; j <= 9; j++) for (let c = 0; c < 3; c++) hand[j * 8 + c] = hand[6 * 8 + c]! + 1.1 * (hand[j * 8 + c]! - hand[6 * 8 + c]!);
+    const c = calibrateHand(rig.sides.right, Array.from({ length: 20 }, () => hand));
+    expect(c.digitScales[1]!).toBeCloseTo(1 / (0.86 * 1.1), 3);
+    expect(c.digitScales[2]!).toBeCloseTo(1 / 0.86, 3);
+    expect(c.frames).toBe(20);
+  });
+
+  it('refuses fewer than 10 plausible frames', () => {
+    const bad = new Float64Array(200).fill(Number.NaN);
+    expect(() => calibrateHand(rig.sides.left, Array.from({ length: 30 }, () => bad))).toThrow(/calibrateHand: need at least 10/);
+  });
+});
