@@ -16,11 +16,16 @@ export interface SideStats {
   readonly held: Map<SideHold, number>;
   /** Fingertip RMS error of each tracked frame, m. */
   readonly tipErrorsM: number[];
-  /** Frames in which the arm IK ran, and those in which it converged. */
+  /**
+   * Frames in which the arm was solved, and how its commanded flange stood against the target
+   * (the honest status: FK of the commanded joints, not the solver's residual).
+   */
   armSolved: number;
   armConverged: number;
-  /** Largest IK residual (6-D: m and rad stacked) over the solved frames. */
-  maxResidual: number;
+  armLimited: number;
+  armFailed: number;
+  /** Commanded flange position error of each solved frame, m. */
+  readonly armErrorsM: number[];
   /** Tracked frames with a human pinch (some thumb–finger gap < 5 mm)… */
   humanPinchFrames: number;
   /** …and those of them in which a pinched pair's robot gap is ≤ 3 mm. */
@@ -28,7 +33,7 @@ export interface SideStats {
 }
 
 function newSideStats(): SideStats {
-  return { tracked: 0, held: new Map(), tipErrorsM: [], armSolved: 0, armConverged: 0, maxResidual: 0, humanPinchFrames: 0, robotPinchFrames: 0 };
+  return { tracked: 0, held: new Map(), tipErrorsM: [], armSolved: 0, armConverged: 0, armLimited: 0, armFailed: 0, armErrorsM: [], humanPinchFrames: 0, robotPinchFrames: 0 };
 }
 
 export class RetargetStats {
@@ -55,10 +60,13 @@ export class RetargetStats {
       s.tracked++;
       // Each commanded fingertip against its target, as `npm run bench` reports it.
       for (const e of st.fingertipErrorM) s.tipErrorsM.push(e);
-      if (st.arm.status === 'converged' || st.arm.status === 'max_iterations') {
+      const c = st.arm.command;
+      if (c === 'converged' || c === 'limited' || c === 'failed') {
         s.armSolved++;
-        if (st.arm.status === 'converged') s.armConverged++;
-        s.maxResidual = Math.max(s.maxResidual, st.arm.residual);
+        if (c === 'converged') s.armConverged++;
+        else if (c === 'limited') s.armLimited++;
+        else s.armFailed++;
+        s.armErrorsM.push(st.arm.commandPositionErrorM);
       }
       let human = false;
       let robot = false;
@@ -117,8 +125,8 @@ function sideCells(s: SideStats, frames: number, scale: { value: number; source:
     held === '' ? 'none' : held,
     Number.isFinite(scale.value) ? `${scale.value.toFixed(3)} (${scale.source})` : `— (${scale.source}, never tracked)`,
     s.tipErrorsM.length === 0 ? '—' : `${tipMean.toFixed(1)} / ${tipP95.toFixed(1)} mm`,
-    share(s.armConverged, s.armSolved),
-    s.armSolved === 0 ? '—' : s.maxResidual.toExponential(1),
+    s.armSolved === 0 ? '—' : `${share(s.armConverged, s.armSolved)} / ${share(s.armLimited, s.armSolved)} / ${share(s.armFailed, s.armSolved)}`,
+    s.armSolved === 0 ? '—' : `${(percentile(s.armErrorsM, 0.5) * 1000).toFixed(1)} / ${(percentile(s.armErrorsM, 0.99) * 1000).toFixed(1)} mm`,
     `${s.humanPinchFrames} → ${s.robotPinchFrames}`,
   ];
 }
@@ -132,8 +140,8 @@ export function formatSummary(stats: RetargetStats, info: SummaryInfo): string {
     'held frames',
     'hand scale',
     'fingertip error mean/p95',
-    'arm IK converged',
-    'arm IK max residual',
+    'arm conv./limited/failed',
+    'arm error p50/p99',
     'pinches human → robot',
   ];
   const left = sideCells(stats.sides.left, stats.frames, info.handScales.left);
