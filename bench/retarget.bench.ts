@@ -143,7 +143,7 @@ function handPoseInRig(rig: Rig, side: Side, q: ArrayLike<number>, out: Float64A
  * wrist axis as on a human hand, 0.86 of the robot's size) whose wrist follows the robot hand's
  * own reachable path. Figures with the prefix `synthetic.`.
  */
-export function benchSyntheticFidelity(rig: Rig, seconds = 20): Record<string, number> {
+export function benchSyntheticFidelity(rig: Rig, seconds = 20, options: RetargeterOptions = {}): Record<string, number> {
   const rand = rng(31);
   const count = Math.round(seconds * 90);
   const meter = new FidelityMeter(rig);
@@ -155,7 +155,7 @@ export function benchSyntheticFidelity(rig: Rig, seconds = 20): Record<string, n
     const home = armHome(side);
     const af = Array.from({ length: 7 }, () => 0.1 + 0.3 * rand());
     const q = new Float64Array(n), armQ = new Float64Array(7), rigPose = new Float64Array(12), xr = new Float64Array(12);
-    const rt = new Retargeter(rig);
+    const rt = new Retargeter(rig, options);
     for (let k = 0; k < count; k++) {
       const t = k / 90;
       for (let i = 0; i < n; i++) {
