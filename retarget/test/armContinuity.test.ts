@@ -191,7 +191,9 @@ describe('offset mode defaults', () => {
       for (let k = 1; k < 30; k++) last = rt.process({ tMs: k * PERIOD_MS, left: side === 'left' ? joints : null, right: side === 'right' ? joints : null });
       expect(last.status[side].arm.command).toBe('converged');
       const q = last.q.subarray(side === 'left' ? 0 : 7, side === 'left' ? 7 : 14);
-      armHome(side).forEach((h, i) => expect(Math.abs(q[i]! - h)).toBeLessThan(1e-3));
+      armHome(side).forEach((h, i) => {
+        expect(Math.abs(q[i]! - h)).toBeLessThan(1e-3);
+      });
     });
   }
 
