@@ -280,7 +280,7 @@ export class Retargeter {
         handSolveOptions: { maxIterations: this.handIterations, regularization: this.handRegularization },
         armSolveOptions: {
           maxIterations: this.armIterations, maxRestarts: 0, tolerance: 1e-6, rest: Float64Array.from(armHome(side)), restGain: 0.05,
-          rotationWeight: TRACKING_ROTATION_WEIGHT, lowerBound: armLower, upperBound: armUpper, 
+          rotationWeight: TRACKING_ROTATION_WEIGHT, lowerBound: armLower, upperBound: armUpper,
         },
         armLower,
         armUpper,
@@ -349,7 +349,7 @@ export class Retargeter {
   /**
    * Engages a side's arm at the next tracked frame: clutch anchors there, so the robot does not
    * jump. An arm already engaged stays as it is. (With `autoEngage`, sides engage at their first
-   * tracked frame and re-anchor after a tracking loss longer than `dropoutMs`.)
+   * tracked frame and re-anchor after a tracking loss longer than `reanchorMs`.)
    */
   engage(side: Side): void {
     this.pendingEngage[side] = true;
