@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  alignmentOf, calibrateHand, createRig, type FidelityMeter, type HandFrame, HAND_ACTIVE_SUFFIXES, HandSolver, HumanHandMapper, pose, Retargeter, type Side, STATE_JOINT_NAMES, syntheticHumanHand,
+  alignmentOf, calibrateHand, createRig, FidelityMeter, type HandFrame, HAND_ACTIVE_SUFFIXES, HandSolver, HumanHandMapper, pose, Retargeter, type Side, STATE_JOINT_NAMES, syntheticHumanHand,
 } from '@dexbridge/retarget';
 import { mulberry32 } from '../../test/support/random.js';
 
@@ -235,5 +235,36 @@ describe('operator hand calibration (open hand)', () => {
   it('refuses fewer than 10 plausible frames', () => {
     const bad = new Float64Array(200).fill(Number.NaN);
     expect(() => calibrateHand(rig.sides.left, Array.from({ length: 30 }, () => bad))).toThrow(/calibrateHand: need at least 10/);
+  });
+});
+
+describe('capsule separation (handCapsuleSeparation)', () => {
+  /** Index and middle swung into each other and curled: the human input overlaps along the phalanges. */
+  function crossed(): Float64Array {
+    const q = new Float64Array(16);
+    q[HAND_ACTIVE_SUFFIXES.indexOf('index_mcp_abd')] = -0.35;
+    q[HAND_ACTIVE_SUFFIXES.indexOf('middle_mcp_abd')] = 0.3;
+    q[HAND_ACTIVE_SUFFIXES.indexOf('index_mcp_flex')] = 0.6;
+    q[HAND_ACTIVE_SUFFIXES.indexOf('middle_mcp_flex')] = 0.6;
+    q[HAND_ACTIVE_SUFFIXES.indexOf('index_pip')] = 0.8;
+    q[HAND_ACTIVE_SUFFIXES.indexOf('middle_pip')] = 0.8;
+    const hand = syntheticHumanHand(rig, 'right', q);
+    for (let j = 7; j <= 9; j++) for (let c = 0; c < 3; c++) hand[j * 8 + c] = hand[(j + 5) * 8 + c]!;
+    return hand;
+  }
+  const overlapShare = (options: ConstructorParameters<typeof Retargeter>[1]): number => {
+    const meter = new FidelityMeter(rig, { reachability: false });
+    const rt = new Retargeter(rig, options);
+    hold('right', crossed(), 40, rt);
+    hold('right', crossed(), 5, rt, meter, 40);
+    return meter.figures()['hand.overlap_share']!;
+  };
+
+  it('keeps the phalanges of crossed fingers from interpenetrating by more than 3 mm', () => {
+    expect(overlapShare({ handCapsuleSeparation: true })).toBe(0);
+  });
+
+  it('without it the same crossed fingers do interpenetrate (tips and PIPs alone do not cover the phalanges)', () => {
+    expect(overlapShare({})).toBe(1);
   });
 });
