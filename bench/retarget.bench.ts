@@ -121,6 +121,26 @@ export function benchHandFidelity(rig: Rig, frames: readonly HandFrame[], option
   };
 }
 
+/** The Quest session with `handCapsuleSeparation` on: its overlap share and frame time. */
+export function benchCapsuleSeparation(rig: Rig, frames: readonly HandFrame[]): Record<string, number> {
+  const meter = new FidelityMeter(rig, { reachability: false });
+  const times: number[] = [];
+  for (let pass = 0; pass < 6; pass++) {
+    const rt = new Retargeter(rig, { handCapsuleSeparation: true });
+    for (const f of frames) {
+      const t0 = performance.now();
+      rt.process(f);
+      if (pass > 0) times.push(performance.now() - t0);
+      if (pass === 0) meter.add(f, rt);
+    }
+  }
+  const r = meter.figures();
+  return {
+    'hand_capsules.overlap_share': round(r['hand.overlap_share']!), 'hand_capsules.fingertip_err_mm.mean': round(r['hand.fingertip_err_mm.mean']!),
+    'hand_capsules.frame_ms.p50': round(percentile(times, 0.5)), 'hand_capsules.frame_ms.p99': round(percentile(times, 0.99)),
+  };
+}
+
 function roundAll(figures: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, Number.isInteger(v) ? v : round(v)]));
 }
@@ -143,7 +163,7 @@ function handPoseInRig(rig: Rig, side: Side, q: ArrayLike<number>, out: Float64A
  * wrist axis as on a human hand, 0.86 of the robot's size) whose wrist follows the robot hand's
  * own reachable path. Figures with the prefix `synthetic.`.
  */
-export function benchSyntheticFidelity(rig: Rig, seconds = 20): Record<string, number> {
+export function benchSyntheticFidelity(rig: Rig, seconds = 20, options: RetargeterOptions = {}): Record<string, number> {
   const rand = rng(31);
   const count = Math.round(seconds * 90);
   const meter = new FidelityMeter(rig);
@@ -155,7 +175,7 @@ export function benchSyntheticFidelity(rig: Rig, seconds = 20): Record<string, n
     const home = armHome(side);
     const af = Array.from({ length: 7 }, () => 0.1 + 0.3 * rand());
     const q = new Float64Array(n), armQ = new Float64Array(7), rigPose = new Float64Array(12), xr = new Float64Array(12);
-    const rt = new Retargeter(rig);
+    const rt = new Retargeter(rig, options);
     for (let k = 0; k < count; k++) {
       const t = k / 90;
       for (let i = 0; i < n; i++) {
@@ -262,6 +282,7 @@ export function runRetargetBenchmarks(): Record<string, number> {
   step('cold FR3 IK with the default options, 10,000 random reachable poses', () => benchColdIk(rig));
   step('fidelity and optimality, real Quest 3 session', () => benchHandFidelity(rig, frames));
   step('fidelity, synthetic operators made from the robot', () => benchSyntheticFidelity(rig));
+  step('capsule separation (handCapsuleSeparation), real Quest 3 session', () => benchCapsuleSeparation(rig, frames));
   step('pinches generated from robot pinch poses', () => benchGeneratedPinches(rig));
   return figures;
 }

@@ -11,7 +11,7 @@ export * from './robotNames.js';
 export { type Rig, type RigSideModel, createRig } from './rig.js';
 export { KinematicsError, KinematicTree, type KinematicTreeOptions } from './kinematics/KinematicTree.js';
 export { ArmIk, COLD_MAX_ITERATIONS, COLD_MAX_RESTARTS, type IkResult, type IkSolveOptions, type IkStatus } from './arm/ArmIk.js';
-export { ArmMapping, type ArmMappingMode, type ArmMappingOptions, XR_TO_RIG } from './arm/ArmMapping.js';
+export { ArmMapping, type ArmMappingMode, type ArmMappingOptions, CANONICAL_OPERATOR_HAND, offsetFor, XR_TO_RIG } from './arm/ArmMapping.js';
 export { createHandTargets, type HandSolveOptions, type HandSolveResult, type HandSolverGeometry, type HandSolveStatus, HandSolver, type HandTargets } from './hand/HandSolver.js';
 export { alignmentOf, type HandCheck, HumanHandMapper, type HumanHandMapperOptions, humanReferenceLengthM } from './hand/HumanHandMapper.js';
 export {
@@ -25,3 +25,4 @@ export {
 } from './metrics/FidelityMeter.js';
 export * as statistics from './metrics/statistics.js';
 export { placeHand, type SyntheticHandOptions, syntheticHumanHand } from './metrics/syntheticHand.js';
+export { calibrateHand, type HandCalibration } from './hand/calibrateHand.js';

@@ -36,6 +36,9 @@ export interface RigSideModel {
   readonly midLinks: Int32Array;
   /** Phalanx radius at each intermediate point, m (5). */
   readonly midRadii: Float64Array;
+  /** Long fingers' phalanx capsules: links proximal, middle, distal, tip per finger (16) and the three segment radii per finger (12), m. */
+  readonly segmentLinks: Int32Array;
+  readonly segmentRadii: Float64Array;
 }
 
 export interface Rig {
@@ -110,6 +113,8 @@ export function createRig(urdfText: string = rigUrdf()): Rig {
       digitLengthsM,
       midLinks: Int32Array.from(midNames, (n) => handTree.linkIndex(n)),
       midRadii: Float64Array.from(midNames, (n) => linkRadius(model, n)),
+      segmentLinks: Int32Array.from(chains.slice(1).flat(), (n) => handTree.linkIndex(`${side}_hand_${n}`)),
+      segmentRadii: Float64Array.from(chains.slice(1).flatMap((c) => c.slice(0, 3)), (n) => linkRadius(model, `${side}_hand_${n}`)),
     };
   };
   const sides = { left: build('left'), right: build('right') };

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  ACTION_LAYOUT, ARM_STEP_FACTOR, ArmIk, armHome, createRig, FidelityMeter, type HandFrame, parseHandFramesJsonl, placeHand, pose, Retargeter, type Side, syntheticHumanHand, XR_TO_RIG,
+  ACTION_LAYOUT, ARM_STEP_FACTOR, ArmIk, armHome, CANONICAL_OPERATOR_HAND, createRig, FidelityMeter, type HandFrame, offsetFor, parseHandFramesJsonl, placeHand, pose, Retargeter, type Side, syntheticHumanHand, XR_TO_RIG,
 } from '@dexbridge/retarget';
 import { mulberry32, randomJoints } from '../../test/support/random.js';
 
@@ -177,5 +177,32 @@ describe('arm continuity while engaged', () => {
 
   it('rejects a reanchorMs shorter than dropoutMs', () => {
     expect(() => new Retargeter(rig, { dropoutMs: 100, reanchorMs: 50 })).toThrow(/reanchorMs/);
+  });
+});
+
+describe('offset mode defaults', () => {
+  for (const side of ['left', 'right'] as const) {
+    it(`${side}: an operator holding the canonical pose holds the robot at its start pose (converged, no motion)`, () => {
+      const hand = syntheticHumanHand(rig, side, new Float64Array(16));
+      const xr = pose.multiply(new Float64Array(12), 0, RIG_TO_XR, 0, CANONICAL_OPERATOR_HAND[side], 0);
+      const joints = placeHand(hand, xr);
+      const rt = new Retargeter(rig, { arm: { mode: 'offset' }, filter: false });
+      let last = rt.process({ tMs: 0, left: side === 'left' ? joints : null, right: side === 'right' ? joints : null });
+      for (let k = 1; k < 30; k++) last = rt.process({ tMs: k * PERIOD_MS, left: side === 'left' ? joints : null, right: side === 'right' ? joints : null });
+      expect(last.status[side].arm.command).toBe('converged');
+      const q = last.q.subarray(side === 'left' ? 0 : 7, side === 'left' ? 7 : 14);
+      armHome(side).forEach((h, i) => {
+        expect(Math.abs(q[i]! - h)).toBeLessThan(1e-3);
+      });
+    });
+  }
+
+  it('offsetFor maps the calibration pose exactly onto the robot pose', () => {
+    const robot = handPoseInRig('right', armHome('right'));
+    const human = Float64Array.from(CANONICAL_OPERATOR_HAND.right);
+    human[9] = 0.31; human[10] = -0.25; human[11] = 1.2;
+    const off = offsetFor(robot, human);
+    const mapped = pose.multiply(new Float64Array(12), 0, off, 0, human, 0);
+    for (let i = 0; i < 12; i++) expect(mapped[i]!).toBeCloseTo(robot[i]!, 12);
   });
 });

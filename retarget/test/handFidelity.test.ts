@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  alignmentOf, createRig, type FidelityMeter, type HandFrame, HAND_ACTIVE_SUFFIXES, HandSolver, HumanHandMapper, pose, Retargeter, type Side, STATE_JOINT_NAMES, syntheticHumanHand,
+  alignmentOf, calibrateHand, createRig, FidelityMeter, type HandFrame, HAND_ACTIVE_SUFFIXES, HandSolver, HumanHandMapper, pose, Retargeter, type Side, STATE_JOINT_NAMES, syntheticHumanHand,
 } from '@dexbridge/retarget';
 import { mulberry32 } from '../../test/support/random.js';
 
@@ -221,3 +221,50 @@ function solverFor(side: Side): HandSolver {
   }
   return s;
 }
+
+describe('operator hand calibration (open hand)', () => {
+  it('recovers the digit ratios of a hand whose index is 10 % longer and whose size is 0.86 of the robot’s', () => {
+    const hand = syntheticHumanHand(rig, 'right', new Float64Array(16), { scale: 0.86 });
+    for (let j = 7; j <= 9; j++) for (let c = 0; c < 3; c++) hand[j * 8 + c] = hand[6 * 8 + c]! + 1.1 * (hand[j * 8 + c]! - hand[6 * 8 + c]!);
+    const c = calibrateHand(rig.sides.right, Array.from({ length: 20 }, () => hand));
+    expect(c.digitScales[1]!).toBeCloseTo(1 / (0.86 * 1.1), 3);
+    expect(c.digitScales[2]!).toBeCloseTo(1 / 0.86, 3);
+    expect(c.frames).toBe(20);
+  });
+
+  it('refuses fewer than 10 plausible frames', () => {
+    const bad = new Float64Array(200).fill(Number.NaN);
+    expect(() => calibrateHand(rig.sides.left, Array.from({ length: 30 }, () => bad))).toThrow(/calibrateHand: need at least 10/);
+  });
+});
+
+describe('capsule separation (handCapsuleSeparation)', () => {
+  /** Index and middle swung into each other and curled: the human input overlaps along the phalanges. */
+  function crossed(): Float64Array {
+    const q = new Float64Array(16);
+    q[HAND_ACTIVE_SUFFIXES.indexOf('index_mcp_abd')] = -0.35;
+    q[HAND_ACTIVE_SUFFIXES.indexOf('middle_mcp_abd')] = 0.3;
+    q[HAND_ACTIVE_SUFFIXES.indexOf('index_mcp_flex')] = 0.6;
+    q[HAND_ACTIVE_SUFFIXES.indexOf('middle_mcp_flex')] = 0.6;
+    q[HAND_ACTIVE_SUFFIXES.indexOf('index_pip')] = 0.8;
+    q[HAND_ACTIVE_SUFFIXES.indexOf('middle_pip')] = 0.8;
+    const hand = syntheticHumanHand(rig, 'right', q);
+    for (let j = 7; j <= 9; j++) for (let c = 0; c < 3; c++) hand[j * 8 + c] = hand[(j + 5) * 8 + c]!;
+    return hand;
+  }
+  const overlapShare = (options: ConstructorParameters<typeof Retargeter>[1]): number => {
+    const meter = new FidelityMeter(rig, { reachability: false });
+    const rt = new Retargeter(rig, options);
+    hold('right', crossed(), 40, rt);
+    hold('right', crossed(), 5, rt, meter, 40);
+    return meter.figures()['hand.overlap_share']!;
+  };
+
+  it('keeps the phalanges of crossed fingers from interpenetrating by more than 3 mm', () => {
+    expect(overlapShare({ handCapsuleSeparation: true })).toBe(0);
+  });
+
+  it('without it the same crossed fingers do interpenetrate (tips and PIPs alone do not cover the phalanges)', () => {
+    expect(overlapShare({})).toBe(1);
+  });
+});

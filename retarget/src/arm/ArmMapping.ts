@@ -20,10 +20,38 @@ export interface ArmMappingOptions {
   readonly translationScale?: number;
   /**
    * 'offset' mode: pose (12 numbers, rig frame) applied after the WebXR→rig rotation and scaling:
-   * target = offset ∘ (scaled operator hand pose). Default: identity rotation, translation
-   * (0.5, 0, −0.2) m — a standing operator's hands in front of the rig's shoulders.
+   * target = offset ∘ (scaled operator hand pose). Default: the offset that puts the
+   * {@link CANONICAL_OPERATOR_HAND} pose of this side on `robotHandPose` (the robot hand where
+   * the arm starts), so a standing operator holding the canonical pose holds the robot still.
    */
   readonly offset?: Float64Array;
+  /**
+   * 'offset' mode without an `offset`: the robot hand pose (rig frame, 12 numbers) the canonical
+   * operator pose maps to. The `Retargeter` passes the hand pose of the arm's start posture.
+   */
+  readonly robotHandPose?: Float64Array;
+}
+
+/**
+ * A standing operator's relaxed working pose, per side, in the rig frame after the WebXR → rig
+ * rotation (WebXR 'local-floor': origin on the floor below the headset's start): hand 0.2 m in
+ * front and 0.2 m to the side of the headset, 1.1 m above the floor, palm down, fingers forward
+ * (hand frame z = +x, back of the hand y = +z, x = +y). Row-major rotation, then translation, m.
+ */
+export const CANONICAL_OPERATOR_HAND = {
+  left: Float64Array.of(0, 0, 1, 1, 0, 0, 0, 1, 0, 0.2, 0.2, 1.1),
+  right: Float64Array.of(0, 0, 1, 1, 0, 0, 0, 1, 0, 0.2, -0.2, 1.1),
+} as const;
+
+/**
+ * The 'offset' calibration that maps an operator hand pose to a robot hand pose:
+ * offset = robot ∘ human⁻¹, both in the rig frame (the human pose after the WebXR → rig rotation
+ * and translation scaling). Writes 12 numbers into `out`. The calibration procedure in
+ * docs/retarget.md records `human` with the operator holding still.
+ */
+export function offsetFor(robotHandPoseInRig: Float64Array, humanHandPoseInRig: Float64Array, out: Float64Array = new Float64Array(12)): Float64Array {
+  const inv = invert(new Float64Array(12), 0, humanHandPoseInRig, 0);
+  return multiply(out, 0, robotHandPoseInRig, 0, inv, 0);
 }
 
 /**
@@ -47,7 +75,9 @@ export class ArmMapping {
     if (this.mode !== 'clutch' && this.mode !== 'offset') throw new RangeError(`ArmMapping: mode must be 'clutch' or 'offset', got ${String(this.mode)}`);
     this.translationScale = options.translationScale ?? 1;
     if (!(this.translationScale > 0 && Number.isFinite(this.translationScale))) throw new RangeError(`ArmMapping: translationScale must be a positive number, got ${this.translationScale}`);
-    const off = options.offset ?? Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1, 0.5, 0, -0.2);
+    const canonical = Float64Array.from(CANONICAL_OPERATOR_HAND[rig.side]);
+    for (let i = 9; i < 12; i++) canonical[i] = canonical[i]! * this.translationScale;
+    const off = options.offset ?? (options.robotHandPose ? offsetFor(options.robotHandPose, canonical) : Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1, 0.5, 0, -0.2));
     if (off.length !== 12 || !off.every(Number.isFinite)) throw new RangeError('ArmMapping: offset must be 12 finite numbers (row-major rotation, then translation)');
     this.offset = Float64Array.from(off);
     invert(this.baseInv, 0, rig.armBaseInRig, 0);

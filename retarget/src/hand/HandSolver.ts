@@ -49,7 +49,18 @@ export interface HandSolverGeometry {
   readonly tipRadii: Float64Array;
   /** Phalanx radius at each intermediate point, m, thumb first (5). */
   readonly midRadii: Float64Array;
+  /**
+   * Optional phalanx capsules of the long fingers for the separation term: per finger (index,
+   * middle, ring, little) the links proximal, middle, distal, tip (4 × 4 link indices; segment k
+   * runs from link k's origin to link k+1's and moves with link k), and the radius of each
+   * segment (4 × 3), m.
+   */
+  readonly segmentLinks?: Int32Array;
+  readonly segmentRadii?: Float64Array;
 }
+
+/** A capsule pair farther apart than this at the start of an iteration is skipped in its trial costs, m. */
+const NEAR_M = 0.01;
 
 const HALTON_PRIMES = [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53] as const;
 
@@ -109,6 +120,20 @@ export class HandSolver {
   private readonly sepB: Int32Array;
   private readonly sepMin: Float64Array;
   private readonly grad: Float64Array;
+  /** Segment capsules (see {@link HandSolverGeometry}); empty without them. */
+  private readonly segLinks: Int32Array;
+  private readonly segRadii: Float64Array;
+  private readonly segCols: Int32Array[];
+  private readonly ja: Float64Array;
+  private readonly jb: Float64Array;
+  /** Closest points of the last segment pair measured: a (xyz), b (xyz), distance. */
+  private readonly closest = new Float64Array(7);
+  /**
+   * Segment pairs within {@link NEAR_M} of touching at the start of the current iteration: the
+   * only ones the trial costs of that iteration evaluate (one step moves a phalanx far less).
+   * All pairs are near outside a solve, so the public `cost` counts every pair.
+   */
+  private readonly near: Uint8Array;
   private readonly h: Float64Array;
   private readonly hf: Float64Array;
   private readonly g: Float64Array;
@@ -151,6 +176,12 @@ export class HandSolver {
     this.sepB = Int32Array.from(b);
     this.sepMin = Float64Array.from(m);
     this.grad = new Float64Array(this.n);
+    this.segLinks = geometry?.segmentLinks ?? new Int32Array(0);
+    this.segRadii = geometry?.segmentRadii ?? new Float64Array(0);
+    this.segCols = Array.from({ length: this.segLinks.length }, (_, i) => Int32Array.from(new Set(tree.variablesMoving(this.segLinks[i]!))));
+    this.near = new Uint8Array(Math.max(0, this.segLinks.length / 4 - 1) * 9).fill(1);
+    this.ja = new Float64Array(3 * this.n);
+    this.jb = new Float64Array(3 * this.n);
     this.h = new Float64Array(this.n * this.n);
     this.hf = new Float64Array(this.n * this.n);
     this.g = new Float64Array(this.n);
@@ -253,6 +284,15 @@ export class HandSolver {
           const r = this.sepMin[k]! - Math.hypot(p[a]! - p[b]!, p[a + 1]! - p[b + 1]!, p[a + 2]! - p[b + 2]!);
           if (r > 0) c += ws * r * r;
         }
+        for (let f = 0; f + 1 < this.segLinks.length / 4; f++) {
+          for (let sa = 0; sa < 3; sa++) {
+            for (let sb = 0; sb < 3; sb++) {
+              if (this.near[f * 9 + sa * 3 + sb] === 0) continue;
+              const r = this.segRadii[f * 3 + sa]! + this.segRadii[(f + 1) * 3 + sb]! - this.segmentDistance(f * 4 + sa, (f + 1) * 4 + sb);
+              if (r > 0) c += ws * r * r;
+            }
+          }
+        }
       }
     }
     return c;
@@ -271,6 +311,7 @@ export class HandSolver {
     const { n, tree, jt, p, h, hf, g, d, qTry, free, cols } = this;
     if (out !== seed) out.set(seed);
     tree.clamp(out);
+    this.near.fill(1);
     let cost = this.cost(out, t, qPrev, lambda);
     let mu = 1e-6;
     let iterations = 0;
@@ -368,6 +409,7 @@ export class HandSolver {
       if (status === 'converged') break;
       // FK is at the accepted q: `cost` ran it last on qTry, which is now `out`.
     }
+    this.near.fill(1);
     return this.finish(t, status, cost, iterations);
   }
 
@@ -417,6 +459,65 @@ export class HandSolver {
           const c2 = k2 < na ? ca[k2]! : cb[k2 - na]!;
           h[c1 * n + c2] = h[c1 * n + c2]! + ws * grad[c1]! * grad[c2]!;
         }
+      }
+    }
+    for (let f = 0; f + 1 < this.segLinks.length / 4; f++) {
+      for (let sa = 0; sa < 3; sa++) {
+        for (let sb = 0; sb < 3; sb++) {
+          const A = f * 4 + sa, B = (f + 1) * 4 + sb;
+          const d = this.segmentDistance(A, B);
+          const res = this.segRadii[f * 3 + sa]! + this.segRadii[(f + 1) * 3 + sb]! - d;
+          this.near[f * 9 + sa * 3 + sb] = res > -NEAR_M ? 1 : 0;
+          if (res <= 0 || d < 1e-9) continue;
+          this.addSegmentPair(A, B, res, d, ws);
+        }
+      }
+    }
+  }
+
+  /**
+   * Distance between segment capsule axes `a` and `b` (indices into the segment links: segment i
+   * runs from link i's origin to link i+1's), from the current FK poses; leaves the closest points
+   * in `closest`.
+   */
+  private segmentDistance(a: number, b: number): number {
+    const P = this.tree.poses, L = this.segLinks, q = this.closest;
+    const a0 = L[a]! * POSE_STRIDE + 9, a1 = L[a + 1]! * POSE_STRIDE + 9, b0 = L[b]! * POSE_STRIDE + 9, b1 = L[b + 1]! * POSE_STRIDE + 9;
+    const ux = P[a1]! - P[a0]!, uy = P[a1 + 1]! - P[a0 + 1]!, uz = P[a1 + 2]! - P[a0 + 2]!;
+    const vx = P[b1]! - P[b0]!, vy = P[b1 + 1]! - P[b0 + 1]!, vz = P[b1 + 2]! - P[b0 + 2]!;
+    const wx = P[a0]! - P[b0]!, wy = P[a0 + 1]! - P[b0 + 1]!, wz = P[a0 + 2]! - P[b0 + 2]!;
+    const aa = ux * ux + uy * uy + uz * uz, bb = ux * vx + uy * vy + uz * vz, cc = vx * vx + vy * vy + vz * vz;
+    const dd = ux * wx + uy * wy + uz * wz, ee = vx * wx + vy * wy + vz * wz;
+    const den = aa * cc - bb * bb;
+    let sp = den > 1e-15 ? Math.max(0, Math.min(1, (bb * ee - cc * dd) / den)) : 0;
+    let tp = cc > 1e-15 ? (bb * sp + ee) / cc : 0;
+    if (tp < 0) { tp = 0; sp = aa > 1e-15 ? Math.max(0, Math.min(1, -dd / aa)) : 0; }
+    else if (tp > 1) { tp = 1; sp = aa > 1e-15 ? Math.max(0, Math.min(1, (bb - dd) / aa)) : 0; }
+    q[0] = P[a0]! + sp * ux; q[1] = P[a0 + 1]! + sp * uy; q[2] = P[a0 + 2]! + sp * uz;
+    q[3] = P[b0]! + tp * vx; q[4] = P[b0 + 1]! + tp * vy; q[5] = P[b0 + 2]! + tp * vz;
+    q[6] = Math.hypot(q[0] - q[3], q[1] - q[4], q[2] - q[5]);
+    return q[6];
+  }
+
+  /** Adds one interpenetrating segment pair (closest points in `closest`) to the normal equations. */
+  private addSegmentPair(A: number, B: number, res: number, d: number, ws: number): void {
+    const { n, h, g, grad, ja, jb, tree } = this;
+    const q = this.closest;
+    const ux = (q[0]! - q[3]!) / d, uy = (q[1]! - q[4]!) / d, uz = (q[2]! - q[5]!) / d;
+    ja.fill(0);
+    jb.fill(0);
+    tree.pointJacobian(this.segLinks[A]!, q[0]!, q[1]!, q[2]!, ja, 0);
+    tree.pointJacobian(this.segLinks[B]!, q[3]!, q[4]!, q[5]!, jb, 0);
+    const ca = this.segCols[A]!, cb = this.segCols[B]!;
+    const na = ca.length, nab = na + cb.length;
+    for (let k = 0; k < na; k++) { const c = ca[k]!; grad[c] = -(ux * ja[c]! + uy * ja[n + c]! + uz * ja[2 * n + c]!); }
+    for (let k = 0; k < cb.length; k++) { const c = cb[k]!; grad[c] = ux * jb[c]! + uy * jb[n + c]! + uz * jb[2 * n + c]!; }
+    for (let k1 = 0; k1 < nab; k1++) {
+      const c1 = k1 < na ? ca[k1]! : cb[k1 - na]!;
+      g[c1] = g[c1]! + ws * res * grad[c1]!;
+      for (let k2 = 0; k2 < nab; k2++) {
+        const c2 = k2 < na ? ca[k2]! : cb[k2 - na]!;
+        h[c1 * n + c2] = h[c1 * n + c2]! + ws * grad[c1]! * grad[c2]!;
       }
     }
   }

@@ -224,9 +224,14 @@ export class HumanHandMapper {
     n = Math.hypot(zx, zy, zz);
     zx /= n; zy /= n; zz /= n;
     const yx = zy * xz - zz * xy, yy = zz * xx - zx * xz, yz = zx * xy - zy * xx;
-    handPose[0] = xx; handPose[1] = yx; handPose[2] = zx;
-    handPose[3] = xy; handPose[4] = yy; handPose[5] = zy;
-    handPose[6] = xz; handPose[7] = yz; handPose[8] = zz;
+    // The pose of the robot-equivalent hand frame: the human-style frame turned by the alignment
+    // (world = R_h·local_h = R_h·Aᵀ·local_robot), so 'offset' mode and the clutch see the frame the
+    // targets are written in.
+    const A = this.align;
+    for (let r = 0; r < 3; r++) {
+      const a0 = r === 0 ? xx : r === 1 ? xy : xz, a1 = r === 0 ? yx : r === 1 ? yy : yz, a2 = r === 0 ? zx : r === 1 ? zy : zz;
+      for (let c = 0; c < 3; c++) handPose[r * 3 + c] = a0 * A[c * 3]! + a1 * A[c * 3 + 1]! + a2 * A[c * 3 + 2]!;
+    }
     handPose[9] = wx; handPose[10] = wy; handPose[11] = wz;
 
     // Digit lengths: averaged over the first frames unless fixed by a calibration.
@@ -242,7 +247,6 @@ export class HumanHandMapper {
     const local = this.local, m = this.mapped, K = this.knuckles;
     // Each joint in the human hand frame, turned by the alignment into the robot's: the knuckle
     // lines of both hands correspond.
-    const A = this.align;
     for (let j = 0; j < 25; j++) {
       const px = pos(joints, j, 0) - wx, py = pos(joints, j, 1) - wy, pz = pos(joints, j, 2) - wz;
       const hx = px * xx + py * xy + pz * xz, hy = px * yx + py * yy + pz * yz, hz = px * zx + py * zy + pz * zz;

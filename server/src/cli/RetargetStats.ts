@@ -1,7 +1,8 @@
 /**
- * Figures gathered over a `dexbridge retarget` run, and the short summary printed from them.
+ * Figures gathered over a `dexbridge retarget` run, the short summary printed from them, and the
+ * `--report` fidelity page.
  */
-import { type RetargetOutput, SIDES, type Side, type SideHold } from '@dexbridge/retarget';
+import { type ArmSample, type FidelityMeter, type RetargetOutput, SIDES, type Side, type SideHold } from '@dexbridge/retarget';
 
 /** A human pad-to-pad gap below this is a pinch, m (the hand mapper's default threshold). */
 export const HUMAN_PINCH_M = 0.005;
@@ -15,11 +16,16 @@ export interface SideStats {
   readonly held: Map<SideHold, number>;
   /** Fingertip RMS error of each tracked frame, m. */
   readonly tipErrorsM: number[];
-  /** Frames in which the arm IK ran, and those in which it converged. */
+  /**
+   * Frames in which the arm was solved, and how its commanded flange stood against the target
+   * (the honest status: FK of the commanded joints, not the solver's residual).
+   */
   armSolved: number;
   armConverged: number;
-  /** Largest IK residual (6-D: m and rad stacked) over the solved frames. */
-  maxResidual: number;
+  armLimited: number;
+  armFailed: number;
+  /** Commanded flange position error of each solved frame, m. */
+  readonly armErrorsM: number[];
   /** Tracked frames with a human pinch (some thumb–finger gap < 5 mm)… */
   humanPinchFrames: number;
   /** …and those of them in which a pinched pair's robot gap is ≤ 3 mm. */
@@ -27,7 +33,7 @@ export interface SideStats {
 }
 
 function newSideStats(): SideStats {
-  return { tracked: 0, held: new Map(), tipErrorsM: [], armSolved: 0, armConverged: 0, maxResidual: 0, humanPinchFrames: 0, robotPinchFrames: 0 };
+  return { tracked: 0, held: new Map(), tipErrorsM: [], armSolved: 0, armConverged: 0, armLimited: 0, armFailed: 0, armErrorsM: [], humanPinchFrames: 0, robotPinchFrames: 0 };
 }
 
 export class RetargetStats {
@@ -54,10 +60,13 @@ export class RetargetStats {
       s.tracked++;
       // Each commanded fingertip against its target, as `npm run bench` reports it.
       for (const e of st.fingertipErrorM) s.tipErrorsM.push(e);
-      if (st.arm.status === 'converged' || st.arm.status === 'max_iterations') {
+      const c = st.arm.command;
+      if (c === 'converged' || c === 'limited' || c === 'failed') {
         s.armSolved++;
-        if (st.arm.status === 'converged') s.armConverged++;
-        s.maxResidual = Math.max(s.maxResidual, st.arm.residual);
+        if (c === 'converged') s.armConverged++;
+        else if (c === 'limited') s.armLimited++;
+        else s.armFailed++;
+        s.armErrorsM.push(st.arm.commandPositionErrorM);
       }
       let human = false;
       let robot = false;
@@ -116,8 +125,8 @@ function sideCells(s: SideStats, frames: number, scale: { value: number; source:
     held === '' ? 'none' : held,
     Number.isFinite(scale.value) ? `${scale.value.toFixed(3)} (${scale.source})` : `— (${scale.source}, never tracked)`,
     s.tipErrorsM.length === 0 ? '—' : `${tipMean.toFixed(1)} / ${tipP95.toFixed(1)} mm`,
-    share(s.armConverged, s.armSolved),
-    s.armSolved === 0 ? '—' : s.maxResidual.toExponential(1),
+    s.armSolved === 0 ? '—' : `${share(s.armConverged, s.armSolved)} / ${share(s.armLimited, s.armSolved)} / ${share(s.armFailed, s.armSolved)}`,
+    s.armSolved === 0 ? '—' : `${(percentile(s.armErrorsM, 0.5) * 1000).toFixed(1)} / ${(percentile(s.armErrorsM, 0.99) * 1000).toFixed(1)} mm`,
     `${s.humanPinchFrames} → ${s.robotPinchFrames}`,
   ];
 }
@@ -131,8 +140,8 @@ export function formatSummary(stats: RetargetStats, info: SummaryInfo): string {
     'held frames',
     'hand scale',
     'fingertip error mean/p95',
-    'arm IK converged',
-    'arm IK max residual',
+    'arm conv./limited/failed',
+    'arm error p50/p99',
     'pinches human → robot',
   ];
   const left = sideCells(stats.sides.left, stats.frames, info.handScales.left);
@@ -155,4 +164,82 @@ export function formatSummary(stats: RetargetStats, info: SummaryInfo): string {
     row('output', info.output ?? 'none (add --out <file.jsonl> to write the frames)'),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** What the fidelity report says about the run besides the meter's figures. */
+export interface ReportInfo {
+  readonly input: string;
+  readonly formatLabel: string;
+  readonly armDescription: string;
+  readonly frames: number;
+}
+
+const escapeHtml = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+function cell(v: number, digits = 3, unit = ''): string {
+  return Number.isFinite(v) ? `${Number(v.toPrecision(digits))}${unit}` : '—';
+}
+
+/** An inline SVG of one arm's commanded error over time: position (mm, blue) and rotation (°, orange). */
+function armPlot(samples: readonly ArmSample[], label: string): string {
+  if (samples.length === 0) return `<p>${escapeHtml(label)}: never engaged.</p>`;
+  const w = 900, h = 220, pad = 40;
+  const t0 = samples[0]!.tMs, t1 = samples[samples.length - 1]!.tMs;
+  const span = Math.max(1, t1 - t0);
+  const maxMm = Math.max(20, ...samples.map((s) => s.positionErrorM * 1000));
+  const maxDeg = Math.max(10, ...samples.map((s) => (s.rotationErrorRad * 180) / Math.PI));
+  const x = (t: number): number => pad + ((w - 2 * pad) * (t - t0)) / span;
+  const line = (value: (s: ArmSample) => number, max: number): string =>
+    samples.map((s) => `${x(s.tMs).toFixed(1)},${(h - pad - ((h - 2 * pad) * Math.min(value(s), max)) / max).toFixed(1)}`).join(' ');
+  const unreachable = samples
+    .filter((s) => !s.reachable)
+    .map((s) => `<rect x="${x(s.tMs).toFixed(1)}" y="${pad}" width="2" height="${h - 2 * pad}" fill="#eee"/>`)
+    .join('');
+  return `<figure><svg width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="${escapeHtml(label)}">
+${unreachable}
+<line x1="${pad}" y1="${h - pad}" x2="${w - pad}" y2="${h - pad}" stroke="#888"/>
+<polyline fill="none" stroke="#1f77b4" stroke-width="1.5" points="${line((s) => s.positionErrorM * 1000, maxMm)}"/>
+<polyline fill="none" stroke="#ff7f0e" stroke-width="1.5" points="${line((s) => (s.rotationErrorRad * 180) / Math.PI, maxDeg)}"/>
+<text x="${pad}" y="${pad - 8}" font-size="12">${escapeHtml(label)}: position error (blue, 0–${maxMm.toFixed(0)} mm), rotation error (orange, 0–${maxDeg.toFixed(0)}°); grey: target out of reach; ${((t1 - t0) / 1000).toFixed(1)} s</text>
+</svg></figure>`;
+}
+
+/**
+ * The `--report` HTML page: the run's fidelity figures (`FidelityMeter`, the same code and
+ * definitions as `npm run bench`; docs/retarget.md), per finger, and each arm's commanded-pose
+ * error over time. Self-contained (inline SVG, no scripts).
+ */
+export function formatFidelityReport(meter: FidelityMeter, info: ReportInfo): string {
+  const f = meter.figures();
+  const fingers = meter.fingerFigures();
+  const rows = fingers
+    .map(
+      (x) =>
+        `<tr><th>${x.finger}</th><td>${cell(x.tipErrMmMean)} / ${cell(x.tipErrMmP95)}</td><td>${cell(x.directionErrDeg)}</td><td>${cell(x.curlCorrelation)}</td><td>${cell(x.pipCorrelation)}</td><td>${cell(x.abductionAtLimitShare)}</td><td>${cell(x.pinchFidelity)} (${x.humanPinchFrames})</td><td>${cell(x.jitterRatio)}</td></tr>`,
+    )
+    .join('\n');
+  const figureRows = Object.entries(f)
+    .filter(([k]) => !/\.(thumb|index|middle|ring|little)$/.test(k))
+    .map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${cell(v, 4)}</td></tr>`)
+    .join('\n');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>dexbridge retarget report: ${escapeHtml(info.input)}</title>
+<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:960px}table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}th{text-align:left;font-weight:normal;background:#f6f6f6}</style>
+</head><body>
+<h1>Retargeting fidelity</h1>
+<p>${escapeHtml(info.input)} (${escapeHtml(info.formatLabel)}), ${info.frames} frames; arms: ${escapeHtml(info.armDescription)}. Definitions: docs/retarget.md (Fidelity figures).</p>
+<h2>Per finger (both hands)</h2>
+<table><tr><th>finger</th><th>tip error mean / p95 (mm)</th><th>direction error (°)</th><th>curl correlation</th><th>PIP correlation</th><th>abduction at limit</th><th>pinch fidelity (human pinch frames)</th><th>curl jitter ratio</th></tr>
+${rows}
+</table>
+<p>Phalanx overlap share (frames with neighbouring phalanges interpenetrating by more than 3 mm): ${cell(f['hand.overlap_share'] ?? Number.NaN)}.</p>
+<h2>Arms: commanded flange against the target</h2>
+${armPlot(meter.armSamples('left'), 'left arm')}
+${armPlot(meter.armSamples('right'), 'right arm')}
+<h2>All figures</h2>
+<table>
+${figureRows}
+</table>
+</body></html>
+`;
 }

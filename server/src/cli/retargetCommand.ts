@@ -1,14 +1,15 @@
 /**
- * `dexbridge retarget <input> [--out <file.jsonl>]`: retargets a recorded hand-tracking session
- * (hand-frame JSON Lines or an IWER capture) to robot joint positions and 88-dim actions, writes
- * them as JSON Lines and prints a summary. `--demo` uses the bundled Quest 3 session. See
- * `docs/cli.md`.
+ * `dexbridge retarget <input> [--out <file.jsonl>] [--report <file.html>]`: retargets a recorded
+ * hand-tracking session (hand-frame JSON Lines or an IWER capture) to robot joint positions and
+ * 88-dim actions, writes them as JSON Lines, prints a summary and, with `--report`, writes the
+ * fidelity report (the figures of `npm run bench`). `--demo` uses the bundled Quest 3 session.
+ * See `docs/cli.md`.
  */
 import { stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createRig, FormatError, Retargeter, SIDES, type Side } from '@dexbridge/retarget';
+import { createRig, FidelityMeter, FormatError, Retargeter, SIDES, type Side } from '@dexbridge/retarget';
 import { usageFromParseError } from './args.js';
 import { AtomicLineWriter } from './AtomicLineWriter.js';
 import {
@@ -19,7 +20,7 @@ import { CliError, EXIT_OK } from './CliError.js';
 import type { CliIo } from './io.js';
 import { formatOutputHeader, formatOutputLine } from './outputJsonl.js';
 import { FORMAT_LABELS, readHandFrames } from './readHandFrames.js';
-import { formatSummary, RetargetStats } from './RetargetStats.js';
+import { formatFidelityReport, formatSummary, RetargetStats } from './RetargetStats.js';
 
 /**
  * The bundled demo session. `src/cli/` and `dist/cli/` are at the same depth in the package, so
@@ -36,6 +37,10 @@ bimanual robot: 56 joint positions and the 88-dim action per frame.
 Options:
   --demo                       use the bundled Quest 3 session (server/data/quest3-hands.jsonl)
   -o, --out <file.jsonl>       write a header line and one line per input frame
+  --report <file.html>         write the fidelity report (per finger tip and direction
+                               error, curl/PIP correlation, abduction at limit, pinches,
+                               overlap, jitter; each arm's commanded-pose error over time)
+                               and print its main figures
   -c, --calibration <file>     calibration JSON (hand scale, arm mapping); see docs/cli.md
   --hand-scale <number|auto>   robot-to-human hand size ratio for both hands (default auto)
   --arm-mode <clutch|offset>   how the arms follow the wrists (default clutch)
@@ -50,6 +55,7 @@ mode: the robot starts at its home pose and moves with the operator from there).
 const OPTIONS = {
   demo: { type: 'boolean' },
   out: { type: 'string', short: 'o' },
+  report: { type: 'string' },
   calibration: { type: 'string', short: 'c' },
   'hand-scale': { type: 'string' },
   'arm-mode': { type: 'string' },
@@ -101,6 +107,22 @@ function withInputPath(err: unknown, path: string): unknown {
   return err instanceof FormatError ? new FormatError(err.code, `${path}: ${err.message}`, err.line, err.offset) : err;
 }
 
+/** The report's main figures as summary lines. */
+function formatFidelityLines(meter: FidelityMeter, reportPath: string): string {
+  const f = meter.figures();
+  const v = (k: string, digits = 3): string => {
+    const x = f[k];
+    return x === undefined || !Number.isFinite(x) ? '—' : String(Number(x.toPrecision(digits)));
+  };
+  const lines = [
+    `  ${'fidelity'.padEnd(26)}tip error ${v('hand.fingertip_err_mm.mean')} / ${v('hand.fingertip_err_mm.p95')} mm, direction error ${v('hand.direction_err_deg.mean')}°, curl r ≥ ${v('hand.curl_correlation.min')}, PIP r ≥ ${v('hand.pip_correlation.min')}`,
+    `  ${''.padEnd(26)}abduction at limit ${v('hand.abduction_at_limit_share')}, overlap ${v('hand.overlap_share')}, pinch fidelity ${v('hand.pinch_fidelity')}, jitter ratio ${v('hand.jitter_ratio')}`,
+    `  ${''.padEnd(26)}arm flange error p99 ${v('arm.flange_err_mm.p99')} mm over ${v('arm.reachable_frames', 6)} reachable frames, branch jumps ${v('arm.branch_jumps', 6)}`,
+    `  ${'report'.padEnd(26)}${reportPath}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
 function describeSide(s: SideSettings): string {
   const mode =
     s.armMode === 'clutch'
@@ -140,6 +162,15 @@ export async function retargetCommand(args: readonly string[], io: CliIo): Promi
     if (existing?.isDirectory() === true) throw usage(`--out ${outPath} is a directory; give a file name such as ${outPath}/out.jsonl`);
   }
 
+  const reportPath = values.report;
+  if (reportPath !== undefined) {
+    if (reportPath.trim() === '') throw usage('--report needs a file name');
+    if (resolve(reportPath) === resolve(inputPath)) throw usage(`--report ${reportPath} would overwrite the input`);
+    if (outPath !== undefined && resolve(reportPath) === resolve(outPath)) throw usage(`--report and --out name the same file (${reportPath})`);
+    const existing = await stat(reportPath).catch(() => undefined);
+    if (existing?.isDirectory() === true) throw usage(`--report ${reportPath} is a directory; give a file name such as ${reportPath}/report.html`);
+  }
+
   const calibration: Calibration = values.calibration === undefined ? {} : await loadCalibration(values.calibration);
   const settings: Record<Side, SideSettings> = {
     left: resolveSideSettings('left', calibration, overrides),
@@ -148,7 +179,9 @@ export async function retargetCommand(args: readonly string[], io: CliIo): Promi
   const source = await readHandFrames(inputPath).catch((err: unknown) => {
     throw withInputPath(err, inputPath);
   });
-  const retargeter = new Retargeter(createRig(), retargeterOptions(settings));
+  const rig = createRig();
+  const retargeter = new Retargeter(rig, retargeterOptions(settings));
+  const meter = reportPath === undefined ? undefined : new FidelityMeter(rig);
 
   const stats = new RetargetStats();
   const writer = outPath === undefined ? undefined : await AtomicLineWriter.open(outPath);
@@ -158,12 +191,23 @@ export async function retargetCommand(args: readonly string[], io: CliIo): Promi
       const start = performance.now();
       const out = retargeter.process(frame);
       stats.add(out, performance.now() - start);
+      meter?.add(frame, retargeter);
       await writer?.writeLine(formatOutputLine(out));
     }
     await writer?.commit();
   } catch (err) {
     await writer?.abort();
     throw withInputPath(err, inputPath);
+  }
+  if (meter !== undefined && reportPath !== undefined) {
+    const report = await AtomicLineWriter.open(reportPath);
+    try {
+      await report.writeLine(formatFidelityReport(meter, { input: inputPath, formatLabel: FORMAT_LABELS[source.format], armDescription: describeArms(settings), frames: stats.frames }));
+      await report.commit();
+    } catch (err) {
+      await report.abort();
+      throw err;
+    }
   }
 
   if (values.quiet !== true) {
@@ -178,6 +222,7 @@ export async function retargetCommand(args: readonly string[], io: CliIo): Promi
         output: writer === undefined ? undefined : `${outPath} (header + ${writer.lines - 1} frame lines)`,
       }),
     );
+    if (meter !== undefined) io.stdout.write(formatFidelityLines(meter, reportPath!));
   }
   return EXIT_OK;
 }
