@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { WebSocket } from 'ws';
-import { REPO_ROOT, round } from './results.js';
+import { percentile, REPO_ROOT, round } from './results.js';
 import { open, sleep } from './wsTools.js';
 
 const ROOT = fileURLToPath(REPO_ROOT);
@@ -57,19 +57,33 @@ const deafen = (ws: WebSocket): void => {
   (ws as unknown as { _socket: Socket })._socket.pause();
 };
 
-/** A fresh operator: hello with the token, e-stop, and the `estop` event back, each within 3 s. */
-async function probe(url: string): Promise<{ welcome: boolean; estop: boolean }> {
+/** How long a probe waits for each step (connect, welcome, the e-stop event), ms. */
+const PROBE_TIMEOUT_MS = 10_000;
+
+interface ProbeResult {
+  readonly welcome: boolean;
+  readonly estop: boolean;
+  /** Connect + hello → welcome, ms. */
+  readonly welcomeMs: number;
+  /** e-stop sent → `estop` event, ms. */
+  readonly estopMs: number;
+}
+
+/** A fresh operator: hello with the token, e-stop, and the `estop` event back, each within 10 s. */
+async function probe(url: string): Promise<ProbeResult> {
   let ws: WebSocket | undefined;
+  const failed = { welcome: false, estop: false, welcomeMs: Number.NaN, estopMs: Number.NaN };
+  const t0 = performance.now();
   try {
-    ws = await Promise.race([open(url), sleep(3000).then(() => undefined)]);
-    if (ws === undefined) return { welcome: false, estop: false };
+    ws = await Promise.race([open(url), sleep(PROBE_TIMEOUT_MS).then(() => undefined)]);
+    if (ws === undefined) return failed;
     const got: string[] = [];
     const socket = ws;
     socket.on('message', (d, binary) => {
       if (!binary) got.push(String(d));
     });
     const wait = async (pred: (m: Record<string, unknown>) => boolean): Promise<boolean> => {
-      for (let t = 0; t < 150; t++) {
+      for (let t = 0; t < PROBE_TIMEOUT_MS / 20; t++) {
         if (got.some((g) => pred(JSON.parse(g) as Record<string, unknown>))) return true;
         await sleep(20);
       }
@@ -77,14 +91,17 @@ async function probe(url: string): Promise<{ welcome: boolean; estop: boolean }>
     };
     socket.send(JSON.stringify({ type: 'hello', protocol: 1, role: 'operator', token: OP_TOKEN, name: 'soak-probe' }));
     const welcome = await wait((m) => m['type'] === 'welcome');
-    if (!welcome) return { welcome, estop: false };
+    const welcomeMs = performance.now() - t0;
+    if (!welcome) return failed;
+    const t1 = performance.now();
     socket.send(JSON.stringify({ type: 'estop' }));
     const estop = await wait((m) => m['type'] === 'event' && m['event'] === 'estop');
+    const estopMs = performance.now() - t1;
     socket.send(JSON.stringify({ type: 'reset_estop' }));
     await sleep(50);
-    return { welcome, estop };
+    return { welcome, estop, welcomeMs, estopMs: estop ? estopMs : Number.NaN };
   } catch {
-    return { welcome: false, estop: false };
+    return failed;
   } finally {
     ws?.terminate();
   }
@@ -172,6 +189,8 @@ export async function runSoakBenchmarks(): Promise<Record<string, number>> {
     const attackers = [...Array.from({ length: SILENT_CLIENTS }, () => silent()), ...Array.from({ length: DEAF_VIEWERS }, () => deaf())];
 
     let probes = 0, welcomes = 0, estops = 0, health = 0;
+    const welcomeMs: number[] = [];
+    const estopMs: number[] = [];
     const start = Date.now();
     let nextProbe = start + 5000;
     let lastReport = start;
@@ -182,8 +201,14 @@ export async function runSoakBenchmarks(): Promise<Record<string, number>> {
         nextProbe += PROBE_EVERY_MS;
         probes++;
         const r = await probe(url);
-        if (r.welcome) welcomes++;
-        if (r.estop) estops++;
+        if (r.welcome) {
+          welcomes++;
+          welcomeMs.push(r.welcomeMs);
+        }
+        if (r.estop) {
+          estops++;
+          estopMs.push(r.estopMs);
+        }
         const h = await Promise.race([fetch(`http://127.0.0.1:${port}/healthz`).then((x) => x.status === 200, () => false), sleep(3000).then(() => false)]);
         if (h) health++;
       }
@@ -212,6 +237,10 @@ export async function runSoakBenchmarks(): Promise<Record<string, number>> {
       'soak.operator_probes': probes,
       'soak.operator_probes_welcomed': welcomes,
       'soak.estops_through': estops,
+      'soak.operator_welcome_ms.p50': round(percentile(welcomeMs, 0.5)),
+      'soak.operator_welcome_ms.max': round(percentile(welcomeMs, 1)),
+      'soak.estop_event_ms.p50': round(percentile(estopMs, 0.5)),
+      'soak.estop_event_ms.max': round(percentile(estopMs, 1)),
       'soak.healthz_ok': health,
     };
     for (const [k, v] of Object.entries(figures)) console.log(`    ${k.padEnd(44)} ${v}`);

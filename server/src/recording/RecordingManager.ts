@@ -7,6 +7,7 @@
 import { basename } from 'node:path';
 import type { ControlLoop } from '../bridge/ControlLoop.js';
 import { createRecordingFile } from './FileSink.js';
+import type { ChunkCompressor } from './ChunkedMcapWriter.js';
 import { Recorder, type RecorderStats } from './Recorder.js';
 import { loadZstdCompressor } from './zstd.js';
 
@@ -46,11 +47,15 @@ export class RecordingManager {
   /** A stop asked for while the file was still opening: done as soon as it is open. */
   private stopWhenOpen: { outcome: { success?: boolean; task?: string }; by: string } | null = null;
   private startAfterStop: { meta: { operator?: string; task?: string }; by: string } | null = null;
+  /** The zstd codec, loading from construction on, so a recording's start never waits for it. */
+  private readonly compressor: Promise<ChunkCompressor | undefined>;
 
   constructor(
     private readonly loop: ControlLoop,
     private readonly o: RecordingManagerOptions,
   ) {
+    this.compressor = o.compression === 'none' ? Promise.resolve(undefined) : loadZstdCompressor();
+    this.compressor.catch(() => undefined); // reported when a recording starts
     loop.onFrame((recvMs, seq, f) => this.recorder?.writeHandFrame(epochMs(recvMs), seq, f.left, f.right, f.tMs));
     loop.onState((s) => {
       const r = this.recorder;
@@ -103,7 +108,7 @@ export class RecordingManager {
     this.opened = (async () => {
       await this.closing;
       try {
-        const compressChunk = this.o.compression === 'none' ? undefined : await loadZstdCompressor();
+        const compressChunk = await this.compressor;
         const sink = await createRecordingFile(this.o.dir);
         this.path = sink.path;
         this.recorder = await Recorder.open(sink, {
