@@ -105,7 +105,7 @@ describe('serve', () => {
       // rosbridge disappears: dexbridge keeps serving; it returns: publishing resumes.
       await peer.stop();
       const during = await viewer.waitStates(30, 3000);
-      expect(during.length).toBe(30);
+      expect(during.length).toBeGreaterThanOrEqual(30);
       await viewer.until(() => viewer.states.at(-1)?.rosConnected === false, 3000, 'ROS flag off');
       const before = peer.messages('/dexbridge/joint_states').length;
       await peer.listen();

@@ -161,6 +161,8 @@ export async function startDexbridge(o: DexbridgeOptions = {}): Promise<RunningD
   if (o.demo === true) {
     demo = new DemoOperator(loop, bundledSession());
     server.takeLeaseInternal('demo');
+    // The demo is its own operator: it engages as an operator would.
+    loop.engage(undefined, 'demo');
     loop.onEvent((e) => {
       // A real operator taking the lease ends the demo.
       if (e.event === 'lease' && e.detail['holder'] !== 'demo') demo?.stop();
