@@ -127,8 +127,6 @@ describe('one gate for everything that leaves', () => {
 });
 
 describe('the gate starts from the robot', () => {
-  const measuredAt = (q46: (name: string) => number | undefined): Float64Array => Float64Array.from(STATE_JOINT_NAMES, (n) => q46(n) ?? Number.NaN);
-
   it('starts the command at the fresh measured joints on engage, not at the home posture', () => {
     const { loop, clock, states } = makeLoop();
     loop.setMode('policy', 'test');
