@@ -154,9 +154,18 @@ describe('the client in Chromium with an emulated Quest 3', () => {
     rmSync(recordingsDir, { recursive: true, force: true });
   });
 
+  /** The headset's frames claim the free lease; then it engages (nothing moves before that). */
+  async function engageFrom(op: { page: Page }, name: string): Promise<void> {
+    await until(`${name} holds the lease`, () => run.server.leaseHolder() === name, 15_000);
+    const engagedFrom = events.length;
+    await op.page.evaluate(() => (window as unknown as { dexbridge: { session: { client: { send(m: unknown): boolean } } } }).dexbridge.session.client.send({ type: 'engage' }));
+    await until('engaged', () => events.slice(engagedFrom).some((e) => e.event === 'engage'), 15_000);
+  }
+
   it('operator view sends 2 × 25 finite joints every XR frame; the dashboard sees the robot hand close when the hand pinches', async () => {
     const op = await openOperator('quest-1');
     const dash = await openDashboard();
+    await engageFrom(op, 'quest-1');
     const from = frames.length;
     await until('20 more frames at the server', () => frames.length >= from + 20);
     const seen = frames.slice(from);
@@ -245,9 +254,7 @@ describe('the client in Chromium with an emulated Quest 3', () => {
     const capture = readFileSync(CAPTURE, 'utf8');
     const op = await openOperator('quest-replay');
     // The previous operator left, so the robot holds until an operator engages again.
-    const engagedFrom = events.length;
-    await op.page.evaluate(() => (window as unknown as { dexbridge: { session: { client: { send(m: unknown): boolean } } } }).dexbridge.session.client.send({ type: 'engage' }));
-    await until('engaged', () => events.slice(engagedFrom).some((e) => e.event === 'engage'));
+    await engageFrom(op, 'quest-replay');
     const from = frames.length;
     const stateFrom = states.length;
     // The capture is an ES module (`var a={…};export{a as capture};`): hand it to the page as data.
@@ -300,9 +307,7 @@ describe('the client in Chromium with an emulated Quest 3', () => {
     const op = await openOperator('quest-estop');
     const dash = await openDashboard();
     // The headset holds the lease (its frames claimed it): it engages.
-    const engagedFrom = events.length;
-    await op.page.evaluate(() => (window as unknown as { dexbridge: { session: { client: { send(m: unknown): boolean } } } }).dexbridge.session.client.send({ type: 'engage' }));
-    await until('engaged', () => events.slice(engagedFrom).some((e) => e.event === 'engage'));
+    await engageFrom(op, 'quest-estop');
     // The operator sways the right hand.
     await op.page.evaluate(() => {
       const d = (window as unknown as { dexbridge: { device: { hands: { right: { position: { x: number } } } } } }).dexbridge.device;
