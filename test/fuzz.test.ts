@@ -39,6 +39,7 @@ import {
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningDexbridge, startDexbridge } from '../server/src/bridge/startDexbridge.js';
+import { AUTHORITY, type AuthorityMessage } from '../server/src/control/authority.js';
 import { type Json, TestClient } from '../server/test/support/wsClient.js';
 import { mulberry32 } from './support/random.js';
 
@@ -50,6 +51,8 @@ const POLICY = 'fuzz-policy-token-2';
 const MAX_BYTES = 65536;
 const HARD_CAP = 1 << 20; // BridgeServer: max(1 MiB, 4 × maxMessageBytes)
 const STALE_MS = 150;
+/** A frame may seem this much faster than the connection's best delay (OperatorClock maxLeadMs). */
+const LEAD_MS = 100;
 const SEEDS = { unit: 20_250_501, phaseA: 1_001, phaseC: 3_003, phaseB: 2_002, push: 4_004 } as const;
 const RUNS = { phaseA: 3000, phaseC: 1500, phaseB: 3000, unit: 20_000 } as const;
 
@@ -123,9 +126,11 @@ interface FrameSession {
   frame: number;
   /** A transformation (offset, scale, rigid move) kept on the following frames for a while. */
   sticky: { readonly mut: FrameMut; readonly until: number } | undefined;
+  /** Frames refused in a row for their time (the server re-learns the clock after 10 that agree). */
+  timeRefusals: number;
 }
 const newSession = (): FrameSession => ({
-  lastSeq: -1, lastTMs: Number.NEGATIVE_INFINITY, bestLo: Infinity, bestHi: Infinity, offset: 0, frame: 0, sticky: undefined,
+  lastSeq: -1, lastTMs: Number.NEGATIVE_INFINITY, bestLo: Infinity, bestHi: Infinity, offset: 0, frame: 0, sticky: undefined, timeRefusals: 0,
 });
 
 class Conn {
@@ -190,7 +195,7 @@ const SCHEMA: Readonly<Record<string, { req: Record<string, Check>; opt: Record<
   lease_release: { req: {}, opt: {} },
   record_start: { req: {}, opt: { task: str(256), operator: str(64) } },
   record_stop: { req: {}, opt: { success: bool } },
-  set_recording_meta: { req: {}, opt: { task: str(256), success: bool } },
+  set_recording_meta: { req: { file: str(255) }, opt: { task: str(256), success: bool } },
   calibrate: { req: {}, opt: { handScale, translationScale: positive } },
   ping: { req: { id: finite, clientTimeMs: finite }, opt: {} },
 };
@@ -241,31 +246,35 @@ function messageVerdict(m: Record<string, unknown> & { type: string }, conn: Con
     if (m['role'] === 'policy' && token !== POLICY) return refuse('hello with a wrong policy token', 'AUTH_BAD_TOKEN');
     throw new Unmodelled(`${conn.name}: generated a hello that authenticates: ${JSON.stringify(m)}`);
   }
-  if (role === undefined) return refuse('a message before hello', 'AUTH_REQUIRED');
-  if (m.type === 'ping') return valid('ping');
-  if (m.type === 'estop') {
-    needs('estop');
-    return valid('estop', () => {
-      w.estop = true;
-    });
-  }
-  if (role !== 'operator') return refuse(`${m.type} from a ${role}`, 'ROLE_FORBIDDEN');
+  // The authority table's columns (docs/protocol.md), in its order: role, lease, mode, e-stop.
+  const rule = AUTHORITY[m.type as AuthorityMessage];
+  if (role === undefined) {
+    if (!rule.roles.includes('none')) return refuse('a message before hello', 'AUTH_REQUIRED');
+  } else if (!rule.roles.includes(role)) return refuse(`${m.type} from a ${role}`, 'ROLE_FORBIDDEN');
+  const held = w.holder !== null;
+  if (rule.lease === 'holder' && !isHolder) return refuse(`${m.type} without the lease`, held ? 'LEASE_HELD' : 'LEASE_NOT_HELD');
+  if (!rule.modes.includes(w.mode)) return refuse(`${m.type} in ${w.mode}`, 'MODE_FORBIDDEN');
+  if (w.estop && !rule.whileEstop) return refuse(`${m.type} while the e-stop is latched`, 'ESTOP_LATCHED');
   switch (m.type) {
+    case 'ping':
+      return valid('ping');
+    case 'estop':
+      needs('estop');
+      return valid('estop', () => {
+        w.estop = true;
+      });
     case 'reset_estop':
       needs('estop');
       return valid('reset_estop', () => {
         w.estop = false;
       });
     case 'engage':
-      if (w.estop) return refuse('engage while the e-stop is latched', 'ESTOP_LATCHED');
-      if (w.mode !== 'teleop' && w.mode !== 'replay') return refuse(`engage in ${w.mode}`, 'MODE_FORBIDDEN');
       needs('engage');
       return valid('engage');
     case 'disengage':
       needs('engage');
       return valid('disengage');
     case 'set_mode':
-      if (w.estop && m['mode'] !== 'idle') return refuse('set_mode while the e-stop is latched', 'ESTOP_LATCHED');
       throw new Unmodelled(`${conn.name}: generated a valid set_mode ${String(m['mode'])}`);
     case 'lease_request':
       if (isHolder) return valid('lease_request from the holder (no-op)');
@@ -275,20 +284,18 @@ function messageVerdict(m: Record<string, unknown> & { type: string }, conn: Con
         w.holder = conn;
       });
     case 'lease_release':
-      if (!isHolder) return refuse('lease_release without the lease', 'LEASE_NOT_HELD');
       needs('lease');
       return valid('lease_release', () => {
         w.holder = null;
       });
     case 'record_start':
     case 'record_stop':
-      return refuse(`${m.type} with recording off`, 'RECORDING_FAILED');
     case 'set_recording_meta':
-      return valid('set_recording_meta (recording off: no-op)');
+      return refuse(`${m.type} with recording off`, 'RECORDING_FAILED');
     case 'calibrate':
       needs('calibrate');
-      // Documented: all finite and > 0; a value the retargeter cannot take is PROTO_BAD_MESSAGE.
-      return valid('calibrate', undefined, 'PROTO_BAD_MESSAGE');
+      // Documented ranges: hand 0.5–2, translation 0.1–4 (CALIBRATION_OUT_OF_RANGE outside).
+      return valid('calibrate (pending until engage)', undefined, 'CALIBRATION_OUT_OF_RANGE');
   }
   throw new Unmodelled(`unexpected type ${m.type}`);
 }
@@ -316,6 +323,36 @@ const view = (b: Uint8Array): DataView => new DataView(b.buffer, b.byteOffset, b
 function frameVerdict(bytes: Uint8Array, conn: Conn, w: World, now: Now): Verdict {
   if (conn.role !== 'operator') return refuse(`HAND_FRAME from a ${conn.role}`, 'ROLE_FORBIDDEN');
   if (w.holder !== null && w.holder !== conn) return refuse('HAND_FRAME while another holds the lease', 'LEASE_HELD');
+  const v = frameTimeVerdict(bytes, conn, w, now);
+  // A run of 10 frames refused for their time makes the server re-learn the clock from them: from
+  // the 10th on, such a frame may be accepted. The model follows the server's answer.
+  const s = conn.sess;
+  const relearn = s.timeRefusals >= 9;
+  return {
+    codes: v.codes,
+    pass: v.pass || relearn,
+    why: v.why,
+    apply: (got) => {
+      const timeCode = got === 'FRAME_TIME_BACKWARDS' || got === 'FRAME_TIME_IMPLAUSIBLE' || got === 'FRAME_STALE';
+      if (got === null && !v.pass) {
+        // Re-learnt: the server believes this frame's clock from now on.
+        const dv = view(bytes);
+        const tMs = dv.getFloat64(8, true);
+        s.bestLo = now.lo - tMs;
+        s.bestHi = now.hi - tMs;
+        s.lastSeq = dv.getUint32(4, true);
+        s.lastTMs = tMs;
+        s.offset = tMs - now.lo;
+        if (w.holder === null) w.holder = conn;
+      } else {
+        v.apply?.(got);
+      }
+      s.timeRefusals = timeCode ? s.timeRefusals + 1 : got === null ? 0 : s.timeRefusals;
+    },
+  };
+}
+
+function frameTimeVerdict(bytes: Uint8Array, conn: Conn, w: World, now: Now): Verdict {
   const n = bytes.byteLength;
   if (n < 2) return refuse('HAND_FRAME of < 2 bytes', 'FRAME_BAD_SIZE');
   if (bytes[1] !== 1) return refuse(`HAND_FRAME version ${bytes[1]}`, 'PROTO_BAD_VERSION');
@@ -333,6 +370,9 @@ function frameVerdict(bytes: Uint8Array, conn: Conn, w: World, now: Now): Verdic
   const s = conn.sess;
   if (seq <= s.lastSeq) return refuse(`HAND_FRAME seq ${seq} after ${s.lastSeq}`, 'FRAME_OUT_OF_ORDER');
   if (!(tMs > s.lastTMs)) return refuse(`HAND_FRAME tMs ${tMs} after ${s.lastTMs}`, 'FRAME_TIME_BACKWARDS');
+  // Implausible: more than 100 ms ahead of the connection's clock estimate (refused, changes nothing).
+  if (Number.isFinite(s.bestLo) && now.hi - tMs < s.bestLo - LEAD_MS) return refuse(`HAND_FRAME tMs ${tMs} ahead of the clock`, 'FRAME_TIME_IMPLAUSIBLE');
+  const maybeAhead = Number.isFinite(s.bestHi) && now.lo - tMs < s.bestHi - LEAD_MS;
   // Stale: delay − min(best, delay) > 150 ms; delay = receive − tMs is known within [now.lo, now.hi].
   const dLo = now.lo - tMs;
   const dHi = now.hi - tMs;
@@ -341,9 +381,11 @@ function frameVerdict(bytes: Uint8Array, conn: Conn, w: World, now: Now): Verdic
   const tracked = (flags & 3) !== 0;
   const codes: WireErrorCode[] = [];
   if (!surelyFresh) codes.push('FRAME_STALE');
+  if (maybeAhead) codes.push('FRAME_TIME_IMPLAUSIBLE');
   // An accepted frame with an implausible tracked hand is used, and reported at most once a second.
   if (!surelyStale && tracked && w.mode === 'teleop') codes.push('FRAME_IMPLAUSIBLE');
   const apply = (got: WireErrorCode | null): void => {
+    if (got === 'FRAME_TIME_IMPLAUSIBLE') return;
     s.bestLo = Math.min(s.bestLo, dLo);
     s.bestHi = Math.min(s.bestHi, dHi);
     s.lastSeq = seq;
@@ -361,6 +403,10 @@ function frameVerdict(bytes: Uint8Array, conn: Conn, w: World, now: Now): Verdic
 
 function chunkVerdict(bytes: Uint8Array, conn: Conn, w: World, now: Now): Verdict {
   if (conn.role !== 'policy') return refuse(`ACTION_CHUNK from a ${conn.role}`, 'ROLE_FORBIDDEN');
+  // The authority table before any decoding: an operator's lease, policy mode, no e-stop.
+  if (w.holder === null) return refuse('ACTION_CHUNK with no operator holding the lease', 'LEASE_NOT_HELD');
+  if (w.mode !== 'policy') return refuse(`ACTION_CHUNK in ${w.mode}`, 'MODE_FORBIDDEN');
+  if (w.estop) return refuse('ACTION_CHUNK while the e-stop is latched', 'ESTOP_LATCHED');
   const n = bytes.byteLength;
   if (n < 2) return refuse('ACTION_CHUNK of < 2 bytes', 'CHUNK_BAD_SHAPE');
   if (bytes[1] !== 1) return refuse(`ACTION_CHUNK version ${bytes[1]}`, 'PROTO_BAD_VERSION');
@@ -372,8 +418,6 @@ function chunkVerdict(bytes: Uint8Array, conn: Conn, w: World, now: Now): Verdic
   const start = dv.getFloat64(8, true);
   const period = dv.getFloat64(16, true);
   if (!Number.isFinite(start) || !(Number.isFinite(period) && period > 0)) return refuse('ACTION_CHUNK timing not finite', 'CHUNK_BAD_TIMING');
-  if (w.mode !== 'policy') return refuse(`ACTION_CHUNK in ${w.mode}`, 'MODE_FORBIDDEN');
-  if (w.estop) return refuse('ACTION_CHUNK while the e-stop is latched', 'ESTOP_LATCHED');
   // Values, row by row (the first faulty row decides; within it any of its faults may be named).
   const TOL = 1e-6;
   for (let r = 0; r < k; r++) {
@@ -779,7 +823,8 @@ function harmlessFor(target: Target): (spec: Spec) => boolean {
     const p = parseVerdict(Buffer.from(spec.text, 'utf8').toString('utf8'));
     if ('codes' in p) return true;
     const m = p.msg;
-    if (target === 'unauth') return m.type !== 'hello' || (m['role'] !== 'viewer' && m['token'] !== OP && m['token'] !== POLICY);
+    // An e-stop is acted on from any connection, before hello too.
+    if (target === 'unauth') return m.type !== 'estop' && (m.type !== 'hello' || (m['role'] !== 'viewer' && m['token'] !== OP && m['token'] !== POLICY));
     if (target === 'viewer' || target === 'policy') return m.type !== 'estop';
     // The holder may calibrate the arms' translation (reset after the phase), not the hand scale (the size check would then refuse the good operator's hands).
     if (target === 'holder') return m.type !== 'set_mode' && !(m.type === 'calibrate' && Object.hasOwn(m, 'handScale'));

@@ -104,6 +104,41 @@ describe('one gate for everything that leaves', () => {
     expect(c.data[(k - 1) * ACTION_DIM + J1]! - now[J1]!).toBeLessThan(0.5);
   });
 
+  it('when a hold begins, sends on the gate’s preview of the hold, so a trajectory controller stops with the gate', () => {
+    const { loop, clock } = makeLoop();
+    const out: { source: string; chunk: ActionChunk }[] = [];
+    loop.onChunk((_t, chunk, source) => out.push({ source, chunk: { ...chunk, data: chunk.data.slice() } }));
+    loop.setMode('policy', 'test');
+    loop.engage(undefined, 'test');
+    const k = 50;
+    const data = new Float32Array(k * ACTION_DIM);
+    for (let r = 0; r < k; r++) {
+      data.set(loop.state.action, r * ACTION_DIM);
+      data[r * ACTION_DIM + J1] = loop.state.action[J1]! + (0.5 * r) / k;
+    }
+    expect(loop.submitChunk({ startTimeMs: clock.t, periodMs: 20, k, data }, clock.t).ok).toBe(true);
+    for (let i = 0; i < 60; i++) {
+      clock.t += 11;
+      loop.tick();
+    }
+    const moving = Float32Array.from(loop.state.action);
+    loop.operatorLost('test'); // the lease holder is gone
+    const hold = out.at(-1)!;
+    expect(hold.source).toBe('hold');
+    const c = hold.chunk;
+    const row = (r: number): Float32Array => c.data.subarray(r * ACTION_DIM, (r + 1) * ACTION_DIM);
+    expect(c.k).toBeGreaterThan(10);
+    // It brakes from where the arm is to rest, and stays.
+    expect(Math.abs(row(0)[J1]! - moving[J1]!)).toBeLessThan(0.05);
+    expect(Array.from(row(c.k - 1))).toEqual(Array.from(row(c.k - 2)));
+    // An e-stop's preview is the command now, exactly, on every row.
+    loop.engage(undefined, 'test');
+    loop.estop('test');
+    const stop = out.at(-1)!;
+    expect(stop.source).toBe('hold');
+    for (let r = 1; r < stop.chunk.k; r++) expect(Array.from(stop.chunk.data.subarray(r * ACTION_DIM, (r + 1) * ACTION_DIM))).toEqual(Array.from(stop.chunk.data.subarray(0, ACTION_DIM)));
+  });
+
   it('stamps teleop chunks with the server time of the command, whatever the operator’s clock says', () => {
     const { loop, clock } = makeLoop();
     const chunks: { tMs: number; start: number }[] = [];
@@ -127,8 +162,6 @@ describe('one gate for everything that leaves', () => {
 });
 
 describe('the gate starts from the robot', () => {
-  const measuredAt = (q46: (name: string) => number | undefined): Float64Array => Float64Array.from(STATE_JOINT_NAMES, (n) => q46(n) ?? Number.NaN);
-
   it('starts the command at the fresh measured joints on engage, not at the home posture', () => {
     const { loop, clock, states } = makeLoop();
     loop.setMode('policy', 'test');

@@ -1005,7 +1005,8 @@ describe('server messages', () => {
     }),
     serverMessage('status', {
       serverTimeMs: 12, mode: 'teleop', estop: false, lease: { holder: 'a' }, recording: { active: false, file: null, error: null },
-      ros: { connected: true, url: 'ws://r:9090' }, clients: { operators: 1, viewers: 0, policies: 0 }, chunks: { queueDepth: 0, latencyMs: null },
+      ros: { connected: true, url: 'ws://r:9090', measured: { matched: 14, expected: 14, unknown: 2, duplicate: 0, valid: true, ageMs: 12 } },
+      clients: { operators: 1, viewers: 0, policies: 0 }, chunks: { queueDepth: 0, latencyMs: null },
       motion: { engageRequired: true, hold: 'estop_reset', calibrationPending: false },
     }),
     serverMessage('pong', { id: 1, clientTimeMs: 2, serverTimeMs: 3 }),

@@ -118,6 +118,29 @@ describe('serve', () => {
     }
   });
 
+  it('stamps every trajectory with the wall-clock time of the command it carries: the joint state of the same step has the same stamp', async () => {
+    const peer = await RosbridgePeer.start();
+    const run = await startDexbridge({ port: 0, demo: true, rosbridgeUrl: peer.url, recordingsDir: tmp(), record: 'off' });
+    try {
+      const TRAJ = '/dexbridge/left_arm/joint_trajectory';
+      await peer.waitFor(() => peer.messages(TRAJ).length > 40, 'trajectories', 10_000);
+      const stampMs = (m: unknown): number => {
+        const st = ((m as Record<string, unknown>)['header'] as Record<string, unknown>)['stamp'] as { secs: number; nsecs: number };
+        return st.secs * 1000 + st.nsecs / 1e6;
+      };
+      const states = new Set(peer.messages('/dexbridge/joint_states').map(stampMs));
+      const trajectories = peer.messages(TRAJ).slice(-30).map(stampMs);
+      const unpaired = trajectories.filter((t) => !states.has(t));
+      expect(unpaired).toEqual([]);
+      // And they are the wall clock (not an operator's or a monotonic clock): within a few seconds of now.
+      for (const t of trajectories) expect(Math.abs(Date.now() - t)).toBeLessThan(5000);
+      expect(peer.violations).toEqual([]);
+    } finally {
+      await run.close();
+      await peer.stop();
+    }
+  }, 30_000);
+
   it('imports an IWER capture over HTTP as a recording (operator token required)', async () => {
     const dir = tmp();
     const run = await startDexbridge({ port: 0, recordingsDir: dir, record: 'off', operatorToken: 'import-operator-token' });

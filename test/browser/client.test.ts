@@ -179,9 +179,18 @@ describe('the client in Chromium with an emulated Quest 3', () => {
     rmSync(recordingsDir, { recursive: true, force: true });
   });
 
+  /** The headset's frames claim the free lease; then it engages (nothing moves before that). */
+  async function engageFrom(op: { page: Page }, name: string): Promise<void> {
+    await until(`${name} holds the lease`, () => run.server.leaseHolder() === name, 15_000);
+    const engagedFrom = events.length;
+    await op.page.evaluate(() => (window as unknown as { dexbridge: { session: { client: { send(m: unknown): boolean } } } }).dexbridge.session.client.send({ type: 'engage' }));
+    await until('engaged', () => events.slice(engagedFrom).some((e) => e.event === 'engage'), 15_000);
+  }
+
   it('operator view sends 2 × 25 finite joints every XR frame; the dashboard sees the robot hand close when the hand pinches', async () => {
     const op = await openOperator('quest-1');
     const dash = await openDashboard();
+    await engageFrom(op, 'quest-1');
     const from = frames.length;
     await until('20 more frames at the server', () => frames.length >= from + 20);
     const seen = frames.slice(from);
@@ -271,9 +280,7 @@ describe('the client in Chromium with an emulated Quest 3', () => {
     const capture = readFileSync(CAPTURE, 'utf8');
     const op = await openOperator('quest-replay');
     // The previous operator left, so the robot holds until an operator engages again.
-    const engagedFrom = events.length;
-    await op.page.evaluate(() => (window as unknown as { dexbridge: { session: { client: { send(m: unknown): boolean } } } }).dexbridge.session.client.send({ type: 'engage' }));
-    await until('engaged', () => events.slice(engagedFrom).some((e) => e.event === 'engage'));
+    await engageFrom(op, 'quest-replay');
     const from = frames.length;
     const stateFrom = states.length;
     // The capture is an ES module (`var a={…};export{a as capture};`): hand it to the page as data.
@@ -334,8 +341,8 @@ describe('the client in Chromium with an emulated Quest 3', () => {
   it('the dashboard’s emergency stop (space bar) holds the robot while the operator keeps moving', async () => {
     const op = await openOperator('quest-estop');
     const dash = await openDashboard();
-    await dash.page.click('[data-testid=engage]');
-    await until('engaged', () => events.some((e) => e.event === 'engage' && e.detail['by'] === 'dashboard'));
+    // The headset holds the lease (its frames claimed it): it engages.
+    await engageFrom(op, 'quest-estop');
     // The operator sways the right hand.
     await op.page.evaluate(() => {
       const d = (window as unknown as { dexbridge: { device: { hands: { right: { position: { x: number } } } } } }).dexbridge.device;
@@ -380,9 +387,13 @@ describe('the client in Chromium with an emulated Quest 3', () => {
     const send = (m: Record<string, unknown>): Promise<unknown> =>
       page.evaluate((msg) => (window as unknown as { dexbridge: { session: { client: { send(m: unknown): boolean } } } }).dexbridge.session.client.send(msg), m);
     const eventsFrom = events.length;
+    // The dashboard (operator token) takes the lease: the policy acts under it, after its engage.
+    await send({ type: 'lease_request', takeover: true });
     await send({ type: 'reset_estop' });
     await send({ type: 'set_mode', mode: 'policy' });
     await until('policy mode', () => events.slice(eventsFrom).some((e) => e.event === 'mode' && e.detail['to'] === 'policy'));
+    await send({ type: 'engage' });
+    await until('engaged', () => events.slice(eventsFrom).some((e) => e.event === 'engage'));
     const before = (await countPixels(page, '[data-testid=live-robot] canvas', 'orange')).n;
     // A policy moves the right arm's joint 1 by 0.4 rad over a 1 s chunk of 50 rows.
     const policy = new WebSocket(`ws://127.0.0.1:${run.port}/ws`);
@@ -398,7 +409,8 @@ describe('the client in Chromium with an emulated Quest 3', () => {
       data[r * ACTION_DIM + j1] = now.action[j1]! + (0.4 * r) / (k - 1);
     }
     policy.send(encodeActionChunk(undefined, { chunkId: 1, startTimeMs: run.server.loop.now() + 50, periodMs: 20, k, data }));
-    await page.waitForFunction(() => (window as unknown as { dexbridge: { extras: { chunk: { rows: number } } } }).dexbridge.extras.chunk.rows === 50, undefined, { timeout: 10_000 });
+    // What the dashboard draws is the gate's preview of the chunk: from the command now to where the chunk leads.
+    await page.waitForFunction(() => (window as unknown as { dexbridge: { extras: { chunk: { rows: number } } } }).dexbridge.extras.chunk.rows >= 40, undefined, { timeout: 10_000 });
     await page.waitForSelector('[data-testid=policy]:has-text("chunk latency")');
     await sleep(300);
     const after = (await countPixels(page, '[data-testid=live-robot] canvas', 'orange')).n;

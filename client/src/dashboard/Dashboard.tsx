@@ -71,6 +71,12 @@ function StatusBar({ session }: { session: LiveSession }) {
       <span className="pill" data-testid="lease">
         lease {status?.lease.holder ?? 'free'}
       </span>
+      {status?.motion?.engageRequired ? (
+        <span className="pill bad" data-testid="motion" title="nothing moves until the lease holder engages">
+          held ({status.motion.hold ?? 'not engaged'}) · engage to move
+        </span>
+      ) : null}
+      {status?.motion?.calibrationPending ? <span className="pill">calibration applies at the next engage</span> : null}
       <span className={`pill ${status?.ros.connected ? 'ok' : ''}`}>ROS {status?.ros.connected ? 'connected' : status?.ros.url ? 'down' : 'off'}</span>
       <span className={`pill ${status?.recording.active ? 'rec' : ''}`}>{status?.recording.active ? '● recording' : 'not recording'}</span>
       {status?.recording.error ? <span className="pill bad">recording error: {status.recording.error}</span> : null}

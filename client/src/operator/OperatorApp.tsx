@@ -205,6 +205,8 @@ function hudLines(session: LiveSession, stats: OperatorStats): HudLine[] {
   const holder = st.status?.lease.holder ?? 'free';
   lines.push({ text: `${s.mode} · lease ${holder}${s.estopLatched ? ' · E-STOP' : ''}`, color: s.estopLatched ? '#ff453a' : undefined });
   lines.push({ text: `L ${s.status.left.engaged ? 'engaged' : 'free'} · R ${s.status.right.engaged ? 'engaged' : 'free'}${s.watchdogHold ? ' · held' : ''}` });
+  const motion = st.status?.motion;
+  if (motion?.engageRequired) lines.push({ text: `held (${motion.hold ?? 'not engaged'}): engage to move`, color: '#ff9f0a' });
   const rt = stats.roundTripMs.last();
   lines.push({ text: `latency ${Number.isFinite(rt) ? rt.toFixed(0) : '–'} ms (frame → robot state)` });
   const lost = SIDES.filter((side) => s.status[side].hold !== 'none');

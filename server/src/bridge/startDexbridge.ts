@@ -181,9 +181,16 @@ export async function startDexbridge(o: DexbridgeOptions = {}): Promise<RunningD
   if (ros) {
     // ROS never blocks the loop: publishes are fire-and-forget and dropped while disconnected.
     // Only gated commands reach ROS. Every header stamp is the wall clock (epoch ms, the clock ROS
-    // nodes compare against) of the instant it describes: the loop's monotonic time mapped by the
-    // wall clock read now, so a wall-clock correction (NTP) shows at once.
-    const wallMs = (serverMs: number): number => Date.now() + (serverMs - loop.now());
+    // nodes compare against) of the instant it describes: the loop's monotonic time mapped to the
+    // wall clock: the offset between the two is re-read at every publish and kept while it stays
+    // within 2 ms (Date.now() ticks in whole ms), so messages of one control step carry one stamp
+    // and a wall-clock correction (NTP) shows at once.
+    let wallOffsetMs = Date.now() - loop.now();
+    const wallMs = (serverMs: number): number => {
+      const offset = Date.now() - loop.now();
+      if (Math.abs(offset - wallOffsetMs) > 2) wallOffsetMs = offset;
+      return serverMs + wallOffsetMs;
+    };
     loop.onState((s) => ros.publishState(wallMs(s.serverTimeMs), s.q, s.action));
     loop.onChunk((tMs, chunk) => ros.publishChunk(wallMs(tMs), chunk));
     ros.onMeasured((m) => loop.setMeasured(m.q, m.valid));
@@ -206,6 +213,8 @@ export async function startDexbridge(o: DexbridgeOptions = {}): Promise<RunningD
   if (o.demo === true) {
     demo = new DemoOperator(loop, bundledSession());
     server.takeLeaseInternal('demo');
+    // The demo is its own operator: it engages as an operator would.
+    loop.engage(undefined, 'demo');
     loop.onEvent((e) => {
       // A real operator taking the lease ends the demo.
       if (e.event === 'lease' && e.detail['holder'] !== 'demo') demo?.stop();

@@ -6,6 +6,7 @@ import type { HandFrame } from '@dexbridge/retarget';
 import type { RecordPolicy } from '../recording/RecordingManager.js';
 import { readHandFrames } from './readHandFrames.js';
 import { type DexbridgeOptions, startDexbridge } from '../bridge/startDexbridge.js';
+import { loadRobotConfig, type RobotConfig, RobotConfigError } from '../ros/robotConfig.js';
 import { usageFromParseError } from './args.js';
 import { CliError, EXIT_OK } from './CliError.js';
 import type { CliIo } from './io.js';
@@ -23,6 +24,8 @@ Options:
   --rosbridge <url>          publish to ROS through rosbridge, e.g. ws://robot:9090
   --ros-prefix <prefix>      topic prefix (default /dexbridge)
   --ros-version <1|2>        rosbridge's ROS version, for header stamps (default 1)
+  --robot-config <file>      controller topics and joint names of your robot (JSON; docs/ros.md)
+  --require-measured         refuse to engage without fresh measured joints (recommended on a real robot)
   --recordings <dir>         recordings folder (default ./recordings)
   --record <policy>          session (default: each operator lease), engage, manual, off
   --operator-token <t>       operator token (default: $DEXBRIDGE_OPERATOR_TOKEN, else a random one, printed)
@@ -61,7 +64,7 @@ export function parseServeArgs(argv: readonly string[]): DexbridgeOptions & { re
         recordings: { type: 'string' }, record: { type: 'string' },
         'operator-token': { type: 'string' }, 'policy-token': { type: 'string' }, 'viewer-token': { type: 'string' }, 'no-viewer-token': { type: 'boolean' },
         'allow-origin': { type: 'string', multiple: true }, 'allow-host': { type: 'string', multiple: true }, 'control-rate': { type: 'string' }, watchdog: { type: 'string' }, 'chunk-k': { type: 'string' },
-        demo: { type: 'boolean' }, replay: { type: 'string' },
+        demo: { type: 'boolean' }, replay: { type: 'string' }, 'robot-config': { type: 'string' }, 'require-measured': { type: 'boolean' },
       },
       allowPositionals: false,
       strict: true,
@@ -86,6 +89,14 @@ export function parseServeArgs(argv: readonly string[]): DexbridgeOptions & { re
   for (const h of v['allow-host'] ?? []) {
     if (!/^[A-Za-z0-9.:[\]-]+$/.test(h)) throw new CliError('CLI_USAGE', `serve: --allow-host must be a host name or address, got ${JSON.stringify(h)}`);
   }
+  let robotConfig: RobotConfig | undefined;
+  if (v['robot-config'] !== undefined) {
+    try {
+      robotConfig = loadRobotConfig(v['robot-config']);
+    } catch (err) {
+      throw new CliError('CLI_USAGE', `serve: --robot-config: ${err instanceof RobotConfigError ? `${err.code}: ${err.message}` : (err as Error).message}`);
+    }
+  }
   const o: DexbridgeOptions = {
     ...(v.host !== undefined ? { host: v.host } : {}),
     ...(v.port !== undefined ? { port: num('port', v.port, 0, 65535)! } : {}),
@@ -105,6 +116,8 @@ export function parseServeArgs(argv: readonly string[]): DexbridgeOptions & { re
     ...(v.watchdog !== undefined ? { watchdogMs: num('watchdog', v.watchdog, 10, 10000)! } : {}),
     ...(v['chunk-k'] !== undefined ? { teleopChunkK: num('chunk-k', v['chunk-k'], 1, 256)! } : {}),
     ...(v.demo === true ? { demo: true } : {}),
+    ...(robotConfig !== undefined ? { robotConfig } : {}),
+    ...(v['require-measured'] === true ? { requireMeasured: true } : {}),
   };
   return v.replay === undefined ? o : { ...o, replayFile: v.replay };
 }
@@ -161,7 +174,8 @@ export async function serveCommand(argv: readonly string[], io: CliIo, signal?: 
   if (options.viewerToken !== undefined) w('  viewer token      required (as given)');
   else if (run.viewerToken !== undefined) w(`  viewers           ${run.lanUrls[0] ?? run.url}/#viewer=${run.viewerToken}   (viewers need this token)`);
   w(`  recordings        ${run.recording ? `${options.recordingsDir ?? 'recordings'} (${options.record ?? 'session'})` : 'off'}`);
-  w(`  ROS               ${run.ros ? options.rosbridgeUrl : 'off (standalone)'}`);
+  w(`  ROS               ${run.ros ? run.ros.url : 'off (standalone)'}${options.robotConfig ? ` (robot config: ${options.robotConfig.outputs.length} controller outputs)` : ''}`);
+  w(`  engage            ${run.loop.requireMeasured ? 'needs fresh measured joints (--require-measured)' : 'starts from measured joints when fresh'}; nothing moves before an engage`);
   if (run.demo) w('  demo              the bundled Quest 3 session drives the robot in a loop');
   // Recording never stops teleoperation, so its failures are said here as well as to clients.
   if (run.recordingsProblem !== null) warn(`warning: RECORDING_FAILED: ${run.recordingsProblem}`);

@@ -109,7 +109,16 @@ export interface ControlLoopOptions {
 
 type StateListener = (s: LoopState) => void;
 type EventListener = (e: LoopEvent) => void;
-type ChunkListener = (tMs: number, chunk: ActionChunk, source: 'teleop' | 'policy') => void;
+/**
+ * `teleop`: the gated teleop stream; `policy`: the gate's preview of an accepted policy chunk;
+ * `hold`: the gate's preview of a hold that just began (so a trajectory controller still executing
+ * an earlier preview stops with the gate).
+ */
+export type ChunkSource = 'teleop' | 'policy' | 'hold';
+type ChunkListener = (tMs: number, chunk: ActionChunk, source: ChunkSource) => void;
+
+/** How far ahead a hold's preview reaches: an FR3 joint stops from full speed within 0.53 s, ms. */
+const HOLD_PREVIEW_MS = 600;
 type FrameListener = (recvMs: number, seq: number, frame: HandFrame) => void;
 /** Where a hand frame comes from: the operator's headset (or the demo), or replay mode's player. */
 export type FrameSource = 'operator' | 'replay';
@@ -471,10 +480,12 @@ export class ControlLoop {
   }
 
   private disarm(reason: string): void {
+    const was = this.armed;
     this.armed = false;
     this.disarmReason = reason;
     this.state.engageRequired = true;
     this.updateHold();
+    if (was && this.chunkListeners.length > 0) this.emitPreview(this.clock(), 1000 / this.controlRateHz, HOLD_PREVIEW_MS, 'hold');
   }
 
   /** The gate's hold follows the loop's state: not armed, or the watchdog. */
@@ -567,19 +578,18 @@ export class ControlLoop {
     if (this.state.mode !== 'policy') return { ok: false, code: 'MODE_FORBIDDEN', message: `control: chunks drive the robot only in policy mode (mode is ${this.state.mode})` };
     if (this.state.estop) return { ok: false, code: 'ESTOP_LATCHED', message: 'control: the emergency stop is latched' };
     const r = this.chunks.submit(chunk, recvMs);
-    if (r.ok) this.emitPolicyPreview(recvMs, chunk.periodMs);
+    if (r.ok) this.emitPreview(recvMs, chunk.periodMs, this.chunks.coveredUntilMs() - recvMs, 'policy');
     return r;
   }
 
   /**
-   * What the gate would command from `now` on, on the chunk's period, for as long as the queued
-   * chunks cover: row 0 is the command now; each later row is the blend due then, passed through
-   * a copy of the gate (holds, ramp, limits, workspace) from the gated state. Rows stop where the
-   * queue's coverage ends.
+   * What the gate would command from `now` on, every `periodMs` for `horizonMs`: row 0 is the
+   * command now; each later row is the desired joints then (for `policy` the queued chunks'
+   * blend, for `hold` the command) passed through a copy of the gate (holds, ramp, limits,
+   * workspace) from the gated state.
    */
-  private emitPolicyPreview(now: number, periodMs: number): void {
-    const end = this.chunks.coveredUntilMs();
-    const k = Math.max(1, Math.min(MAX_CHUNK_K, Math.floor((end - now) / periodMs) + 1));
+  private emitPreview(now: number, periodMs: number, horizonMs: number, source: 'policy' | 'hold'): void {
+    const k = Math.max(1, Math.min(MAX_CHUNK_K, Math.floor(horizonMs / periodMs) + 1));
     const data = this.previewData;
     this.preview.copyFrom(this.safety);
     this.safety.commanded(this.previewQ);
@@ -588,7 +598,7 @@ export class ControlLoop {
     let rows = 1;
     for (let r = 1; r < k; r++) {
       const t = now + r * periodMs;
-      if (this.chunks.peek(t, this.policyAction)) activeFromAction(this.policyAction, this.previewDesired);
+      if (source === 'policy' && this.chunks.peek(t, this.policyAction)) activeFromAction(this.policyAction, this.previewDesired);
       else this.previewDesired.set(this.previewQ);
       this.preview.apply(this.previewDesired, periodMs / 1000, t, this.previewQ);
       this.assembler.assemble(this.previewQ, this.previewState, this.previewRow);
@@ -596,7 +606,7 @@ export class ControlLoop {
       rows++;
     }
     const chunk: ActionChunk = { startTimeMs: now, periodMs, k: rows, data: data.subarray(0, rows * ACTION_DIM) };
-    for (const l of this.chunkListeners) l(now, chunk, 'policy');
+    for (const l of this.chunkListeners) l(now, chunk, source);
   }
 
   /** The control-rate tick: watchdog, policy execution, holds and idle publishing. */

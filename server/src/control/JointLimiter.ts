@@ -122,7 +122,7 @@ export class JointLimiter {
           if (capLo > lo) lo = Math.min(capLo, hi);
         }
         const acc = (vel - v0) / dtS;
-        const clamped = acc < lo ? lo : acc > hi ? hi : acc;
+        const clamped = Math.max(lo, Math.min(acc, hi));
         if (clamped !== acc) {
           vel = v0 + clamped * dtS;
           lands = false;

@@ -15,7 +15,7 @@ export {
   DEFAULT_CHUNK_MAX_LEAD_MS, DEFAULT_CHUNK_QUEUE, DEFAULT_ENSEMBLE_DECAY,
 } from './ChunkExecutor.js';
 export {
-  ControlLoop, type ControlLoopOptions, DEFAULT_FOLLOWING_ERROR_MS, DEFAULT_FOLLOWING_ERROR_RAD, DEFAULT_HAND_FOLLOWING_ERROR_RAD, DEFAULT_MEASURED_MAX_AGE_MS,
+  type ChunkSource, ControlLoop, type ControlLoopOptions, DEFAULT_FOLLOWING_ERROR_MS, DEFAULT_FOLLOWING_ERROR_RAD, DEFAULT_HAND_FOLLOWING_ERROR_RAD, DEFAULT_MEASURED_MAX_AGE_MS,
   type EngageResult, type FrameSource, type LoopEvent, type LoopState, MODES, type Mode,
 } from './ControlLoop.js';
 export { JointLimiter } from './JointLimiter.js';

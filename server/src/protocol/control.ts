@@ -216,6 +216,16 @@ export interface AckMessage {
   readonly serverTimeMs: number;
 }
 
+/** The last measured joint state from ROS: joint names matched, expected, unknown, duplicated; valid; age (ms). */
+export interface MeasuredStatus {
+  readonly matched: number;
+  readonly expected: number;
+  readonly unknown: number;
+  readonly duplicate: number;
+  readonly valid: boolean;
+  readonly ageMs: number;
+}
+
 /** Why the robot holds, for the HUD and dashboard. */
 export interface MotionStatus {
   /** Nothing moves until an explicit `engage` (after start, a mode change, an e-stop reset, a lost operator, a following error). */
@@ -235,7 +245,7 @@ export interface StatusMessage {
   /** `holder`: the lease holder's name (its hello `name`, else `operator-<sessionId>`), or `null`. */
   readonly lease: { readonly holder: string | null };
   readonly recording: { readonly active: boolean; readonly file: string | null; readonly error: string | null };
-  readonly ros: { readonly connected: boolean; readonly url: string | null };
+  readonly ros: { readonly connected: boolean; readonly url: string | null; readonly measured?: MeasuredStatus };
   readonly clients: { readonly operators: number; readonly viewers: number; readonly policies: number };
   /** `latencyMs` is `null` before the first chunk. */
   readonly chunks: { readonly queueDepth: number; readonly latencyMs: number | null };
@@ -630,7 +640,14 @@ const SERVER_READERS: ReadonlyMap<string, (r: Fields) => ServerMessage> = new Ma
         error: recording.nullableString('error'),
       };
       const ros = r.object('ros');
-      const rosState = { connected: ros.bool('connected'), url: ros.nullableString('url') };
+      const rosState: Mutable<StatusMessage['ros']> = { connected: ros.bool('connected'), url: ros.nullableString('url') };
+      if (ros.has('measured')) {
+        const m = ros.object('measured');
+        rosState.measured = {
+          matched: m.count('matched'), expected: m.count('expected'), unknown: m.count('unknown'), duplicate: m.count('duplicate'), valid: m.bool('valid'),
+          ageMs: m.nonNegative('ageMs'),
+        };
+      }
       const clients = r.object('clients');
       const clientCounts = {
         operators: clients.count('operators'),
