@@ -57,9 +57,11 @@ function setup(role: AuthorityRole, lease: LeaseState, mode: ControlMode, estop:
   let t = 1000;
   const loop = new ControlLoop({ rig, gestures: false, clock: () => t });
   const server = new BridgeServer({ loop, operatorToken: OP, policyToken: POLICY, urdf: '', store, recording, softwareVersion: 'test', maxMessagesPerSecond: 1000 });
+  let port = 40_000;
   const connect = (): FakeSocket => {
     const s = new FakeSocket();
-    (server as unknown as { connected(ws: unknown): void }).connected(s);
+    // The upgrade request names the peer (the server looks up its admission slot by address:port).
+    (server as unknown as { connected(ws: unknown, req: unknown): void }).connected(s, { socket: { remoteAddress: '127.0.0.1', remotePort: ++port } });
     return s;
   };
   const boss = connect();
