@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ACTION_NAMES, parseHandFramesJsonl, STATE_JOINT_NAMES } from '@dexbridge/retarget';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.js';
+import { type CliRun, runCli } from './support/runCli.js';
 import { detectFormat, parseJsonlChunks } from '../src/cli/readHandFrames.js';
 import { DEMO_INPUT_URL } from '../src/cli/retargetCommand.js';
 
@@ -12,21 +12,8 @@ const DEMO = fileURLToPath(new URL('../data/quest3-hands.jsonl', import.meta.url
 const DEMO_FRAMES = 757;
 const CAPTURE = fileURLToPath(new URL('../../test/fixtures/quest3-hands/cap.min.js', import.meta.url));
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function run(...args: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-  });
-  return { code, stdout, stderr };
-}
+type Run = CliRun;
+const run = runCli;
 
 interface FrameLine {
   t: number;
