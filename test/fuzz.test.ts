@@ -1336,8 +1336,8 @@ describe('fuzzing the server with bad input', () => {
     // The accepted frames (rigid moves, offsets, scaled hands) drove the robot.
     expect(monitor.maxMotion).toBeGreaterThan(0.01);
     const moved = monitor.maxMotion;
-    // Sustained pushes: both hands moved metres away (and the arms' translation scaled up to 1000×)
-    // for 660 ms each, so the arms run into their joint limits and the workspace box.
+    // Sustained pushes: both hands moved metres away (and the arms' translation scaled up to 4×, the
+    // documented maximum) for 660 ms each, so the arms run into their joint limits and the workspace box.
     let from = viewer.json.length;
     if (w.estop) {
       holder!.c.send({ type: 'reset_estop' });
@@ -1353,7 +1353,7 @@ describe('fuzzing the server with bad input', () => {
     const pushes = fc.sample(
       fc.record({
         d: fc.tuple(fc.integer({ min: -500, max: 500 }), fc.integer({ min: -500, max: 500 }), fc.integer({ min: -500, max: 500 })).map((cm) => cm.map((c) => c / 100) as [number, number, number]),
-        scale: fc.constantFrom(1, 10, 1000),
+        scale: fc.constantFrom(1, 2, 4),
       }),
       { seed: SEEDS.push, numRuns: 4 },
     );
