@@ -5,8 +5,7 @@
  * runs `dexbridge serve --demo` (which records the demo's lease session) in a child process.
  */
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
-import { connect } from 'node:net';
+import { copyFileSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -27,9 +26,9 @@ interface Child {
 }
 
 /** `serve --demo` on port 0 recording into `dir`; resolves once the banner is printed. */
-async function serveDemo(dir: string): Promise<Child> {
+async function serveDemo(dir: string, env: Record<string, string> = {}): Promise<Child> {
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', SERVE_CHILD, '--demo', '--port', '0', '--recordings', dir], {
-    cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env },
   });
   let text = '';
   child.stdout.on('data', (d: Buffer) => {
@@ -78,13 +77,23 @@ describe('shutdown', () => {
 
   it('a second signal exits at once, leaving a file that recover repairs', async () => {
     const dir = tmp();
-    const c = await serveDemo(dir);
-    // A request whose headers never end keeps the HTTP server from closing (until its headers
-    // timeout), so the second signal surely arrives while the process is still stopping.
-    const port = Number(/127\.0\.0\.1:(\d+)/.exec(c.output())![1]);
-    const slow = connect(port, '127.0.0.1', () => slow.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: '));
-    slow.on('error', () => undefined);
-    await sleep(1500);
+    // The child's HTTP server never finishes closing (a stand-in for a client that holds its
+    // connection), so the second signal surely arrives while the process is still stopping.
+    const c = await serveDemo(dir, { DEXBRIDGE_TEST_STUCK_CLOSE: '1' });
+    // Some of the session is on disk first (chunks flush every 500 ms): wait until a copy of the
+    // file being written already recovers to at least one chunk.
+    const scratch = tmp();
+    const end0 = Date.now() + 30_000;
+    for (let i = 0; ; i++) {
+      const files = mcaps(dir);
+      if (files.length === 1) {
+        copyFileSync(join(dir, files[0]!), join(scratch, `probe-${i}.mcap`));
+        const probe = await recoverMcap(join(scratch, `probe-${i}.mcap`), join(scratch, `probe-${i}.out`)).catch(() => ({ chunks: 0 }));
+        if (probe.chunks > 0) break;
+      }
+      if (Date.now() > end0) throw new Error(`no chunk on disk in 30 s: ${c.output()}`);
+      await sleep(100);
+    }
     c.child.kill('SIGINT');
     const end = Date.now() + 20_000;
     while (!c.output().includes('stopping')) {
@@ -94,7 +103,6 @@ describe('shutdown', () => {
     c.child.kill('SIGINT');
     expect(await c.exited).toBe(130);
     expect(c.output()).toContain('second signal');
-    slow.destroy();
     const files = mcaps(dir);
     expect(files.length).toBe(1);
     const report = await recoverMcap(join(dir, files[0]!), join(dir, 'recovered.mcap.out'));

@@ -32,6 +32,10 @@ class FakeSocket extends EventEmitter {
   terminate(): void {
     this.readyState = 3;
   }
+  /** The server closes a connection that never said hello (its timer can fire on a slow machine). */
+  close(): void {
+    this.readyState = 3;
+  }
   text(msg: Record<string, unknown>): void {
     this.emit('message', Buffer.from(JSON.stringify(msg)), false);
   }
