@@ -143,68 +143,79 @@ function withEnvTokens(o: DexbridgeOptions, env: NodeJS.ProcessEnv): DexbridgeOp
 export async function serveCommand(argv: readonly string[], io: CliIo, signal?: AbortSignal, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const { replayFile, ...parsed } = parseServeArgs(argv);
   const options = withEnvTokens(parsed, env);
-  let replayFrames: HandFrame[] | undefined;
-  if (replayFile !== undefined) {
-    replayFrames = [];
-    for await (const f of (await readHandFrames(replayFile)).frames) replayFrames.push(f);
-    if (replayFrames.length < 2) throw new CliError('CLI_USAGE', `serve: --replay ${replayFile} has fewer than 2 frames`);
-  }
-  let run: Awaited<ReturnType<typeof startDexbridge>>;
-  try {
-    run = await startDexbridge(replayFrames ? { ...options, replayFrames } : options);
-  } catch (err) {
-    throw (
-      serveStartError(err, {
-        host: options.host ?? '127.0.0.1', port: options.port ?? 8080, recordingsDir: options.recordingsDir ?? 'recordings',
-        ...(typeof options.tls === 'object' ? { cert: options.tls.cert, key: options.tls.key } : {}),
-      }) ?? err
-    );
-  }
-  const w = (line: string): unknown => io.stdout.write(`${line}\n`);
-  const warn = (line: string): unknown => io.stderr.write(`dexbridge: ${line}\n`);
-  w(`dexbridge ${run.server.loop.mode === 'idle' ? 'ready' : 'running'} on ${run.url}${run.tls ? ` (TLS, ${run.tls.source} certificate)` : ''}`);
-  // A token the user chose is never printed (they know it); a generated one must be, once.
-  const opToken = options.operatorToken === undefined ? run.operatorToken : '<your operator token>';
-  w(`  dashboard         ${run.url}/   (to control it too: ${run.url}/#token=${opToken})`);
-  w(`  operator (Quest)  ${run.url}/?role=operator#token=${opToken}`);
-  for (const lan of run.lanUrls) w(`  on the LAN        ${lan}/?role=operator#token=${opToken}`);
-  if (run.lanUrls.length === 0) w('  LAN               not reachable (bound to loopback); use --host 0.0.0.0 --tls, or adb reverse (docs/quest.md)');
-  w(`  WebSocket         ${run.url.replace(/^http/, 'ws')}/ws`);
-  w(`  policy token      ${options.policyToken === undefined ? run.policyToken : '(as given)'}`);
-  if (options.viewerToken !== undefined) w('  viewer token      required (as given)');
-  else if (run.viewerToken !== undefined) w(`  viewers           ${run.lanUrls[0] ?? run.url}/#viewer=${run.viewerToken}   (viewers need this token)`);
-  w(`  recordings        ${run.recording ? `${options.recordingsDir ?? 'recordings'} (${options.record ?? 'session'})` : 'off'}`);
-  w(`  ROS               ${run.ros ? run.ros.url : 'off (standalone)'}${options.robotConfig ? ` (robot config: ${options.robotConfig.outputs.length} controller outputs)` : ''}`);
-  w(`  engage            ${run.loop.requireMeasured ? 'needs fresh measured joints (--require-measured)' : 'starts from measured joints when fresh'}; nothing moves before an engage`);
-  if (run.demo) w('  demo              the bundled Quest 3 session drives the robot in a loop');
-  // Recording never stops teleoperation, so its failures are said here as well as to clients.
-  if (run.recordingsProblem !== null) warn(`warning: RECORDING_FAILED: ${run.recordingsProblem}`);
-  run.loop.onEvent((e) => {
-    if (e.event === 'recording' && typeof e.detail['error'] === 'string') warn(`warning: RECORDING_FAILED: ${e.detail['error']}`);
-  });
-  let stopSignal: (() => void) | undefined;
-  await new Promise<void>((done) => {
-    stopSignal = (): void => done();
-    process.once('SIGINT', stopSignal);
-    process.once('SIGTERM', stopSignal);
-    signal?.addEventListener('abort', stopSignal, { once: true });
-  });
-  for (const name of ['SIGINT', 'SIGTERM'] as const) if (stopSignal) process.off(name, stopSignal);
-  // A second signal while closing exits at once: the open recording stays as it is on disk
-  // (every chunk flushed so far), which `dexbridge recover` turns into a valid file.
-  const now = (): void => {
-    warn(`second signal: exiting now; the recording ${run.recording?.file() ?? ''} may be unfinished: run dexbridge recover on it`);
+  // SIGINT and SIGTERM are caught from here on: a signal that came before the handlers would kill
+  // the process by default, even between two lines of the banner, and lose the recording. The
+  // first one stops (once started); a second one exits at once.
+  let signals = 0;
+  let stop: (() => void) | undefined;
+  let exitNow = (): void => {
+    io.stderr.write('dexbridge: second signal: exiting now\n');
     process.exit(130);
   };
-  process.once('SIGINT', now);
-  process.once('SIGTERM', now);
-  w('dexbridge: stopping (closing the recording)');
+  const onSignal = (): void => {
+    if (++signals === 1) stop?.();
+    else exitNow();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
+    let replayFrames: HandFrame[] | undefined;
+    if (replayFile !== undefined) {
+      replayFrames = [];
+      for await (const f of (await readHandFrames(replayFile)).frames) replayFrames.push(f);
+      if (replayFrames.length < 2) throw new CliError('CLI_USAGE', `serve: --replay ${replayFile} has fewer than 2 frames`);
+    }
+    let run: Awaited<ReturnType<typeof startDexbridge>>;
+    try {
+      run = await startDexbridge(replayFrames ? { ...options, replayFrames } : options);
+    } catch (err) {
+      throw (
+        serveStartError(err, {
+          host: options.host ?? '127.0.0.1', port: options.port ?? 8080, recordingsDir: options.recordingsDir ?? 'recordings',
+          ...(typeof options.tls === 'object' ? { cert: options.tls.cert, key: options.tls.key } : {}),
+        }) ?? err
+      );
+    }
+    const w = (line: string): unknown => io.stdout.write(`${line}\n`);
+    const warn = (line: string): unknown => io.stderr.write(`dexbridge: ${line}\n`);
+    w(`dexbridge ${run.server.loop.mode === 'idle' ? 'ready' : 'running'} on ${run.url}${run.tls ? ` (TLS, ${run.tls.source} certificate)` : ''}`);
+    // A token the user chose is never printed (they know it); a generated one must be, once.
+    const opToken = options.operatorToken === undefined ? run.operatorToken : '<your operator token>';
+    w(`  dashboard         ${run.url}/   (to control it too: ${run.url}/#token=${opToken})`);
+    w(`  operator (Quest)  ${run.url}/?role=operator#token=${opToken}`);
+    for (const lan of run.lanUrls) w(`  on the LAN        ${lan}/?role=operator#token=${opToken}`);
+    if (run.lanUrls.length === 0) w('  LAN               not reachable (bound to loopback); use --host 0.0.0.0 --tls, or adb reverse (docs/quest.md)');
+    w(`  WebSocket         ${run.url.replace(/^http/, 'ws')}/ws`);
+    w(`  policy token      ${options.policyToken === undefined ? run.policyToken : '(as given)'}`);
+    if (options.viewerToken !== undefined) w('  viewer token      required (as given)');
+    else if (run.viewerToken !== undefined) w(`  viewers           ${run.lanUrls[0] ?? run.url}/#viewer=${run.viewerToken}   (viewers need this token)`);
+    w(`  recordings        ${run.recording ? `${options.recordingsDir ?? 'recordings'} (${options.record ?? 'session'})` : 'off'}`);
+    w(`  ROS               ${run.ros ? run.ros.url : 'off (standalone)'}${options.robotConfig ? ` (robot config: ${options.robotConfig.outputs.length} controller outputs)` : ''}`);
+    w(`  engage            ${run.loop.requireMeasured ? 'needs fresh measured joints (--require-measured)' : 'starts from measured joints when fresh'}; nothing moves before an engage`);
+    if (run.demo) w('  demo              the bundled Quest 3 session drives the robot in a loop');
+    // Recording never stops teleoperation, so its failures are said here as well as to clients.
+    if (run.recordingsProblem !== null) warn(`warning: RECORDING_FAILED: ${run.recordingsProblem}`);
+    run.loop.onEvent((e) => {
+      if (e.event === 'recording' && typeof e.detail['error'] === 'string') warn(`warning: RECORDING_FAILED: ${e.detail['error']}`);
+    });
+    await new Promise<void>((done) => {
+      stop = done;
+      if (signals > 0 || signal?.aborted === true) done();
+      signal?.addEventListener('abort', () => done(), { once: true });
+    });
+    // A second signal while closing exits at once: the open recording stays as it is on disk
+    // (every chunk flushed so far), which `dexbridge recover` turns into a valid file.
+    exitNow = (): void => {
+      warn(`second signal: exiting now; the recording ${run.recording?.file() ?? ''} may be unfinished: run dexbridge recover on it`);
+      process.exit(130);
+    };
+    if (signals === 0) signals = 1; // stopped by the abort signal: the next process signal exits at once
+    w('dexbridge: stopping (closing the recording)');
     await run.close();
+    w('dexbridge: stopped');
+    return EXIT_OK;
   } finally {
-    process.off('SIGINT', now);
-    process.off('SIGTERM', now);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
-  w('dexbridge: stopped');
-  return EXIT_OK;
 }
