@@ -128,8 +128,11 @@ describe('serve', () => {
         const st = ((m as Record<string, unknown>)['header'] as Record<string, unknown>)['stamp'] as { secs: number; nsecs: number };
         return st.secs * 1000 + st.nsecs / 1e6;
       };
-      const states = new Set(peer.messages('/dexbridge/joint_states').map(stampMs));
       const trajectories = peer.messages(TRAJ).slice(-30).map(stampMs);
+      // A step may publish its trajectory before its joint state: wait for the state of the last one.
+      const last = trajectories[trajectories.length - 1]!;
+      await peer.waitFor(() => peer.messages('/dexbridge/joint_states').some((m) => stampMs(m) >= last), 'the joint state of the last trajectory', 10_000);
+      const states = new Set(peer.messages('/dexbridge/joint_states').map(stampMs));
       const unpaired = trajectories.filter((t) => !states.has(t));
       expect(unpaired).toEqual([]);
       // And they are the wall clock (not an operator's or a monotonic clock): within a few seconds of now.
