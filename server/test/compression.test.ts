@@ -37,12 +37,28 @@ async function session(compressed: boolean): Promise<number> {
   return sink.bytes().length;
 }
 
+/** Runs the demo, recording into `dir`, until `states` states went into the open recording (however slow the machine). */
+async function recordDemo(dir: string, states: number): Promise<void> {
+  const run = await startDexbridge({ port: 0, demo: true, recordingsDir: dir, record: 'session' });
+  try {
+    let n = 0;
+    run.loop.onState(() => {
+      if (run.recording?.active() === true) n++;
+    });
+    const end = Date.now() + 60_000;
+    while (n < states) {
+      if (Date.now() > end) throw new Error(`only ${n} states recorded in 60 s`);
+      await sleep(20);
+    }
+  } finally {
+    await run.close();
+  }
+}
+
 describe('zstd recordings', () => {
   it('the server records zstd chunks by default, and the indexed reader reads them with the zstd handler', async () => {
     const dir = tmp();
-    const run = await startDexbridge({ port: 0, demo: true, recordingsDir: dir, record: 'session' });
-    await sleep(1500);
-    await run.close();
+    await recordDemo(dir, 60);
     const file = join(dir, readdirSync(dir).find((n) => n.endsWith('.mcap'))!);
     const readable = await FileReadable.open(file);
     try {
@@ -62,9 +78,7 @@ describe('zstd recordings', () => {
 
   it('a reader without a zstd decoder cannot read the messages (the chunks really are compressed)', async () => {
     const dir = tmp();
-    const run = await startDexbridge({ port: 0, demo: true, recordingsDir: dir, record: 'session' });
-    await sleep(800);
-    await run.close();
+    await recordDemo(dir, 30);
     const readable = await FileReadable.open(join(dir, readdirSync(dir).find((n) => n.endsWith('.mcap'))!));
     try {
       const reader = await McapIndexedReader.Initialize({ readable });
