@@ -133,7 +133,8 @@ describe('load: one operator at 120 Hz, 20 viewers, one never reading', () => {
       const f = frames[i % frames.length]!;
       op.send(encodeHandFrame(buf, { seq: i + 1, tMs: performance.now(), left: f.left, right: f.right }));
     });
-    await sleep(500); // the last states in flight
+    // The last states in flight: every reading viewer got the answer to the last frame (or 30 s passed).
+    for (const end = Date.now() + 30_000; Date.now() < end && !answeredBy.every((a) => a[framesSent] === 1); ) await sleep(20);
     counting = false;
     const endSeq = refSeqs.at(-1)!;
     await sleep(1000); // settle
@@ -154,7 +155,8 @@ describe('load: one operator at 120 Hz, 20 viewers, one never reading', () => {
     }
 
     slowSocket.resume();
-    await sleep(1500);
+    // Once it reads again, the paused viewer catches up to the end of the run (or 30 s passed).
+    for (const end = Date.now() + 30_000; Date.now() < end && !slowSeqs.some((s) => s >= endSeq); ) await sleep(20);
     const slowPublished = refSeqs.filter((s) => s > pausedAfterSeq && s <= endSeq).length;
     const slowReceived = slowSeqs.filter((s) => s > pausedAfterSeq && s <= endSeq).length;
     const lat = latencies.subarray(0, nLat);
