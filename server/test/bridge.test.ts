@@ -569,8 +569,11 @@ describe('bridge', () => {
     await op.c.waitJson(isRec(false), 5000);
     const list = async (): Promise<{ name: string; task: string | null; success: boolean | null }[]> =>
       ((await (await fetch(`${run.url}/api/recordings`)).json()) as { recordings: { name: string; task: string | null; success: boolean | null }[] }).recordings;
-    await op.c.until(() => false, 200).catch(() => undefined);
-    const recs = await list();
+    // The label is written into the finished file in the background: wait for the listing to show it.
+    let recs = await list();
+    for (const end = Date.now() + 30_000; Date.now() < end && recs.find((r) => r.name === first)?.task !== 'first'; recs = await list()) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     expect(recs.find((r) => r.name === first)).toMatchObject({ task: 'first', success: true });
     expect(recs.find((r) => r.name === second)).toMatchObject({ task: 'second', success: null });
     await op.c.close();
