@@ -109,6 +109,8 @@ function send(sock: FakeSocket, type: AuthorityMessage, nowMs: number): void {
       return sock.text({ type, file: 'x.mcap', success: true });
     case 'calibrate':
       return sock.text({ type, translationScale: 1.2 });
+    case 'camera_subscribe':
+      return sock.text({ type, cameras: [] });
     default:
       return sock.text({ type });
   }
