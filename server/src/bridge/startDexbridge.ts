@@ -159,7 +159,7 @@ export async function startDexbridge(o: DexbridgeOptions = {}): Promise<RunningD
   const editFinished = (file: string, edit: { task?: string; success?: boolean }): Promise<boolean> => store.editMeta(file, edit);
   const recording: RecordingManager | undefined = o.record === 'off'
     ? undefined
-    : new RecordingManager(loop, { dir: recordingsDir, policy: o.record ?? 'session', urdf, softwareVersion: version, editFinished });
+    : new RecordingManager(loop, { dir: recordingsDir, policy: o.record ?? 'session', urdf, softwareVersion: version, editFinished, cameras });
   const ros = rosUrl === undefined
     ? undefined
     : new RosBridge({
