@@ -13,7 +13,7 @@ import { type CameraConfig, FfmpegCamera, MjpegSplitter, parseCameraConfigs, par
 import type { CameraFrame } from '../src/cameras/index.js';
 import { startDexbridge, type RunningDexbridge } from '../src/bridge/startDexbridge.js';
 import { OutgoingBudget, resolveOutgoingOptions } from '../src/bridge/OutgoingBudget.js';
-import { type DecodedCameraFrame, decodeCameraFrame, encodeCameraFrame, MESSAGE_KIND } from '../src/protocol/index.js';
+import { type DecodedCameraFrame, decodeCameraFrame, encodeCameraFrame, MESSAGE_KIND, parseServerMessage } from '../src/protocol/index.js';
 import { parseRobotConfig } from '../src/ros/index.js';
 import { parseServeArgs } from '../src/cli/serveCommand.js';
 import { RosbridgePeer } from './support/rosbridgePeer.js';
@@ -108,6 +108,25 @@ describe('CAMERA_FRAME codec', () => {
     expect(decodeCameraFrame(codec)).toMatchObject({ ok: false, code: 'PROTO_BAD_MESSAGE' });
     expect(decodeCameraFrame(Uint8Array.from([2, 1]))).toMatchObject({ ok: false, code: 'PROTO_BAD_KIND' });
     expect(() => encodeCameraFrame({ cameraId: 'no spaces', seq: 0, captureTimeMs: 0, codec: 'jpeg', keyFrame: true, width: 0, height: 0, payload })).toThrow(RangeError);
+  });
+});
+
+describe('welcome.cameras and status.cameras', () => {
+  it('parse on the client side, and a malformed entry is named', () => {
+    const welcome = {
+      type: 'welcome', protocol: 1, sessionId: 'c1', role: 'viewer', serverTimeMs: 1, controlRateHz: 90, jointNames: [], actionNames: [],
+      limits: { maxMessageBytes: 65536, maxMessagesPerSecond: 300, watchdogMs: 200 }, cameras: [{ id: 'head', source: 'ffmpeg', codec: 'jpeg' }],
+    };
+    expect(parseServerMessage(JSON.stringify(welcome))).toMatchObject({ ok: true, msg: { cameras: [{ id: 'head', source: 'ffmpeg', codec: 'jpeg' }] } });
+    const bad = parseServerMessage(JSON.stringify({ ...welcome, cameras: [{ id: 'head', source: 'usb', codec: 'jpeg' }] }));
+    expect(bad).toMatchObject({ ok: false, code: 'PROTO_BAD_MESSAGE' });
+    expect(!bad.ok && bad.message).toMatch(/cameras\[0\]\.source/);
+    const status = {
+      type: 'status', serverTimeMs: 5, mode: 'idle', estop: false, lease: { holder: null }, recording: { active: false, file: null, error: null },
+      ros: { connected: false, url: null }, clients: { operators: 0, viewers: 1, policies: 0 }, chunks: { queueDepth: 0, latencyMs: null },
+      cameras: [{ id: 'head', state: 'failed', code: 'CAMERA_SOURCE_FAILED', error: 'camera head: …', frames: 0, ageMs: null }],
+    };
+    expect(parseServerMessage(JSON.stringify(status))).toMatchObject({ ok: true, msg: { cameras: status.cameras } });
   });
 });
 

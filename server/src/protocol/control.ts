@@ -404,7 +404,7 @@ const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null &
 class Fields {
   constructor(
     private readonly o: Obj,
-    private readonly path: string,
+    readonly path: string,
   ) {}
 
   private get(f: string): unknown {
@@ -630,7 +630,10 @@ const CAMERA_SOURCES = ['ffmpeg', 'ros'] as const;
 function cameraList<T>(r: Fields, f: string, read: (c: Fields) => T): T[] {
   const v = r.raw(f);
   if (!Array.isArray(v)) r.fail(f, 'an array of camera objects', v);
-  return (v as unknown[]).map((_, i) => read(r.object(f).object(String(i))));
+  return (v as unknown[]).map((item, i) => {
+    if (!isObject(item)) r.fail(`${f}[${i}]`, 'a camera object', item);
+    return read(new Fields(item, `${r.path}.${f}[${i}]`));
+  });
 }
 
 const SERVER_READERS: ReadonlyMap<string, (r: Fields) => ServerMessage> = new Map<ServerMessageType, (r: Fields) => ServerMessage>([
