@@ -178,6 +178,15 @@ export async function serveCommand(argv: readonly string[], io: CliIo, signal?: 
       }) ?? err
     );
   }
+  // The signal handlers go in before the banner: a SIGINT sent as soon as the first banner line
+  // shows must stop the server cleanly, not find the default action (immediate termination).
+  let stopSignal: (() => void) | undefined;
+  const stopped = new Promise<void>((done) => {
+    stopSignal = (): void => done();
+    process.once('SIGINT', stopSignal);
+    process.once('SIGTERM', stopSignal);
+    signal?.addEventListener('abort', stopSignal, { once: true });
+  });
   const w = (line: string): unknown => io.stdout.write(`${line}\n`);
   const warn = (line: string): unknown => io.stderr.write(`dexbridge: ${line}\n`);
   w(`dexbridge ${run.server.loop.mode === 'idle' ? 'ready' : 'running'} on ${run.url}${run.tls ? ` (TLS, ${run.tls.source} certificate)` : ''}`);
@@ -211,13 +220,7 @@ export async function serveCommand(argv: readonly string[], io: CliIo, signal?: 
   run.loop.onEvent((e) => {
     if (e.event === 'recording' && typeof e.detail['error'] === 'string') warn(`warning: RECORDING_FAILED: ${e.detail['error']}`);
   });
-  let stopSignal: (() => void) | undefined;
-  await new Promise<void>((done) => {
-    stopSignal = (): void => done();
-    process.once('SIGINT', stopSignal);
-    process.once('SIGTERM', stopSignal);
-    signal?.addEventListener('abort', stopSignal, { once: true });
-  });
+  await stopped;
   for (const name of ['SIGINT', 'SIGTERM'] as const) if (stopSignal) process.off(name, stopSignal);
   clearInterval(cameraWatch);
   // A second signal while closing exits at once: the open recording stays as it is on disk
