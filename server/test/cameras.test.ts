@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { type CameraConfig, FfmpegCamera, MjpegSplitter, parseCameraConfigs, parseCameraSpec } from '../src/cameras/index.js';
+import { type CameraConfig, FfmpegCamera, MjpegSplitter, parseCameraConfigs, parseCameraSpec, type RosCamera } from '../src/cameras/index.js';
 import type { CameraFrame } from '../src/cameras/index.js';
 import { startDexbridge, type RunningDexbridge } from '../src/bridge/startDexbridge.js';
 import { OutgoingBudget, resolveOutgoingOptions } from '../src/bridge/OutgoingBudget.js';
@@ -134,7 +134,7 @@ describe('camera configuration', () => {
   it('reads ffmpeg and ros cameras and names the bad field', () => {
     expect(parseCameraConfigs([{ id: 'head', source: 'ffmpeg', input: '/dev/video0', format: 'v4l2', fps: 30 }, { id: 'wrist', source: 'ros', topic: '/wrist/image/compressed' }])).toEqual([
       { id: 'head', source: 'ffmpeg', input: '/dev/video0', format: 'v4l2', fps: 30 },
-      { id: 'wrist', source: 'ros', topic: '/wrist/image/compressed', throttleRateMs: 0, queueLength: 1 },
+      { id: 'wrist', source: 'ros', topic: '/wrist/image/compressed', type: 'sensor_msgs/CompressedImage', throttleRateMs: 0, queueLength: 1 },
     ]);
     expect(() => parseCameraConfigs([{ id: 'a b', source: 'ffmpeg', input: 'x' }])).toThrow(/cameras\[0\]\.id must be/);
     expect(() => parseCameraConfigs([{ id: 'a', source: 'ros', topic: 'relative' }])).toThrow(/cameras\[0\]\.topic must be an absolute ROS topic name/);
@@ -152,7 +152,9 @@ describe('camera configuration', () => {
   it('--camera specs: V4L2 devices, RTSP, ROS topics, files, demo', () => {
     expect(parseCameraSpec('head=/dev/video2')).toMatchObject({ source: 'ffmpeg', input: '/dev/video2', format: 'v4l2' });
     expect(parseCameraSpec('ip=rtsp://10.0.0.9/stream')).toMatchObject({ format: 'rtsp', inputOptions: ['-rtsp_transport', 'tcp'] });
-    expect(parseCameraSpec('wrist=ros:/cam/image/compressed')).toMatchObject({ source: 'ros', topic: '/cam/image/compressed' });
+    expect(parseCameraSpec('wrist=ros:/cam/image/compressed')).toMatchObject({ source: 'ros', topic: '/cam/image/compressed', type: 'sensor_msgs/CompressedImage' });
+    expect(parseCameraSpec('raw=ros-raw:/cam/image_raw')).toMatchObject({ source: 'ros', topic: '/cam/image_raw', type: 'sensor_msgs/Image' });
+    expect(() => parseCameraConfigs([{ id: 'a', source: 'ros', topic: '/a', type: 'sensor_msgs/PointCloud2' }])).toThrow(/cameras\[0\]\.type must be sensor_msgs\/CompressedImage or sensor_msgs\/Image/);
     expect(parseCameraSpec('f=clip.mp4')).toMatchObject({ source: 'ffmpeg', input: 'clip.mp4', realtime: true, loop: true });
     expect(parseCameraSpec('d=demo')).toMatchObject({ source: 'ffmpeg', format: 'lavfi' });
     expect(() => parseCameraSpec('/dev/video0')).toThrow(expect.objectContaining({ code: 'CAMERA_CONFIG_INVALID' }));
@@ -161,7 +163,7 @@ describe('camera configuration', () => {
   it('serve: --demo brings two synthetic cameras; --camera replaces them; a bad --camera is CLI_USAGE', () => {
     expect(parseServeArgs(['--demo']).cameras?.map((c) => c.id)).toEqual(['head', 'side']);
     expect(parseServeArgs(['--demo', '--no-demo-cameras']).cameras).toBeUndefined();
-    expect(parseServeArgs(['--demo', '--camera', 'w=ros:/w/c']).cameras).toEqual([{ id: 'w', source: 'ros', topic: '/w/c', throttleRateMs: 0, queueLength: 1 }]);
+    expect(parseServeArgs(['--demo', '--camera', 'w=ros:/w/c']).cameras).toEqual([{ id: 'w', source: 'ros', topic: '/w/c', type: 'sensor_msgs/CompressedImage', throttleRateMs: 0, queueLength: 1 }]);
     expect(() => parseServeArgs(['--camera', 'nothing'])).toThrow(expect.objectContaining({ code: 'CLI_USAGE' }));
     expect(() => parseServeArgs(['--camera', 'a=x.mp4', '--camera', 'a=y.mp4'])).toThrow(/ids must differ/);
   });
@@ -317,7 +319,7 @@ describe('cameras through a running dexbridge', () => {
     peer = await RosbridgePeer.start({ topics: { [topic]: 'sensor_msgs/CompressedImage' } });
     run = await startDexbridge({
       port: 0, operatorToken: OP, policyToken: POLICY, recordingsDir: tmp(), record: 'off', rosbridgeUrl: peer.url,
-      cameras: [{ id: 'wrist', source: 'ros', topic, throttleRateMs: 50, queueLength: 1 }],
+      cameras: [{ id: 'wrist', source: 'ros', topic, type: 'sensor_msgs/CompressedImage', throttleRateMs: 50, queueLength: 1 }],
     });
     await peer.waitFor(() => peer!.subscriberCount(topic) === 1, 'the image subscription');
     const sub = peer.opsOf('subscribe').find((o) => o.topic === topic)!;
@@ -348,8 +350,58 @@ describe('cameras through a running dexbridge', () => {
     viewer.ws.terminate();
   });
 
+  it('a raw ROS sensor_msgs/Image (rgb8, bgr8) is encoded to JPEG with its colours and reaches a viewer; bad ones are CAMERA_BAD_FRAME', async () => {
+    const topic = '/head_camera/image_raw';
+    peer = await RosbridgePeer.start({ topics: { [topic]: 'sensor_msgs/Image' } });
+    run = await startDexbridge({
+      port: 0, operatorToken: OP, policyToken: POLICY, recordingsDir: tmp(), record: 'off', rosbridgeUrl: peer.url,
+      cameras: [{ id: 'raw', source: 'ros', topic, type: 'sensor_msgs/Image', throttleRateMs: 0, queueLength: 1 }],
+    });
+    await peer.waitFor(() => peer!.subscriberCount(topic) === 1, 'the image subscription');
+    expect(peer.opsOf('subscribe').find((o) => o.topic === topic)!.raw).toMatchObject({ type: 'sensor_msgs/Image' });
+    const viewer = await TestClient.hello(`ws://127.0.0.1:${run.port}/ws`, 'viewer');
+    const frames = collectFrames(viewer);
+    viewer.send({ type: 'camera_subscribe', cameras: ['raw'] });
+    await viewer.waitJson((m) => m.type === 'ack');
+    // 32×24, left half pure red, right half pure blue; rows padded to 100 bytes (step > width × 3).
+    const w = 32, h = 24, step = 100;
+    const image = (encoding: 'rgb8' | 'bgr8'): Buffer => {
+      const b = Buffer.alloc(step * h);
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+        const red = x < w / 2;
+        const [r, g, bl] = red ? [255, 0, 0] : [0, 0, 255];
+        b.set(encoding === 'rgb8' ? [r, g, bl] : [bl, g, r], y * step + x * 3);
+      }
+      return b;
+    };
+    const header = (seq: number) => ({ seq, stamp: { secs: 0, nsecs: 0 }, frame_id: 'head' });
+    for (const [i, encoding] of (['rgb8', 'bgr8'] as const).entries()) {
+      peer.publish(topic, { header: header(i), height: h, width: w, encoding, is_bigendian: 0, step, data: image(encoding).toString('base64') });
+      await viewer.until(() => frames.length > i, 30_000, `raw frame ${i}`);
+    }
+    for (const f of frames) {
+      expect(f).toMatchObject({ codec: 'jpeg', width: w, height: h });
+      // ffmpeg decodes it back: left red, right blue, whatever the ROS encoding was.
+      const rgb = execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'mjpeg', '-i', 'pipe:0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { input: Buffer.from(f.payload) });
+      const px = (x: number, y: number): number[] => Array.from(rgb.subarray((y * w + x) * 3, (y * w + x) * 3 + 3));
+      const [r1, , b1] = px(4, 12);
+      const [r2, , b2] = px(28, 12);
+      expect(r1! > 200 && b1! < 60 && b2! > 200 && r2! < 60, `left ${px(4, 12)} right ${px(28, 12)}`).toBe(true);
+    }
+    const pid = (run.cameras.sources[0] as RosCamera).encoderPid!;
+    expect(alive(pid)).toBe(true);
+    peer.publish(topic, { header: header(5), height: h, width: w, encoding: 'rgb8', is_bigendian: 0, step: 10, data: image('rgb8').toString('base64') });
+    await until(() => run!.cameras.status()[0]!.code === 'CAMERA_BAD_FRAME', 'CAMERA_BAD_FRAME');
+    expect(run.cameras.status()[0]!.error).toMatch(/step 10 is less than width × 3/);
+    expect(peer.violations).toEqual([]);
+    viewer.ws.terminate();
+    await run.close();
+    run = undefined;
+    expect(alive(pid)).toBe(false);
+  });
+
   it('a ROS camera without a rosbridge says so in its status', async () => {
-    run = await startDexbridge({ port: 0, operatorToken: OP, policyToken: POLICY, recordingsDir: tmp(), record: 'off', cameras: [{ id: 'w', source: 'ros', topic: '/w', throttleRateMs: 0, queueLength: 1 }] });
+    run = await startDexbridge({ port: 0, operatorToken: OP, policyToken: POLICY, recordingsDir: tmp(), record: 'off', cameras: [{ id: 'w', source: 'ros', topic: '/w', type: 'sensor_msgs/CompressedImage', throttleRateMs: 0, queueLength: 1 }] });
     expect(run.cameras.status()[0]).toMatchObject({ state: 'failed', code: 'CAMERA_SOURCE_FAILED' });
     expect(run.cameras.status()[0]!.error).toMatch(/no rosbridge connection/);
   });

@@ -31,14 +31,17 @@ export class CameraHub {
   #listenerErrors = 0;
   #started = false;
   readonly #onExit = (): void => {
-    for (const s of this.sources) if (s instanceof FfmpegCamera) s.killNow();
+    for (const s of this.sources) if (s instanceof FfmpegCamera || s instanceof RosCamera) s.killNow();
   };
 
   constructor(configs: readonly CameraConfig[], o: CameraHubOptions) {
     this.#now = o.now;
     this.sources = configs.map((c): CameraSource => {
       if (c.source === 'ros') {
-        const cam = new RosCamera({ id: c.id, topic: c.topic, throttleRateMs: c.throttleRateMs, queueLength: c.queueLength, now: o.now, ...(o.stallMs ? { stallMs: o.stallMs } : {}) });
+        const cam = new RosCamera({
+          id: c.id, topic: c.topic, throttleRateMs: c.throttleRateMs, queueLength: c.queueLength, now: o.now, type: c.type === 'sensor_msgs/Image' ? 'raw' : 'compressed',
+          ...(o.stallMs ? { stallMs: o.stallMs } : {}), ...(o.ffmpegPath !== undefined ? { ffmpegPath: o.ffmpegPath } : {}),
+        });
         if (!o.rosAvailable) cam.fail(`${c.topic} is a ROS topic, and dexbridge has no rosbridge connection (--rosbridge or rosbridgeUrl in the robot config)`);
         this.#ros.set(c.topic, cam);
         return cam;
@@ -60,7 +63,7 @@ export class CameraHub {
 
   /** The ROS image topics to subscribe (for the RosBridge). */
   rosTopics(): RosImageTopic[] {
-    return [...this.#ros.values()].map((c) => ({ topic: c.topic, throttleRateMs: c.throttleRateMs, queueLength: c.queueLength }));
+    return [...this.#ros.values()].map((c) => ({ topic: c.topic, throttleRateMs: c.throttleRateMs, queueLength: c.queueLength, type: c.type }));
   }
 
   /** A message from a ROS image topic (the RosBridge's `onImage`). */
@@ -82,7 +85,7 @@ export class CameraHub {
   start(): void {
     if (this.#started) return;
     this.#started = true;
-    if (this.sources.some((s) => s instanceof FfmpegCamera)) process.once('exit', this.#onExit);
+    if (this.sources.some((s) => s instanceof FfmpegCamera || (s instanceof RosCamera && s.type === 'raw'))) process.once('exit', this.#onExit);
     for (const s of this.sources) s.start((f) => this.#emit(f));
   }
 

@@ -1,7 +1,8 @@
 /**
  * A camera published on a ROS topic as `sensor_msgs/CompressedImage` (what `image_transport`'s
- * compressed plugin, RealSense and USB camera drivers publish), received through dexbridge's
- * rosbridge connection. The RosBridge subscribes (with `throttle_rate` / `queue_length`) and hands
+ * compressed plugin, RealSense and USB camera drivers publish) or as a raw `sensor_msgs/Image`
+ * (rgb8, bgr8, mono8: encoded to JPEG by a Debian `ffmpeg` child, {@link RawImageEncoder}),
+ * received through dexbridge's rosbridge connection. The RosBridge subscribes (with `throttle_rate` / `queue_length`) and hands
  * every message to {@link RosCamera.message}; a malformed message is counted and reported
  * (`CAMERA_BAD_FRAME`), never thrown.
  *
@@ -10,6 +11,7 @@
  * clock far off) the receive time. See docs/cameras.md.
  */
 import type { CameraCodec } from '../protocol/index.js';
+import { RAW_ENCODINGS, type RawEncoding, RawImageEncoder } from './RawImageEncoder.js';
 import type { CameraErrorCode, CameraFrame, CameraSource, CameraSourceStatus } from './types.js';
 
 export interface RosCameraOptions {
@@ -19,6 +21,10 @@ export interface RosCameraOptions {
   readonly throttleRateMs: number;
   /** rosbridge `queue_length`. */
   readonly queueLength: number;
+  /** `compressed` (sensor_msgs/CompressedImage, default) or `raw` (sensor_msgs/Image). */
+  readonly type?: 'compressed' | 'raw';
+  /** The ffmpeg program that encodes raw images; default `ffmpeg` on the PATH. */
+  readonly ffmpegPath?: string;
   /** Server clock, ms. */
   readonly now: () => number;
   /** Wall clock (epoch ms) of header stamps; default `Date.now`. */
@@ -80,6 +86,8 @@ export class RosCamera implements CameraSource {
   readonly topic: string;
   readonly throttleRateMs: number;
   readonly queueLength: number;
+  readonly type: 'compressed' | 'raw';
+  readonly #encoder: RawImageEncoder | null;
   readonly #now: () => number;
   readonly #wallNow: () => number;
   readonly #stallMs: number;
@@ -98,6 +106,17 @@ export class RosCamera implements CameraSource {
     this.topic = o.topic;
     this.throttleRateMs = o.throttleRateMs;
     this.queueLength = o.queueLength;
+    this.type = o.type ?? 'compressed';
+    this.#encoder = this.type === 'raw'
+      ? new RawImageEncoder({
+        ...(o.ffmpegPath !== undefined ? { ffmpegPath: o.ffmpegPath } : {}),
+        onImage: (img) => this.#emit(img.data, 'jpeg', img.width, img.height, img.captureTimeMs, img.receivedTimeMs),
+        onError: (message) => {
+          this.#code = message.includes('not found') ? 'CAMERA_FFMPEG_MISSING' : 'CAMERA_SOURCE_FAILED';
+          this.#error = `camera ${this.id}: ${message}`;
+        },
+      })
+      : null;
     this.#now = o.now;
     this.#wallNow = o.wallNow ?? Date.now;
     this.#stallMs = o.stallMs ?? 3000;
@@ -124,6 +143,7 @@ export class RosCamera implements CameraSource {
     if (this.#closed || this.#onFrame === null) return;
     const now = this.#now();
     const o = typeof msg === 'object' && msg !== null ? (msg as Record<string, unknown>) : {};
+    if (this.#encoder !== null) return this.#raw(o, now);
     const format = typeof o['format'] === 'string' ? o['format'].toLowerCase() : '';
     const data = bytesOf(o['data']);
     let codec: CameraCodec | null = null;
@@ -140,18 +160,54 @@ export class RosCamera implements CameraSource {
       this.#error = `camera ${this.id}: ${this.topic}: ${why}; message ignored (${this.#bad} so far)`;
       return;
     }
-    const stamp = stampMs(o['header']);
-    const mapped = stamp - (this.#wallNow() - now);
-    const captureTimeMs = Number.isFinite(mapped) && mapped >= now - STAMP_BEFORE_MS && mapped <= now + STAMP_AFTER_MS ? Math.min(mapped, now) : now;
-    this.#lastFrameMs = now;
+    const { width, height } = imageSize(data, codec);
+    this.#emit(data, codec, width, height, this.#captureTime(o['header'], now), now);
+  }
+
+  /** Capture time on the server clock: the header stamp mapped, when plausible; else `now`. */
+  #captureTime(header: unknown, now: number): number {
+    const mapped = stampMs(header) - (this.#wallNow() - now);
+    return Number.isFinite(mapped) && mapped >= now - STAMP_BEFORE_MS && mapped <= now + STAMP_AFTER_MS ? Math.min(mapped, now) : now;
+  }
+
+  #emit(data: Uint8Array, codec: CameraCodec, width: number, height: number, captureTimeMs: number, receivedTimeMs: number): void {
+    if (this.#closed || this.#onFrame === null) return;
+    this.#lastFrameMs = receivedTimeMs;
     this.#lastCaptureMs = captureTimeMs;
     this.#code = null;
     this.#error = null;
-    const { width, height } = imageSize(data, codec);
     this.#onFrame({
-      cameraId: this.id, seq: this.#seq++, captureTimeMs, receivedTimeMs: now, codec, keyFrame: true,
+      cameraId: this.id, seq: this.#seq++, captureTimeMs, receivedTimeMs, codec, keyFrame: true,
       width: Math.min(width, 0xffff), height: Math.min(height, 0xffff), data,
     });
+  }
+
+  /** A raw `sensor_msgs/Image`: checked, rows packed tight, handed to the JPEG encoder. */
+  #raw(o: Record<string, unknown>, now: number): void {
+    const { width, height, step, encoding } = o;
+    const data = bytesOf(o['data']);
+    const spec = typeof encoding === 'string' && Object.hasOwn(RAW_ENCODINGS, encoding) ? RAW_ENCODINGS[encoding as RawEncoding] : undefined;
+    let why: string | null = null;
+    if (spec === undefined) why = `encoding ${JSON.stringify(encoding)} is not one of ${Object.keys(RAW_ENCODINGS).join(', ')}`;
+    else if (!(Number.isInteger(width) && Number.isInteger(height) && (width as number) > 0 && (height as number) > 0 && (width as number) <= 8192 && (height as number) <= 8192)) {
+      why = `width ${String(width)} × height ${String(height)} is not a size in 1..8192`;
+    } else if (!(Number.isInteger(step) && (step as number) >= (width as number) * spec.bpp)) why = `step ${String(step)} is less than width × ${spec.bpp}`;
+    else if (data === null || data.length < (step as number) * (height as number)) why = `data has ${data?.length ?? 'no'} bytes, step × height needs ${(step as number) * (height as number)}`;
+    if (why !== null || spec === undefined || data === null) {
+      this.#bad++;
+      this.#code = 'CAMERA_BAD_FRAME';
+      this.#error = `camera ${this.id}: ${this.topic}: ${why}; message ignored (${this.#bad} so far)`;
+      return;
+    }
+    const w = width as number;
+    const h = height as number;
+    const row = w * spec.bpp;
+    let pixels = data;
+    if (step !== row || data.length !== row * h) {
+      pixels = new Uint8Array(row * h);
+      for (let y = 0; y < h; y++) pixels.set(data.subarray(y * (step as number), y * (step as number) + row), y * row);
+    }
+    this.#encoder!.push(encoding as RawEncoding, w, h, pixels, this.#captureTime(o['header'], now), now);
   }
 
   status(nowMs: number): CameraSourceStatus {
@@ -169,5 +225,17 @@ export class RosCamera implements CameraSource {
   async close(): Promise<void> {
     this.#closed = true;
     this.#onFrame = null;
+    await this.#encoder?.close();
+  }
+
+  /** Kills the encoder child at once (process exit). */
+  killNow(): void {
+    this.#closed = true;
+    void this.#encoder?.close();
+  }
+
+  /** The raw-image encoder's process id, while one runs (tests check none is left behind). */
+  get encoderPid(): number | undefined {
+    return this.#encoder?.pid;
   }
 }

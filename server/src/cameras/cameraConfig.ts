@@ -28,11 +28,13 @@ export interface FfmpegCameraConfig {
   readonly filter?: string;
 }
 
-/** A camera published on a ROS topic (`sensor_msgs/CompressedImage`) through rosbridge. */
+/** A camera published on a ROS topic (`sensor_msgs/CompressedImage`, or a raw `sensor_msgs/Image`) through rosbridge. */
 export interface RosCameraConfig {
   readonly id: string;
   readonly source: 'ros';
   readonly topic: string;
+  /** The topic's message type; default `sensor_msgs/CompressedImage`. Raw images (rgb8, bgr8, mono8) are encoded to JPEG by ffmpeg. */
+  readonly type: 'sensor_msgs/CompressedImage' | 'sensor_msgs/Image';
   /** rosbridge `throttle_rate`, ms. Default 0 (every message). */
   readonly throttleRateMs: number;
   /** rosbridge `queue_length`. Default 1 (only the newest waits). */
@@ -86,12 +88,14 @@ export function parseCameraConfigs(value: unknown, path = 'cameras'): CameraConf
     ids.add(id);
     const source = c['source'];
     if (source === 'ros') {
-      const known = ['id', 'source', 'topic', 'throttleRateMs', 'queueLength'];
+      const known = ['id', 'source', 'topic', 'type', 'throttleRateMs', 'queueLength'];
       for (const k of Object.keys(c)) if (!known.includes(k)) fail(`${p}.${k}`, `absent (a ros camera has ${known.join(', ')})`, k);
       const topic = c['topic'];
       if (typeof topic !== 'string' || !TOPIC_RE.test(topic)) fail(`${p}.topic`, 'an absolute ROS topic name', topic);
+      const t = c['type'] === undefined ? 'sensor_msgs/CompressedImage' : typeof c['type'] === 'string' ? c['type'].replace('/msg/', '/') : c['type'];
+      if (t !== 'sensor_msgs/CompressedImage' && t !== 'sensor_msgs/Image') fail(`${p}.type`, 'sensor_msgs/CompressedImage or sensor_msgs/Image (ROS 2 spelling pkg/msg/Type accepted)', c['type']);
       return Object.freeze({
-        id, source, topic,
+        id, source, topic, type: t,
         throttleRateMs: optNumber(c, p, 'throttleRateMs', 0, 60_000, true) ?? 0,
         queueLength: optNumber(c, p, 'queueLength', 1, 100, true) ?? 1,
       });
@@ -126,7 +130,8 @@ export function parseCameraConfigs(value: unknown, path = 'cameras'): CameraConf
 }
 
 /**
- * One `serve --camera <id>=<source>`: `ros:/topic` (a ROS CompressedImage topic), `/dev/videoN`
+ * One `serve --camera <id>=<source>`: `ros:/topic` (a ROS CompressedImage topic), `ros-raw:/topic`
+ * (a raw `sensor_msgs/Image` topic, encoded to JPEG), `/dev/videoN`
  * (a V4L2 device), `rtsp://…` (an IP camera, over TCP), `demo` (a synthetic test source with a
  * running clock), anything else a file ffmpeg can read (played in real time, looped).
  * @throws CameraConfigError for a spec without `=`, a bad id or an empty source.
@@ -139,6 +144,7 @@ export function parseCameraSpec(spec: string): CameraConfig {
     throw new CameraConfigError(`cameras: --camera must be <id>=<source> with an id of 1..64 letters, digits, _ or - (e.g. head=/dev/video0), got ${JSON.stringify(spec)}`);
   }
   if (src.startsWith('ros:')) return parseCameraConfigs([{ id, source: 'ros', topic: src.slice(4) }], '--camera')[0]!;
+  if (src.startsWith('ros-raw:')) return parseCameraConfigs([{ id, source: 'ros', topic: src.slice(8), type: 'sensor_msgs/Image' }], '--camera')[0]!;
   if (src === 'demo') return demoCamera(id, 0);
   if (/^\/dev\/video\d+$/.test(src)) return Object.freeze({ id, source: 'ffmpeg', input: src, format: 'v4l2' });
   if (/^rtsps?:\/\//.test(src)) return Object.freeze({ id, source: 'ffmpeg', input: src, format: 'rtsp', inputOptions: ['-rtsp_transport', 'tcp'] });

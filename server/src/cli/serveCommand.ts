@@ -29,7 +29,8 @@ Options:
   --require-measured         refuse to engage without fresh measured joints (recommended on a real robot)
   --camera <id>=<source>     a robot camera (repeatable; replaces the robot config's): /dev/videoN (V4L2),
                              rtsp://… (IP camera), ros:/topic (sensor_msgs/CompressedImage through
-                             rosbridge), demo (synthetic), or a video file (looped); docs/cameras.md
+                             rosbridge), ros-raw:/topic (raw sensor_msgs/Image), demo (synthetic),
+                             or a video file (looped); docs/cameras.md
   --no-demo-cameras          --demo without its two synthetic cameras
   --recordings <dir>         recordings folder (default ./recordings)
   --record <policy>          session (default: each operator lease), engage, manual, off

@@ -168,6 +168,8 @@ export interface RosImageTopic {
   readonly throttleRateMs: number;
   /** Messages rosbridge queues for this subscription (its `queue_length`); 1 keeps only the newest. */
   readonly queueLength: number;
+  /** `compressed`: sensor_msgs/CompressedImage; `raw`: sensor_msgs/Image. */
+  readonly type: 'compressed' | 'raw';
 }
 
 /** One published topic: key, name suffix under the prefix, message type. */
@@ -676,10 +678,10 @@ export class RosBridge {
     });
     m.subscribe((msg) => this.#onMeasuredMessage(msg));
     conn.measured = m;
-    const imageType = this.rosVersion === 2 ? 'sensor_msgs/msg/CompressedImage' : 'sensor_msgs/CompressedImage';
     conn.images = this.#images.map((img) => {
+      const name = img.type === 'raw' ? 'Image' : 'CompressedImage';
       const t = new roslib.Topic<unknown>({
-        ros, name: img.topic, messageType: imageType, throttle_rate: img.throttleRateMs, queue_length: img.queueLength, reconnect_on_close: false,
+        ros, name: img.topic, messageType: this.rosVersion === 2 ? `sensor_msgs/msg/${name}` : `sensor_msgs/${name}`, throttle_rate: img.throttleRateMs, queue_length: img.queueLength, reconnect_on_close: false,
       });
       t.subscribe((msg) => {
         try {

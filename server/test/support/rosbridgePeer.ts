@@ -205,6 +205,7 @@ function schemas(rv: PeerRosVersion): Readonly<Record<string, Check>> {
       ),
     }),
     'sensor_msgs/CompressedImage': struct({ header, format: string, data: base64Bytes }),
+    'sensor_msgs/Image': struct({ header, height: uint32, width: uint32, encoding: string, is_bigendian: intRange('uint8', 0, 255), step: uint32, data: base64Bytes }),
     'geometry_msgs/PoseStamped': struct({
       header,
       pose: struct({
@@ -279,7 +280,7 @@ export const isKnownRosType = (type: string): boolean => canonicalType(type) in 
 
 /**
  * Check a message against the standard definition of `type` in the given dialect. Returns the
- * problems (empty if valid); an unknown type is itself a problem (this peer knows only 6 types).
+ * problems (empty if valid); an unknown type is itself a problem (this peer knows only 7 types).
  */
 export function checkRosMessage(type: string, msg: unknown, rosVersion: PeerRosVersion = 1): string[] {
   const canonical = canonicalType(type);
