@@ -5,7 +5,7 @@
  * a ROS camera published by the rosbridge protocol peer. Needs Debian's ffmpeg (.ci/run installs it).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -203,6 +203,36 @@ describe('FfmpegCamera', () => {
     expect(st).toMatchObject({ state: 'failed', code: 'CAMERA_SOURCE_FAILED' });
     expect(st.error).toMatch(/camera gone: ffmpeg exited \(code \d+\): .*No such file or directory/);
     await cam.close();
+  });
+});
+
+describe('FfmpegCamera stalls', () => {
+  it('a child that stops delivering is CAMERA_STALLED, killed and started again', async () => {
+    // Stands in for an RTSP camera that hangs: one JPEG, then silence (the script ignores ffmpeg's arguments).
+    const dir = mkdtempSync(join(tmpdir(), 'dexbridge-stall-'));
+    const jpeg = join(dir, 'one.jpg');
+    writeFileSync(jpeg, splitAll(mjpegStream(1))[0]!);
+    const fake = join(dir, 'fake-ffmpeg');
+    writeFileSync(fake, `#!/bin/sh\ncat '${jpeg}'\nexec sleep 60\n`);
+    chmodSync(fake, 0o755);
+    const cam = new FfmpegCamera({ id: 'hang', input: 'x', ffmpegPath: fake, now: () => performance.now(), stallMs: 300, restartMs: 100 });
+    let frames = 0;
+    cam.start(() => frames++);
+    try {
+      await until(() => frames === 1, 'the first frame');
+      const first = cam.pid!;
+      await until(() => cam.status(performance.now()).code === 'CAMERA_STALLED', 'CAMERA_STALLED');
+      expect(cam.status(performance.now())).toMatchObject({ state: 'stalled', frames: 1 });
+      expect(cam.status(performance.now()).error).toMatch(/camera hang: no frame for \d+ ms \(stall limit 300 ms\); restarting ffmpeg/);
+      // Restarted: the new child delivers again, and the camera is running.
+      await until(() => frames === 2, 'a frame from the restarted child');
+      expect(cam.pid).not.toBe(first);
+      expect(alive(first)).toBe(false);
+      expect(cam.status(performance.now())).toMatchObject({ state: 'running', code: null });
+    } finally {
+      await cam.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

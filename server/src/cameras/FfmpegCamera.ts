@@ -76,6 +76,8 @@ export class FfmpegCamera implements CameraSource {
   #exited: Promise<void> = Promise.resolve();
   #onFrame: ((f: CameraFrame) => void) | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
+  /** Looks for a stall even when nobody asks for the status. */
+  #watch: ReturnType<typeof setInterval> | null = null;
   #closed = false;
   #seq = 0;
   #lastFrameMs = Number.NaN;
@@ -100,6 +102,8 @@ export class FfmpegCamera implements CameraSource {
     if (this.#onFrame !== null || this.#closed) return;
     this.#onFrame = onFrame;
     this.#spawn();
+    this.#watch = setInterval(() => this.status(this.#o.now()), Math.max(100, this.#stallMs / 2));
+    this.#watch.unref?.();
   }
 
   status(nowMs: number): CameraSourceStatus {
@@ -122,6 +126,8 @@ export class FfmpegCamera implements CameraSource {
 
   async close(): Promise<void> {
     this.#closed = true;
+    if (this.#watch !== null) clearInterval(this.#watch);
+    this.#watch = null;
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
     const child = this.#child;
@@ -141,6 +147,7 @@ export class FfmpegCamera implements CameraSource {
   /** Kills the child at once (process exit: nothing may be left behind). */
   killNow(): void {
     this.#closed = true;
+    if (this.#watch !== null) clearInterval(this.#watch);
     this.#child?.kill('SIGKILL');
   }
 
