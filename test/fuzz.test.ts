@@ -1226,7 +1226,8 @@ beforeAll(async () => {
   process.on('uncaughtException', onFault);
   process.on('unhandledRejection', onFault);
   dir = mkdtempSync(join(tmpdir(), 'dexbridge-fuzz-'));
-  run = await startDexbridge({ port: 0, operatorToken: OP, policyToken: POLICY, record: 'off', recordingsDir: dir, maxMessagesPerSecond: 100_000 });
+  // The unauthenticated connection must outlive phase A on a busy machine (the hello timeout has its own tests).
+  run = await startDexbridge({ port: 0, operatorToken: OP, policyToken: POLICY, record: 'off', recordingsDir: dir, maxMessagesPerSecond: 100_000, helloTimeoutMs: 600_000 });
   url = `ws://127.0.0.1:${run.port}/ws`;
   viewer = await TestClient.hello(url, 'viewer', undefined, 'watcher');
   monitor = new StateMonitor(viewer);

@@ -32,6 +32,9 @@ class FakeSocket extends EventEmitter {
   terminate(): void {
     this.readyState = 3;
   }
+  close(): void {
+    this.readyState = 3;
+  }
   text(msg: Record<string, unknown>): void {
     this.emit('message', Buffer.from(JSON.stringify(msg)), false);
   }
@@ -56,7 +59,9 @@ type LeaseState = 'free' | 'mine' | 'other';
 function setup(role: AuthorityRole, lease: LeaseState, mode: ControlMode, estop: boolean): { sock: FakeSocket; loop: ControlLoop } {
   let t = 1000;
   const loop = new ControlLoop({ rig, gestures: false, clock: () => t });
-  const server = new BridgeServer({ loop, operatorToken: OP, policyToken: POLICY, urdf: '', store, recording, softwareVersion: 'test', maxMessagesPerSecond: 1000 });
+  const server = new BridgeServer({ loop, operatorToken: OP, policyToken: POLICY, urdf: '', store, recording, softwareVersion: 'test', maxMessagesPerSecond: 1000,
+    // The connections that never say hello must outlive the whole table on a busy machine (the hello timeout has its own tests).
+    helloTimeoutMs: 600_000 });
   let port = 40_000;
   const connect = (): FakeSocket => {
     const s = new FakeSocket();
