@@ -1389,8 +1389,8 @@ describe('fuzzing the server with bad input', () => {
     good.c.send({ type: 'engage' });
     await waitEvent(viewer, 'engage', { by: 'good' }, from);
     const sent = good.sent;
-    await sleep(400);
-    expect(good.sent - sent).toBeGreaterThan(20);
+    // The good operator goes on sending (waited for, not timed: a busy machine paces it slower).
+    await good.c.until(() => good.sent - sent > 20, 30_000, 'the good operator sending again');
     expect(good.errors()).toEqual([]);
     console.log(`fuzz phase B: the commanded joints moved up to ${moved.toFixed(3)} rad; ${reconnects} reconnects of the fuzzing lease holder; ${skipped} frames with a > 1e12 ms tMs jump left to the regression test`);
   }, 120_000);
