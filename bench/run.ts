@@ -5,6 +5,7 @@
  * test, the 1-hour `export`, the 10-minute `soak`) run only when named: `npm run bench:load` =
  * `npm run bench -- load`, `npm run bench:soak` = `npm run bench -- soak`, `npm run bench -- export`.
  */
+import { runCameraBenchmarks } from './camera.bench.js';
 import { runClientBenchmarks } from './client.bench.js';
 import { runE2eBenchmarks } from './e2e.bench.js';
 import { runExportBenchmarks } from './export.bench.js';
@@ -26,6 +27,8 @@ const groups: Record<string, Group> = {
   // Chromium must be installed (apt-get install -y chromium).
   client: { run: runClientBenchmarks, default: true },
   recording: { run: runRecordingBenchmarks, default: true },
+  // Three ffmpeg cameras and 20 viewers, with and without cameras (~45 s; ffmpeg must be installed).
+  camera: { run: runCameraBenchmarks, default: true },
   load: { run: runLoadBenchmarks, default: false },
   // The unauthenticated attacks for 10 minutes (SOAK_SECONDS to change): `npm run bench:soak`.
   soak: { run: runSoakBenchmarks, default: false },

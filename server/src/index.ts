@@ -10,3 +10,4 @@ export { BridgeServer, type BridgeServerOptions, type Role } from './bridge/Brid
 export { FileSink, handFramesFromRecording, loadZstdCompressor, MemorySink, Recorder, readRecording, recoverMcap, ZSTD_DECOMPRESS_HANDLERS } from './recording/index.js';
 export { ExportError, type ExportPhase, exportLeRobot, type LeRobotExportOptions, type LeRobotExportResult } from './export/lerobot.js';
 export { RosBridge } from './ros/index.js';
+export { type CameraConfig, CameraHub, FfmpegCamera, type FfmpegCameraOptions, MjpegSplitter, parseCameraConfigs } from './cameras/index.js';

@@ -60,7 +60,9 @@ type LeaseState = 'free' | 'mine' | 'other';
 function setup(role: AuthorityRole, lease: LeaseState, mode: ControlMode, estop: boolean): { sock: FakeSocket; loop: ControlLoop } {
   let t = 1000;
   const loop = new ControlLoop({ rig, gestures: false, clock: () => t });
-  const server = new BridgeServer({ loop, operatorToken: OP, policyToken: POLICY, urdf: '', store, recording, softwareVersion: 'test', maxMessagesPerSecond: 1000 });
+  const server = new BridgeServer({ loop, operatorToken: OP, policyToken: POLICY, urdf: '', store, recording, softwareVersion: 'test', maxMessagesPerSecond: 1000,
+    // The connections that never say hello must outlive the whole table on a busy machine (the hello timeout has its own tests).
+    helloTimeoutMs: 600_000 });
   let port = 40_000;
   const connect = (): FakeSocket => {
     const s = new FakeSocket();
@@ -113,6 +115,8 @@ function send(sock: FakeSocket, type: AuthorityMessage, nowMs: number): void {
       return sock.text({ type, file: 'x.mcap', success: true });
     case 'calibrate':
       return sock.text({ type, translationScale: 1.2 });
+    case 'camera_subscribe':
+      return sock.text({ type, cameras: [] });
     default:
       return sock.text({ type });
   }

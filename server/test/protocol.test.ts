@@ -217,7 +217,7 @@ function expectKnown(r: { readonly ok: boolean }, allowed: ReadonlySet<WireError
 describe('layouts', () => {
   it('has the documented sizes and offsets', () => {
     expect(PROTOCOL_VERSION).toBe(1);
-    expect(MESSAGE_KIND).toEqual({ HAND_FRAME: 1, ROBOT_STATE: 2, ACTION_CHUNK: 3, HAND_TRACKING: 4 });
+    expect(MESSAGE_KIND).toEqual({ HAND_FRAME: 1, ROBOT_STATE: 2, ACTION_CHUNK: 3, HAND_TRACKING: 4, CAMERA_FRAME: 5 });
     expect(HAND_TRACKING_BYTES).toBe(736);
     expect(HAND_TRACKING_OFFSET).toMatchObject({ flags: 2, reserved: 3, sourceSeq: 4, sourceTMs: 8, left: 16, right: 376, sideJoints: 0, sideTips: 300 });
     expect(HAND_TRACKING_FLAG).toEqual({ LEFT_VALID: 1, RIGHT_VALID: 2 });
@@ -878,6 +878,7 @@ describe('parseClientMessage', () => {
     ['{"type":"calibrate","handScale":1.1,"translationScale":0.8}', { type: 'calibrate', handScale: 1.1, translationScale: 0.8 }],
     ['{"type":"calibrate","handScale":{"left":1.2}}', { type: 'calibrate', handScale: { left: 1.2 } }],
     ['{"type":"ping","id":3,"clientTimeMs":123.5}', { type: 'ping', id: 3, clientTimeMs: 123.5 }],
+    ['{"type":"camera_subscribe","cameras":["head","head","wrist_1"]}', { type: 'camera_subscribe', cameras: ['head', 'wrist_1'] }],
   ];
 
   it.each(valid)('accepts %s', (text, msg) => {
@@ -1049,9 +1050,9 @@ describe('server messages', () => {
 // Codes
 
 describe('error codes', () => {
-  it('are the 33 documented codes, each with a one-line meaning', () => {
-    expect(WIRE_ERROR_CODES).toHaveLength(33);
-    expect(new Set(WIRE_ERROR_CODES).size).toBe(33);
+  it('are the 34 documented codes, each with a one-line meaning', () => {
+    expect(WIRE_ERROR_CODES).toHaveLength(34);
+    expect(new Set(WIRE_ERROR_CODES).size).toBe(34);
     for (const code of WIRE_ERROR_CODES) {
       expect(isWireErrorCode(code)).toBe(true);
       const meaning = describeWireError(code);

@@ -159,7 +159,11 @@ describe('the client in Chromium with an emulated Quest 3', () => {
     clientDir = mkdtempSync(join(tmpdir(), 'dexbridge-client-'));
     recordingsDir = mkdtempSync(join(tmpdir(), 'dexbridge-recs-'));
     await build({ root: join(ROOT, 'client'), configFile: join(ROOT, 'client/vite.config.ts'), logLevel: 'warn', build: { outDir: clientDir, emptyOutDir: true } });
-    run = await startDexbridge({ port: 0, operatorToken: TOKEN, policyToken: POLICY, recordingsDir, record: 'session', clientDir });
+    run = await startDexbridge({
+      port: 0, operatorToken: TOKEN, policyToken: POLICY, recordingsDir, record: 'session', clientDir,
+      // One small synthetic camera (ffmpeg's test pattern): the dashboard's camera panel shows it.
+      cameras: [{ id: 'head', source: 'ffmpeg', input: 'testsrc2=size=320x240:rate=10', format: 'lavfi', realtime: true }],
+    });
     base = `http://localhost:${run.port}`;
     run.server.loop.onFrame((recvMs, seq, f) => {
       frames.push({ seq, recvMs, left: f.left ? Float64Array.from(f.left) : null, right: f.right ? Float64Array.from(f.right) : null });
@@ -229,6 +233,25 @@ describe('the client in Chromium with an emulated Quest 3', () => {
     await dash.context.close();
     expect(pageErrors).toEqual([]);
   }, 180_000);
+
+  it('the dashboard shows the robot camera: a non-blank picture and its age', async () => {
+    const dash = await openDashboard();
+    const page = dash.page;
+    await page.waitForSelector('[data-testid=camera-head]', { timeout: 30_000 });
+    // testsrc2 is colour bars: a drawn frame has many saturated pixels, an empty canvas none.
+    let drawn = 0;
+    await until('the camera picture', () => {
+      void countPixels(page, '[data-testid=camera-head]', 'saturated').then((c) => (drawn = fraction(c)));
+      return drawn > 0.3;
+    }, 30_000);
+    await page.waitForFunction(() => /age \d+ ms/.test(document.querySelector('[data-testid=camera-age-head]')?.textContent ?? ''), undefined, { timeout: 30_000 });
+    const caption = (await page.textContent('[data-testid=camera-age-head]')) ?? '';
+    expect(caption).toMatch(/^320×240 · age \d+ ms$/);
+    console.info(`browser camera: ${(drawn * 100).toFixed(0)} % of the panel drawn, caption "${caption}"`);
+    await page.screenshot({ path: join(ARTIFACTS, 'camera-panel.png') });
+    await dash.context.close();
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
 
   it('the recordings view opens that recording: scrubs, plays, draws the robot and the plots', async () => {
     await recordSession('rec-review');

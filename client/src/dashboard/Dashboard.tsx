@@ -11,6 +11,7 @@ import type { AlignedData } from 'uplot';
 import { useStore } from 'zustand';
 import { saveToken } from '../net/token.js';
 import { Recordings } from '../recordings/Recordings.js';
+import { CameraPanel } from '../cameras/CameraPanel.js';
 import { RobotCanvas } from '../robot/Scene.js';
 import type { LiveSession } from '../store/live.js';
 import { ActionInspector } from '../ui/ActionInspector.js';
@@ -105,6 +106,7 @@ function Live({ session, extras, model, token, lanUrls }: DashboardProps) {
         <Calibration session={session} token={token} />
         <QuestLink token={token} lanUrls={lanUrls} />
         <PolicyPanel session={session} />
+        <CameraPanel session={session} />
       </aside>
       <section className="plots">
         <LatencyChart session={session} />

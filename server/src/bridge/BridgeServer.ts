@@ -11,13 +11,14 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ACTION_NAMES, type Side, STATE_JOINT_NAMES } from '@dexbridge/retarget';
 import { type WebSocket, WebSocketServer } from 'ws';
+import type { CameraFrame, CameraHub } from '../cameras/index.js';
 import { type AuthorityMessage, authorityRef, authorize } from '../control/authority.js';
 import { type CommandReply, ControlCommands, type RecordingControl } from '../control/ControlCommands.js';
 import { ControlLease } from '../control/ControlLease.js';
 import type { ControlLoop, LoopState } from '../control/ControlLoop.js';
 import { OperatorClock } from '../control/OperatorClock.js';
 import {
-  binaryRef, type ClientMessage, decodeActionChunk, decodeHandFrame, encodeActionChunk, encodeHandTracking, encodeRobotState, HAND_TRACKING_BYTES,
+  binaryRef, type ClientMessage, decodeActionChunk, encodeCameraFrame, decodeHandFrame, encodeActionChunk, encodeHandTracking, encodeRobotState, HAND_TRACKING_BYTES,
   HAND_TRACKING_JOINT_FLOATS, HAND_TRACKING_TIP_FLOATS, type HandTrackingSide, MESSAGE_KIND, PROTOCOL_VERSION, parseClientMessage, peekKind,
   type RobotStateMessage, toWireErrorCode, type WireErrorCode,
 } from '../protocol/index.js';
@@ -82,6 +83,8 @@ export interface BridgeServerOptions {
   readonly urdf: string;
   readonly recording?: RecordingControl;
   readonly ros?: () => RosStatus;
+  /** The robot cameras: announced in welcome and status, sent to the connections that subscribe. */
+  readonly cameras?: CameraHub;
   readonly softwareVersion: string;
 }
 
@@ -107,6 +110,8 @@ interface Session {
   tracking: boolean;
   /** The last ROBOT_STATE went out to it (a HAND_TRACKING only follows a state it was sent). */
   stateSent: boolean;
+  /** Cameras it subscribed to (`camera_subscribe`). */
+  cameras: ReadonlySet<string>;
 }
 
 /** Mutable HAND_TRACKING fields, reused for every message. */
@@ -119,7 +124,7 @@ interface TrackingScratch {
 
 export class BridgeServer {
   readonly loop: ControlLoop;
-  private readonly o: Required<Omit<BridgeServerOptions, 'tls' | 'viewerToken' | 'clientDir' | 'recording' | 'ros' | 'exports' | 'admission' | 'outgoing'>> & BridgeServerOptions;
+  private readonly o: Required<Omit<BridgeServerOptions, 'tls' | 'viewerToken' | 'clientDir' | 'recording' | 'ros' | 'exports' | 'admission' | 'outgoing' | 'cameras'>> & BridgeServerOptions;
   private readonly hosts: HostAllowList;
   readonly admission: Admission;
   private readonly outgoing: ResolvedOutgoingOptions;
@@ -186,6 +191,7 @@ export class BridgeServer {
     this.loop.onChunk((_tMs, chunk, source) => {
       if (source === 'policy') this.broadcastChunk(chunk);
     });
+    options.cameras?.onFrame((f) => this.broadcastCamera(f));
   }
 
   /** Starts listening; resolves with the bound port. */
@@ -271,6 +277,7 @@ export class BridgeServer {
       recording: { active: rec?.active() ?? false, file: rec?.file() ?? null, error: rec?.error() ?? null },
       ros, clients: this.clients(), chunks: { queueDepth: st.chunkQueueDepth, latencyMs: Number.isFinite(st.chunkLatencyMs) ? st.chunkLatencyMs : null },
       motion: { engageRequired: st.engageRequired, hold: st.holdReason, calibrationPending: this.loop.pendingCalibrationRequest !== null },
+      cameras: this.o.cameras?.status() ?? [],
     };
   }
 
@@ -359,7 +366,7 @@ export class BridgeServer {
       // Pongs are latest-wins: a client that pings and never reads cannot queue them up.
       reply: { send: (msg) => (msg['type'] === 'pong' ? void s.out.latest(JSON.stringify(msg)) : this.send(s, msg)), error: (code, message) => this.error(s, code, message) },
       tokens: this.o.maxMessagesPerSecond, lastRefillMs: now, lastRateErrorMs: Number.NEGATIVE_INFINITY, lastImplausibleErrorMs: Number.NEGATIVE_INFINITY,
-      tracking: false, stateSent: false,
+      tracking: false, stateSent: false, cameras: new Set(),
     };
     this.sessions.add(s);
     // A connection that never says hello is closed: it holds a descriptor and memory for nothing.
@@ -513,6 +520,7 @@ export class BridgeServer {
 
   private control(s: Session, msg: ClientMessage, now: number): void {
     if (!this.authorized(s, msg.type)) return;
+    if (msg.type === 'camera_subscribe') return this.subscribeCameras(s, msg.cameras, now);
     if (msg.type !== 'hello') return this.commands.handle(s, msg, s.reply);
     if (msg.role === 'operator' && !tokenMatches(msg.token, this.o.operatorToken)) return this.error(s, 'AUTH_BAD_TOKEN', 'server: operator token missing or wrong', 'hello');
     if (msg.role === 'policy' && !tokenMatches(msg.token, this.o.policyToken)) return this.error(s, 'AUTH_BAD_TOKEN', 'server: policy token missing or wrong', 'hello');
@@ -528,8 +536,36 @@ export class BridgeServer {
       type: 'welcome', protocol: PROTOCOL_VERSION, sessionId: s.id, role: s.role, serverTimeMs: now, controlRateHz: this.loop.controlRateHz,
       jointNames: STATE_JOINT_NAMES, actionNames: ACTION_NAMES,
       limits: { maxMessageBytes: this.o.maxMessageBytes, maxMessagesPerSecond: this.o.maxMessagesPerSecond, watchdogMs: this.loop.watchdogMs },
+      cameras: this.o.cameras?.cameras ?? [],
     });
     this.send(s, this.status());
+  }
+
+  /** `camera_subscribe`: the connection's cameras from now on, all or nothing; answered by ack. */
+  private subscribeCameras(s: Session, ids: readonly string[], now: number): void {
+    const known = this.o.cameras?.cameras.map((c) => c.id) ?? [];
+    const unknown = ids.filter((id) => !known.includes(id));
+    if (unknown.length > 0) {
+      return this.error(s, 'CAMERA_UNKNOWN', `server: no camera ${unknown.map((id) => JSON.stringify(id)).join(', ')} (cameras: ${known.length > 0 ? known.join(', ') : 'none'}); subscription unchanged`, 'camera_subscribe');
+    }
+    s.cameras = new Set(ids);
+    s.reply.send({ type: 'ack', ref: 'camera_subscribe', serverTimeMs: now });
+  }
+
+  /**
+   * One camera frame to every connection that subscribed to its camera, inside each connection's
+   * outgoing budget (OutgoingBudget.camera): a connection without room skips it, and the next
+   * frame of the camera carries the news (latest wins). Encoded once, only when someone wants it.
+   */
+  private broadcastCamera(f: CameraFrame): void {
+    let buf: Uint8Array | undefined;
+    for (const s of this.sessions) {
+      if (!s.cameras.has(f.cameraId) || s.ws.readyState !== s.ws.OPEN) continue;
+      buf ??= encodeCameraFrame({
+        cameraId: f.cameraId, seq: f.seq >>> 0, captureTimeMs: f.captureTimeMs, codec: f.codec, keyFrame: f.keyFrame, width: f.width, height: f.height, payload: f.data,
+      });
+      s.out.camera(buf);
+    }
   }
 
   private broadcastState(st: LoopState): void {

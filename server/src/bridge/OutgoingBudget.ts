@@ -12,6 +12,9 @@
  * - errors are coalesced: an error is not queued while more than `latestBytes` are unsent (the
  *   client is not reading them), nor beyond `errorsPerSecond`; such errors are counted and the
  *   next error that goes out says how many were not sent;
+ * - camera frames (large, many per second) only go out when they fit under `latestBytes` on top
+ *   of what is unsent, or onto an empty queue: so a camera never makes a robot state be skipped,
+ *   and a state queues behind at most `latestBytes` of pictures ({@link camera});
  * - a connection that stays over `budgetBytes` for `overBudgetCloseMs` is to be closed (the
  *   server asks {@link shouldClose} every status tick).
  */
@@ -54,6 +57,8 @@ export interface OutgoingStats {
   readonly droppedOverBudget: number;
   /** Errors not sent (coalesced or over budget). */
   readonly suppressedErrors: number;
+  /** Camera frames skipped because the queue had no room for them. */
+  readonly skippedCamera: number;
 }
 
 export class OutgoingBudget {
@@ -66,6 +71,7 @@ export class OutgoingBudget {
   #skippedLatest = 0;
   #droppedOverBudget = 0;
   #suppressedErrors = 0;
+  #skippedCamera = 0;
 
   /** @param nowMs the current time on the caller's clock (ms); later calls use the same clock. */
   constructor(socket: OutgoingSocket, options: ResolvedOutgoingOptions, nowMs: number) {
@@ -76,7 +82,7 @@ export class OutgoingBudget {
   }
 
   get stats(): OutgoingStats {
-    return { skippedLatest: this.#skippedLatest, droppedOverBudget: this.#droppedOverBudget, suppressedErrors: this.#suppressedErrors };
+    return { skippedLatest: this.#skippedLatest, droppedOverBudget: this.#droppedOverBudget, suppressedErrors: this.#suppressedErrors, skippedCamera: this.#skippedCamera };
   }
 
   /**
@@ -86,6 +92,22 @@ export class OutgoingBudget {
   latest(data: string | Uint8Array, thresholdBytes: number = this.#o.latestBytes): boolean {
     if (this.#socket.bufferedAmount > thresholdBytes) {
       this.#skippedLatest++;
+      return false;
+    }
+    this.#socket.send(data);
+    return true;
+  }
+
+  /**
+   * A camera frame (latest wins per camera: the caller sends the newest frame, and a skipped one is
+   * replaced by the next): sent when it fits under `latestBytes` together with what is unsent, or
+   * when nothing is unsent (a frame larger than `latestBytes` goes only onto an empty queue).
+   * Returns whether it went out.
+   */
+  camera(data: Uint8Array): boolean {
+    const buffered = this.#socket.bufferedAmount;
+    if (buffered > 0 && buffered + data.byteLength > this.#o.latestBytes) {
+      this.#skippedCamera++;
       return false;
     }
     this.#socket.send(data);

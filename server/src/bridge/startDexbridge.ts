@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type HandFrame, parseHandFramesJsonl } from '@dexbridge/retarget';
 import { rigUrdf } from '@dexbridge/urdf';
+import { type CameraConfig, CameraHub } from '../cameras/index.js';
 import { RecordingManager, type RecordPolicy } from '../recording/RecordingManager.js';
 import { RosBridge, type RobotConfig } from '../ros/index.js';
 import type { AdmissionOptions } from './Admission.js';
@@ -70,6 +71,10 @@ export interface DexbridgeOptions {
   readonly requireMeasured?: boolean;
   /** The robot config (ROS topics per joint group); see docs/ros.md. */
   readonly robotConfig?: RobotConfig;
+  /** Robot cameras (default: the robot config's); see docs/cameras.md. */
+  readonly cameras?: readonly CameraConfig[];
+  /** The ffmpeg program for ffmpeg cameras; default `ffmpeg` on the PATH. */
+  readonly ffmpegPath?: string;
 }
 
 export interface RunningDexbridge {
@@ -80,6 +85,8 @@ export interface RunningDexbridge {
   /** Dataset export jobs behind `/api/exports` (each runs in its own child process). */
   readonly exports: ExportJobs;
   readonly demo: DemoOperator | undefined;
+  /** The robot cameras (none configured: an empty hub). */
+  readonly cameras: CameraHub;
   readonly port: number;
   readonly host: string;
   /** http(s)://host:port */
@@ -145,11 +152,14 @@ export async function startDexbridge(o: DexbridgeOptions = {}): Promise<RunningD
     autoEngage: o.demo === true,
     requireMeasured: o.requireMeasured ?? o.robotConfig?.requireMeasured ?? false,
   });
+  const rosUrl = o.rosbridgeUrl ?? o.robotConfig?.rosbridgeUrl;
+  const cameras = new CameraHub(o.cameras ?? o.robotConfig?.cameras ?? [], {
+    now: () => loop.now(), rosAvailable: rosUrl !== undefined, ...(o.ffmpegPath !== undefined ? { ffmpegPath: o.ffmpegPath } : {}),
+  });
   const editFinished = (file: string, edit: { task?: string; success?: boolean }): Promise<boolean> => store.editMeta(file, edit);
   const recording: RecordingManager | undefined = o.record === 'off'
     ? undefined
-    : new RecordingManager(loop, { dir: recordingsDir, policy: o.record ?? 'session', urdf, softwareVersion: version, editFinished });
-  const rosUrl = o.rosbridgeUrl ?? o.robotConfig?.rosbridgeUrl;
+    : new RecordingManager(loop, { dir: recordingsDir, policy: o.record ?? 'session', urdf, softwareVersion: version, editFinished, cameras });
   const ros = rosUrl === undefined
     ? undefined
     : new RosBridge({
@@ -157,6 +167,7 @@ export async function startDexbridge(o: DexbridgeOptions = {}): Promise<RunningD
       ...(o.rosPrefix ?? o.robotConfig?.prefix ? { prefix: (o.rosPrefix ?? o.robotConfig?.prefix)! } : {}),
       ...(o.rosVersion ?? o.robotConfig?.rosVersion ? { rosVersion: (o.rosVersion ?? o.robotConfig?.rosVersion)! } : {}),
       ...(o.robotConfig ? { robot: o.robotConfig } : {}),
+      ...(cameras.rosTopics().length > 0 ? { images: cameras.rosTopics(), onImage: (topic: string, msg: unknown) => cameras.rosImage(topic, msg) } : {}),
     });
   const store: FolderRecordingsStore = new FolderRecordingsStore(recordingsDir, recording);
   const exports = new ExportJobs(store);
@@ -173,6 +184,7 @@ export async function startDexbridge(o: DexbridgeOptions = {}): Promise<RunningD
     ...(clientDir ? { clientDir } : {}),
     ...(recording ? { recording } : {}),
     ...(ros ? { ros: () => ros.status() } : {}),
+    cameras,
     ...(o.maxMessagesPerSecond !== undefined ? { maxMessagesPerSecond: o.maxMessagesPerSecond } : {}),
     ...(o.maxMessageBytes !== undefined ? { maxMessageBytes: o.maxMessageBytes } : {}),
     ...(o.staleMs !== undefined ? { staleMs: o.staleMs } : {}),
@@ -209,6 +221,9 @@ export async function startDexbridge(o: DexbridgeOptions = {}): Promise<RunningD
     throw err;
   }
   loop.start();
+  // Cameras run in their own processes (ffmpeg) or arrive through rosbridge: nothing about them
+  // waits on, or makes the control loop wait.
+  cameras.start();
   let demo: DemoOperator | undefined;
   if (o.demo === true) {
     demo = new DemoOperator(loop, bundledSession());
@@ -242,11 +257,12 @@ export async function startDexbridge(o: DexbridgeOptions = {}): Promise<RunningD
   const lanUrls = bindsBeyondLoopback(host) ? (host === '0.0.0.0' || host === '::' ? lanAddresses() : [host]).map((a) => `${scheme}://${a}:${port}`) : [];
   server.lanUrls = lanUrls;
   return {
-    server, loop, recording, ros, exports, demo, port, host, url, lanUrls, operatorToken, policyToken, viewerToken, tls, recordingsProblem,
+    server, loop, recording, ros, exports, demo, cameras, port, host, url, lanUrls, operatorToken, policyToken, viewerToken, tls, recordingsProblem,
     async close() {
       demo?.stop();
       replay?.stop();
       loop.stop();
+      await cameras.close();
       await recording?.close();
       ros?.close();
       await exports.close();

@@ -6,6 +6,7 @@ import type { HandFrame } from '@dexbridge/retarget';
 import type { RecordPolicy } from '../recording/RecordingManager.js';
 import { readHandFrames } from './readHandFrames.js';
 import { type DexbridgeOptions, startDexbridge } from '../bridge/startDexbridge.js';
+import { type CameraConfig, CameraConfigError, demoCameras, parseCameraSpec } from '../cameras/index.js';
 import { loadRobotConfig, type RobotConfig, RobotConfigError } from '../ros/robotConfig.js';
 import { usageFromParseError } from './args.js';
 import { CliError, EXIT_OK } from './CliError.js';
@@ -26,6 +27,11 @@ Options:
   --ros-version <1|2>        rosbridge's ROS version, for header stamps (default 1)
   --robot-config <file>      controller topics and joint names of your robot (JSON; docs/ros.md)
   --require-measured         refuse to engage without fresh measured joints (recommended on a real robot)
+  --camera <id>=<source>     a robot camera (repeatable; replaces the robot config's): /dev/videoN (V4L2),
+                             rtsp://… (IP camera), ros:/topic (sensor_msgs/CompressedImage through
+                             rosbridge), ros-raw:/topic (raw sensor_msgs/Image), demo (synthetic),
+                             or a video file (looped); docs/cameras.md
+  --no-demo-cameras          --demo without its two synthetic cameras
   --recordings <dir>         recordings folder (default ./recordings)
   --record <policy>          session (default: each operator lease), engage, manual, off
   --operator-token <t>       operator token (default: $DEXBRIDGE_OPERATOR_TOKEN, else a random one, printed)
@@ -65,6 +71,7 @@ export function parseServeArgs(argv: readonly string[]): DexbridgeOptions & { re
         'operator-token': { type: 'string' }, 'policy-token': { type: 'string' }, 'viewer-token': { type: 'string' }, 'no-viewer-token': { type: 'boolean' },
         'allow-origin': { type: 'string', multiple: true }, 'allow-host': { type: 'string', multiple: true }, 'control-rate': { type: 'string' }, watchdog: { type: 'string' }, 'chunk-k': { type: 'string' },
         demo: { type: 'boolean' }, replay: { type: 'string' }, 'robot-config': { type: 'string' }, 'require-measured': { type: 'boolean' },
+        camera: { type: 'string', multiple: true }, 'no-demo-cameras': { type: 'boolean' },
       },
       allowPositionals: false,
       strict: true,
@@ -97,6 +104,17 @@ export function parseServeArgs(argv: readonly string[]): DexbridgeOptions & { re
       throw new CliError('CLI_USAGE', `serve: --robot-config: ${err instanceof RobotConfigError ? `${err.code}: ${err.message}` : (err as Error).message}`);
     }
   }
+  let cameras: CameraConfig[] | undefined;
+  try {
+    if (v.camera !== undefined) cameras = v.camera.map(parseCameraSpec);
+  } catch (err) {
+    throw new CliError('CLI_USAGE', `serve: ${err instanceof CameraConfigError ? `${err.code}: ` : ''}${(err as Error).message}`);
+  }
+  if (cameras !== undefined && new Set(cameras.map((c) => c.id)).size !== cameras.length) {
+    throw new CliError('CLI_USAGE', `serve: --camera ids must differ, got ${cameras.map((c) => c.id).join(', ')}`);
+  }
+  // The demo shows the whole pipeline without hardware: two synthetic cameras unless told otherwise.
+  if (cameras === undefined && v.demo === true && v['no-demo-cameras'] !== true && robotConfig?.cameras === undefined) cameras = demoCameras();
   const o: DexbridgeOptions = {
     ...(v.host !== undefined ? { host: v.host } : {}),
     ...(v.port !== undefined ? { port: num('port', v.port, 0, 65535)! } : {}),
@@ -118,6 +136,7 @@ export function parseServeArgs(argv: readonly string[]): DexbridgeOptions & { re
     ...(v.demo === true ? { demo: true } : {}),
     ...(robotConfig !== undefined ? { robotConfig } : {}),
     ...(v['require-measured'] === true ? { requireMeasured: true } : {}),
+    ...(cameras !== undefined ? { cameras } : {}),
   };
   return v.replay === undefined ? o : { ...o, replayFile: v.replay };
 }
@@ -193,6 +212,17 @@ export async function serveCommand(argv: readonly string[], io: CliIo, signal?: 
     w(`  ROS               ${run.ros ? run.ros.url : 'off (standalone)'}${options.robotConfig ? ` (robot config: ${options.robotConfig.outputs.length} controller outputs)` : ''}`);
     w(`  engage            ${run.loop.requireMeasured ? 'needs fresh measured joints (--require-measured)' : 'starts from measured joints when fresh'}; nothing moves before an engage`);
     if (run.demo) w('  demo              the bundled Quest 3 session drives the robot in a loop');
+    const cams = run.cameras.cameras;
+    w(`  cameras           ${cams.length > 0 ? cams.map((c) => `${c.id} (${c.source})`).join(', ') : 'none (--camera, or cameras in the robot config)'}`);
+    // A camera that fails is said on the console as well as in status.cameras (once per new problem).
+    const cameraCodes = new Map<string, string | null>();
+    const cameraWatch = setInterval(() => {
+      for (const c of run.cameras.status()) {
+        if (c.code !== null && c.code !== cameraCodes.get(c.id)) warn(`warning: ${c.code}: ${c.error}`);
+        cameraCodes.set(c.id, c.code);
+      }
+    }, 1000);
+    cameraWatch.unref();
     // Recording never stops teleoperation, so its failures are said here as well as to clients.
     if (run.recordingsProblem !== null) warn(`warning: RECORDING_FAILED: ${run.recordingsProblem}`);
     run.loop.onEvent((e) => {
@@ -210,6 +240,7 @@ export async function serveCommand(argv: readonly string[], io: CliIo, signal?: 
       process.exit(130);
     };
     if (signals === 0) signals = 1; // stopped by the abort signal: the next process signal exits at once
+    clearInterval(cameraWatch);
     w('dexbridge: stopping (closing the recording)');
     await run.close();
     w('dexbridge: stopped');

@@ -48,6 +48,10 @@ const AUTHENTICATED: readonly AuthorityRole[] = ['operator', 'viewer', 'policy']
 export const AUTHORITY: Readonly<Record<AuthorityMessage, AuthorityRule>> = Object.freeze({
   hello: { roles: ['none'], lease: 'none', modes: ALL_MODES, whileEstop: true, rateLimited: true, note: 'the handshake; once per connection' },
   ping: { roles: AUTHENTICATED, lease: 'none', modes: ALL_MODES, whileEstop: true, rateLimited: true, note: 'clock probe, answered by pong' },
+  camera_subscribe: {
+    roles: AUTHENTICATED, lease: 'none', modes: ALL_MODES, whileEstop: true, rateLimited: true,
+    note: 'chooses the cameras this connection receives (CAMERA_FRAME); answered by ack',
+  },
   estop: {
     roles: AUTHORITY_ROLES, lease: 'none', modes: ALL_MODES, whileEstop: true, rateLimited: false,
     note: 'recognised before the rate limit and size checks; latches; answered by ack',

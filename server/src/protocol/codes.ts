@@ -20,6 +20,8 @@ export const MESSAGE_KIND = Object.freeze({
   ACTION_CHUNK: 3,
   /** Server → clients that asked for it (`hello.tracking`): the operator's hands and the fingertip targets. */
   HAND_TRACKING: 4,
+  /** Server → connections that subscribed to the camera (`camera_subscribe`): one camera image. */
+  CAMERA_FRAME: 5,
 } as const);
 export type MessageKind = (typeof MESSAGE_KIND)[keyof typeof MESSAGE_KIND];
 

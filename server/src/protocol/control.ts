@@ -7,6 +7,7 @@
  */
 
 import { type Side, SIDES } from '@dexbridge/retarget';
+import { CAMERA_CODECS, CAMERA_ID_RE, type CameraCodec } from './camera.js';
 import { CONTROL_MODES, type ControlMode, PROTOCOL_VERSION } from './codes.js';
 import { isWireErrorCode, type WireErrorCode, type WireFailure, wireFailure } from './errors.js';
 
@@ -120,6 +121,16 @@ export interface PingMessage {
   readonly clientTimeMs: number;
 }
 
+/**
+ * Which cameras this connection receives as CAMERA_FRAME messages: replaces the previous choice
+ * (`[]` receives none). Every id must be one of `welcome.cameras` (`CAMERA_UNKNOWN` otherwise, and
+ * nothing changes). Any role may subscribe.
+ */
+export interface CameraSubscribeMessage {
+  readonly type: 'camera_subscribe';
+  readonly cameras: readonly string[];
+}
+
 export type ClientMessage =
   | HelloMessage
   | EngageMessage
@@ -133,7 +144,8 @@ export type ClientMessage =
   | RecordStopMessage
   | SetRecordingMetaMessage
   | CalibrateMessage
-  | PingMessage;
+  | PingMessage
+  | CameraSubscribeMessage;
 export type ClientMessageType = ClientMessage['type'];
 export type ClientMessageOf<T extends ClientMessageType> = Extract<ClientMessage, { readonly type: T }>;
 
@@ -151,6 +163,7 @@ export const CLIENT_MESSAGE_TYPES = [
   'set_recording_meta',
   'calibrate',
   'ping',
+  'camera_subscribe',
 ] as const satisfies readonly ClientMessageType[];
 
 // ---------------------------------------------------------------------------------------------
@@ -172,6 +185,29 @@ export interface WelcomeMessage {
   /** The 88 action entry names, in order. */
   readonly actionNames: readonly string[];
   readonly limits: WireLimits;
+  /** The robot cameras this server has (subscribe with `camera_subscribe`); absent from servers without cameras support. */
+  readonly cameras?: readonly CameraInfo[];
+}
+/** One camera as `welcome` announces it. */
+export interface CameraInfo {
+  /** `[A-Za-z0-9_-]{1,64}`, as in CAMERA_FRAME. */
+  readonly id: string;
+  /** Where its images come from. */
+  readonly source: 'ffmpeg' | 'ros';
+  readonly codec: CameraCodec;
+}
+/** One camera in `status`: whether it delivers, and why not. */
+export interface CameraStatus {
+  readonly id: string;
+  /** `starting` (no frame yet), `running`, `stalled` (no frame for its stall time), `failed` (see `error`). */
+  readonly state: 'starting' | 'running' | 'stalled' | 'failed';
+  /** The last problem's code (`CAMERA_*`, docs/errors.md), or null. */
+  readonly code: string | null;
+  readonly error: string | null;
+  /** Frames received since the server started. */
+  readonly frames: number;
+  /** Server time since the last frame's capture, ms; null before the first. */
+  readonly ageMs: number | null;
 }
 /** A message was rejected. Only the offending connection receives it. */
 export interface ErrorMessage {
@@ -251,6 +287,8 @@ export interface StatusMessage {
   readonly chunks: { readonly queueDepth: number; readonly latencyMs: number | null };
   /** Present from servers that hold until engage (all current ones). */
   readonly motion?: MotionStatus;
+  /** One entry per camera (see `welcome.cameras`); absent from servers without cameras support. */
+  readonly cameras?: readonly CameraStatus[];
 }
 export interface PongMessage {
   readonly type: 'pong';
@@ -366,7 +404,7 @@ const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null &
 class Fields {
   constructor(
     private readonly o: Obj,
-    private readonly path: string,
+    readonly path: string,
   ) {}
 
   private get(f: string): unknown {
@@ -574,7 +612,29 @@ const CLIENT_READERS: ReadonlyMap<string, (r: Fields) => ClientMessage> = new Ma
     },
   ],
   ['ping', (r) => ({ type: 'ping', id: r.finite('id'), clientTimeMs: r.finite('clientTimeMs') })],
+  [
+    'camera_subscribe',
+    (r) => {
+      const ids = r.strings('cameras');
+      const bad = ids.find((id) => !CAMERA_ID_RE.test(id));
+      if (bad !== undefined) r.fail('cameras', 'camera ids [A-Za-z0-9_-]{1,64}', bad);
+      if (ids.length > 64) r.fail('cameras', 'at most 64 camera ids', ids.length);
+      return { type: 'camera_subscribe', cameras: [...new Set(ids)] };
+    },
+  ],
 ]);
+
+const CAMERA_STATES = ['starting', 'running', 'stalled', 'failed'] as const;
+const CAMERA_SOURCES = ['ffmpeg', 'ros'] as const;
+
+function cameraList<T>(r: Fields, f: string, read: (c: Fields) => T): T[] {
+  const v = r.raw(f);
+  if (!Array.isArray(v)) r.fail(f, 'an array of camera objects', v);
+  return (v as unknown[]).map((item, i) => {
+    if (!isObject(item)) r.fail(`${f}[${i}]`, 'a camera object', item);
+    return read(new Fields(item, `${r.path}.${f}[${i}]`));
+  });
+}
 
 const SERVER_READERS: ReadonlyMap<string, (r: Fields) => ServerMessage> = new Map<ServerMessageType, (r: Fields) => ServerMessage>([
   [
@@ -603,6 +663,9 @@ const SERVER_READERS: ReadonlyMap<string, (r: Fields) => ServerMessage> = new Ma
           maxMessagesPerSecond: limits.positive('maxMessagesPerSecond'),
           watchdogMs: limits.positive('watchdogMs'),
         },
+        ...(r.has('cameras')
+          ? { cameras: cameraList(r, 'cameras', (c): CameraInfo => ({ id: c.string('id'), source: c.oneOf('source', CAMERA_SOURCES), codec: c.oneOf('codec', CAMERA_CODECS) })) }
+          : {}),
       };
     },
   ],
@@ -660,8 +723,15 @@ const SERVER_READERS: ReadonlyMap<string, (r: Fields) => ServerMessage> = new Ma
         const mo = r.object('motion');
         motion = { engageRequired: mo.bool('engageRequired'), hold: mo.nullableString('hold'), calibrationPending: mo.bool('calibrationPending') };
       }
+      const cameras = r.has('cameras')
+        ? cameraList(r, 'cameras', (c): CameraStatus => ({
+          id: c.string('id'), state: c.oneOf('state', CAMERA_STATES), code: c.nullableString('code'), error: c.nullableString('error'),
+          frames: c.count('frames'), ageMs: c.nullableFinite('ageMs'),
+        }))
+        : undefined;
       return {
         ...(motion ? { motion } : {}),
+        ...(cameras ? { cameras } : {}),
         type: 'status',
         serverTimeMs,
         mode,

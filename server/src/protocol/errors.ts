@@ -38,6 +38,7 @@ export const WIRE_ERROR_CODES = [
   'CHUNK_BAD_ROTATION',
   'CHUNK_STALE',
   'RECORDING_FAILED',
+  'CAMERA_UNKNOWN',
   'NOT_FOUND',
   'INTERNAL',
 ] as const;
@@ -77,6 +78,7 @@ const MEANINGS: { readonly [C in WireErrorCode]: string } = {
   CHUNK_BAD_ROTATION: 'an ACTION_CHUNK flange rotation vector has norm > π',
   CHUNK_STALE: 'an ACTION_CHUNK arrives after its last row, or too long after its first row',
   RECORDING_FAILED: 'a recording could not be started, written or finished',
+  CAMERA_UNKNOWN: 'a `camera_subscribe` names a camera this server does not have (see `welcome.cameras`)',
   NOT_FOUND: 'the message refers to something that does not exist (e.g. a recording)',
   INTERNAL: 'an unexpected server fault while handling the message; the connection stays open',
 };

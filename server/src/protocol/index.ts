@@ -47,6 +47,20 @@ export {
   type WireBytes,
 } from './binary.js';
 export {
+  CAMERA_CODECS,
+  CAMERA_FRAME_FLAG,
+  CAMERA_FRAME_HEADER_BYTES,
+  CAMERA_FRAME_OFFSET,
+  CAMERA_ID_MAX_BYTES,
+  CAMERA_ID_RE,
+  type CameraCodec,
+  type CameraFrameMessage,
+  cameraFrameBytes,
+  type DecodedCameraFrame,
+  decodeCameraFrame,
+  encodeCameraFrame,
+} from './camera.js';
+export {
   ARM_STATUS_CODES,
   armStatusCode,
   armStatusOfCode,
@@ -74,6 +88,9 @@ export {
 export {
   CLIENT_MESSAGE_TYPES,
   type CalibrateMessage,
+  type CameraInfo,
+  type CameraStatus,
+  type CameraSubscribeMessage,
   type ClientMessage,
   type ClientMessageOf,
   type ClientMessageType,

@@ -27,9 +27,11 @@ import { ACTION_DIM, type ActionChunk, STATE_JOINT_NAMES, XR_HAND_LENGTH } from 
 import { ChunkedMcapWriter, type ChunkCompressor, DEFAULT_CHUNK_SIZE_BYTES } from './ChunkedMcapWriter.js';
 import { errorMessage, RecordingError } from './RecordingError.js';
 import type { RecordingSink } from './RecordingSink.js';
+import { base64 } from './base64.js';
 import { encodeRos1String, JointStateEncoder } from './ros1.js';
 import {
   CHANNELS,
+  cameraChannel,
   ROBOT_DESCRIPTION_METADATA_NAME,
   type RecordingTopicKey,
   SESSION_METADATA_NAME,
@@ -63,6 +65,8 @@ export interface RecorderOptions {
   readonly jointNames?: readonly string[];
   /** Chunk compression (e.g. zstd where available); default none. */
   readonly compressChunk?: ChunkCompressor;
+  /** Ids of the cameras whose images are recorded (one `foxglove.CompressedImage` channel each). */
+  readonly cameras?: readonly string[];
 }
 
 /** How the session ended; kept for the closing `dexbridge` metadata record. */
@@ -162,6 +166,10 @@ export class Recorder {
   readonly #channelIds = new Map<RecordingTopicKey, number>();
   readonly #sequences = new Map<RecordingTopicKey, number>();
   readonly #reportedTopics = new Set<RecordingTopicKey>();
+  /** Camera id → channel id and next sequence number. */
+  readonly #cameraChannels = new Map<string, { id: number; seq: number }>();
+  readonly #cameraIds: readonly string[];
+  #cameraReported = false;
   #jointStateSeq = 0;
   #messages = 0;
   #rejected = 0;
@@ -200,6 +208,11 @@ export class Recorder {
     if (jointNames.length === 0 || jointNames.some((n) => typeof n !== 'string')) {
       throw new TypeError('recording: option jointNames must be a non-empty list of strings');
     }
+    const cameras = o.cameras ?? [];
+    if (!cameras.every((c) => typeof c === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(c)) || new Set(cameras).size !== cameras.length) {
+      throw new TypeError(`recording: option cameras must be distinct camera ids [A-Za-z0-9_-]{1,64}, got ${JSON.stringify(cameras)}`);
+    }
+    this.#cameraIds = cameras;
     this.#failedSignal = new Promise((resolve) => {
       this.#signalFailed = resolve;
     });
@@ -356,6 +369,37 @@ export class Recorder {
     return this.#addJson('calibration', tMs, { t_ms: tMs, calibration });
   }
 
+  /**
+   * One camera image on `/dexbridge/cameras/<cameraId>` as `foxglove.CompressedImage` (`format`
+   * `jpeg` or `png`; `timestamp`, log and publish time = `captureTimeMs`). The image is encoded
+   * at once (base64 in JSON); the caller may reuse `data`. A camera not given in `options.cameras`,
+   * another format or a bad time is dropped and reported like any bad write.
+   */
+  writeCameraFrame(cameraId: string, captureTimeMs: number, format: 'jpeg' | 'png', data: Uint8Array): boolean {
+    if (!this.recording) return false;
+    const ch = this.#cameraChannels.get(cameraId);
+    if (ch === undefined || (format !== 'jpeg' && format !== 'png') || !(typeof captureTimeMs === 'number' && Number.isFinite(captureTimeMs) && captureTimeMs >= 0) || data.length === 0) {
+      this.#rejected++;
+      if (!this.#cameraReported) {
+        this.#cameraReported = true;
+        this.#report(new RecordingError('RECORDING_BAD_INPUT', `recording: camera ${JSON.stringify(cameraId)}: not a recorded camera, format ${JSON.stringify(format)}, time ${captureTimeMs} or ${data.length} bytes; image dropped (further bad images are only counted)`));
+      }
+      return false;
+    }
+    const ns = msToNs(captureTimeMs);
+    const sec = Math.floor(captureTimeMs / 1000);
+    const nsec = Number(ns - BigInt(sec) * 1_000_000_000n);
+    const text = `{"timestamp":{"sec":${sec},"nsec":${nsec}},"frame_id":${JSON.stringify(cameraId)},"data":"${base64(data)}","format":"${format}"}`;
+    try {
+      this.#writer.addMessage({ channelId: ch.id, sequence: ch.seq++ >>> 0, logTime: ns, publishTime: ns, data: utf8.encode(text) });
+    } catch (error) {
+      this.#fail(new RecordingError('RECORDING_SINK_FAILED', `recording: could not add a message: ${errorMessage(error)}`, { cause: error }));
+      return false;
+    }
+    this.#messages++;
+    return true;
+  }
+
   /** Sets the task and/or success written in the closing `dexbridge` metadata record. */
   setOutcome(outcome: RecordingOutcome): void {
     if (outcome.task !== undefined) this.#task = outcome.task;
@@ -427,6 +471,12 @@ export class Recorder {
         });
         this.#channelIds.set(key, channelId);
         this.#sequences.set(key, 0);
+      }
+      for (const id of this.#cameraIds) {
+        const spec = cameraChannel(id);
+        const schemaId = writer.registerSchema({ name: spec.schemaName, encoding: spec.schemaEncoding, data: utf8.encode(spec.schemaText) });
+        const channelId = writer.registerChannel({ schemaId, topic: spec.topic, messageEncoding: spec.messageEncoding, metadata: new Map(spec.metadata) });
+        this.#cameraChannels.set(id, { id: channelId, seq: 0 });
       }
       writer.addAttachment({
         name: URDF_ATTACHMENT_NAME,

@@ -5,6 +5,7 @@
  * event with the error, and the state's recording flag off) while the robot goes on.
  */
 import { basename } from 'node:path';
+import type { CameraHub } from '../cameras/index.js';
 import type { ControlLoop } from '../bridge/ControlLoop.js';
 import { createRecordingFile } from './FileSink.js';
 import type { ChunkCompressor } from './ChunkedMcapWriter.js';
@@ -26,6 +27,8 @@ export interface RecordingManagerOptions {
    * Resolves false when there is no recording of that name.
    */
   readonly editFinished?: (file: string, edit: { task?: string; success?: boolean }) => Promise<boolean>;
+  /** The robot cameras: every frame goes into the running recording (one channel per camera). */
+  readonly cameras?: CameraHub;
 }
 
 /** Server clock (performance.now ms) → Unix epoch ms, for MCAP log times tools understand. */
@@ -56,6 +59,10 @@ export class RecordingManager {
   ) {
     this.compressor = o.compression === 'none' ? Promise.resolve(undefined) : loadZstdCompressor();
     this.compressor.catch(() => undefined); // reported when a recording starts
+    // Images keep their capture time (server clock → epoch), like every other message.
+    o.cameras?.onFrame((f) => {
+      if (f.codec === 'jpeg' || f.codec === 'png') this.recorder?.writeCameraFrame(f.cameraId, epochMs(f.captureTimeMs), f.codec, f.data);
+    });
     loop.onFrame((recvMs, seq, f) => this.recorder?.writeHandFrame(epochMs(recvMs), seq, f.left, f.right, f.tMs));
     loop.onState((s) => {
       const r = this.recorder;
@@ -114,6 +121,7 @@ export class RecordingManager {
         this.recorder = await Recorder.open(sink, {
           ...(compressChunk ? { compressChunk } : {}),
           softwareVersion: this.o.softwareVersion, startedAtIso: new Date().toISOString(), urdf: this.o.urdf,
+          ...(this.o.cameras && this.o.cameras.cameras.length > 0 ? { cameras: this.o.cameras.cameras.map((c) => c.id) } : {}),
           ...(meta.operator !== undefined ? { operator: meta.operator } : {}),
           ...(meta.task !== undefined ? { task: meta.task } : {}),
           onError: (err) => {

@@ -30,7 +30,10 @@ export { MemorySink, type RecordingSink } from './RecordingSink.js';
 export { RECOVERY_METADATA_NAME, recoverMcap, recoveredPath, type RecoveryReport } from './recover.js';
 export { DEFAULT_ZSTD_LEVEL, loadZstdCompressor, ZSTD_DECOMPRESS_HANDLERS } from './zstd.js';
 export { encodeRos1String, JOINT_STATE_ROS1MSG, JointStateEncoder, STRING_ROS1MSG } from './ros1.js';
+export { base64 } from './base64.js';
 export {
+  cameraChannel,
+  cameraTopic,
   CHANNELS,
   type ChannelSpec,
   ROBOT_DESCRIPTION_METADATA_NAME,

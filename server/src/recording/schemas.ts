@@ -5,6 +5,7 @@
  * numbers). Pure TypeScript. The layout is documented in `docs/recording.md`.
  */
 import { ACTION_DIM, ACTION_ENTRIES, STATE_JOINT_NAMES, XR_HAND_LENGTH, XR_JOINT_NAMES } from '@dexbridge/retarget';
+import { CompressedImage } from '@foxglove/schemas/jsonschema.js';
 import { JOINT_STATE_ROS1MSG, STRING_ROS1MSG } from './ros1.js';
 
 /** Topics written by the {@link Recorder}. */
@@ -145,3 +146,22 @@ export const CHANNELS: Readonly<Record<RecordingTopicKey, ChannelSpec>> = {
     metadata: new Map([['latching', '1']]),
   },
 };
+
+/** Topic of a camera's images: `/dexbridge/cameras/<id>`. */
+export const cameraTopic = (cameraId: string): string => `/dexbridge/cameras/${cameraId}`;
+
+/**
+ * The channel of one camera: `foxglove.CompressedImage` with Foxglove's own published JSON
+ * Schema (`@foxglove/schemas`), JSON-encoded (`data` base64, as that schema says), so Foxglove
+ * and Lichtblick show the images in their Image panel beside the robot.
+ */
+export function cameraChannel(cameraId: string): ChannelSpec {
+  return {
+    topic: cameraTopic(cameraId),
+    schemaName: CompressedImage.title,
+    schemaEncoding: 'jsonschema',
+    schemaText: JSON.stringify(CompressedImage),
+    messageEncoding: 'json',
+    metadata: new Map([['camera_id', cameraId]]),
+  };
+}

@@ -145,12 +145,31 @@ export interface RosBridgeOptions {
   readonly onMeasured?: (measured: MeasuredJointState) => void;
   /** Controller outputs and measured-state names from a robot config file (see docs/ros.md). */
   readonly robot?: RobotConfig;
+  /**
+   * Image topics to subscribe (`sensor_msgs/CompressedImage`, e.g. the cameras of the robot
+   * config); every message goes to `onImage`. `throttleRateMs` and `queueLength` are rosbridge's
+   * `throttle_rate` and `queue_length` (rosbridge drops what the client is too slow for).
+   */
+  readonly images?: readonly RosImageTopic[];
+  readonly onImage?: (topic: string, message: unknown) => void;
   /** Where rate-limited warnings (malformed measured states) go. Default `console.warn`. */
   readonly warn?: (message: string) => void;
   /** Wall clock (ms), default `Date.now`. */
   readonly now?: () => number;
   /** Uniform [0, 1) for the jitter, default `Math.random`. */
   readonly random?: () => number;
+}
+
+/** An image topic dexbridge subscribes to. */
+export interface RosImageTopic {
+  /** Absolute topic name, e.g. `/camera/color/image_raw/compressed`. */
+  readonly topic: string;
+  /** rosbridge sends at most one message per this many ms (its `throttle_rate`); 0: every message. */
+  readonly throttleRateMs: number;
+  /** Messages rosbridge queues for this subscription (its `queue_length`); 1 keeps only the newest. */
+  readonly queueLength: number;
+  /** `compressed`: sensor_msgs/CompressedImage; `raw`: sensor_msgs/Image. */
+  readonly type: 'compressed' | 'raw';
 }
 
 /** One published topic: key, name suffix under the prefix, message type. */
@@ -278,6 +297,7 @@ interface Connection {
   errored: boolean;
   publishers: RoslibTopic<unknown>[] | null;
   measured: RoslibTopic<unknown> | null;
+  images: RoslibTopic<unknown>[] | null;
 }
 
 /** Streams dexbridge's state and action chunks to ROS through rosbridge; see the module comment. */
@@ -324,6 +344,8 @@ export class RosBridge {
   readonly #measuredIndex: ReadonlyMap<string, number>;
   readonly #expected: Int32Array;
   readonly #warn: (message: string) => void;
+  readonly #images: readonly RosImageTopic[];
+  readonly #onImage: ((topic: string, message: unknown) => void) | undefined;
   readonly #lastWarnMs = new Map<string, number>();
   #pendingCount = 0;
   #measured: MeasuredJointState | null = null;
@@ -366,6 +388,8 @@ export class RosBridge {
     const expectGroups = options.robot?.measured.expect ?? TRAJECTORY_GROUPS;
     this.#expected = Int32Array.from(expectGroups.flatMap((g) => trajectoryJointNames(g)), (n) => STATE_INDEX.get(n)!);
     this.#warn = options.warn ?? ((m) => console.warn(m));
+    this.#images = options.images ?? [];
+    this.#onImage = options.onImage;
     const r = options.reconnect ?? {};
     this.#initialMs = positiveOption('reconnect.initialMs', r.initialMs, 500);
     this.#maxMs = positiveOption('reconnect.maxMs', r.maxMs, 10000);
@@ -565,6 +589,7 @@ export class RosBridge {
         if (wasConnected && conn.ros.isConnected) {
           for (const t of conn.publishers ?? []) t.unadvertise();
           conn.measured?.unsubscribe();
+          for (const t of conn.images ?? []) t.unsubscribe();
         }
       } catch {
         // Best effort: rosbridge drops our topics when the socket closes anyway.
@@ -610,7 +635,7 @@ export class RosBridge {
         return transport;
       },
     });
-    const conn: Connection = { gen, ros, transport: null, errored: false, publishers: null, measured: null };
+    const conn: Connection = { gen, ros, transport: null, errored: false, publishers: null, measured: null, images: null };
     this.#conn = conn;
     ros.on('connection', () => {
       if (gen === this.#gen) this.#onOpen(conn);
@@ -653,6 +678,20 @@ export class RosBridge {
     });
     m.subscribe((msg) => this.#onMeasuredMessage(msg));
     conn.measured = m;
+    conn.images = this.#images.map((img) => {
+      const name = img.type === 'raw' ? 'Image' : 'CompressedImage';
+      const t = new roslib.Topic<unknown>({
+        ros, name: img.topic, messageType: this.rosVersion === 2 ? `sensor_msgs/msg/${name}` : `sensor_msgs/${name}`, throttle_rate: img.throttleRateMs, queue_length: img.queueLength, reconnect_on_close: false,
+      });
+      t.subscribe((msg) => {
+        try {
+          this.#onImage?.(img.topic, msg);
+        } catch (e) {
+          this.#setError('ROS_CALLBACK_FAILED', `onImage listener threw: ${describe(e)}`);
+        }
+      });
+      return t;
+    });
     this.#state = 'connected';
     this.#emitStatus();
   }
@@ -683,8 +722,10 @@ export class RosBridge {
   #dispose(conn: Connection): void {
     for (const t of conn.publishers ?? []) t.removeAllListeners();
     conn.measured?.removeAllListeners();
+    for (const t of conn.images ?? []) t.removeAllListeners();
     conn.publishers = null;
     conn.measured = null;
+    conn.images = null;
     conn.ros.removeAllListeners();
     const t = conn.transport;
     // After a peer-side close the socket is already CLOSED; otherwise close() above handled it.

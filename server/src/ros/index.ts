@@ -9,6 +9,7 @@ export {
   type RosBridgeStatus,
   type RosConnectionState,
   type RosErrorCode,
+  type RosImageTopic,
   type RosPublishedTopic,
   type RosReconnectOptions,
   type RosTopicTable,

@@ -5,6 +5,7 @@
  * examples: docs/ros.md ("Robot config file"); example files in `server/config/`.
  */
 import { readFileSync } from 'node:fs';
+import { type CameraConfig, parseCameraConfigs } from '../cameras/cameraConfig.js';
 import { type TrajectoryGroup, TRAJECTORY_GROUPS, trajectoryJointNames } from './messages.js';
 
 /** Message types an output may use (either dialect's spelling is accepted). */
@@ -38,6 +39,8 @@ export interface RobotConfig {
   };
   /** Refuse to engage without fresh measured joints (recommended: true on a real robot). */
   readonly requireMeasured?: boolean;
+  /** The robot's cameras: ffmpeg sources and ROS image topics (docs/cameras.md). */
+  readonly cameras?: readonly CameraConfig[];
 }
 
 /** A config that is not valid; `code` is `ROBOT_CONFIG_INVALID`, the message names the field and value. */
@@ -66,7 +69,7 @@ function normalType(path: string, v: unknown): OutputType {
  */
 export function parseRobotConfig(value: unknown): RobotConfig {
   if (!isObj(value)) fail('the file', 'a JSON object', value);
-  const known = ['rosbridgeUrl', 'rosVersion', 'prefix', 'outputs', 'measured', 'requireMeasured', 'comment'];
+  const known = ['rosbridgeUrl', 'rosVersion', 'prefix', 'outputs', 'measured', 'requireMeasured', 'cameras', 'comment'];
   for (const k of Object.keys(value)) if (!known.includes(k)) fail(k, `one of the known fields (${known.join(', ')})`, k);
   const out: { -readonly [K in keyof RobotConfig]: RobotConfig[K] } = { outputs: [], measured: { rename: {}, expect: TRAJECTORY_GROUPS } };
   if (value['rosbridgeUrl'] !== undefined) {
@@ -85,6 +88,14 @@ export function parseRobotConfig(value: unknown): RobotConfig {
   if (value['requireMeasured'] !== undefined) {
     if (typeof value['requireMeasured'] !== 'boolean') fail('requireMeasured', 'true or false', value['requireMeasured']);
     out.requireMeasured = value['requireMeasured'];
+  }
+  if (value['cameras'] !== undefined) {
+    try {
+      out.cameras = Object.freeze(parseCameraConfigs(value['cameras']));
+    } catch (err) {
+      // One code for every problem of the file; the message says which camera field.
+      throw new RobotConfigError(`robot config: ${(err as Error).message}`);
+    }
   }
   const outputs = value['outputs'] ?? [];
   if (!Array.isArray(outputs)) fail('outputs', 'an array', outputs);

@@ -1,6 +1,6 @@
 /**
  * A rosbridge v2 PROTOCOL PEER for tests. It is NOT rosbridge: there is no ROS graph behind it,
- * it knows only the four standard message types dexbridge publishes, and it never converts
+ * it knows only the standard message types dexbridge publishes and subscribes (images too), and it never converts
  * anything to ROS. dexbridge is also checked against a real rosbridge_server (ROS 1 and ROS 2)
  * outside CI (see docs/ros.md); CI cannot run one (rosbridge_server is not packaged by Debian or
  * npm), so this peer stands in for it and is deliberately strict.
@@ -167,6 +167,11 @@ const struct =
     for (const f of Object.keys(o)) if (!(f in fields)) out.push(`${path} has no field "${f}" in this message type`);
   };
 
+/** rosbridge sends a `uint8[]` field as a base64 string in JSON. */
+const base64Bytes: Check = (v, path, out) => {
+  if (typeof v !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(v) || v.length % 4 !== 0) out.push(`${path} must be base64 (rosbridge's JSON form of uint8[]), got ${kind(v)}`);
+};
+
 function timeCheck(rv: PeerRosVersion, isDuration: boolean): Check {
   return rv === 1 ? struct({ secs: isDuration ? int32 : uint32, nsecs: nanos }) : struct({ sec: int32, nanosec: nanos });
 }
@@ -199,6 +204,8 @@ function schemas(rv: PeerRosVersion): Readonly<Record<string, Check>> {
         struct({ positions: f64s, velocities: f64s, accelerations: f64s, effort: f64s, time_from_start: timeCheck(rv, true) }),
       ),
     }),
+    'sensor_msgs/CompressedImage': struct({ header, format: string, data: base64Bytes }),
+    'sensor_msgs/Image': struct({ header, height: uint32, width: uint32, encoding: string, is_bigendian: intRange('uint8', 0, 255), step: uint32, data: base64Bytes }),
     'geometry_msgs/PoseStamped': struct({
       header,
       pose: struct({
@@ -273,7 +280,7 @@ export const isKnownRosType = (type: string): boolean => canonicalType(type) in 
 
 /**
  * Check a message against the standard definition of `type` in the given dialect. Returns the
- * problems (empty if valid); an unknown type is itself a problem (this peer knows only 5 types).
+ * problems (empty if valid); an unknown type is itself a problem (this peer knows only 7 types).
  */
 export function checkRosMessage(type: string, msg: unknown, rosVersion: PeerRosVersion = 1): string[] {
   const canonical = canonicalType(type);

@@ -1,0 +1,233 @@
+/**
+ * A camera read through Debian's `ffmpeg` run as a child process: anything ffmpeg opens (a V4L2
+ * USB camera, an RTSP IP camera, a file, a synthetic test source) comes out of its stdout as MJPEG
+ * (JPEG files back to back), split into frames by {@link MjpegSplitter}.
+ *
+ * It never blocks the caller: the child runs on its own; its output arrives as stream events.
+ * A missing `ffmpeg` (`CAMERA_FFMPEG_MISSING`), a child that exits (`CAMERA_SOURCE_FAILED`, with
+ * the last lines ffmpeg printed) or one that stops delivering for `stallMs` (`CAMERA_STALLED`: the
+ * child is killed) shows in {@link status}; the child is started again after `restartMs`.
+ * `close()` kills the child (SIGTERM, then SIGKILL after 1 s) and resolves when it has exited.
+ */
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { MjpegSplitter } from './MjpegSplitter.js';
+import type { CameraErrorCode, CameraFrame, CameraSource, CameraSourceStatus } from './types.js';
+
+export interface FfmpegCameraOptions {
+  readonly id: string;
+  /** What ffmpeg opens (`-i`): `/dev/video0`, `rtsp://…`, a file, `testsrc2=size=640x480:rate=30`. */
+  readonly input: string;
+  /** ffmpeg's input format (`-f`): `v4l2`, `lavfi`, `rtsp`; default: ffmpeg guesses. */
+  readonly format?: string;
+  /** More input options, before `-i` (e.g. `-input_format mjpeg -video_size 640x480 -framerate 30`). */
+  readonly inputOptions?: readonly string[];
+  /** Read the input at its own rate (`-re`): for files and synthetic sources; live devices pace themselves. */
+  readonly realtime?: boolean;
+  /** Loop a file input for ever (`-stream_loop -1`). */
+  readonly loop?: boolean;
+  /** Output frame rate, size (ffmpeg filters); default: as the input delivers. */
+  readonly fps?: number;
+  readonly width?: number;
+  readonly height?: number;
+  /** MJPEG quality, ffmpeg `-q:v` 2 (best) .. 31; default 5. */
+  readonly quality?: number;
+  /** Extra video filter appended (e.g. a drawtext clock for the demo). */
+  readonly filter?: string;
+  /** Server clock, ms. */
+  readonly now: () => number;
+  /** The ffmpeg program; default `ffmpeg` on the PATH. */
+  readonly ffmpegPath?: string;
+  /** Start a failed or stalled child again after this long, ms. Default 2000. */
+  readonly restartMs?: number;
+  /** No frame for this long after the first → stalled, and the child is restarted, ms. Default 3000. */
+  readonly stallMs?: number;
+}
+
+/** The ffmpeg arguments for these options (exported for docs and tests). */
+export function ffmpegArgs(o: FfmpegCameraOptions): string[] {
+  const filters: string[] = [];
+  if (o.fps !== undefined) filters.push(`fps=${o.fps}`);
+  if (o.width !== undefined || o.height !== undefined) filters.push(`scale=${o.width ?? -2}:${o.height ?? -2}`);
+  if (o.filter !== undefined) filters.push(o.filter);
+  return [
+    '-hide_banner', '-loglevel', 'error', '-nostdin',
+    ...(o.realtime === true ? ['-re'] : []),
+    ...(o.loop === true ? ['-stream_loop', '-1'] : []),
+    ...(o.inputOptions ?? []),
+    ...(o.format !== undefined ? ['-f', o.format] : []),
+    '-i', o.input,
+    '-an', '-sn', '-dn',
+    ...(filters.length > 0 ? ['-vf', filters.join(',')] : []),
+    // Full-range YUV is what a browser's JPEG decoder and every image tool expect from a JPEG.
+    '-pix_fmt', 'yuvj420p', '-c:v', 'mjpeg', '-q:v', String(o.quality ?? 5),
+    '-flush_packets', '1', '-f', 'mjpeg', 'pipe:1',
+  ];
+}
+
+export class FfmpegCamera implements CameraSource {
+  readonly kind = 'ffmpeg' as const;
+  readonly codec = 'jpeg' as const;
+  readonly id: string;
+  readonly #o: FfmpegCameraOptions;
+  readonly #restartMs: number;
+  readonly #stallMs: number;
+  #child: ChildProcessByStdio<null, Readable, Readable> | null = null;
+  #exited: Promise<void> = Promise.resolve();
+  #onFrame: ((f: CameraFrame) => void) | null = null;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  /** Looks for a stall even when nobody asks for the status. */
+  #watch: ReturnType<typeof setInterval> | null = null;
+  #closed = false;
+  #seq = 0;
+  #lastFrameMs = Number.NaN;
+  #lastCaptureMs = Number.NaN;
+  #code: CameraErrorCode | null = null;
+  #error: string | null = null;
+  #stderrTail: string[] = [];
+  #stalled = false;
+
+  constructor(o: FfmpegCameraOptions) {
+    for (const k of ['fps', 'width', 'height', 'quality', 'restartMs', 'stallMs'] as const) {
+      const v = o[k];
+      if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v > 0)) throw new RangeError(`camera ${o.id}: ${k} must be a positive number, got ${String(v)}`);
+    }
+    this.id = o.id;
+    this.#o = o;
+    this.#restartMs = o.restartMs ?? 2000;
+    this.#stallMs = o.stallMs ?? 3000;
+  }
+
+  start(onFrame: (frame: CameraFrame) => void): void {
+    if (this.#onFrame !== null || this.#closed) return;
+    this.#onFrame = onFrame;
+    this.#spawn();
+    this.#watch = setInterval(() => this.status(this.#o.now()), Math.max(100, this.#stallMs / 2));
+    this.#watch.unref?.();
+  }
+
+  status(nowMs: number): CameraSourceStatus {
+    if (!this.#closed && this.#child !== null && Number.isFinite(this.#lastFrameMs) && nowMs - this.#lastFrameMs > this.#stallMs && !this.#stalled) {
+      // Stalled: say so, and start the child again (an RTSP stream that hangs never recovers on its own).
+      this.#stalled = true;
+      this.#setError('CAMERA_STALLED', `camera ${this.id}: no frame for ${Math.round(nowMs - this.#lastFrameMs)} ms (stall limit ${this.#stallMs} ms); restarting ffmpeg`);
+      this.#child.kill('SIGKILL');
+    }
+    const running = this.#code === null && Number.isFinite(this.#lastFrameMs);
+    return {
+      id: this.id,
+      state: running ? 'running' : this.#code === 'CAMERA_STALLED' ? 'stalled' : this.#code !== null ? 'failed' : 'starting',
+      code: this.#code,
+      error: this.#error,
+      frames: this.#seq,
+      ageMs: Number.isFinite(this.#lastCaptureMs) ? Math.max(0, Math.round(nowMs - this.#lastCaptureMs)) : null,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#watch !== null) clearInterval(this.#watch);
+    this.#watch = null;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    const child = this.#child;
+    if (child !== null && child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const force = setTimeout(() => child.kill('SIGKILL'), 1000);
+      await this.#exited;
+      clearTimeout(force);
+    }
+  }
+
+  /** The running child's process id (tests check that close leaves none behind). */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /** Kills the child at once (process exit: nothing may be left behind). */
+  killNow(): void {
+    this.#closed = true;
+    if (this.#watch !== null) clearInterval(this.#watch);
+    this.#child?.kill('SIGKILL');
+  }
+
+  #setError(code: CameraErrorCode, message: string): void {
+    this.#code = code;
+    this.#error = message;
+  }
+
+  #spawn(): void {
+    this.#timer = null;
+    if (this.#closed) return;
+    const splitter = new MjpegSplitter();
+    this.#stderrTail = [];
+    this.#stalled = false;
+    let child: ChildProcessByStdio<null, Readable, Readable>;
+    try {
+      child = spawn(this.#o.ffmpegPath ?? 'ffmpeg', ffmpegArgs(this.#o), { stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (err) {
+      this.#setError('CAMERA_SOURCE_FAILED', `camera ${this.id}: cannot start ffmpeg: ${(err as Error).message}`);
+      this.#scheduleRestart();
+      return;
+    }
+    this.#child = child;
+    let spawnFailed = false;
+    let ended = (): void => undefined;
+    this.#exited = new Promise<void>((resolve) => {
+      ended = () => {
+        if (this.#child === child) this.#child = null;
+        this.#scheduleRestart();
+        resolve();
+      };
+    });
+    child.once('close', (code, signal) => {
+      if (!this.#closed && !spawnFailed && !this.#stalled) {
+        const tail = this.#stderrTail.join(' | ').slice(-400);
+        this.#setError('CAMERA_SOURCE_FAILED', `camera ${this.id}: ffmpeg exited (${signal ?? `code ${code}`})${tail ? `: ${tail}` : ''}; restarting in ${this.#restartMs} ms`);
+      }
+      ended();
+    });
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      // A child that could not start may never emit 'close': end it here too (ended() is idempotent in effect).
+      spawnFailed = true;
+      queueMicrotask(ended);
+      if (err.code === 'ENOENT') {
+        this.#setError('CAMERA_FFMPEG_MISSING', `camera ${this.id}: ${this.#o.ffmpegPath ?? 'ffmpeg'} not found; install Debian's ffmpeg (apt-get install ffmpeg)`);
+      } else {
+        this.#setError('CAMERA_SOURCE_FAILED', `camera ${this.id}: cannot start ffmpeg: ${err.message}`);
+      }
+    });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (text: string) => {
+      for (const line of text.split('\n')) if (line.trim() !== '') this.#stderrTail.push(line.trim());
+      if (this.#stderrTail.length > 4) this.#stderrTail.splice(0, this.#stderrTail.length - 4);
+    });
+    child.stdout.on('data', (chunk: Buffer) => {
+      for (const img of splitter.push(chunk)) this.#deliver(img.data, img.width, img.height);
+    });
+  }
+
+  #scheduleRestart(): void {
+    if (this.#closed || this.#timer !== null) return;
+    this.#timer = setTimeout(() => this.#spawn(), this.#restartMs);
+    this.#timer.unref?.();
+  }
+
+  #deliver(data: Uint8Array, width: number, height: number): void {
+    const now = this.#o.now();
+    this.#lastFrameMs = now;
+    // ffmpeg hands over a frame as soon as it is encoded: the time the server has it is the
+    // closest to capture this source can tell (docs/cameras.md).
+    this.#lastCaptureMs = now;
+    if (this.#code !== null) {
+      this.#code = null;
+      this.#error = null;
+    }
+    this.#stalled = false;
+    const frame: CameraFrame = {
+      cameraId: this.id, seq: this.#seq++, captureTimeMs: now, receivedTimeMs: now, codec: 'jpeg', keyFrame: true,
+      width: Math.min(width, 0xffff), height: Math.min(height, 0xffff), data,
+    };
+    this.#onFrame?.(frame);
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * Camera configuration: the `cameras` array of the robot config file, the `serve --camera`
+ * option, and the demo's synthetic cameras. Format: docs/cameras.md.
+ */
+import { CAMERA_ID_RE } from '../protocol/index.js';
+import { CameraConfigError } from './types.js';
+
+/** A camera read through ffmpeg (a device, an RTSP stream, a file, a synthetic source). */
+export interface FfmpegCameraConfig {
+  readonly id: string;
+  readonly source: 'ffmpeg';
+  /** ffmpeg's `-i`. */
+  readonly input: string;
+  /** ffmpeg's input `-f` (v4l2, lavfi, rtsp, …). */
+  readonly format?: string;
+  /** More ffmpeg input options, before `-i`. */
+  readonly inputOptions?: readonly string[];
+  /** Read at the input's own rate (`-re`), for files and synthetic sources. */
+  readonly realtime?: boolean;
+  /** Loop a file for ever. */
+  readonly loop?: boolean;
+  readonly fps?: number;
+  readonly width?: number;
+  readonly height?: number;
+  /** MJPEG `-q:v`, 2..31. */
+  readonly quality?: number;
+  /** Extra ffmpeg video filter. */
+  readonly filter?: string;
+}
+
+/** A camera published on a ROS topic (`sensor_msgs/CompressedImage`, or a raw `sensor_msgs/Image`) through rosbridge. */
+export interface RosCameraConfig {
+  readonly id: string;
+  readonly source: 'ros';
+  readonly topic: string;
+  /** The topic's message type; default `sensor_msgs/CompressedImage`. Raw images (rgb8, bgr8, mono8) are encoded to JPEG by ffmpeg. */
+  readonly type: 'sensor_msgs/CompressedImage' | 'sensor_msgs/Image';
+  /** rosbridge `throttle_rate`, ms. Default 0 (every message). */
+  readonly throttleRateMs: number;
+  /** rosbridge `queue_length`. Default 1 (only the newest waits). */
+  readonly queueLength: number;
+}
+
+export type CameraConfig = FfmpegCameraConfig | RosCameraConfig;
+
+const TOPIC_RE = /^(\/[A-Za-z][A-Za-z0-9_]*)+$/;
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function fail(path: string, expected: string, v: unknown): never {
+  throw new CameraConfigError(`cameras: ${path} must be ${expected}, got ${JSON.stringify(v)}`);
+}
+
+function optNumber(o: Record<string, unknown>, path: string, key: string, min: number, max: number, integer = false): number | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
+    fail(`${path}.${key}`, `${integer ? 'an integer' : 'a number'} in ${min}..${max}`, v);
+  }
+  return v;
+}
+
+function optString(o: Record<string, unknown>, path: string, key: string): string | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || v.length === 0 || v.length > 4096) fail(`${path}.${key}`, 'a non-empty string', v);
+  return v;
+}
+
+function optBool(o: Record<string, unknown>, path: string, key: string): boolean | undefined {
+  const v = o[key];
+  if (v !== undefined && typeof v !== 'boolean') fail(`${path}.${key}`, 'true or false', v);
+  return v as boolean | undefined;
+}
+
+/**
+ * Validates the `cameras` array of a robot config (or any list of camera objects).
+ * @throws CameraConfigError naming the first bad field.
+ */
+export function parseCameraConfigs(value: unknown, path = 'cameras'): CameraConfig[] {
+  if (!Array.isArray(value)) fail(path, 'an array of cameras', value);
+  const ids = new Set<string>();
+  return value.map((c: unknown, i): CameraConfig => {
+    const p = `${path}[${i}]`;
+    if (!isObj(c)) fail(p, 'an object', c);
+    const id = c['id'];
+    if (typeof id !== 'string' || !CAMERA_ID_RE.test(id)) fail(`${p}.id`, 'an id of 1..64 letters, digits, _ or -', id);
+    if (ids.has(id)) fail(`${p}.id`, 'an id no other camera uses', id);
+    ids.add(id);
+    const source = c['source'];
+    if (source === 'ros') {
+      const known = ['id', 'source', 'topic', 'type', 'throttleRateMs', 'queueLength'];
+      for (const k of Object.keys(c)) if (!known.includes(k)) fail(`${p}.${k}`, `absent (a ros camera has ${known.join(', ')})`, k);
+      const topic = c['topic'];
+      if (typeof topic !== 'string' || !TOPIC_RE.test(topic)) fail(`${p}.topic`, 'an absolute ROS topic name', topic);
+      const t = c['type'] === undefined ? 'sensor_msgs/CompressedImage' : typeof c['type'] === 'string' ? c['type'].replace('/msg/', '/') : c['type'];
+      if (t !== 'sensor_msgs/CompressedImage' && t !== 'sensor_msgs/Image') fail(`${p}.type`, 'sensor_msgs/CompressedImage or sensor_msgs/Image (ROS 2 spelling pkg/msg/Type accepted)', c['type']);
+      return Object.freeze({
+        id, source, topic, type: t,
+        throttleRateMs: optNumber(c, p, 'throttleRateMs', 0, 60_000, true) ?? 0,
+        queueLength: optNumber(c, p, 'queueLength', 1, 100, true) ?? 1,
+      });
+    }
+    if (source !== 'ffmpeg') fail(`${p}.source`, '"ffmpeg" or "ros"', source);
+    const known = ['id', 'source', 'input', 'format', 'inputOptions', 'realtime', 'loop', 'fps', 'width', 'height', 'quality', 'filter'];
+    for (const k of Object.keys(c)) if (!known.includes(k)) fail(`${p}.${k}`, `absent (an ffmpeg camera has ${known.join(', ')})`, k);
+    const input = optString(c, p, 'input');
+    if (input === undefined) fail(`${p}.input`, 'what ffmpeg opens (a device, URL or file)', input);
+    const inputOptions = c['inputOptions'];
+    if (inputOptions !== undefined && !(Array.isArray(inputOptions) && inputOptions.every((s) => typeof s === 'string'))) fail(`${p}.inputOptions`, 'an array of strings', inputOptions);
+    const out: { -readonly [K in keyof FfmpegCameraConfig]: FfmpegCameraConfig[K] } = { id, source, input };
+    const format = optString(c, p, 'format');
+    if (format !== undefined) out.format = format;
+    if (inputOptions !== undefined) out.inputOptions = Object.freeze([...(inputOptions as string[])]);
+    const realtime = optBool(c, p, 'realtime');
+    if (realtime !== undefined) out.realtime = realtime;
+    const loop = optBool(c, p, 'loop');
+    if (loop !== undefined) out.loop = loop;
+    const fps = optNumber(c, p, 'fps', 0.1, 240);
+    if (fps !== undefined) out.fps = fps;
+    const width = optNumber(c, p, 'width', 16, 8192, true);
+    if (width !== undefined) out.width = width;
+    const height = optNumber(c, p, 'height', 16, 8192, true);
+    if (height !== undefined) out.height = height;
+    const quality = optNumber(c, p, 'quality', 2, 31, true);
+    if (quality !== undefined) out.quality = quality;
+    const filter = optString(c, p, 'filter');
+    if (filter !== undefined) out.filter = filter;
+    return Object.freeze(out);
+  });
+}
+
+/**
+ * One `serve --camera <id>=<source>`: `ros:/topic` (a ROS CompressedImage topic), `ros-raw:/topic`
+ * (a raw `sensor_msgs/Image` topic, encoded to JPEG), `/dev/videoN`
+ * (a V4L2 device), `rtsp://…` (an IP camera, over TCP), `demo` (a synthetic test source with a
+ * running clock), anything else a file ffmpeg can read (played in real time, looped).
+ * @throws CameraConfigError for a spec without `=`, a bad id or an empty source.
+ */
+export function parseCameraSpec(spec: string): CameraConfig {
+  const eq = spec.indexOf('=');
+  const id = eq < 0 ? '' : spec.slice(0, eq);
+  const src = eq < 0 ? '' : spec.slice(eq + 1);
+  if (!CAMERA_ID_RE.test(id) || src === '') {
+    throw new CameraConfigError(`cameras: --camera must be <id>=<source> with an id of 1..64 letters, digits, _ or - (e.g. head=/dev/video0), got ${JSON.stringify(spec)}`);
+  }
+  if (src.startsWith('ros:')) return parseCameraConfigs([{ id, source: 'ros', topic: src.slice(4) }], '--camera')[0]!;
+  if (src.startsWith('ros-raw:')) return parseCameraConfigs([{ id, source: 'ros', topic: src.slice(8), type: 'sensor_msgs/Image' }], '--camera')[0]!;
+  if (src === 'demo') return demoCamera(id, 0);
+  if (/^\/dev\/video\d+$/.test(src)) return Object.freeze({ id, source: 'ffmpeg', input: src, format: 'v4l2' });
+  if (/^rtsps?:\/\//.test(src)) return Object.freeze({ id, source: 'ffmpeg', input: src, format: 'rtsp', inputOptions: ['-rtsp_transport', 'tcp'] });
+  return Object.freeze({ id, source: 'ffmpeg', input: src, realtime: true, loop: true });
+}
+
+/**
+ * A synthetic camera: ffmpeg's `testsrc2` pattern with the running time burned in (its own
+ * clock), 640×480 at 15 Hz. `variant` picks the pattern (0 testsrc2, 1 the SMPTE bars).
+ */
+export function demoCamera(id: string, variant: number, o: { width?: number; height?: number; fps?: number } = {}): FfmpegCameraConfig {
+  const w = o.width ?? 640;
+  const h = o.height ?? 480;
+  const fps = o.fps ?? 15;
+  const pattern = variant % 2 === 0 ? 'testsrc2' : 'smptehdbars';
+  // drawtext needs a font: DejaVu ships with Debian's ffmpeg dependencies (fontconfig); the
+  // stream time in seconds, large, so an age or a freeze is visible on the picture itself.
+  const text = `drawtext=text='${id} %{pts\\:hms}':fontsize=${Math.round(h / 12)}:fontcolor=white:box=1:boxcolor=black@0.6:x=10:y=h-th-10`;
+  return Object.freeze({ id, source: 'ffmpeg', input: `${pattern}=size=${w}x${h}:rate=${fps}`, format: 'lavfi', realtime: true, filter: text, quality: 7 });
+}
+
+/** The demo's two synthetic cameras (`--demo` without cameras of its own). */
+export const demoCameras = (): CameraConfig[] => [demoCamera('head', 0), demoCamera('side', 1)];

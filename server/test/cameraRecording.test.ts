@@ -1,0 +1,150 @@
+/**
+ * Camera images in the session MCAP: `foxglove.CompressedImage` with Foxglove's published JSON
+ * Schema, read back with @mcap/core's indexed reader, the JPEGs decoded by ffmpeg (ffprobe counts
+ * the frames); after a crash, `recoverMcap` keeps the images up to the last flushed chunk; and a
+ * running dexbridge records its cameras. Needs Debian's ffmpeg (.ci/run installs it).
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CompressedImage } from '@foxglove/schemas/jsonschema.js';
+import { McapIndexedReader } from '@mcap/core';
+import { rigUrdf } from '@dexbridge/urdf';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startDexbridge } from '../src/bridge/startDexbridge.js';
+import { MjpegSplitter } from '../src/cameras/index.js';
+import { base64, FileReadable, FileSink, Recorder, recoverMcap, ZSTD_DECOMPRESS_HANDLERS, loadZstdCompressor } from '../src/recording/index.js';
+
+const dirs: string[] = [];
+const tmp = (): string => {
+  const d = mkdtempSync(join(tmpdir(), 'dexbridge-camrec-'));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** `n` JPEG frames of ffmpeg's test pattern (each a different picture: the pattern moves). */
+function jpegs(n: number): Uint8Array[] {
+  const stream = execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=10', '-frames:v', String(n), '-c:v', 'mjpeg', '-f', 'mjpeg', 'pipe:1']);
+  return new MjpegSplitter().push(stream).map((i) => i.data);
+}
+
+/** Frames ffmpeg decodes from a file of JPEGs back to back (`ffprobe -count_frames`). */
+function ffprobeFrames(images: Uint8Array[]): number {
+  const file = join(tmp(), 'images.mjpeg');
+  writeFileSync(file, Buffer.concat(images));
+  const out = execFileSync('ffprobe', ['-v', 'error', '-f', 'mjpeg', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames,width,height', '-of', 'json', file], { encoding: 'utf8' });
+  const s = (JSON.parse(out) as { streams: { nb_read_frames: string; width: number; height: number }[] }).streams[0]!;
+  expect([s.width, s.height]).toEqual([160, 120]);
+  return Number(s.nb_read_frames);
+}
+
+async function until(test: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!test()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+interface ImageMessage {
+  timestamp: { sec: number; nsec: number };
+  frame_id: string;
+  data: string;
+  format: string;
+}
+
+/** Every image of `topic` in an MCAP file, in log-time order, with its log time (ns). */
+async function readImages(file: string, topic: string): Promise<{ logTime: bigint; msg: ImageMessage; schema: string; schemaText: string }[]> {
+  const readable = await FileReadable.open(file);
+  try {
+    const reader = await McapIndexedReader.Initialize({ readable, decompressHandlers: ZSTD_DECOMPRESS_HANDLERS });
+    const out = [];
+    for await (const m of reader.readMessages({ topics: [topic] })) {
+      const ch = reader.channelsById.get(m.channelId)!;
+      const schema = reader.schemasById.get(ch.schemaId)!;
+      out.push({ logTime: m.logTime, msg: JSON.parse(new TextDecoder().decode(m.data)) as ImageMessage, schema: schema.name, schemaText: new TextDecoder().decode(schema.data) });
+    }
+    return out;
+  } finally {
+    await readable.close();
+  }
+}
+
+describe('base64', () => {
+  it('matches Node for every length and any bytes', () => {
+    for (let n = 0; n < 70; n++) {
+      const b = Uint8Array.from({ length: n }, (_, i) => (i * 97 + n * 13) & 255);
+      expect(base64(b)).toBe(Buffer.from(b).toString('base64'));
+    }
+    const big = new Uint8Array(50_001).map((_, i) => (i * 2654435761) >>> 24);
+    expect(base64(big)).toBe(Buffer.from(big).toString('base64'));
+  });
+});
+
+describe('camera images in the MCAP', () => {
+  it('are foxglove.CompressedImage messages that read back to the same JPEGs, decodable by ffmpeg; recover keeps them up to the last flushed chunk', async () => {
+    const dir = tmp();
+    const file = join(dir, 'cams.mcap');
+    const frames = jpegs(12);
+    const compressChunk = await loadZstdCompressor();
+    const rec = await Recorder.open(await FileSink.create(file), {
+      softwareVersion: 'test', startedAtIso: new Date().toISOString(), urdf: rigUrdf(), cameras: ['head'], flushIntervalMs: 0, compressChunk,
+    });
+    const t0 = Date.now();
+    for (let i = 0; i < 8; i++) expect(rec.writeCameraFrame('head', t0 + i * 100 + 0.25, 'jpeg', frames[i]!)).toBe(true);
+    await rec.flush();
+    // What is on disk now is what a kill -9 would leave: every chunk flushed so far, no summary.
+    const crashed = join(dir, 'crashed.mcap');
+    copyFileSync(file, crashed);
+    for (let i = 8; i < 12; i++) rec.writeCameraFrame('head', t0 + i * 100 + 0.25, 'jpeg', frames[i]!);
+    expect(rec.writeCameraFrame('nope', t0, 'jpeg', frames[0]!)).toBe(false);
+    await rec.close();
+
+    const all = await readImages(file, '/dexbridge/cameras/head');
+    expect(all).toHaveLength(12);
+    expect(all[0]!.schema).toBe('foxglove.CompressedImage');
+    expect(JSON.parse(all[0]!.schemaText)).toEqual(CompressedImage); // Foxglove's own definition
+    all.forEach((m, i) => {
+      expect(m.msg.frame_id).toBe('head');
+      expect(m.msg.format).toBe('jpeg');
+      const ms = t0 + i * 100 + 0.25;
+      expect(m.msg.timestamp).toEqual({ sec: Math.floor(ms / 1000), nsec: Math.round((ms % 1000) * 1e6) });
+      expect(m.logTime).toBe(BigInt(Math.floor(ms)) * 1_000_000n + 250_000n);
+      expect(Buffer.from(m.msg.data, 'base64')).toEqual(Buffer.from(frames[i]!));
+    });
+    expect(ffprobeFrames(all.map((m) => Buffer.from(m.msg.data, 'base64')))).toBe(12);
+
+    const recovered = join(dir, 'recovered.mcap');
+    const report = await recoverMcap(crashed, recovered);
+    expect(report.inputComplete).toBe(false);
+    const kept = await readImages(recovered, '/dexbridge/cameras/head');
+    expect(kept.map((m) => m.msg.data)).toEqual(all.slice(0, 8).map((m) => m.msg.data));
+    expect(ffprobeFrames(kept.map((m) => Buffer.from(m.msg.data, 'base64')))).toBe(8);
+  });
+
+  it('a running dexbridge records every camera of the session', async () => {
+    const dir = tmp();
+    const run = await startDexbridge({
+      port: 0, operatorToken: 'operator-token-123', policyToken: 'policy-token-123', recordingsDir: dir, record: 'manual',
+      cameras: [{ id: 'head', source: 'ffmpeg', input: 'testsrc2=size=160x120:rate=20', format: 'lavfi', realtime: true }],
+    });
+    try {
+      const recording = run.recording!;
+      recording.start({ operator: 'test' }, 'test');
+      await until(() => recording.active(), 'the recording to start');
+      const framesAtStart = run.cameras.status()[0]!.frames;
+      await until(() => run.cameras.status()[0]!.frames >= framesAtStart + 10, '10 camera frames while recording');
+    } finally {
+      await run.close();
+    }
+    const name = readdirSync(dir).find((f) => f.endsWith('.mcap'))!;
+    const images = await readImages(join(dir, name), '/dexbridge/cameras/head');
+    expect(images.length).toBeGreaterThanOrEqual(10);
+    for (let i = 1; i < images.length; i++) expect(images[i]!.logTime).toBeGreaterThanOrEqual(images[i - 1]!.logTime);
+    expect(ffprobeFrames(images.map((m) => Buffer.from(m.msg.data, 'base64')))).toBe(images.length);
+  });
+});
