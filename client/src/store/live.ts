@@ -54,7 +54,8 @@ export interface LiveStoreState {
   readonly summary: LiveSummary | undefined;
   readonly rttMs: number;
   readonly log: readonly LogEntry[];
-  readonly lastError: { readonly code: string; readonly message: string; readonly atMs: number } | undefined;
+  /** The newest refusal; `ref` is the refused message's type (`binary:1` for a hand frame). */
+  readonly lastError: { readonly code: string; readonly message: string; readonly ref: string | undefined; readonly atMs: number } | undefined;
 }
 
 export const SUMMARY_HZ = 5;
@@ -123,7 +124,7 @@ export class LiveSession {
     else if (m.type === 'welcome') this.store.setState({ welcome: m });
     else if (m.type === 'event') this.addLog('event', describeEvent(m));
     else if (m.type === 'error') {
-      this.store.setState({ lastError: { code: m.code, message: m.message, atMs: performance.now() } });
+      this.store.setState({ lastError: { code: m.code, message: m.message, ref: m.ref, atMs: performance.now() } });
       this.addLog('error', `${m.code}: ${m.message}`);
     } else if (m.type === 'pong') {
       if (this.client.rttMs !== this.store.getState().rttMs) this.store.setState({ rttMs: this.client.rttMs });

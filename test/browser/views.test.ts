@@ -1,0 +1,185 @@
+/**
+ * The views as their users meet them, in Debian's Chromium (playwright-core) against a real
+ * dexbridge server running its demo (the demo operator holds the control lease, as after
+ * `dexbridge serve --demo`):
+ * - the operator in IWER's emulated Quest 3 reads on the head-up display that the demo holds the
+ *   lease and that its frames are refused, then pokes the XR panel's buttons with an emulated
+ *   fingertip: take control, engage, e-stop (the robot latches);
+ * - the dashboard at 1280×800 frames the whole robot.
+ *
+ * Every wait is for a condition; nothing asserts a rate or a duration. Screenshots land in
+ * test-artifacts/browser/.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type RunningDexbridge, startDexbridge } from '@dexbridge/server';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, chromiumArgs } from '../../bench/chromium.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ARTIFACTS = join(ROOT, 'test-artifacts/browser');
+const TOKEN = 'views-test-operator-token';
+
+let run: RunningDexbridge;
+let browser: Browser;
+let base: string;
+let clientDir: string;
+let recordingsDir: string;
+const events: { event: string; detail: Record<string, unknown> }[] = [];
+/** Whether the newest robot state the server sent carries the latched e-stop. */
+let stateEstop = false;
+const pageErrors: string[] = [];
+
+async function until(what: string, test: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
+  const t0 = Date.now();
+  while (!(await test())) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function newPage(viewport = { width: 1100, height: 760 }): Promise<{ context: BrowserContext; page: Page }> {
+  // One context per page: each is its own window, so none is throttled as a background tab.
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(`${page.url()}: ${e.message}`));
+  return { context, page };
+}
+
+type Vec = [number, number, number];
+interface OperatorWindow {
+  dexbridge: {
+    device: { hands: { right: { position: { x: number; y: number; z: number } } } };
+    stats: { framesSent: number; hudRows: readonly string[]; lastRight: Float32Array };
+    xrButtons: Map<string, { localToWorld(v: unknown): { x: number; y: number; z: number }; position: { clone(): { set(x: number, y: number, z: number): unknown } } }>;
+  };
+}
+
+/** The right index fingertip (WebXR joint 9) in the XR reference space, from the last frame the page sent. */
+const tipOf = (page: Page): Promise<Vec> =>
+  page.evaluate(() => {
+    const r = (window as unknown as OperatorWindow).dexbridge.stats.lastRight;
+    return [r[72]!, r[73]!, r[74]!] as Vec;
+  });
+
+/** A point `out` m in front of button `id`'s face, in the XR reference space. */
+const buttonPoint = (page: Page, id: string, out: number): Promise<Vec> =>
+  page.evaluate(
+    ([id, out]) => {
+      const m = (window as unknown as OperatorWindow).dexbridge.xrButtons.get(id);
+      if (!m) throw new Error(`no XR button ${id}`);
+      // The box is 0.02 m deep, centred on the mesh: its face is at local z = 0.01.
+      const p = m.localToWorld(m.position.clone().set(0, 0, 0.01 + out));
+      return [p.x, p.y, p.z] as Vec;
+    },
+    [id, out] as const,
+  );
+
+/** Moves the emulated right hand until its index fingertip is within 3 mm of `target`. */
+async function moveTipTo(page: Page, target: Vec): Promise<void> {
+  await until(`the fingertip at ${target.map((v) => v.toFixed(3))}`, async () => {
+    const tip = await tipOf(page);
+    const miss = Math.hypot(tip[0] - target[0], tip[1] - target[1], tip[2] - target[2]);
+    if (miss < 0.003) return true;
+    const sent = await page.evaluate(
+      ([d]) => {
+        const w = (window as unknown as OperatorWindow).dexbridge;
+        const p = w.device.hands.right.position;
+        p.x += d[0];
+        p.y += d[1];
+        p.z += d[2];
+        return w.stats.framesSent;
+      },
+      [[target[0] - tip[0], target[1] - tip[1], target[2] - tip[2]]] as const,
+    );
+    // The pose moves on the next XR frames: look again once two more were sent.
+    await page.waitForFunction((n) => (window as unknown as OperatorWindow).dexbridge.stats.framesSent >= n + 2, sent, { timeout: 60_000 });
+    return false;
+  });
+}
+
+/** Pokes an XR button with the right index fingertip: from 6 cm in front of it to its face, and back. */
+async function poke(page: Page, id: string): Promise<void> {
+  await moveTipTo(page, await buttonPoint(page, id, 0.06));
+  await moveTipTo(page, await buttonPoint(page, id, 0));
+  await moveTipTo(page, await buttonPoint(page, id, 0.06));
+}
+
+const hudRows = (page: Page): Promise<readonly string[]> => page.evaluate(() => (window as unknown as OperatorWindow).dexbridge.stats.hudRows);
+
+describe('the operator and dashboard views in Chromium (issue 14)', () => {
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    clientDir = mkdtempSync(join(tmpdir(), 'dexbridge-client-'));
+    recordingsDir = mkdtempSync(join(tmpdir(), 'dexbridge-recs-'));
+    await build({ root: join(ROOT, 'client'), configFile: join(ROOT, 'client/vite.config.ts'), logLevel: 'warn', build: { outDir: clientDir, emptyOutDir: true } });
+    run = await startDexbridge({ port: 0, operatorToken: TOKEN, recordingsDir, record: 'session', clientDir, demo: true });
+    base = `http://localhost:${run.port}`;
+    run.server.loop.onEvent((e) => events.push({ event: e.event, detail: e.detail as Record<string, unknown> }));
+    run.server.loop.onState((s) => {
+      stateEstop = s.estop;
+    });
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: chromiumArgs() });
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await run?.close();
+    rmSync(clientDir, { recursive: true, force: true });
+    rmSync(recordingsDir, { recursive: true, force: true });
+  });
+
+  describe('in the emulated Quest 3', () => {
+    let op: { context: BrowserContext; page: Page };
+    beforeAll(async () => {
+      op = await newPage();
+      await op.page.goto(`${base}/?role=operator&emulate=quest3&name=quest-xr#token=${TOKEN}`);
+      await op.page.waitForSelector('[data-testid=enter-xr]:not([disabled])', { timeout: 60_000 });
+      await op.page.screenshot({ path: join(ARTIFACTS, 'views-operator-before-xr.png') });
+      await op.page.click('[data-testid=enter-xr]');
+      await op.page.waitForFunction(() => (window as unknown as OperatorWindow).dexbridge.stats.framesSent > 5, undefined, { timeout: 60_000 });
+    }, 180_000);
+    afterAll(async () => {
+      await op?.context.close();
+    });
+
+    it('the head-up display says LEASE_HELD, who holds the lease and that frames are refused, while the demo drives', async () => {
+      expect(run.server.leaseHolder()).toBe('demo');
+      await until('the HUD names the demo as the lease holder', async () => (await hudRows(op.page)).some((r) => r.startsWith('LEASE_HELD: demo holds the control lease')));
+      const rows = await hudRows(op.page);
+      await op.page.screenshot({ path: join(ARTIFACTS, 'views-operator-lease-held.png') });
+      expect(rows.join(' ')).toMatch(/your hand frames are refused/);
+      expect(rows.join(' ')).toMatch(/● REC dexbridge-/);
+      // The server did refuse them, with that code.
+      const lastError = await op.page.evaluate(() => (window as unknown as { dexbridge: { session: { store: { getState(): { lastError?: { code: string; ref?: string } } } } } }).dexbridge.session.store.getState().lastError);
+      expect(lastError).toMatchObject({ code: 'LEASE_HELD', ref: 'binary:1' });
+    });
+
+    it('take control and engage are poked on the XR panel, under the server’s authority rules', async () => {
+      await poke(op.page, 'take');
+      await until('the headset holds the lease', () => run.server.leaseHolder() === 'quest-xr');
+      await until('the HUD no longer says LEASE_HELD', async () => !(await hudRows(op.page)).some((r) => r.startsWith('LEASE_HELD')));
+      const from = events.length;
+      await poke(op.page, 'engage');
+      await until('engaged', () => events.slice(from).some((e) => e.event === 'engage'));
+    });
+
+    it('an emulated hand pokes the in-XR e-stop and the robot latches', async () => {
+      const from = events.length;
+      // Hovering in front of it does nothing; pressing it stops the robot.
+      await moveTipTo(op.page, await buttonPoint(op.page, 'estop', 0.06));
+      expect(events.slice(from).some((e) => e.event === 'estop')).toBe(false);
+      await moveTipTo(op.page, await buttonPoint(op.page, 'estop', 0));
+      await until('the estop event', () => events.slice(from).some((e) => e.event === 'estop'));
+      await until('the robot states carry the latched e-stop', () => stateEstop);
+      console.info(`views: e-stop by ${String(events.slice(from).find((e) => e.event === 'estop')?.detail['by'])}`);
+      await until('the HUD says E-STOP', async () => (await hudRows(op.page)).some((r) => r.startsWith('E-STOP LATCHED')));
+      await op.page.screenshot({ path: join(ARTIFACTS, 'views-operator-estop.png') });
+      expect(pageErrors).toEqual([]);
+    });
+  });
+});
