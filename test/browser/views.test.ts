@@ -182,4 +182,80 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       expect(pageErrors).toEqual([]);
     });
   });
+  describe('the dashboard', () => {
+    interface Framed {
+      framings: number;
+      camera: number[];
+      width: number;
+      height: number;
+      flanges: { left: [number, number] | null; right: [number, number] | null };
+      /** Pixels near each flange's projection drawn brighter than the floor and background. */
+      robotPixels: { left: number; right: number };
+    }
+    /** The flanges in the scene's projection and, in the same instant, the pixels drawn there. */
+    const framed = (page: Page): Promise<Framed> =>
+      page.evaluate(() => {
+        const view = (window as unknown as { dexbridge: { liveView: { framings: number; projectLink(l: string): [number, number] | null } } }).dexbridge.liveView;
+        const c = document.querySelector('[data-testid=live-robot] canvas') as HTMLCanvasElement;
+        const copy = document.createElement('canvas');
+        copy.width = c.width;
+        copy.height = c.height;
+        const ctx = copy.getContext('2d')!;
+        ctx.drawImage(c, 0, 0);
+        const near = (ndc: [number, number] | null): number => {
+          if (!ndc) return 0;
+          const cx = Math.round(((ndc[0] + 1) / 2) * c.width), cy = Math.round(((1 - ndc[1]) / 2) * c.height);
+          const r = 6;
+          const x0 = Math.max(0, cx - r), y0 = Math.max(0, cy - r);
+          const w = Math.min(c.width, cx + r + 1) - x0, h = Math.min(c.height, cy + r + 1) - y0;
+          if (w <= 0 || h <= 0) return 0;
+          const px = ctx.getImageData(x0, y0, w, h).data;
+          let n = 0;
+          // The robot is light grey and the hands darker grey; floor grid and background stay below 80.
+          for (let i = 0; i < px.length; i += 4) if ((px[i]! + px[i + 1]! + px[i + 2]!) / 3 > 80) n++;
+          return n;
+        };
+        const left = view.projectLink('left_arm_flange'), right = view.projectLink('right_arm_flange');
+        return { camera: (view as unknown as { cameraPositionM: number[] }).cameraPositionM, framings: view.framings, width: c.width, height: c.height, flanges: { left, right }, robotPixels: { left: near(left), right: near(right) } };
+      });
+    const inside = (p: [number, number] | null): boolean => p !== null && Math.abs(p[0]) < 0.97 && Math.abs(p[1]) < 0.97;
+
+    it('at 1280×800 frames the whole robot from behind: both flanges inside the canvas, in the projection and by pixels; again after a resize', async () => {
+      const dash = await newPage({ width: 1280, height: 800 });
+      const page = dash.page;
+      await page.goto(`${base}/`);
+      await page.waitForFunction(() => {
+        const d = (window as unknown as { dexbridge?: { session?: { latest?: unknown }; liveView?: { framings: number } } }).dexbridge;
+        return d?.session?.latest !== undefined && (d.liveView?.framings ?? 0) > 0;
+      }, undefined, { timeout: 60_000 });
+      // Both flanges drawn where the projection puts them (a state may land between two checks: look again).
+      let f = await framed(page);
+      await until('both flanges framed and drawn', async () => {
+        f = await framed(page);
+        return inside(f.flanges.left) && inside(f.flanges.right) && f.robotPixels.left > 0 && f.robotPixels.right > 0;
+      });
+      await page.screenshot({ path: join(ARTIFACTS, 'views-dashboard-1280x800.png') });
+      console.info(`views: 1280×800 canvas ${f.width}×${f.height}, flanges L ${f.flanges.left?.map((v) => v.toFixed(2))} R ${f.flanges.right?.map((v) => v.toFixed(2))}, robot pixels ${JSON.stringify(f.robotPixels)}, camera ${f.camera.map((v) => v.toFixed(2))} after ${f.framings} framings`);
+      // Seen from behind: the robot's left arm is on screen left.
+      expect(f.flanges.left![0]).toBeLessThan(f.flanges.right![0]);
+      // The L and R labels stand on their own sides.
+      const labels = await page.evaluate(() => {
+        const view = (window as unknown as { dexbridge: { liveView: { projectLink(l: string): [number, number] | null } } }).dexbridge.liveView;
+        return [view.projectLink('side-label-L'), view.projectLink('side-label-R')];
+      });
+      expect(labels[0]![0]).toBeLessThan(f.flanges.right![0]);
+      expect(labels[1]![0]).toBeGreaterThan(f.flanges.left![0]);
+      expect(labels[0]![0]).toBeLessThan(labels[1]![0]);
+      // A resize frames it again.
+      const before = f.framings;
+      await page.setViewportSize({ width: 1920, height: 1080 });
+      await until('framed again after the resize', async () => {
+        f = await framed(page);
+        return f.framings > before && inside(f.flanges.left) && inside(f.flanges.right) && f.robotPixels.left > 0 && f.robotPixels.right > 0;
+      });
+      await page.screenshot({ path: join(ARTIFACTS, 'views-dashboard-1920x1080.png') });
+      await dash.context.close();
+      expect(pageErrors).toEqual([]);
+    });
+  });
 });

@@ -11,7 +11,7 @@ import type { AlignedData } from 'uplot';
 import { useStore } from 'zustand';
 import { saveToken } from '../net/token.js';
 import { Recordings } from '../recordings/Recordings.js';
-import { RobotCanvas } from '../robot/Scene.js';
+import { RobotCanvas, type RobotViewApi } from '../robot/Scene.js';
 import type { LiveSession } from '../store/live.js';
 import { ActionInspector } from '../ui/ActionInspector.js';
 import { Chart } from '../ui/Chart.js';
@@ -94,7 +94,7 @@ function Live({ session, extras, model, token, lanUrls }: DashboardProps) {
   return (
     <div className="live">
       <section className="viewport">
-        <RobotCanvas label="live-robot">
+        <RobotCanvas label="live-robot" onView={exposeView}>
           <LiveRobot session={session} extras={extras} model={model} />
         </RobotCanvas>
         <Legend />
@@ -117,6 +117,12 @@ function Live({ session, extras, model, token, lanUrls }: DashboardProps) {
     </div>
   );
 }
+
+/** The live view's framing, for tests and the console (`dexbridge.liveView`). */
+const exposeView = (api: RobotViewApi): void => {
+  const w = window as unknown as { dexbridge?: Record<string, unknown> };
+  if (w.dexbridge) w.dexbridge['liveView'] = api;
+};
 
 function Legend() {
   return (

@@ -86,7 +86,7 @@ export function LiveRobot({ session, extras, model }: { session: LiveSession; ex
   );
   return (
     <>
-      <Rig model={model} onReady={onCommandedReady} onFrame={onCommanded} />
+      <Rig model={model} onReady={onCommandedReady} onFrame={onCommanded} frame />
       <Rig model={model} style={MEASURED_STYLE} onFrame={onMeasured} />
       <Rig model={model} style={POLICY_STYLE} onReady={onPolicyReady} onFrame={onPolicy} />
     </>

@@ -256,7 +256,7 @@ function RecordingDetail({
       <div className="replay">
         <section className="viewport">
           <RobotCanvas label="replay-robot">
-            <Rig model={model} onFrame={onRecorded} />
+            <Rig model={model} onFrame={onRecorded} frame />
             <Rig model={model} style={GHOST_STYLE} onFrame={onGhost} />
           </RobotCanvas>
           <div className="legend">
