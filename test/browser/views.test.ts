@@ -5,7 +5,9 @@
  * - the operator in IWER's emulated Quest 3 reads on the head-up display that the demo holds the
  *   lease and that its frames are refused, then pokes the XR panel's buttons with an emulated
  *   fingertip: take control, engage, e-stop (the robot latches);
- * - the dashboard at 1280×800 frames the whole robot.
+ * - the dashboard at 1280×800 frames the whole robot;
+ * - the session's recording, still being written, is listed as recording and opens; a task typed
+ *   before Stop ✓ is saved with it.
  *
  * Every wait is for a condition; nothing asserts a rate or a duration. Screenshots land in
  * test-artifacts/browser/.
@@ -255,6 +257,73 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       });
       await page.screenshot({ path: join(ARTIFACTS, 'views-dashboard-1920x1080.png') });
       await dash.context.close();
+      expect(pageErrors).toEqual([]);
+    });
+  });
+  describe('recordings', () => {
+    interface Listed {
+      name: string;
+      recording: boolean;
+      complete: boolean;
+      task: string | null;
+      success: boolean | null;
+      operator: string | null;
+    }
+    const listing = async (): Promise<Listed[]> => ((await (await fetch(`${base}/api/recordings`)).json()) as { recordings: Listed[] }).recordings;
+    /** A dashboard with the operator token: taking the lease starts the session's recording. */
+    let control: { context: BrowserContext; page: Page };
+    beforeAll(async () => {
+      control = await newPage({ width: 1280, height: 800 });
+      await control.page.goto(`${base}/#token=${TOKEN}`);
+      await control.page.waitForSelector('button:has-text("Take over lease"):not([disabled])', { timeout: 60_000 });
+      // The operator headset left: the lease is free, and the dashboard takes it (the authority table decides).
+      await control.page.click('button:has-text("Take over lease")');
+      await until('the dashboard holds the lease', () => run.server.leaseHolder() === 'dashboard');
+      // The recorder closes a chunk every 500 ms: wait until a few were written.
+      await until('a recording well under way', async () => (await listing()).some((r) => r.recording && (r as Listed & { durationS: number }).durationS > 1.5));
+    }, 120_000);
+    afterAll(async () => {
+      await control?.context.close();
+    });
+
+    it('the recording in progress is listed as recording and opens, read up to what is written', async () => {
+      const running = (await listing()).find((r) => r.recording);
+      expect(running, 'the session is being recorded').toBeDefined();
+      expect(running!.complete).toBe(false);
+      const dash = await newPage({ width: 1280, height: 800 });
+      const page = dash.page;
+      await page.goto(`${base}/#recordings`);
+      const row = page.locator(`[data-testid=recordings-list] tr[data-name="${running!.name}"]`);
+      await row.waitFor({ timeout: 60_000 });
+      expect(await row.textContent()).toMatch(/● recording/);
+      expect(await row.textContent()).not.toMatch(/incomplete/);
+      await row.click();
+      await page.waitForSelector('[data-testid=recording-detail] [data-testid=partial]', { timeout: 60_000 });
+      const duration = Number((await page.textContent('[data-testid=playhead]'))!.split('/')[1]!.replace('s', '').trim());
+      await page.screenshot({ path: join(ARTIFACTS, 'views-recording-in-progress.png') });
+      console.info(`views: ${running!.name} in progress, read up to ${duration.toFixed(2)} s`);
+      expect(duration).toBeGreaterThan(0);
+      expect(await page.locator('.recordings .error').count()).toBe(0);
+      await dash.context.close();
+      expect(pageErrors).toEqual([]);
+    });
+
+    it('a task typed while recording is saved with that recording by Stop ✓, and listed', async () => {
+      const running = (await listing()).find((r) => r.recording);
+      expect(running).toBeDefined();
+      const page = control.page;
+      await page.waitForSelector('[data-testid=stop-ok]:not([disabled])', { timeout: 60_000 });
+      await page.fill('input[aria-label=task]', 'stack the red cups');
+      const from = events.length;
+      await page.click('[data-testid=stop-ok]');
+      await until('the recording closed', () => events.slice(from).some((e) => e.event === 'recording' && e.detail['active'] === false && e.detail['file'] === running!.name));
+      const saved = (await listing()).find((r) => r.name === running!.name);
+      expect(saved).toMatchObject({ task: 'stack the red cups', success: true, complete: true, recording: false });
+      await page.click('[data-testid=tab-recordings]');
+      const row = page.locator(`[data-testid=recordings-list] tr[data-name="${running!.name}"]`);
+      await row.waitFor({ timeout: 60_000 });
+      expect(await row.textContent()).toMatch(/stack the red cups.*✓/);
+      await page.screenshot({ path: join(ARTIFACTS, 'views-recordings-task.png') });
       expect(pageErrors).toEqual([]);
     });
   });

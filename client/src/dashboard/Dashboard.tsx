@@ -173,6 +173,16 @@ function Controls({ session, token }: { session: LiveSession; token: string | un
   const [draft, setDraft] = useState(token ?? '');
   const op = role === 'operator';
   const send = session.client.send.bind(session.client);
+  const recordingFile = useStore(session.store, (s) => s.status?.recording.file ?? null);
+  /**
+   * A task typed while recording labels the recording being stopped: it goes first, as
+   * set_recording_meta on that file (the server handles a connection's messages in order).
+   */
+  const stop = (success: boolean) => {
+    const typed = task.trim();
+    if (typed && recordingFile) send({ type: 'set_recording_meta', file: recordingFile, task: typed });
+    send({ type: 'record_stop', success });
+  };
   return (
     <div className="panel">
       <h3>Control</h3>
@@ -214,13 +224,13 @@ function Controls({ session, token }: { session: LiveSession; token: string | un
         </button>
       </div>
       <div className="row">
-        <input placeholder="task (e.g. pick the cube)" value={task} onChange={(e) => setTask(e.target.value)} disabled={!op} aria-label="task" />
+        <input placeholder="task (e.g. pick the cube)" value={task} onChange={(e) => setTask(e.target.value)} disabled={!op} aria-label="task" maxLength={256} />
         {recording ? (
           <>
-            <button type="button" disabled={!op} onClick={() => send({ type: 'record_stop', success: true })}>
+            <button type="button" disabled={!op} data-testid="stop-ok" onClick={() => stop(true)}>
               Stop ✓
             </button>
-            <button type="button" disabled={!op} onClick={() => send({ type: 'record_stop', success: false })}>
+            <button type="button" disabled={!op} data-testid="stop-fail" onClick={() => stop(false)}>
               Stop ✗
             </button>
           </>

@@ -58,7 +58,7 @@ export function Recordings({ model, token }: { model: RobotModel; token: string 
             {(list ?? []).map((r) => (
               <tr key={r.name} className={r.name === open ? 'sel' : ''} onClick={() => setOpen(r.name)} data-name={r.name}>
                 <td>{r.startedAt ? new Date(r.startedAt).toLocaleString() : r.name}</td>
-                <td>{r.complete ? fmtDuration(r.durationS) : 'incomplete'}</td>
+                <td>{r.recording ? <span className="rec-now">● recording {fmtDuration(r.durationS)}</span> : r.complete ? fmtDuration(r.durationS) : 'incomplete'}</td>
                 <td>{r.operator ?? '–'}</td>
                 <td>{r.task ?? '–'}</td>
                 <td>{r.success === null ? '–' : r.success ? '✓' : '✗'}</td>
@@ -189,6 +189,11 @@ function RecordingDetail({
     <div className="detail" data-testid="recording-detail">
       <div className="detail-head">
         <h3>{name}</h3>
+        {rec.partial ? (
+          <span className="pill rec" data-testid="partial">
+            ● being recorded: read up to {rec.durationS.toFixed(1)} s (open it again to read further)
+          </span>
+        ) : null}
         <MetaEditor name={name} entry={entry} token={token} onChanged={onChanged} />
         <a href={url} download={name}>
           download

@@ -39,6 +39,8 @@ export class RecordingManager {
   private chunkId = 0;
   /** Labels given to the running recording (task, success), written with its outcome. */
   private labels: { task?: string; success?: boolean } = {};
+  /** The running recording's opening labels, for listings. */
+  private started: { startedAtIso: string; operator: string | null; task: string | null } | null = null;
   private closing: Promise<unknown> = Promise.resolve();
   /** Settles when the recording being opened is open (or failed to open). */
   private opened: Promise<void> = Promise.resolve();
@@ -93,6 +95,13 @@ export class RecordingManager {
     return this.lastError;
   }
 
+  /** The running recording's start time (ISO 8601), operator and task (a label set since wins), or null. */
+  current(): { readonly file: string; readonly startedAtIso: string; readonly operator: string | null; readonly task: string | null } | null {
+    const file = this.file();
+    if (!this.active() || file === null || this.started === null) return null;
+    return { file, startedAtIso: this.started.startedAtIso, operator: this.started.operator, task: this.labels.task ?? this.started.task };
+  }
+
   /** Starts a recording (no-op when one is running or opening). */
   start(meta: { operator?: string; task?: string }, by: string): void {
     if (this.shuttingDown) return;
@@ -111,9 +120,11 @@ export class RecordingManager {
         const compressChunk = await this.compressor;
         const sink = await createRecordingFile(this.o.dir);
         this.path = sink.path;
+        const startedAtIso = new Date().toISOString();
+        this.started = { startedAtIso, operator: meta.operator ?? null, task: meta.task ?? null };
         this.recorder = await Recorder.open(sink, {
           ...(compressChunk ? { compressChunk } : {}),
-          softwareVersion: this.o.softwareVersion, startedAtIso: new Date().toISOString(), urdf: this.o.urdf,
+          softwareVersion: this.o.softwareVersion, startedAtIso, urdf: this.o.urdf,
           ...(meta.operator !== undefined ? { operator: meta.operator } : {}),
           ...(meta.task !== undefined ? { task: meta.task } : {}),
           onError: (err) => {
