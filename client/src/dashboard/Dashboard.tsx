@@ -15,6 +15,7 @@ import { RobotCanvas, type RobotViewApi } from '../robot/Scene.js';
 import type { LiveSession } from '../store/live.js';
 import { ActionInspector } from '../ui/ActionInspector.js';
 import { Chart } from '../ui/Chart.js';
+import { STATE_JOINT_GROUPS } from '../ui/jointGroups.js';
 import type { LiveExtras } from './extras.js';
 import { LiveRobot } from './LiveRobot.js';
 
@@ -349,17 +350,11 @@ function LatencyChart({ session }: { session: LiveSession }) {
   );
 }
 
-const JOINT_GROUPS: Record<string, readonly number[]> = {
-  'left arm': [0, 1, 2, 3, 4, 5, 6],
-  'right arm': [7, 8, 9, 10, 11, 12, 13],
-  'left hand': Array.from({ length: 21 }, (_, i) => 14 + i),
-  'right hand': Array.from({ length: 21 }, (_, i) => 35 + i),
-};
 const PALETTE = ['#ff453a', '#ff9f0a', '#ffd60a', '#32d74b', '#64d2ff', '#0a84ff', '#bf5af2', '#ff375f', '#ac8e68', '#98989d'];
 
 function JointChart({ session }: { session: LiveSession }) {
   const [group, setGroup] = useState('right arm');
-  const cols = JOINT_GROUPS[group]!.slice(0, 10);
+  const cols = (STATE_JOINT_GROUPS.find((g) => g.label === group) ?? STATE_JOINT_GROUPS[0]!).indices;
   const series = cols.map((c, i) => ({ label: STATE_JOINT_NAMES[c]!.replace(/^(left|right)_/, ''), color: PALETTE[i % PALETTE.length]! }));
   const measuredSeries = cols.map((c, i) => ({ label: `${STATE_JOINT_NAMES[c]!.replace(/^(left|right)_/, '')} (measured)`, color: PALETTE[i % PALETTE.length]!, dash: [4, 4] }));
   return (
@@ -367,8 +362,8 @@ function JointChart({ session }: { session: LiveSession }) {
       <label className="small">
         joints{' '}
         <select value={group} onChange={(e) => setGroup(e.target.value)}>
-          {Object.keys(JOINT_GROUPS).map((g) => (
-            <option key={g}>{g}</option>
+          {STATE_JOINT_GROUPS.map((g) => (
+            <option key={g.label}>{g.label}</option>
           ))}
         </select>{' '}
         (solid commanded, dashed measured; rad)

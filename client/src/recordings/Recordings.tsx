@@ -6,13 +6,14 @@
  */
 import { ACTION_DIM, ACTION_ENTRIES } from '@dexbridge/retarget';
 import type { RobotModel } from '@dexbridge/urdf';
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { AlignedData } from 'uplot';
 import { ActionInspector } from '../ui/ActionInspector.js';
 import { authHeaders } from '../net/token.js';
 import { type RobotRig, poseFromAction } from '../robot/RobotRig.js';
 import { RobotCanvas, Rig } from '../robot/Scene.js';
 import { Chart } from '../ui/Chart.js';
+import { ACTION_PLOT_GROUPS } from '../ui/jointGroups.js';
 import { ExportPanel } from './ExportPanel.js';
 import { download, indexAt, type LoadedRecording, parseRecording, type RecordingListEntry, reRetarget } from './loadRecording.js';
 
@@ -301,8 +302,7 @@ function RecordingPlots({
   onSeek: (t: number) => void;
 }) {
   const [group, setGroup] = useState('right_arm');
-  const groups = useMemo(() => [...new Set(ACTION_ENTRIES.map((e) => e.group))], []);
-  const entries = ACTION_ENTRIES.filter((e) => e.group === group).slice(0, 8);
+  const entries = (ACTION_PLOT_GROUPS.find((g) => g.label === group) ?? ACTION_PLOT_GROUPS[0]!).indices.map((i) => ACTION_ENTRIES[i]!);
   const palette = ['#ff453a', '#ff9f0a', '#ffd60a', '#32d74b', '#64d2ff', '#0a84ff', '#bf5af2', '#ff375f'];
   const read = (): AlignedData => {
     const n = rec.t.length;
@@ -330,8 +330,8 @@ function RecordingPlots({
       <label className="small">
         group{' '}
         <select value={group} onChange={(e) => setGroup(e.target.value)}>
-          {groups.map((g) => (
-            <option key={g}>{g}</option>
+          {ACTION_PLOT_GROUPS.map((g) => (
+            <option key={g.label}>{g.label}</option>
           ))}
         </select>{' '}
         (click a plot to seek)
