@@ -106,9 +106,12 @@ async function moveTipTo(page: Page, target: Vec): Promise<void> {
 
 /** Pokes an XR button with the right index fingertip: from 6 cm in front of it to its face, and back. */
 async function poke(page: Page, id: string): Promise<void> {
-  await moveTipTo(page, await buttonPoint(page, id, 0.06));
-  await moveTipTo(page, await buttonPoint(page, id, 0));
-  await moveTipTo(page, await buttonPoint(page, id, 0.06));
+  // Both points first: a pressed button may go away (Reset does once the e-stop clears).
+  const front = await buttonPoint(page, id, 0.06);
+  const face = await buttonPoint(page, id, 0);
+  await moveTipTo(page, front);
+  await moveTipTo(page, face);
+  await moveTipTo(page, front);
 }
 
 const hudRows = (page: Page): Promise<readonly string[]> => page.evaluate(() => (window as unknown as OperatorWindow).dexbridge.stats.hudRows);
@@ -182,6 +185,15 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       await until('the HUD says E-STOP', async () => (await hudRows(op.page)).some((r) => r.startsWith('E-STOP LATCHED')));
       await op.page.screenshot({ path: join(ARTIFACTS, 'views-operator-estop.png') });
       expect(pageErrors).toEqual([]);
+    });
+
+    it('after a reset from the XR panel the HUD says Engage is needed to move', async () => {
+      // The panel shows Reset while the e-stop is latched.
+      await op.page.waitForFunction(() => (window as unknown as OperatorWindow).dexbridge.xrButtons.has('reset'), undefined, { timeout: 60_000 });
+      await poke(op.page, 'reset');
+      await until('the robot states clear the e-stop', () => !stateEstop);
+      await until('the HUD asks for Engage', async () => (await hudRows(op.page)).some((r) => /held \(estop_reset\): press Engage to move/.test(r)));
+      await op.page.screenshot({ path: join(ARTIFACTS, 'views-operator-reset.png') });
     });
   });
   describe('the dashboard', () => {

@@ -9,6 +9,7 @@ import QRCode from 'qrcode';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { AlignedData } from 'uplot';
 import { useStore } from 'zustand';
+import { HAND_SCALE_RANGE, TRANSLATION_SCALE_RANGE } from '@dexbridge/server/protocol';
 import { saveToken } from '../net/token.js';
 import { Recordings } from '../recordings/Recordings.js';
 import { RobotCanvas, type RobotViewApi } from '../robot/Scene.js';
@@ -16,6 +17,7 @@ import type { LiveSession } from '../store/live.js';
 import { ActionInspector } from '../ui/ActionInspector.js';
 import { Chart } from '../ui/Chart.js';
 import { STATE_JOINT_GROUPS } from '../ui/jointGroups.js';
+import { parseCalibrationInput } from './calibrationInput.js';
 import type { LiveExtras } from './extras.js';
 import { LiveRobot } from './LiveRobot.js';
 
@@ -137,6 +139,7 @@ function Legend() {
 
 function Estop({ session }: { session: LiveSession }) {
   const estop = useStore(session.store, (s) => s.summary?.estop ?? s.status?.estop ?? false);
+  const hold = useStore(session.store, (s) => (s.status?.motion?.engageRequired ? s.status.motion.hold : null));
   const role = useStore(session.store, (s) => s.welcome?.role);
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -160,6 +163,10 @@ function Estop({ session }: { session: LiveSession }) {
         <button type="button" disabled={role !== 'operator'} onClick={() => session.client.send({ type: 'reset_estop' })} title={role !== 'operator' ? 'needs the operator token' : ''}>
           Reset e-stop
         </button>
+      ) : hold === 'estop_reset' ? (
+        <p className="warn-text" data-testid="engage-to-resume">
+          E-stop reset: nothing moves until the lease holder presses Engage.
+        </p>
       ) : null}
     </div>
   );
@@ -256,61 +263,80 @@ function Calibration({ session, token }: { session: LiveSession; token: string |
   const [right, setRight] = useState('');
   const [translation, setTranslation] = useState('1');
   const op = role === 'operator' && token !== undefined;
-  const num = (v: string): number | undefined => (v.trim() === '' ? undefined : Number(v));
+  const input = parseCalibrationInput(left, right, translation);
   return (
     <div className="panel">
       <h3>Calibration</h3>
       <p className="hint">
-        Hand scale = robot hand / your hand (empty: measured automatically when the hand is first seen). Translation scale = robot wrist motion / your wrist
-        motion.
+        Hand scale = robot hand / your hand ({HAND_SCALE_RANGE.min}–{HAND_SCALE_RANGE.max}; empty: measured automatically when the hand is first seen).
+        Translation scale = robot wrist motion / your wrist motion ({TRANSLATION_SCALE_RANGE.min}–{TRANSLATION_SCALE_RANGE.max}).
       </p>
       <div className="row">
         <label>
-          left <input size={5} value={left} onChange={(e) => setLeft(e.target.value)} disabled={!op} />
+          left <input size={5} value={left} onChange={(e) => setLeft(e.target.value)} disabled={!op} aria-label="left hand scale" inputMode="decimal" />
         </label>
         <label>
-          right <input size={5} value={right} onChange={(e) => setRight(e.target.value)} disabled={!op} />
+          right <input size={5} value={right} onChange={(e) => setRight(e.target.value)} disabled={!op} aria-label="right hand scale" inputMode="decimal" />
         </label>
         <label>
-          translation <input size={5} value={translation} onChange={(e) => setTranslation(e.target.value)} disabled={!op} />
+          translation <input size={5} value={translation} onChange={(e) => setTranslation(e.target.value)} disabled={!op} aria-label="translation scale" inputMode="decimal" />
         </label>
         <button
           type="button"
-          disabled={!op}
+          disabled={!op || !input.ok}
+          data-testid="calibrate"
           onClick={() => {
-            const l = num(left), r = num(right), t = num(translation);
-            const handScale = l !== undefined || r !== undefined ? { ...(l !== undefined ? { left: l } : {}), ...(r !== undefined ? { right: r } : {}) } : undefined;
-            session.client.send({ type: 'calibrate', ...(handScale ? { handScale } : {}), ...(t !== undefined ? { translationScale: t } : {}) });
-            session.addLog('info', `calibrate sent: hand ${l ?? 'auto'}/${r ?? 'auto'}, translation ${t ?? '–'}`);
+            if (!input.ok) return;
+            session.client.send(input.message);
+            session.addLog('info', `calibrate sent: ${input.summary}`);
           }}
         >
           Apply
         </button>
       </div>
+      {!input.ok ? (
+        <p className="error" data-testid="calibration-error">
+          {input.error}
+        </p>
+      ) : null}
     </div>
   );
 }
 
-function QuestLink({ token, lanUrls }: { token: string | undefined; lanUrls: readonly string[] }) {
+/**
+ * The headset's link. Without the operator token the link would open on "No operator token", so
+ * neither link nor QR code is offered; with it, the QR code carries the token, so it is shown only
+ * on request, under a warning that whoever scans it can drive the robot.
+ */
+export function QuestLink({ token, lanUrls }: { token: string | undefined; lanUrls: readonly string[] }) {
   const base = lanUrls[0] ?? location.origin;
-  const url = `${base}/?role=operator${token ? `#token=${encodeURIComponent(token)}` : ''}`;
+  const url = token ? `${base}/?role=operator#token=${encodeURIComponent(token)}` : undefined;
   const canvas = useRef<HTMLCanvasElement>(null);
-  useEffect(() => {
-    if (canvas.current) void QRCode.toCanvas(canvas.current, url, { width: 168, margin: 1 });
-  }, [url]);
   const [shown, setShown] = useState(false);
+  const [qr, setQr] = useState(false);
+  useEffect(() => {
+    if (qr && url && canvas.current) void QRCode.toCanvas(canvas.current, url, { width: 168, margin: 1 });
+  }, [url, qr]);
   return (
-    <div className="panel">
+    <div className="panel" data-testid="quest-link">
       <h3>Open on the Quest</h3>
-      <canvas ref={canvas} data-testid="qr" />
-      <p className="url">
-        {shown || !token ? url : url.replace(/#token=.*/, '#token=••••••')}{' '}
-        {token ? (
-          <button type="button" onClick={() => setShown(!shown)}>
-            {shown ? 'hide' : 'show'} token
+      {url ? (
+        <>
+          <p className="url">
+            {shown ? url : url.replace(/#token=.*/, '#token=••••••')}{' '}
+            <button type="button" onClick={() => setShown(!shown)}>
+              {shown ? 'hide' : 'show'} token
+            </button>
+          </p>
+          <p className="warn-text">The link and its QR code carry the operator token: whoever opens them can drive the robot.</p>
+          {qr ? <canvas ref={canvas} data-testid="qr" /> : null}
+          <button type="button" onClick={() => setQr(!qr)} data-testid="qr-toggle">
+            {qr ? 'hide QR code' : 'show QR code (grants control)'}
           </button>
-        ) : null}
-      </p>
+        </>
+      ) : (
+        <p className="hint">The headset needs the operator token: enter it under Control, then its link and QR code appear here.</p>
+      )}
       {lanUrls.length === 0 ? <p className="hint">The server listens on loopback only: use adb reverse, or start it with --host 0.0.0.0 --tls (docs/quest.md).</p> : null}
     </div>
   );
