@@ -338,5 +338,50 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       await page.screenshot({ path: join(ARTIFACTS, 'views-recordings-task.png') });
       expect(pageErrors).toEqual([]);
     });
-  });
+      it('re-retargeting starts from the recording’s own parameters and draws the result beside the recorded robot', async () => {
+      const withHands = (await listing()).find((r) => r.complete && r.operator === 'demo');
+      expect(withHands, 'the demo session’s recording').toBeDefined();
+      const dash = await newPage({ width: 1280, height: 800 });
+      const page = dash.page;
+      await page.goto(`${base}/#recordings`);
+      await page.click(`[data-testid=recordings-list] tr[data-name="${withHands!.name}"]`);
+      await page.waitForSelector('[data-testid=recording-detail]', { timeout: 60_000 });
+      // Recorded with the server's defaults (no calibrate): hand scale measured, translation 1.
+      expect(await page.inputValue('input[aria-label="hand scale"]')).toBe('auto');
+      expect(await page.inputValue('input[aria-label="translation scale"]')).toBe('1');
+      await page.click('[data-testid=re-retarget]');
+      await page.waitForSelector('text=re-retargeted (hand auto, translation 1)', { timeout: 60_000 });
+      // Purple (the ghost) is drawn right of the recorded robot's right flange, once the view reframed to hold both.
+      const side = () =>
+        page.evaluate(() => {
+          const view = (window as unknown as { dexbridge: { replayView: { projectLink(l: string): [number, number] | null } } }).dexbridge.replayView;
+          const c = document.querySelector('[data-testid=replay-robot] canvas') as HTMLCanvasElement;
+          const copy = document.createElement('canvas');
+          copy.width = c.width;
+          copy.height = c.height;
+          const ctx = copy.getContext('2d')!;
+          ctx.drawImage(c, 0, 0);
+          const px = ctx.getImageData(0, 0, c.width, c.height).data;
+          let n = 0, sx = 0;
+          for (let i = 0; i < px.length; i += 4) {
+            const r = px[i]!, g = px[i + 1]!, b = px[i + 2]!;
+            if (b - g > 30 && r - g > 15) {
+              n++;
+              sx += (i / 4) % c.width;
+            }
+          }
+          const right = view.projectLink('right_arm_flange');
+          return { n, purpleX: n > 0 ? sx / n : Number.NaN, flangeX: right ? ((right[0] + 1) / 2) * c.width : Number.NaN };
+        });
+      let seen = await side();
+      await until('the ghost drawn beside the recorded robot', async () => {
+        seen = await side();
+        return seen.n > 500 && seen.purpleX > seen.flangeX;
+      });
+      await page.screenshot({ path: join(ARTIFACTS, 'views-recording-ghost-beside.png') });
+      console.info(`views: ghost ${seen.n} purple pixels centred at x ${seen.purpleX.toFixed(0)}, recorded right flange at x ${seen.flangeX.toFixed(0)}`);
+      await dash.context.close();
+      expect(pageErrors).toEqual([]);
+    });
+});
 });

@@ -11,7 +11,7 @@ import type { AlignedData } from 'uplot';
 import { ActionInspector } from '../ui/ActionInspector.js';
 import { authHeaders } from '../net/token.js';
 import { type RobotRig, poseFromAction } from '../robot/RobotRig.js';
-import { RobotCanvas, Rig } from '../robot/Scene.js';
+import { RobotCanvas, type RobotViewApi, Rig } from '../robot/Scene.js';
 import { Chart } from '../ui/Chart.js';
 import { ACTION_PLOT_GROUPS } from '../ui/jointGroups.js';
 import { ExportPanel } from './ExportPanel.js';
@@ -261,9 +261,9 @@ function RecordingDetail({
       </div>
       <div className="replay">
         <section className="viewport">
-          <RobotCanvas label="replay-robot">
+          <RobotCanvas label="replay-robot" onView={exposeReplayView}>
             <Rig model={model} onFrame={onRecorded} frame />
-            <Rig model={model} style={GHOST_STYLE} onFrame={onGhost} />
+            <Rig model={model} style={GHOST_STYLE} onReady={hidePedestal} onFrame={onGhost} position={GHOST_BESIDE_M} frame />
           </RobotCanvas>
           <div className="legend">
             <span>■ recorded</span> <span style={{ color: '#bf5af2' }}>■ re-retargeted ({ghostState || 'none'})</span>
@@ -283,7 +283,20 @@ function RecordingDetail({
   );
 }
 
+/** The replay view's framing, for tests and the console (`dexbridge.replayView`). */
+const exposeReplayView = (api: RobotViewApi): void => {
+  const w = window as unknown as { dexbridge?: Record<string, unknown> };
+  if (w.dexbridge) w.dexbridge['replayView'] = api;
+};
+
 const GHOST_STYLE = { color: '#bf5af2', opacity: 0.35 };
+/** The re-retargeted robot stands beside the recorded one (to its right, 1.3 m), not inside it. */
+const GHOST_BESIDE_M: [number, number, number] = [0, 0, 1.3];
+/** The ghost without its pedestal: a big translucent purple box tinted the whole scene. */
+const hidePedestal = (rig: RobotRig): undefined => {
+  for (const o of rig.base.children) if ((o as { isMesh?: boolean }).isMesh) o.visible = false;
+  return undefined;
+};
 
 function RecordingPlots({
   rec,
@@ -353,14 +366,18 @@ function RecordingPlots({
 }
 
 function ReRetarget({ rec, onResult }: { rec: LoadedRecording; onResult: (g: { t: Float64Array; actions: Float32Array } | undefined, label: string) => void }) {
-  const [scale, setScale] = useState('auto');
-  const [translation, setTranslation] = useState('1.5');
+  // Defaults: the parameters the recording was made with, so a first run reproduces it.
+  const [scale, setScale] = useState(String(rec.params.handScale));
+  const [translation, setTranslation] = useState(String(rec.params.translationScale));
   const [busy, setBusy] = useState<number | undefined>();
   const [err, setErr] = useState<string | undefined>();
   return (
     <div className="panel">
       <h3>Re-retarget</h3>
-      <p className="hint">Run the retargeting again on the recorded hands with other parameters; the result is the purple ghost, in time with the recording.</p>
+      <p className="hint">
+        Run the retargeting again on the recorded hands with other parameters; the result is the purple robot beside the recorded one, in time with it. The
+        fields start at the recording's own parameters (hand {String(rec.params.handScale)}, translation {rec.params.translationScale}).
+      </p>
       {rec.frames.length === 0 ? <p className="hint">This recording has no operator hand frames.</p> : null}
       <label>
         hand scale <input size={5} value={scale} onChange={(e) => setScale(e.target.value)} aria-label="hand scale" />

@@ -37,6 +37,11 @@ export interface LoadedRecording {
   readonly metadata: Record<string, string>;
   /** Read from a file without its summary (a recording in progress): up to its last complete chunk. */
   readonly partial: boolean;
+  /**
+   * The retargeting parameters the recording was made with: the server's defaults (hand scale
+   * measured automatically, translation scale 1), overridden by the last `calibrate` it recorded.
+   */
+  readonly params: RetargetParams;
 }
 
 export type Progress = (fraction: number, phase: string) => void;
@@ -44,6 +49,7 @@ export type Progress = (fraction: number, phase: string) => void;
 const TOPIC_ACTION = '/dexbridge/action';
 const TOPIC_EVENTS = '/dexbridge/events';
 const TOPIC_HANDS = '/dexbridge/hand_frames';
+const TOPIC_CALIBRATION = '/dexbridge/calibration';
 
 /** Downloads `url` reporting progress (content-length based). */
 export async function download(url: string, onProgress: Progress, signal?: AbortSignal): Promise<Uint8Array> {
@@ -103,7 +109,7 @@ async function indexed(bytes: Uint8Array): Promise<McapContents> {
   for (const c of reader.channelsById.values()) topics.set(c.id, c.topic);
   const metadata: Record<string, string> = {};
   for await (const m of reader.readMetadata({ name: 'dexbridge' })) for (const [k, v] of m.metadata) metadata[k] = v;
-  return { startNs, endNs: reader.statistics?.messageEndTime ?? startNs, topics, metadata, messages: reader.readMessages({ topics: [TOPIC_ACTION, TOPIC_EVENTS, TOPIC_HANDS] }), partial: false };
+  return { startNs, endNs: reader.statistics?.messageEndTime ?? startNs, topics, metadata, messages: reader.readMessages({ topics: [TOPIC_ACTION, TOPIC_EVENTS, TOPIC_HANDS, TOPIC_CALIBRATION] }), partial: false };
 }
 
 /**
@@ -116,7 +122,7 @@ function streamed(bytes: Uint8Array): McapContents {
   reader.append(bytes);
   const topics = new Map<number, string>();
   const metadata: Record<string, string> = {};
-  const wanted = new Set([TOPIC_ACTION, TOPIC_EVENTS, TOPIC_HANDS]);
+  const wanted = new Set([TOPIC_ACTION, TOPIC_EVENTS, TOPIC_HANDS, TOPIC_CALIBRATION]);
   const messages: { channelId: number; logTime: bigint; data: Uint8Array }[] = [];
   for (;;) {
     let record: ReturnType<McapStreamReader['nextRecord']>;
@@ -156,6 +162,7 @@ export async function parseRecording(name: string, bytes: Uint8Array, onProgress
   let actions = new Float32Array(1024 * ACTION_DIM);
   const events: RecordedEvent[] = [];
   const frames: (HandFrame & { t: number })[] = [];
+  let params: RetargetParams = DEFAULT_PARAMS;
   const dec = new TextDecoder();
   let n = 0;
   let count = 0;
@@ -177,6 +184,8 @@ export async function parseRecording(name: string, bytes: Uint8Array, onProgress
       events.push({ t, event: String(v['event']), detail: (v['detail'] as Record<string, unknown>) ?? {} });
     } else if (topic === TOPIC_HANDS) {
       frames.push({ t, tMs: Number(v['t_ms']), left: hand(v['left']), right: hand(v['right']) });
+    } else if (topic === TOPIC_CALIBRATION) {
+      params = withCalibration(params, v['calibration']);
     }
     if (++count % 2000 === 0) {
       onProgress(span > 0 ? Math.min(1, t / span) : 0, 'reading');
@@ -184,7 +193,23 @@ export async function parseRecording(name: string, bytes: Uint8Array, onProgress
     }
   }
   onProgress(1, 'reading');
-  return { name, startNs, durationS: span, t: Float64Array.from(times), actions: actions.slice(0, n * ACTION_DIM), events, frames, metadata, partial };
+  return { name, startNs, durationS: span, t: Float64Array.from(times), actions: actions.slice(0, n * ACTION_DIM), events, frames, metadata, partial, params };
+}
+
+/** The server's defaults: hand scale measured at the first plausible frame, translation 1:1. */
+export const DEFAULT_PARAMS: RetargetParams = Object.freeze({ handScale: 'auto', translationScale: 1 });
+
+/** Applies one recorded `calibrate` (`{handScale?, translationScale?}`, handScale a number or per side). */
+function withCalibration(p: RetargetParams, c: unknown): RetargetParams {
+  if (typeof c !== 'object' || c === null) return p;
+  const o = c as Record<string, unknown>;
+  const hs = o['handScale'];
+  const ts = o['translationScale'];
+  // Per-side hand scales have no single re-retarget field: a common one is kept, else automatic.
+  const side = typeof hs === 'object' && hs !== null ? (hs as Record<string, unknown>) : undefined;
+  const sameSides = side && typeof side['left'] === 'number' && side['left'] === side['right'] ? (side['left'] as number) : undefined;
+  const handScale = typeof hs === 'number' ? hs : (sameSides ?? p.handScale);
+  return { handScale, translationScale: typeof ts === 'number' && ts > 0 ? ts : p.translationScale };
 }
 
 export interface RetargetParams {

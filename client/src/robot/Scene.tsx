@@ -135,15 +135,17 @@ const box = new Box3();
 const part = new Box3();
 
 /** The bounds of the robot's own meshes (links), without overlays: point sets and lines are left out. */
-function robotBox(root: Object3D, out: Box3): Box3 {
-  root.updateWorldMatrix(true, true);
+function robotBox(roots: readonly Object3D[], out: Box3): Box3 {
   out.makeEmpty();
-  root.traverse((o) => {
-    const m = o as Mesh;
-    if (!m.isMesh || (o as InstancedMesh).isInstancedMesh || !o.visible) return;
-    if (!m.geometry.boundingBox) m.geometry.computeBoundingBox();
-    out.union(part.copy(m.geometry.boundingBox!).applyMatrix4(m.matrixWorld));
-  });
+  for (const root of roots) {
+    root.updateWorldMatrix(true, true);
+    root.traverse((o) => {
+      const m = o as Mesh;
+      if (!m.isMesh || (o as InstancedMesh).isInstancedMesh || !o.visible) return;
+      if (!m.geometry.boundingBox) m.geometry.computeBoundingBox();
+      out.union(part.copy(m.geometry.boundingBox!).applyMatrix4(m.matrixWorld));
+    });
+  }
   return out;
 }
 const sphere = new Sphere();
@@ -163,22 +165,21 @@ const SHRUNK = 0.6;
  */
 function FrameRobot({ preset, onApi }: { preset: ViewPreset; onApi: (api: RobotViewApi) => void }) {
   const { camera, size, scene, controls } = useThree();
-  const st = useMemo(() => ({ auto: true, framings: 0, preset: 'behind' as ViewPreset, checkedAt: 0, target: undefined as Object3D | undefined }), []);
+  const st = useMemo(() => ({ auto: true, framings: 0, preset: 'behind' as ViewPreset, checkedAt: 0 }), []);
   st.preset = preset;
-  const findTarget = (): Object3D | undefined => {
-    if (!st.target?.parent) {
-      st.target = undefined;
-      scene.traverse((o) => {
-        if (!st.target && o.userData['dexbridgeFrame'] === true) st.target = o;
-      });
-    }
-    return st.target;
+  /** The rigs marked `frame` that are shown (a hidden re-retargeted ghost does not count). */
+  const findTargets = (): Object3D[] => {
+    const out: Object3D[] = [];
+    scene.traverse((o) => {
+      if (o.userData['dexbridgeFrame'] === true && o.visible && o.parent?.visible !== false) out.push(o);
+    });
+    return out;
   };
   const frame = (p: ViewPreset = st.preset): boolean => {
-    const target = findTarget();
+    const targets = findTargets();
     const cam = camera as PerspectiveCamera;
-    if (!target || !cam.isPerspectiveCamera) return false;
-    robotBox(target, box);
+    if (targets.length === 0 || !cam.isPerspectiveCamera) return false;
+    robotBox(targets, box);
     if (box.isEmpty()) return false;
     box.getBoundingSphere(sphere);
     const vHalf = (cam.fov * Math.PI) / 360;
@@ -216,9 +217,9 @@ function FrameRobot({ preset, onApi }: { preset: ViewPreset; onApi: (api: RobotV
     return true;
   };
   const outside = (): boolean => {
-    const target = findTarget();
-    if (!target) return false;
-    robotBox(target, box);
+    const targets = findTargets();
+    if (targets.length === 0) return false;
+    robotBox(targets, box);
     let extent = 0;
     for (let i = 0; i < 8; i++) {
       corner.set(i & 1 ? box.max.x : box.min.x, i & 2 ? box.max.y : box.min.y, i & 4 ? box.max.z : box.min.z).project(camera);
@@ -248,6 +249,7 @@ function FrameRobot({ preset, onApi }: { preset: ViewPreset; onApi: (api: RobotV
     onApi({
       projectLink(link) {
         let node: Object3D | undefined;
+        // The first match: the rig marked `frame` that comes first (the live or the recorded robot).
         scene.traverse((o) => {
           if (!node && o.name === link) node = o;
         });
