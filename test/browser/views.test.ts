@@ -234,7 +234,7 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       });
     const inside = (p: [number, number] | null): boolean => p !== null && Math.abs(p[0]) < 0.97 && Math.abs(p[1]) < 0.97;
 
-    it('at 1280×800 frames the whole robot from behind: both flanges inside the canvas, in the projection and by pixels; again after a resize', async () => {
+    it('at 1280×800 frames the whole robot from behind: both flanges inside the canvas, in the projection and by pixels; again after a resize; latency on a log axis', async () => {
       const dash = await newPage({ width: 1280, height: 800 });
       const page = dash.page;
       await page.goto(`${base}/`);
@@ -260,6 +260,11 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       expect(labels[0]![0]).toBeLessThan(f.flanges.right![0]);
       expect(labels[1]![0]).toBeGreaterThan(f.flanges.left![0]);
       expect(labels[0]![0]).toBeLessThan(labels[1]![0]);
+      // The latency chart's log axis spans the sub-millisecond retargeting time and the round trip.
+      await page.waitForFunction(() => {
+        const d = (document.querySelector('[data-testid=latency-chart]') as HTMLElement | null)?.dataset;
+        return d !== undefined && Number(d['yMin']) > 0 && Number(d['yMin']) < 1 && Number(d['yMax']) > 10;
+      }, undefined, { timeout: 60_000 });
       // A resize frames it again.
       const before = f.framings;
       await page.setViewportSize({ width: 1920, height: 1080 });

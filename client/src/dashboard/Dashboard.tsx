@@ -359,8 +359,9 @@ function LatencyChart({ session }: { session: LiveSession }) {
   const cols = useMemo(() => [0, 1, 2], []);
   return (
     <Chart
-      title="Latency (ms)"
+      title="Latency (ms, log scale)"
       testId="latency-chart"
+      logY
       series={[
         { label: 'server', color: '#ff9f0a' },
         { label: 'retarget', color: '#34c759' },

@@ -19,3 +19,13 @@ describe('plot groups', () => {
     expect(ACTION_PLOT_GROUPS.map((g) => g.label)).toContain('left_hand · little');
   });
 });
+
+describe('chart data for a log axis', () => {
+  it('turns values that a log axis cannot draw (≤ 0, NaN) into gaps, and keeps the x column', async () => {
+    const { gapsAsNull } = await import('../src/ui/Chart.js');
+    const t = Float64Array.of(0, 1, 2);
+    const out = gapsAsNull([t, Float64Array.of(0.2, 0, Number.NaN)] as never, true) as unknown as ArrayLike<number | null>[];
+    expect(out[0]).toBe(t);
+    expect(Array.from(out[1]!)).toEqual([0.2, null, null]);
+  });
+});
