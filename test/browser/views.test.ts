@@ -159,6 +159,9 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       await op.page.screenshot({ path: join(ARTIFACTS, 'views-operator-lease-held.png') });
       expect(rows.join(' ')).toMatch(/your hand frames are refused/);
       expect(rows.join(' ')).toMatch(/● REC dexbridge-/);
+      // The hand-off is explicit: taking the lease ends the demo (it does not resume).
+      expect(rows.join(' ')).toMatch(/taking it ends the demo until the server restarts/);
+      expect(await op.page.textContent('[data-testid=demo-handoff]')).toMatch(/ends the demo until the server restarts/);
       // The server did refuse them, with that code.
       const lastError = await op.page.evaluate(() => (window as unknown as { dexbridge: { session: { store: { getState(): { lastError?: { code: string; ref?: string } } } } } }).dexbridge.session.store.getState().lastError);
       expect(lastError).toMatchObject({ code: 'LEASE_HELD', ref: 'binary:1' });

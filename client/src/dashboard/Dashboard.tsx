@@ -13,6 +13,7 @@ import { HAND_SCALE_RANGE, TRANSLATION_SCALE_RANGE } from '@dexbridge/server/pro
 import { saveToken } from '../net/token.js';
 import { Recordings } from '../recordings/Recordings.js';
 import { RobotCanvas, type RobotViewApi } from '../robot/Scene.js';
+import { DEMO, DEMO_HANDOFF } from '../store/lease.js';
 import type { LiveSession } from '../store/live.js';
 import { ActionInspector } from '../ui/ActionInspector.js';
 import { Chart } from '../ui/Chart.js';
@@ -182,6 +183,7 @@ function Controls({ session, token }: { session: LiveSession; token: string | un
   const op = role === 'operator';
   const send = session.client.send.bind(session.client);
   const recordingFile = useStore(session.store, (s) => s.status?.recording.file ?? null);
+  const holder = useStore(session.store, (s) => s.status?.lease.holder ?? null);
   /**
    * A task typed while recording labels the recording being stopped: it goes first, as
    * set_recording_meta on that file (the server handles a connection's messages in order).
@@ -231,6 +233,11 @@ function Controls({ session, token }: { session: LiveSession; token: string | un
           Take over lease
         </button>
       </div>
+      {holder === DEMO ? (
+        <p className="warn-text" data-testid="demo-handoff">
+          {DEMO_HANDOFF}
+        </p>
+      ) : null}
       <div className="row">
         <input placeholder="task (e.g. pick the cube)" value={task} onChange={(e) => setTask(e.target.value)} disabled={!op} aria-label="task" maxLength={256} />
         {recording ? (

@@ -13,6 +13,7 @@ import { Group, type Mesh } from 'three';
 import { useStore } from 'zustand';
 import { PointSet } from '../robot/overlays.js';
 import { RobotRig } from '../robot/RobotRig.js';
+import { DEMO, DEMO_HANDOFF, holdsLease } from '../store/lease.js';
 import type { LiveSession } from '../store/live.js';
 import { Ring } from '../store/telemetry.js';
 import { createHandReader } from './handPoses.js';
@@ -102,6 +103,13 @@ export function OperatorApp({
             <button type="button" data-testid="takeover" onClick={() => session.client.send({ type: 'lease_request', takeover: true })}>
               Take control from {status.lease.holder}
             </button>
+          ) : null}
+        </div>
+        <div>
+          {status?.lease.holder === DEMO ? (
+            <p className="warn-text" data-testid="demo-handoff">
+              {DEMO_HANDOFF}
+            </p>
           ) : null}
         </div>
         <p className="hint">Engage: touch thumb to little finger on both hands for 0.6 s (again to disengage), or from the dashboard.</p>
@@ -213,11 +221,6 @@ function OperatorScene({ session, model, stats, store, ownName }: { session: Liv
 const ZERO = new Float32Array(200);
 const SIDES = ['left', 'right'] as const;
 
-/** Whether `holder` (a lease holder's name) is this connection. */
-export function holdsLease(holder: string | null | undefined, ownName: string, sessionId: string | undefined): boolean {
-  return holder != null && (holder === ownName || holder === sessionId);
-}
-
 /** A refusal shown on the HUD for this long after it came, ms. */
 const ERROR_SHOWN_MS = 4000;
 
@@ -239,6 +242,7 @@ export function hudLines(session: LiveSession, stats: OperatorStats, ownName: st
   else if (holder !== null && !mine) {
     lines.push({ text: `LEASE_HELD: ${holder} holds the control lease`, color: RED });
     lines.push({ text: 'your hand frames are refused: Take control (panel, left)', color: AMBER });
+    if (holder === DEMO) lines.push({ text: 'taking it ends the demo until the server restarts', color: AMBER });
   }
   if (s.estopLatched) lines.push({ text: 'E-STOP LATCHED: reset it, then engage', color: RED });
   const rec = st.status?.recording;

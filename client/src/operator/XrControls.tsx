@@ -11,6 +11,7 @@ import type { ThreeEvent } from '@react-three/fiber';
 import { useEffect, useLayoutEffect, useMemo, useRef } from 'react';
 import { CanvasTexture, type Group, type Mesh, MeshBasicMaterial, SRGBColorSpace } from 'three';
 import { useStore } from 'zustand';
+import { holdsLease } from '../store/lease.js';
 import type { LiveSession } from '../store/live.js';
 
 /** Where the panel stands in the XR reference space (floor origin, −z ahead), m: left of the operator, below the shoulder, within reach. */
@@ -114,7 +115,7 @@ export function XrControls({ session, ownName, registry }: { session: LiveSessio
   const recording = useStore(session.store, (s) => s.status?.recording.active ?? false);
   const left = useStore(session.store, (s) => s.summary?.left.engaged ?? false);
   const right = useStore(session.store, (s) => s.summary?.right.engaged ?? false);
-  const mine = holder !== null && (holder === ownName || holder === session.client.welcome?.sessionId);
+  const mine = holdsLease(holder, ownName, session.client.welcome?.sessionId);
   const send = (m: ClientMessage) => () => {
     session.client.send(m);
     session.addLog('info', `XR panel: ${m.type}${'side' in m && m.side ? ` ${m.side}` : ''} sent`);
