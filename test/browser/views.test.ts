@@ -354,6 +354,12 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       await page.goto(`${base}/#recordings`);
       await page.click(`[data-testid=recordings-list] tr[data-name="${withHands!.name}"]`);
       await page.waitForSelector('[data-testid=recording-detail]', { timeout: 60_000 });
+      // Markers are grouped by kind, with a legend that filters them; bursts are merged into spans.
+      const legend = await page.locator('[data-testid=marker-legend] input[type=checkbox]').count();
+      const marks = await page.locator('[data-testid=marks] .mark').count();
+      expect(legend).toBe(5);
+      await page.uncheck('[data-testid=marker-legend] label:has-text("tracking") input');
+      await page.waitForFunction((n) => document.querySelectorAll('[data-testid=marks] .mark').length < n, marks, { timeout: 10_000 });
       // Recorded with the server's defaults (no calibrate): hand scale measured, translation 1.
       expect(await page.inputValue('input[aria-label="hand scale"]')).toBe('auto');
       expect(await page.inputValue('input[aria-label="translation scale"]')).toBe('1');

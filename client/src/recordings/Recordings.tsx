@@ -15,6 +15,7 @@ import { RobotCanvas, type RobotViewApi, Rig } from '../robot/Scene.js';
 import { Chart } from '../ui/Chart.js';
 import { ACTION_PLOT_GROUPS } from '../ui/jointGroups.js';
 import { ExportPanel } from './ExportPanel.js';
+import { MARKER_KINDS, markerSpans } from './markers.js';
 import { download, indexAt, type LoadedRecording, parseRecording, type RecordingListEntry, reRetarget } from './loadRecording.js';
 
 const fmtBytes = (b: number): string => (b > 1e9 ? `${(b / 1e9).toFixed(2)} GB` : b > 1e6 ? `${(b / 1e6).toFixed(1)} MB` : `${(b / 1e3).toFixed(0)} kB`);
@@ -89,7 +90,6 @@ export function Recordings({ model, token }: { model: RobotModel; token: string 
   );
 }
 
-const EVENT_COLORS: Record<string, string> = { engage: '#34c759', disengage: '#8e8e93', estop: '#ff3b30', estop_reset: '#ff9f0a', tracking: '#ffcc00', watchdog: '#bf5af2', mode: '#64d2ff', lease: '#0a84ff' };
 
 function RecordingDetail({
   name,
@@ -132,6 +132,7 @@ function RecordingDetail({
   const [speed, setSpeed] = useState(1);
   const ghost = useRef<{ t: Float64Array; actions: Float32Array } | undefined>(undefined);
   const [ghostState, setGhostState] = useState<string>('');
+  const [shownKinds, setShownKinds] = useState<ReadonlySet<string>>(() => new Set(MARKER_KINDS.map((k) => k.key)));
   useEffect(() => {
     const timer = setInterval(() => {
       const p = play.current;
@@ -185,7 +186,8 @@ function RecordingDetail({
       </div>
     );
   }
-  const markers = rec.events.filter((e) => e.event in EVENT_COLORS).map((e) => ({ x: e.t, color: EVENT_COLORS[e.event]! }));
+  const spans = markerSpans(rec.events, shownKinds);
+  const markers = spans.flatMap((m) => (m.t1 > m.t0 ? [{ x: m.t0, color: m.kind.color }, { x: m.t1, color: m.kind.color }] : [{ x: m.t0, color: m.kind.color }]));
   return (
     <div className="detail" data-testid="recording-detail">
       <div className="detail-head">
@@ -240,19 +242,38 @@ function RecordingDetail({
             onChange={(e) => seek(Number(e.target.value))}
             aria-label="playhead"
           />
-          <div className="marks">
-            {rec.events
-              .filter((e) => e.event in EVENT_COLORS)
-              .map((e) => (
-                <button
-                  type="button"
-                  key={`${e.t}-${e.event}`}
-                  className="mark"
-                  title={`${e.t.toFixed(2)} s ${e.event} ${JSON.stringify(e.detail)}`}
-                  style={{ left: `${(e.t / Math.max(rec.durationS, 1e-9)) * 100}%`, background: EVENT_COLORS[e.event] }}
-                  onClick={() => seek(e.t)}
+          <div className="marks" data-testid="marks">
+            {spans.map((m) => (
+              <button
+                type="button"
+                key={`${m.kind.key}-${m.t0}`}
+                className="mark"
+                title={`${m.kind.label}: ${m.events.length > 1 ? `${m.events.length} events, ${m.t0.toFixed(2)}–${m.t1.toFixed(2)} s` : `${m.t0.toFixed(2)} s ${m.events[0]!.event} ${JSON.stringify(m.events[0]!.detail)}`}`}
+                style={{
+                  left: `${(m.t0 / Math.max(rec.durationS, 1e-9)) * 100}%`,
+                  width: `max(4px, ${((m.t1 - m.t0) / Math.max(rec.durationS, 1e-9)) * 100}%)`,
+                  background: m.kind.color,
+                }}
+                onClick={() => seek(m.t0)}
+              />
+            ))}
+          </div>
+          <div className="marker-legend" data-testid="marker-legend">
+            {MARKER_KINDS.map((k) => (
+              <label key={k.key} className="small">
+                <input
+                  type="checkbox"
+                  checked={shownKinds.has(k.key)}
+                  onChange={(e) => {
+                    const next = new Set(shownKinds);
+                    if (e.target.checked) next.add(k.key);
+                    else next.delete(k.key);
+                    setShownKinds(next);
+                  }}
                 />
-              ))}
+                <span style={{ color: k.color }}>■</span> {k.label}
+              </label>
+            ))}
           </div>
         </div>
         <span className="small" data-testid="playhead">
