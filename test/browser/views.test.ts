@@ -236,8 +236,16 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
         return { camera: (view as unknown as { cameraPositionM: number[] }).cameraPositionM, framings: view.framings, width: c.width, height: c.height, flanges: { left, right }, robotPixels: { left: near(left), right: near(right) } };
       });
     const inside = (p: [number, number] | null): boolean => p !== null && Math.abs(p[0]) < 0.97 && Math.abs(p[1]) < 0.97;
+    /** The key panels (3D view, e-stop, controls, events) that lie outside the window without scrolling. */
+    const keyPanelsOutside = (page: Page): Promise<string[]> =>
+      page.evaluate(() =>
+        ['[data-testid=live-robot]', '[data-testid=estop]', '[data-testid=controls]', '[data-testid=event-log]'].filter((sel) => {
+          const r = document.querySelector(sel)?.getBoundingClientRect();
+          return !r || r.height === 0 || r.top < 0 || r.bottom > window.innerHeight || r.right > window.innerWidth;
+        }),
+      );
 
-    it('at 1280×800 frames the whole robot from behind: both flanges inside the canvas, in the projection and by pixels; again after a resize; latency on a log axis', async () => {
+    it('at 1280×800 frames the whole robot from behind: both flanges inside the canvas, in the projection and by pixels; again after a resize; latency on a log axis; key panels above the fold', async () => {
       const dash = await newPage({ width: 1280, height: 800 });
       const page = dash.page;
       await page.goto(`${base}/`);
@@ -252,6 +260,7 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
         return inside(f.flanges.left) && inside(f.flanges.right) && f.robotPixels.left > 0 && f.robotPixels.right > 0;
       });
       await page.screenshot({ path: join(ARTIFACTS, 'views-dashboard-1280x800.png') });
+      expect(await keyPanelsOutside(page), 'key panels below the fold at 1280×800').toEqual([]);
       console.info(`views: 1280×800 canvas ${f.width}×${f.height}, flanges L ${f.flanges.left?.map((v) => v.toFixed(2))} R ${f.flanges.right?.map((v) => v.toFixed(2))}, robot pixels ${JSON.stringify(f.robotPixels)}, camera ${f.camera.map((v) => v.toFixed(2))} after ${f.framings} framings`);
       // Seen from behind: the robot's left arm is on screen left.
       expect(f.flanges.left![0]).toBeLessThan(f.flanges.right![0]);
@@ -276,6 +285,7 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
         return f.framings > before && inside(f.flanges.left) && inside(f.flanges.right) && f.robotPixels.left > 0 && f.robotPixels.right > 0;
       });
       await page.screenshot({ path: join(ARTIFACTS, 'views-dashboard-1920x1080.png') });
+      expect(await keyPanelsOutside(page), 'key panels below the fold at 1920×1080').toEqual([]);
       await dash.context.close();
       expect(pageErrors).toEqual([]);
     });

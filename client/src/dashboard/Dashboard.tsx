@@ -103,12 +103,20 @@ function Live({ session, extras, model, token, lanUrls }: DashboardProps) {
         </RobotCanvas>
         <Legend />
       </section>
+      {/* The key panels (3D, e-stop, controls, events) fit 1280×800 without scrolling; the rest folds. */}
       <aside className="side">
         <Estop session={session} />
         <Controls session={session} token={token} />
-        <Calibration session={session} token={token} />
-        <QuestLink token={token} lanUrls={lanUrls} />
+        <EventLog session={session} />
         <PolicyPanel session={session} />
+        <details className="fold">
+          <summary>Calibration</summary>
+          <Calibration session={session} token={token} />
+        </details>
+        <details className="fold">
+          <summary>Open on the Quest</summary>
+          <QuestLink token={token} lanUrls={lanUrls} />
+        </details>
       </aside>
       <section className="plots">
         <LatencyChart session={session} />
@@ -116,7 +124,6 @@ function Live({ session, extras, model, token, lanUrls }: DashboardProps) {
       </section>
       <section className="inspector">
         <ActionInspector action={() => session.latest?.action} />
-        <EventLog session={session} />
       </section>
     </div>
   );
@@ -194,7 +201,7 @@ function Controls({ session, token }: { session: LiveSession; token: string | un
     send({ type: 'record_stop', success });
   };
   return (
-    <div className="panel">
+    <div className="panel" data-testid="controls">
       <h3>Control</h3>
       {!op ? (
         <form
