@@ -245,7 +245,7 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
         }),
       );
 
-    it('at 1280×800 frames the whole robot from behind: both flanges inside the canvas, in the projection and by pixels; again after a resize; latency on a log axis; key panels above the fold', async () => {
+    it('at 1280×800 frames the whole robot from behind: both flanges inside the canvas, in the projection and by pixels; again after a resize; latency on a log axis; key panels above the fold; the legend toggles overlays', async () => {
       const dash = await newPage({ width: 1280, height: 800 });
       const page = dash.page;
       await page.goto(`${base}/`);
@@ -277,6 +277,13 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
         const d = (document.querySelector('[data-testid=latency-chart]') as HTMLElement | null)?.dataset;
         return d !== undefined && Number(d['yMin']) > 0 && Number(d['yMin']) < 1 && Number(d['yMax']) > 10;
       }, undefined, { timeout: 60_000 });
+      // The legend hides and shows an overlay.
+      const fingertipsShown = () => page.evaluate(() => (window as unknown as { dexbridge: { liveView: { isVisible(n: string): boolean | null } } }).dexbridge.liveView.isVisible('fingertips'));
+      expect(await fingertipsShown()).toBe(true);
+      await page.click('[data-testid=legend-fingertips]');
+      await page.waitForFunction(() => (window as unknown as { dexbridge: { liveView: { isVisible(n: string): boolean | null } } }).dexbridge.liveView.isVisible('fingertips') === false, undefined, { timeout: 10_000 });
+      await page.click('[data-testid=legend-fingertips]');
+      await page.waitForFunction(() => (window as unknown as { dexbridge: { liveView: { isVisible(n: string): boolean | null } } }).dexbridge.liveView.isVisible('fingertips') === true, undefined, { timeout: 10_000 });
       // A resize frames it again.
       const before = f.framings;
       await page.setViewportSize({ width: 1920, height: 1080 });

@@ -20,7 +20,7 @@ import { Chart } from '../ui/Chart.js';
 import { STATE_JOINT_GROUPS } from '../ui/jointGroups.js';
 import { parseCalibrationInput } from './calibrationInput.js';
 import type { LiveExtras } from './extras.js';
-import { LiveRobot } from './LiveRobot.js';
+import { LiveRobot, type Overlay } from './LiveRobot.js';
 
 export interface DashboardProps {
   readonly session: LiveSession;
@@ -95,13 +95,23 @@ function StatusBar({ session }: { session: LiveSession }) {
 }
 
 function Live({ session, extras, model, token, lanUrls }: DashboardProps) {
+  // Read by the 3D view every frame; React re-renders only the legend.
+  const hidden = useRef<ReadonlySet<Overlay>>(new Set());
+  const [shownHidden, setShownHidden] = useState<ReadonlySet<Overlay>>(hidden.current);
+  const toggle = (o: Overlay) => {
+    const next = new Set(hidden.current);
+    if (next.has(o)) next.delete(o);
+    else next.add(o);
+    hidden.current = next;
+    setShownHidden(next);
+  };
   return (
     <div className="live">
       <section className="viewport">
         <RobotCanvas label="live-robot" onView={exposeView}>
-          <LiveRobot session={session} extras={extras} model={model} />
+          <LiveRobot session={session} extras={extras} model={model} hidden={hidden} />
         </RobotCanvas>
-        <Legend />
+        <Legend hidden={shownHidden} toggle={toggle} />
       </section>
       {/* The key panels (3D, e-stop, controls, events) fit 1280×800 without scrolling; the rest folds. */}
       <aside className="side">
@@ -135,12 +145,18 @@ const exposeView = (api: RobotViewApi): void => {
   if (w.dexbridge) w.dexbridge['liveView'] = api;
 };
 
-function Legend() {
+/** The overlays' colours; each overlay's entry shows or hides it. */
+function Legend({ hidden, toggle }: { hidden: ReadonlySet<Overlay>; toggle: (o: Overlay) => void }) {
+  const item = (o: Overlay, color: string, label: string) => (
+    <button type="button" className={`legend-item${hidden.has(o) ? ' off' : ''}`} aria-pressed={!hidden.has(o)} data-testid={`legend-${o}`} onClick={() => toggle(o)} title={`show or hide: ${label}`}>
+      <span style={{ color }}>■</span> {label}
+    </button>
+  );
   return (
     <div className="legend">
-      <span style={{ color: '#ddd' }}>■ commanded</span> <span style={{ color: '#4da3ff' }}>■ measured (ROS)</span>{' '}
-      <span style={{ color: '#ff9f0a' }}>■ policy chunk</span> <span style={{ color: '#34c759' }}>● fingertips</span>{' '}
-      <span style={{ color: '#ff2d55' }}>● targets</span> <span style={{ color: '#ffcc00' }}>● operator hand</span> <span style={{ color: '#ff3b30' }}>■ near limit</span>
+      <span style={{ color: '#ddd' }}>■ commanded</span> {item('measured', '#4da3ff', 'measured (ROS)')} {item('policy', '#ff9f0a', 'policy chunk')}{' '}
+      {item('fingertips', '#34c759', 'fingertips')} {item('targets', '#ff2d55', 'targets')} {item('hand', '#ffcc00', 'operator hand')}{' '}
+      <span style={{ color: '#ff3b30' }}>■ near limit</span>
     </div>
   );
 }

@@ -29,6 +29,8 @@ export interface RobotViewApi {
   frame(preset?: ViewPreset): void;
   /** How many times the view was framed (on load, on resize, on a preset, when the robot left the view). */
   readonly framings: number;
+  /** Whether the first object named `name` is drawn (it and all its ancestors visible); null when there is none. */
+  isVisible(name: string): boolean | null;
   /** The camera's position in the scene (y up), m. */
   readonly cameraPositionM: [number, number, number];
 }
@@ -259,6 +261,12 @@ function FrameRobot({ preset, onApi }: { preset: ViewPreset; onApi: (api: RobotV
       },
       frame: (p) => {
         frame(p);
+      },
+      isVisible(name) {
+        const node = scene.getObjectByName(name);
+        if (!node) return null;
+        for (let o: Object3D | null = node; o; o = o.parent) if (!o.visible) return false;
+        return true;
       },
       get framings() {
         return st.framings;
