@@ -133,4 +133,4 @@ export {
 } from './errors.js';
 export type { RecordingInfo } from './http.js';
 // The calibration ranges the server enforces, so a page can check its inputs with the same numbers.
-export { HAND_SCALE_RANGE, TRANSLATION_SCALE_RANGE, validateCalibration } from '../control/calibration.js';
+export { type CalibrationRequest, HAND_SCALE_RANGE, TRANSLATION_SCALE_RANGE, validateCalibration } from './calibration.js';
