@@ -23,9 +23,9 @@ describe('ActionInspector', () => {
 describe('ExportPanel', () => {
   it('counts the successful recordings and needs the operator token to export', () => {
     const recs = [
-      { name: 'a.mcap', sizeBytes: 1, startedAt: null, durationS: 1, operator: null, task: null, success: true, complete: true },
-      { name: 'b.mcap', sizeBytes: 1, startedAt: null, durationS: 1, operator: null, task: null, success: false, complete: true },
-      { name: 'c.mcap', sizeBytes: 1, startedAt: null, durationS: null, operator: null, task: null, success: true, complete: false },
+      { name: 'a.mcap', sizeBytes: 1, startedAt: null, durationS: 1, operator: null, task: null, success: true, complete: true, recording: false },
+      { name: 'b.mcap', sizeBytes: 1, startedAt: null, durationS: 1, operator: null, task: null, success: false, complete: true, recording: false },
+      { name: 'c.mcap', sizeBytes: 1, startedAt: null, durationS: null, operator: null, task: null, success: true, complete: false, recording: false },
     ];
     const viewer = renderToStaticMarkup(<ExportPanel token={undefined} recordings={recs} />);
     expect(viewer).toContain('1 recordings marked successful');

@@ -9,15 +9,19 @@ import QRCode from 'qrcode';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { AlignedData } from 'uplot';
 import { useStore } from 'zustand';
+import { HAND_SCALE_RANGE, TRANSLATION_SCALE_RANGE } from '@dexbridge/server/protocol';
 import { saveToken } from '../net/token.js';
 import { Recordings } from '../recordings/Recordings.js';
 import { CameraPanel } from '../cameras/CameraPanel.js';
-import { RobotCanvas } from '../robot/Scene.js';
+import { RobotCanvas, type RobotViewApi } from '../robot/Scene.js';
+import { DEMO, DEMO_HANDOFF } from '../store/lease.js';
 import type { LiveSession } from '../store/live.js';
 import { ActionInspector } from '../ui/ActionInspector.js';
 import { Chart } from '../ui/Chart.js';
+import { STATE_JOINT_GROUPS } from '../ui/jointGroups.js';
+import { parseCalibrationInput } from './calibrationInput.js';
 import type { LiveExtras } from './extras.js';
-import { LiveRobot } from './LiveRobot.js';
+import { LiveRobot, type Overlay } from './LiveRobot.js';
 
 export interface DashboardProps {
   readonly session: LiveSession;
@@ -92,21 +96,39 @@ function StatusBar({ session }: { session: LiveSession }) {
 }
 
 function Live({ session, extras, model, token, lanUrls }: DashboardProps) {
+  // Read by the 3D view every frame; React re-renders only the legend.
+  const hidden = useRef<ReadonlySet<Overlay>>(new Set());
+  const [shownHidden, setShownHidden] = useState<ReadonlySet<Overlay>>(hidden.current);
+  const toggle = (o: Overlay) => {
+    const next = new Set(hidden.current);
+    if (next.has(o)) next.delete(o);
+    else next.add(o);
+    hidden.current = next;
+    setShownHidden(next);
+  };
   return (
     <div className="live">
       <section className="viewport">
-        <RobotCanvas label="live-robot">
-          <LiveRobot session={session} extras={extras} model={model} />
+        <RobotCanvas label="live-robot" onView={exposeView}>
+          <LiveRobot session={session} extras={extras} model={model} hidden={hidden} />
         </RobotCanvas>
-        <Legend />
+        <Legend hidden={shownHidden} toggle={toggle} />
       </section>
+      {/* The key panels (3D, e-stop, controls, events) fit 1280×800 without scrolling; the rest folds. */}
       <aside className="side">
         <Estop session={session} />
         <Controls session={session} token={token} />
-        <Calibration session={session} token={token} />
-        <QuestLink token={token} lanUrls={lanUrls} />
+        <EventLog session={session} />
         <PolicyPanel session={session} />
         <CameraPanel session={session} />
+        <details className="fold">
+          <summary>Calibration</summary>
+          <Calibration session={session} token={token} />
+        </details>
+        <details className="fold">
+          <summary>Open on the Quest</summary>
+          <QuestLink token={token} lanUrls={lanUrls} />
+        </details>
       </aside>
       <section className="plots">
         <LatencyChart session={session} />
@@ -114,24 +136,36 @@ function Live({ session, extras, model, token, lanUrls }: DashboardProps) {
       </section>
       <section className="inspector">
         <ActionInspector action={() => session.latest?.action} />
-        <EventLog session={session} />
       </section>
     </div>
   );
 }
 
-function Legend() {
+/** The live view's framing, for tests and the console (`dexbridge.liveView`). */
+const exposeView = (api: RobotViewApi): void => {
+  const w = window as unknown as { dexbridge?: Record<string, unknown> };
+  if (w.dexbridge) w.dexbridge['liveView'] = api;
+};
+
+/** The overlays' colours; each overlay's entry shows or hides it. */
+function Legend({ hidden, toggle }: { hidden: ReadonlySet<Overlay>; toggle: (o: Overlay) => void }) {
+  const item = (o: Overlay, color: string, label: string) => (
+    <button type="button" className={`legend-item${hidden.has(o) ? ' off' : ''}`} aria-pressed={!hidden.has(o)} data-testid={`legend-${o}`} onClick={() => toggle(o)} title={`show or hide: ${label}`}>
+      <span style={{ color }}>■</span> {label}
+    </button>
+  );
   return (
     <div className="legend">
-      <span style={{ color: '#ddd' }}>■ commanded</span> <span style={{ color: '#4da3ff' }}>■ measured (ROS)</span>{' '}
-      <span style={{ color: '#ff9f0a' }}>■ policy chunk</span> <span style={{ color: '#34c759' }}>● fingertips</span>{' '}
-      <span style={{ color: '#ff2d55' }}>● targets</span> <span style={{ color: '#ffcc00' }}>● operator hand</span> <span style={{ color: '#ff3b30' }}>■ near limit</span>
+      <span style={{ color: '#ddd' }}>■ commanded</span> {item('measured', '#4da3ff', 'measured (ROS)')} {item('policy', '#ff9f0a', 'policy chunk')}{' '}
+      {item('fingertips', '#34c759', 'fingertips')} {item('targets', '#ff2d55', 'targets')} {item('hand', '#ffcc00', 'operator hand')}{' '}
+      <span style={{ color: '#ff3b30' }}>■ near limit</span>
     </div>
   );
 }
 
 function Estop({ session }: { session: LiveSession }) {
   const estop = useStore(session.store, (s) => s.summary?.estop ?? s.status?.estop ?? false);
+  const hold = useStore(session.store, (s) => (s.status?.motion?.engageRequired ? s.status.motion.hold : null));
   const role = useStore(session.store, (s) => s.welcome?.role);
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -155,6 +189,10 @@ function Estop({ session }: { session: LiveSession }) {
         <button type="button" disabled={role !== 'operator'} onClick={() => session.client.send({ type: 'reset_estop' })} title={role !== 'operator' ? 'needs the operator token' : ''}>
           Reset e-stop
         </button>
+      ) : hold === 'estop_reset' ? (
+        <p className="warn-text" data-testid="engage-to-resume">
+          E-stop reset: nothing moves until the lease holder presses Engage.
+        </p>
       ) : null}
     </div>
   );
@@ -169,8 +207,19 @@ function Controls({ session, token }: { session: LiveSession; token: string | un
   const [draft, setDraft] = useState(token ?? '');
   const op = role === 'operator';
   const send = session.client.send.bind(session.client);
+  const recordingFile = useStore(session.store, (s) => s.status?.recording.file ?? null);
+  const holder = useStore(session.store, (s) => s.status?.lease.holder ?? null);
+  /**
+   * A task typed while recording labels the recording being stopped: it goes first, as
+   * set_recording_meta on that file (the server handles a connection's messages in order).
+   */
+  const stop = (success: boolean) => {
+    const typed = task.trim();
+    if (typed && recordingFile) send({ type: 'set_recording_meta', file: recordingFile, task: typed });
+    send({ type: 'record_stop', success });
+  };
   return (
-    <div className="panel">
+    <div className="panel" data-testid="controls">
       <h3>Control</h3>
       {!op ? (
         <form
@@ -209,14 +258,19 @@ function Controls({ session, token }: { session: LiveSession; token: string | un
           Take over lease
         </button>
       </div>
+      {holder === DEMO ? (
+        <p className="warn-text" data-testid="demo-handoff">
+          {DEMO_HANDOFF}
+        </p>
+      ) : null}
       <div className="row">
-        <input placeholder="task (e.g. pick the cube)" value={task} onChange={(e) => setTask(e.target.value)} disabled={!op} aria-label="task" />
+        <input placeholder="task (e.g. pick the cube)" value={task} onChange={(e) => setTask(e.target.value)} disabled={!op} aria-label="task" maxLength={256} />
         {recording ? (
           <>
-            <button type="button" disabled={!op} onClick={() => send({ type: 'record_stop', success: true })}>
+            <button type="button" disabled={!op} data-testid="stop-ok" onClick={() => stop(true)}>
               Stop ✓
             </button>
-            <button type="button" disabled={!op} onClick={() => send({ type: 'record_stop', success: false })}>
+            <button type="button" disabled={!op} data-testid="stop-fail" onClick={() => stop(false)}>
               Stop ✗
             </button>
           </>
@@ -241,61 +295,80 @@ function Calibration({ session, token }: { session: LiveSession; token: string |
   const [right, setRight] = useState('');
   const [translation, setTranslation] = useState('1');
   const op = role === 'operator' && token !== undefined;
-  const num = (v: string): number | undefined => (v.trim() === '' ? undefined : Number(v));
+  const input = parseCalibrationInput(left, right, translation);
   return (
     <div className="panel">
       <h3>Calibration</h3>
       <p className="hint">
-        Hand scale = robot hand / your hand (empty: measured automatically when the hand is first seen). Translation scale = robot wrist motion / your wrist
-        motion.
+        Hand scale = robot hand / your hand ({HAND_SCALE_RANGE.min}–{HAND_SCALE_RANGE.max}; empty: measured automatically when the hand is first seen).
+        Translation scale = robot wrist motion / your wrist motion ({TRANSLATION_SCALE_RANGE.min}–{TRANSLATION_SCALE_RANGE.max}).
       </p>
       <div className="row">
         <label>
-          left <input size={5} value={left} onChange={(e) => setLeft(e.target.value)} disabled={!op} />
+          left <input size={5} value={left} onChange={(e) => setLeft(e.target.value)} disabled={!op} aria-label="left hand scale" inputMode="decimal" />
         </label>
         <label>
-          right <input size={5} value={right} onChange={(e) => setRight(e.target.value)} disabled={!op} />
+          right <input size={5} value={right} onChange={(e) => setRight(e.target.value)} disabled={!op} aria-label="right hand scale" inputMode="decimal" />
         </label>
         <label>
-          translation <input size={5} value={translation} onChange={(e) => setTranslation(e.target.value)} disabled={!op} />
+          translation <input size={5} value={translation} onChange={(e) => setTranslation(e.target.value)} disabled={!op} aria-label="translation scale" inputMode="decimal" />
         </label>
         <button
           type="button"
-          disabled={!op}
+          disabled={!op || !input.ok}
+          data-testid="calibrate"
           onClick={() => {
-            const l = num(left), r = num(right), t = num(translation);
-            const handScale = l !== undefined || r !== undefined ? { ...(l !== undefined ? { left: l } : {}), ...(r !== undefined ? { right: r } : {}) } : undefined;
-            session.client.send({ type: 'calibrate', ...(handScale ? { handScale } : {}), ...(t !== undefined ? { translationScale: t } : {}) });
-            session.addLog('info', `calibrate sent: hand ${l ?? 'auto'}/${r ?? 'auto'}, translation ${t ?? '–'}`);
+            if (!input.ok) return;
+            session.client.send(input.message);
+            session.addLog('info', `calibrate sent: ${input.summary}`);
           }}
         >
           Apply
         </button>
       </div>
+      {!input.ok ? (
+        <p className="error" data-testid="calibration-error">
+          {input.error}
+        </p>
+      ) : null}
     </div>
   );
 }
 
-function QuestLink({ token, lanUrls }: { token: string | undefined; lanUrls: readonly string[] }) {
+/**
+ * The headset's link. Without the operator token the link would open on "No operator token", so
+ * neither link nor QR code is offered; with it, the QR code carries the token, so it is shown only
+ * on request, under a warning that whoever scans it can drive the robot.
+ */
+export function QuestLink({ token, lanUrls }: { token: string | undefined; lanUrls: readonly string[] }) {
   const base = lanUrls[0] ?? location.origin;
-  const url = `${base}/?role=operator${token ? `#token=${encodeURIComponent(token)}` : ''}`;
+  const url = token ? `${base}/?role=operator#token=${encodeURIComponent(token)}` : undefined;
   const canvas = useRef<HTMLCanvasElement>(null);
-  useEffect(() => {
-    if (canvas.current) void QRCode.toCanvas(canvas.current, url, { width: 168, margin: 1 });
-  }, [url]);
   const [shown, setShown] = useState(false);
+  const [qr, setQr] = useState(false);
+  useEffect(() => {
+    if (qr && url && canvas.current) void QRCode.toCanvas(canvas.current, url, { width: 168, margin: 1 });
+  }, [url, qr]);
   return (
-    <div className="panel">
+    <div className="panel" data-testid="quest-link">
       <h3>Open on the Quest</h3>
-      <canvas ref={canvas} data-testid="qr" />
-      <p className="url">
-        {shown || !token ? url : url.replace(/#token=.*/, '#token=••••••')}{' '}
-        {token ? (
-          <button type="button" onClick={() => setShown(!shown)}>
-            {shown ? 'hide' : 'show'} token
+      {url ? (
+        <>
+          <p className="url">
+            {shown ? url : url.replace(/#token=.*/, '#token=••••••')}{' '}
+            <button type="button" onClick={() => setShown(!shown)}>
+              {shown ? 'hide' : 'show'} token
+            </button>
+          </p>
+          <p className="warn-text">The link and its QR code carry the operator token: whoever opens them can drive the robot.</p>
+          {qr ? <canvas ref={canvas} data-testid="qr" /> : null}
+          <button type="button" onClick={() => setQr(!qr)} data-testid="qr-toggle">
+            {qr ? 'hide QR code' : 'show QR code (grants control)'}
           </button>
-        ) : null}
-      </p>
+        </>
+      ) : (
+        <p className="hint">The headset needs the operator token: enter it under Control, then its link and QR code appear here.</p>
+      )}
       {lanUrls.length === 0 ? <p className="hint">The server listens on loopback only: use adb reverse, or start it with --host 0.0.0.0 --tls (docs/quest.md).</p> : null}
     </div>
   );
@@ -318,8 +391,9 @@ function LatencyChart({ session }: { session: LiveSession }) {
   const cols = useMemo(() => [0, 1, 2], []);
   return (
     <Chart
-      title="Latency (ms)"
+      title="Latency (ms, log scale)"
       testId="latency-chart"
+      logY
       series={[
         { label: 'server', color: '#ff9f0a' },
         { label: 'retarget', color: '#34c759' },
@@ -335,17 +409,11 @@ function LatencyChart({ session }: { session: LiveSession }) {
   );
 }
 
-const JOINT_GROUPS: Record<string, readonly number[]> = {
-  'left arm': [0, 1, 2, 3, 4, 5, 6],
-  'right arm': [7, 8, 9, 10, 11, 12, 13],
-  'left hand': Array.from({ length: 21 }, (_, i) => 14 + i),
-  'right hand': Array.from({ length: 21 }, (_, i) => 35 + i),
-};
 const PALETTE = ['#ff453a', '#ff9f0a', '#ffd60a', '#32d74b', '#64d2ff', '#0a84ff', '#bf5af2', '#ff375f', '#ac8e68', '#98989d'];
 
 function JointChart({ session }: { session: LiveSession }) {
   const [group, setGroup] = useState('right arm');
-  const cols = JOINT_GROUPS[group]!.slice(0, 10);
+  const cols = (STATE_JOINT_GROUPS.find((g) => g.label === group) ?? STATE_JOINT_GROUPS[0]!).indices;
   const series = cols.map((c, i) => ({ label: STATE_JOINT_NAMES[c]!.replace(/^(left|right)_/, ''), color: PALETTE[i % PALETTE.length]! }));
   const measuredSeries = cols.map((c, i) => ({ label: `${STATE_JOINT_NAMES[c]!.replace(/^(left|right)_/, '')} (measured)`, color: PALETTE[i % PALETTE.length]!, dash: [4, 4] }));
   return (
@@ -353,8 +421,8 @@ function JointChart({ session }: { session: LiveSession }) {
       <label className="small">
         joints{' '}
         <select value={group} onChange={(e) => setGroup(e.target.value)}>
-          {Object.keys(JOINT_GROUPS).map((g) => (
-            <option key={g}>{g}</option>
+          {STATE_JOINT_GROUPS.map((g) => (
+            <option key={g.label}>{g.label}</option>
           ))}
         </select>{' '}
         (solid commanded, dashed measured; rad)

@@ -18,7 +18,11 @@ const MEASURED_STYLE: RigStyle = { color: '#4da3ff', opacity: 0.35 };
 const POLICY_STYLE: RigStyle = { color: '#ff9f0a', opacity: 0.3 };
 const SIDES: readonly Side[] = ['left', 'right'];
 
-export function LiveRobot({ session, extras, model }: { session: LiveSession; extras: LiveExtras; model: RobotModel }) {
+/** Overlays the legend can hide. */
+export const OVERLAYS = ['measured', 'policy', 'fingertips', 'targets', 'hand'] as const;
+export type Overlay = (typeof OVERLAYS)[number];
+
+export function LiveRobot({ session, extras, model, hidden }: { session: LiveSession; extras: LiveExtras; model: RobotModel; hidden: { readonly current: ReadonlySet<Overlay> } }) {
   const state = useMemo(() => ({ seq: -1, trackingSeq: -1, chunkVersion: -1 }), []);
   const markers = useMemo(() => ({ tips: undefined as FingertipMarkers | undefined, tracking: undefined as TrackingOverlay | undefined }), []);
   const onCommandedReady = useCallback(
@@ -39,6 +43,9 @@ export function LiveRobot({ session, extras, model }: { session: LiveSession; ex
         rig.highlightNearLimits(names, s.commanded);
         markers.tips?.update(s.action);
       }
+      const h = hidden.current;
+      if (markers.tips) markers.tips.points.mesh.visible = !h.has('fingertips');
+      markers.tracking?.show(!h.has('hand'), !h.has('targets'));
       const t = extras.tracking;
       if (markers.tracking && t.version !== state.trackingSeq) {
         state.trackingSeq = t.version;
@@ -52,16 +59,16 @@ export function LiveRobot({ session, extras, model }: { session: LiveSession; ex
         for (const side of SIDES) markers.tracking.update(side, null, null);
       }
     },
-    [session, extras, state, markers],
+    [session, extras, state, markers, hidden],
   );
   const onMeasured = useCallback(
     (rig: RobotRig) => {
       const s = session.latest;
       const names = session.client.welcome?.jointNames;
-      rig.root.visible = !!s?.measuredValid;
+      rig.root.visible = !!s?.measuredValid && !hidden.current.has('measured');
       if (s && names && s.measuredValid) rig.setJoints(names, s.measured);
     },
-    [session],
+    [session, hidden],
   );
   const trajectories = useMemo(() => ({ left: undefined as Trajectory | undefined, right: undefined as Trajectory | undefined }), []);
   const onPolicyReady = useCallback(
@@ -76,17 +83,17 @@ export function LiveRobot({ session, extras, model }: { session: LiveSession; ex
     (rig: RobotRig) => {
       const c = extras.chunk;
       const live = c.rows > 0 && (session.latest?.mode === 'policy' || performance.now() - c.receivedMs < 2000);
-      rig.root.visible = live;
+      rig.root.visible = live && !hidden.current.has('policy');
       if (!live || c.version === state.chunkVersion) return;
       state.chunkVersion = c.version;
       poseFromAction(rig, c.data, (c.rows - 1) * ACTION_WIDTH);
       for (const side of SIDES) trajectories[side]?.set(c.data, c.rows, ACTION_WIDTH, FLANGE_ACTION_INDEX[side]);
     },
-    [extras, session, state, trajectories],
+    [extras, session, state, trajectories, hidden],
   );
   return (
     <>
-      <Rig model={model} onReady={onCommandedReady} onFrame={onCommanded} />
+      <Rig model={model} onReady={onCommandedReady} onFrame={onCommanded} frame />
       <Rig model={model} style={MEASURED_STYLE} onFrame={onMeasured} />
       <Rig model={model} style={POLICY_STYLE} onReady={onPolicyReady} onFrame={onPolicy} />
     </>

@@ -1,32 +1,56 @@
 /**
- * The operator's head-up display: a small panel that follows the head (below the line of sight),
- * drawn with the 2D canvas into a texture a few times a second. No fonts are fetched.
+ * The operator's head-up display: a panel that follows the head, to the right of and below the line
+ * of sight (the robot stands straight ahead, so the panel stays off it), drawn with the 2D canvas
+ * into a texture a few times a second. No fonts are fetched. Every line fits: a long line is drawn
+ * in a smaller font, and wrapped when even the smallest is too wide; the panel grows with its lines.
  */
-import { CanvasTexture, Mesh, MeshBasicMaterial, type Object3D, PlaneGeometry, Quaternion, Vector3 } from 'three';
+import { CanvasTexture, Mesh, MeshBasicMaterial, type Object3D, PlaneGeometry, Quaternion, SRGBColorSpace, Vector3 } from 'three';
 
 export interface HudLine {
   readonly text: string;
   readonly color?: string | undefined;
 }
 
-const OFFSET = new Vector3(0, -0.16, -0.55);
+/** The panel's centre relative to the head, m: right of and below the line of sight. */
+export const HUD_OFFSET_M = new Vector3(0.45, -0.18, -0.6);
+/** Panel width, m. */
+export const HUD_WIDTH_M = 0.26;
+const PX_PER_M = 512 / HUD_WIDTH_M;
+const WIDTH_PX = 512;
+const PAD_PX = 16;
+const FONT_PX = 24;
+const MIN_FONT_PX = 17;
+const MAX_ROWS = 10;
+/** Turned a little toward the eye, rad (the panel sits right of centre). */
+const YAW_RAD = -0.6;
 const tmpP = new Vector3();
 const tmpQ = new Quaternion();
+const yawQ = new Quaternion().setFromAxisAngle(new Vector3(0, 1, 0), YAW_RAD);
+
+interface Row {
+  readonly text: string;
+  readonly color: string;
+  readonly fontPx: number;
+}
 
 export class Hud {
   readonly mesh: Mesh;
   private readonly canvas: HTMLCanvasElement;
   private readonly texture: CanvasTexture;
   private last = '';
+  /** The rows last drawn (after fitting), for tests: each row's text is whole, none wider than the panel. */
+  rows: readonly Row[] = [];
 
   constructor() {
     this.canvas = document.createElement('canvas');
-    this.canvas.width = 512;
-    this.canvas.height = 192;
+    this.canvas.width = WIDTH_PX;
+    this.canvas.height = 64;
     this.texture = new CanvasTexture(this.canvas);
-    this.mesh = new Mesh(new PlaneGeometry(0.3, 0.1125), new MeshBasicMaterial({ map: this.texture, transparent: true, depthTest: false }));
+    this.texture.colorSpace = SRGBColorSpace;
+    this.mesh = new Mesh(new PlaneGeometry(1, 1), new MeshBasicMaterial({ map: this.texture, transparent: true, depthTest: false }));
     this.mesh.renderOrder = 100;
     this.mesh.frustumCulled = false;
+    this.mesh.name = 'hud';
   }
 
   /** Redraws when the text changed. */
@@ -36,24 +60,65 @@ export class Hud {
     this.last = key;
     const ctx = this.canvas.getContext('2d');
     if (!ctx) return;
-    ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
-    ctx.fillStyle = 'rgba(20, 22, 26, 0.78)';
+    const rows = layout(ctx, lines).slice(0, MAX_ROWS);
+    this.rows = rows;
+    const lineH = (r: Row) => Math.round(r.fontPx * 1.3);
+    const height = PAD_PX * 2 + rows.reduce((a, r) => a + lineH(r), 0);
+    // Resizing the canvas clears it, and the texture must be rebuilt at the new size.
+    if (this.canvas.height !== height) {
+      this.canvas.height = height;
+      this.texture.dispose();
+    }
+    ctx.clearRect(0, 0, WIDTH_PX, height);
+    ctx.fillStyle = 'rgba(20, 22, 26, 0.82)';
     ctx.beginPath();
-    ctx.roundRect(0, 0, this.canvas.width, this.canvas.height, 18);
+    ctx.roundRect(0, 0, WIDTH_PX, height, 16);
     ctx.fill();
-    ctx.font = '26px system-ui, sans-serif';
-    lines.slice(0, 6).forEach((l, i) => {
-      ctx.fillStyle = l.color ?? '#e8e8ea';
-      ctx.fillText(l.text, 18, 36 + i * 30);
-    });
+    ctx.textBaseline = 'top';
+    let y = PAD_PX;
+    for (const r of rows) {
+      ctx.font = font(r.fontPx);
+      ctx.fillStyle = r.color;
+      ctx.fillText(r.text, PAD_PX, y);
+      y += lineH(r);
+    }
+    this.mesh.scale.set(HUD_WIDTH_M, height / PX_PER_M, 1);
     this.texture.needsUpdate = true;
   }
 
-  /** Keeps the panel in front of and below the camera. */
+  /** Keeps the panel at {@link HUD_OFFSET_M} from the camera, facing it. */
   follow(camera: Object3D): void {
     camera.getWorldPosition(tmpP);
     camera.getWorldQuaternion(tmpQ);
-    this.mesh.position.copy(OFFSET).applyQuaternion(tmpQ).add(tmpP);
-    this.mesh.quaternion.copy(tmpQ);
+    this.mesh.position.copy(HUD_OFFSET_M).applyQuaternion(tmpQ).add(tmpP);
+    this.mesh.quaternion.copy(tmpQ).multiply(yawQ);
   }
+}
+
+const font = (px: number): string => `${px}px system-ui, sans-serif`;
+
+/** Each line in the largest font (down to {@link MIN_FONT_PX}) that fits, else wrapped at spaces. */
+function layout(ctx: CanvasRenderingContext2D, lines: readonly HudLine[]): Row[] {
+  const room = WIDTH_PX - 2 * PAD_PX;
+  const rows: Row[] = [];
+  for (const l of lines) {
+    const color = l.color ?? '#e8e8ea';
+    let px = FONT_PX;
+    ctx.font = font(px);
+    while (ctx.measureText(l.text).width > room && px > MIN_FONT_PX) ctx.font = font(--px);
+    if (ctx.measureText(l.text).width <= room) {
+      rows.push({ text: l.text, color, fontPx: px });
+      continue;
+    }
+    let row = '';
+    for (const word of l.text.split(' ')) {
+      const next = row ? `${row} ${word}` : word;
+      if (row && ctx.measureText(next).width > room) {
+        rows.push({ text: row, color, fontPx: px });
+        row = word;
+      } else row = next;
+    }
+    if (row) rows.push({ text: row, color, fontPx: px });
+  }
+  return rows;
 }

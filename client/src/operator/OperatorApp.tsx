@@ -9,14 +9,16 @@ import { encodeHandFrame, HAND_FRAME_BYTES } from '@dexbridge/server/protocol';
 import { Canvas, useFrame } from '@react-three/fiber';
 import { XR, type XRStore } from '@react-three/xr';
 import { useEffect, useMemo, useState } from 'react';
-import { Group } from 'three';
+import { Group, type Mesh } from 'three';
 import { useStore } from 'zustand';
 import { PointSet } from '../robot/overlays.js';
 import { RobotRig } from '../robot/RobotRig.js';
+import { DEMO, DEMO_HANDOFF, holdsLease } from '../store/lease.js';
 import type { LiveSession } from '../store/live.js';
 import { Ring } from '../store/telemetry.js';
 import { createHandReader } from './handPoses.js';
 import { Hud, type HudLine } from './Hud.js';
+import { XrControls } from './XrControls.js';
 
 /** Frame-to-send times and end-to-end latencies, for the HUD and the benchmark. */
 export interface OperatorStats {
@@ -31,10 +33,12 @@ export interface OperatorStats {
   /** The last HAND_FRAME's 2 × 200 numbers (copies), for tests and the bench. */
   readonly lastLeft: Float32Array;
   readonly lastRight: Float32Array;
+  /** The head-up display's rows as last drawn (after fitting), for tests. */
+  hudRows: readonly string[];
 }
 
 export function createOperatorStats(): OperatorStats {
-  return { framesSent: 0, framesSkipped: 0, sendMs: new Ring(1000, 1), roundTripMs: new Ring(1000, 1), lastTracked: 0, lastLeft: new Float32Array(200), lastRight: new Float32Array(200) };
+  return { framesSent: 0, framesSkipped: 0, sendMs: new Ring(1000, 1), roundTripMs: new Ring(1000, 1), lastTracked: 0, lastLeft: new Float32Array(200), lastRight: new Float32Array(200), hudRows: [] };
 }
 
 /** Where the robot's base stands, in the XR reference space (m): ahead of the operator, on the floor. */
@@ -42,7 +46,15 @@ const ROBOT_AHEAD_M = 0.9;
 /** Latest-wins: skip a frame rather than queue behind a slow link. */
 const MAX_BUFFERED = 16 * 1024;
 
-export function OperatorApp({ session, model, store, stats, emulated, ownName }: { session: LiveSession; model: RobotModel; store: XRStore; stats: OperatorStats; emulated: boolean; ownName: string }) {
+export function OperatorApp({
+  session,
+  model,
+  store,
+  stats,
+  emulated,
+  ownName,
+  xrButtons,
+}: { session: LiveSession; model: RobotModel; store: XRStore; stats: OperatorStats; emulated: boolean; ownName: string; xrButtons: Map<string, Mesh> }) {
   const phase = useStore(session.store, (s) => s.phase);
   const role = useStore(session.store, (s) => s.welcome?.role);
   const status = useStore(session.store, (s) => s.status);
@@ -93,22 +105,32 @@ export function OperatorApp({ session, model, store, stats, emulated, ownName }:
             </button>
           ) : null}
         </div>
+        <div>
+          {status?.lease.holder === DEMO ? (
+            <p className="warn-text" data-testid="demo-handoff">
+              {DEMO_HANDOFF}
+            </p>
+          ) : null}
+        </div>
         <p className="hint">Engage: touch thumb to little finger on both hands for 0.6 s (again to disengage), or from the dashboard.</p>
         <p className="small" data-testid="op-stats">
           {summary ? `L ${summary.left.engaged ? 'engaged' : 'free'} (${summary.left.hold}) · R ${summary.right.engaged ? 'engaged' : 'free'} (${summary.right.hold})` : ''}
         </p>
         {enterError ? <p className="error">{enterError}</p> : null}
-        {lastError ? (
+        {/* A LEASE_HELD from before this page took control is history, not the present. */}
+        {lastError && !(lastError.code === 'LEASE_HELD' && holdsLease(status?.lease.holder, ownName, session.client.welcome?.sessionId)) ? (
           <p className="error">
             {lastError.code}: {lastError.message}
           </p>
         ) : null}
       </div>
-      <Canvas className="operator-canvas" camera={{ position: [0, 1.5, 0.6], fov: 60 }}>
+      {/* Before XR the page shows what the operator will see: the robot from behind, from a standing eye height. */}
+      <Canvas className="operator-canvas" camera={{ position: [0, 1.75, 0.5], fov: 70 }} onCreated={({ camera }) => camera.lookAt(0, 1.0, -ROBOT_AHEAD_M)}>
         <XR store={store}>
           <ambientLight intensity={0.7} />
           <directionalLight position={[1, 3, 2]} intensity={1.4} />
-          <OperatorScene session={session} model={model} stats={stats} store={store} />
+          <OperatorScene session={session} model={model} stats={stats} store={store} ownName={ownName} />
+          <XrControls session={session} ownName={ownName} registry={xrButtons} />
         </XR>
       </Canvas>
     </div>
@@ -121,7 +143,7 @@ function useXRMode(store: XRStore): boolean {
   return mode !== null;
 }
 
-function OperatorScene({ session, model, stats, store }: { session: LiveSession; model: RobotModel; stats: OperatorStats; store: XRStore }) {
+function OperatorScene({ session, model, stats, store, ownName }: { session: LiveSession; model: RobotModel; stats: OperatorStats; store: XRStore; ownName: string }) {
   const things = useMemo(() => {
     const rig = new RobotRig(model);
     // Rig frame (x forward, z up) in the XR space (−z forward, y up): the robot faces where the operator faces.
@@ -179,8 +201,11 @@ function OperatorScene({ session, model, stats, store }: { session: LiveSession;
     }
     if (t0 - x.hudAt > 250) {
       x.hudAt = t0;
-      x.hud.draw(hudLines(session, stats));
+      x.hud.draw(hudLines(session, stats, ownName));
+      stats.hudRows = x.hud.rows.map((r) => r.text);
     }
+    // The HUD is for the headset; the page around the canvas says the same before XR.
+    x.hud.mesh.visible = frame !== undefined;
     x.hud.follow(state.camera);
   });
   return (
@@ -196,22 +221,50 @@ function OperatorScene({ session, model, stats, store }: { session: LiveSession;
 const ZERO = new Float32Array(200);
 const SIDES = ['left', 'right'] as const;
 
-function hudLines(session: LiveSession, stats: OperatorStats): HudLine[] {
+/** A refusal shown on the HUD for this long after it came, ms. */
+const ERROR_SHOWN_MS = 4000;
+
+/**
+ * What the head-up display says, most important first: why frames are refused (another lease
+ * holder), the e-stop, recording, mode and lease, each side's engage and tracking state, why the
+ * robot holds, latency, joints near a limit, the last refusal.
+ */
+export function hudLines(session: LiveSession, stats: OperatorStats, ownName: string, nowMs = performance.now()): HudLine[] {
   const s = session.latest;
   const st = session.store.getState();
   const lines: HudLine[] = [];
-  if (session.client.phase !== 'open') return [{ text: `server: ${session.client.phase}`, color: '#ff453a' }];
+  if (session.client.phase !== 'open') return [{ text: `server: ${session.client.phase}`, color: RED }];
   if (!s) return [{ text: 'waiting for the robot…' }];
-  const holder = st.status?.lease.holder ?? 'free';
-  lines.push({ text: `${s.mode} · lease ${holder}${s.estopLatched ? ' · E-STOP' : ''}`, color: s.estopLatched ? '#ff453a' : undefined });
-  lines.push({ text: `L ${s.status.left.engaged ? 'engaged' : 'free'} · R ${s.status.right.engaged ? 'engaged' : 'free'}${s.watchdogHold ? ' · held' : ''}` });
+  const holder = st.status?.lease.holder ?? null;
+  const mine = holdsLease(holder, ownName, session.client.welcome?.sessionId);
+  const role = session.client.welcome?.role;
+  if (role !== 'operator') lines.push({ text: `${role ?? 'no role'}: no operator token, hand frames are not sent`, color: RED });
+  else if (holder !== null && !mine) {
+    lines.push({ text: `LEASE_HELD: ${holder} holds the control lease`, color: RED });
+    lines.push({ text: 'your hand frames are refused: Take control (panel, left)', color: AMBER });
+    if (holder === DEMO) lines.push({ text: 'taking it ends the demo until the server restarts', color: AMBER });
+  }
+  if (s.estopLatched) lines.push({ text: 'E-STOP LATCHED: reset it, then engage', color: RED });
+  const rec = st.status?.recording;
+  if (rec?.active) lines.push({ text: `● REC ${rec.file ?? ''}`.trim(), color: '#ff6961' });
+  else lines.push({ text: rec?.error ? `not recording (error: ${rec.error})` : 'not recording', color: rec?.error ? AMBER : GREY });
+  lines.push({ text: `mode ${s.mode} · lease ${mine ? `you (${holder})` : (holder ?? 'free')}` });
+  const side = (k: 'left' | 'right') => {
+    const v = s.status[k];
+    return `${k === 'left' ? 'L' : 'R'} ${v.engaged ? 'engaged' : 'free'} · ${v.hold === 'none' ? 'tracked' : `hold: ${v.hold}`}`;
+  };
+  lines.push({ text: `${side('left')}   ${side('right')}`, color: SIDES.some((k) => s.status[k].hold !== 'none') ? '#ffcc00' : undefined });
   const motion = st.status?.motion;
-  if (motion?.engageRequired) lines.push({ text: `held (${motion.hold ?? 'not engaged'}): engage to move`, color: '#ff9f0a' });
+  if (motion?.engageRequired && !s.estopLatched) lines.push({ text: `held (${motion.hold ?? 'not engaged'}): press Engage to move`, color: AMBER });
   const rt = stats.roundTripMs.last();
-  lines.push({ text: `latency ${Number.isFinite(rt) ? rt.toFixed(0) : '–'} ms (frame → robot state)` });
-  const lost = SIDES.filter((side) => s.status[side].hold !== 'none');
-  if (lost.length > 0) lines.push({ text: `tracking: ${lost.map((side) => `${side} ${s.status[side].hold}`).join(', ')}`, color: '#ffcc00' });
+  lines.push({ text: `latency ${Number.isFinite(rt) ? rt.toFixed(0) : '–'} ms (frame → robot state)`, color: GREY });
   const near = st.summary?.nearLimit ?? [];
-  if (near.length > 0) lines.push({ text: `near limit: ${near.slice(0, 3).join(', ')}${near.length > 3 ? '…' : ''}`, color: '#ff9f0a' });
+  if (near.length > 0) lines.push({ text: `near limit: ${near.join(', ')}`, color: AMBER });
+  const err = st.lastError;
+  if (err && nowMs - err.atMs < ERROR_SHOWN_MS && !(err.code === 'LEASE_HELD' && err.ref === 'binary:1')) lines.push({ text: `${err.code}: ${err.message}`, color: AMBER });
   return lines;
 }
+
+const RED = '#ff453a';
+const AMBER = '#ff9f0a';
+const GREY = '#a0a4ab';

@@ -5,6 +5,7 @@
  */
 import { createXRStore } from '@react-three/xr';
 import { createRoot, type Root } from 'react-dom/client';
+import type { Mesh } from 'three';
 import { takeTokenFromUrl } from '../net/token.js';
 import { jointLimits, loadRobotModel } from '../robot/model.js';
 import { LiveSession } from '../store/live.js';
@@ -29,12 +30,24 @@ export async function mount(el: HTMLElement): Promise<Root> {
     const model = await loadRobotModel();
     const name = params.get('name') ?? 'quest';
     const session = new LiveSession({ role: token ? 'operator' : 'viewer', ...(token ? { token } : {}), name }, jointLimits(model)).start();
-    // Hands only: no controller, pointer or hand models (those load from a CDN).
+    // Hands only, without hand or controller models (those load from a CDN): each hand gets a
+    // touch pointer on its index fingertip (poke) and a short ray (point and pinch) for the XR panel.
     // The emulator renders on the CPU (no GPU in CI): a smaller framebuffer keeps its frame rate up.
-    const store = createXRStore({ emulate: false, offerSession: false, handTracking: true, ...(emulated ? { frameBufferScaling: 0.5 } : {}), hand: false, controller: false, transientPointer: false, gaze: false, screenInput: false });
+    const store = createXRStore({
+      emulate: false,
+      offerSession: false,
+      handTracking: true,
+      ...(emulated ? { frameBufferScaling: 0.5 } : {}),
+      hand: { model: false, grabPointer: false, teleportPointer: false, touchPointer: true, rayPointer: true },
+      controller: false,
+      transientPointer: false,
+      gaze: false,
+      screenInput: false,
+    });
     const stats = createOperatorStats();
-    Object.assign(exposed, { session, store, stats });
-    root.render(<OperatorApp session={session} model={model} store={store} stats={stats} emulated={emulated} ownName={name} />);
+    const xrButtons = new Map<string, Mesh>();
+    Object.assign(exposed, { session, store, stats, xrButtons });
+    root.render(<OperatorApp session={session} model={model} store={store} stats={stats} emulated={emulated} ownName={name} xrButtons={xrButtons} />);
   } catch (err) {
     root.render(<p className="error">dexbridge: cannot reach the server ({(err as Error).message}).</p>);
   }

@@ -6,14 +6,16 @@
  */
 import { ACTION_DIM, ACTION_ENTRIES } from '@dexbridge/retarget';
 import type { RobotModel } from '@dexbridge/urdf';
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { AlignedData } from 'uplot';
 import { ActionInspector } from '../ui/ActionInspector.js';
 import { authHeaders } from '../net/token.js';
 import { type RobotRig, poseFromAction } from '../robot/RobotRig.js';
-import { RobotCanvas, Rig } from '../robot/Scene.js';
+import { RobotCanvas, type RobotViewApi, Rig } from '../robot/Scene.js';
 import { Chart } from '../ui/Chart.js';
+import { ACTION_PLOT_GROUPS } from '../ui/jointGroups.js';
 import { ExportPanel } from './ExportPanel.js';
+import { MARKER_KINDS, markerSpans } from './markers.js';
 import { download, indexAt, type LoadedRecording, parseRecording, type RecordingListEntry, reRetarget } from './loadRecording.js';
 
 const fmtBytes = (b: number): string => (b > 1e9 ? `${(b / 1e9).toFixed(2)} GB` : b > 1e6 ? `${(b / 1e6).toFixed(1)} MB` : `${(b / 1e3).toFixed(0)} kB`);
@@ -58,7 +60,7 @@ export function Recordings({ model, token }: { model: RobotModel; token: string 
             {(list ?? []).map((r) => (
               <tr key={r.name} className={r.name === open ? 'sel' : ''} onClick={() => setOpen(r.name)} data-name={r.name}>
                 <td>{r.startedAt ? new Date(r.startedAt).toLocaleString() : r.name}</td>
-                <td>{r.complete ? fmtDuration(r.durationS) : 'incomplete'}</td>
+                <td>{r.recording ? <span className="rec-now">● recording {fmtDuration(r.durationS)}</span> : r.complete ? fmtDuration(r.durationS) : 'incomplete'}</td>
                 <td>{r.operator ?? '–'}</td>
                 <td>{r.task ?? '–'}</td>
                 <td>{r.success === null ? '–' : r.success ? '✓' : '✗'}</td>
@@ -88,7 +90,6 @@ export function Recordings({ model, token }: { model: RobotModel; token: string 
   );
 }
 
-const EVENT_COLORS: Record<string, string> = { engage: '#34c759', disengage: '#8e8e93', estop: '#ff3b30', estop_reset: '#ff9f0a', tracking: '#ffcc00', watchdog: '#bf5af2', mode: '#64d2ff', lease: '#0a84ff' };
 
 function RecordingDetail({
   name,
@@ -131,6 +132,7 @@ function RecordingDetail({
   const [speed, setSpeed] = useState(1);
   const ghost = useRef<{ t: Float64Array; actions: Float32Array } | undefined>(undefined);
   const [ghostState, setGhostState] = useState<string>('');
+  const [shownKinds, setShownKinds] = useState<ReadonlySet<string>>(() => new Set(MARKER_KINDS.map((k) => k.key)));
   useEffect(() => {
     const timer = setInterval(() => {
       const p = play.current;
@@ -184,11 +186,17 @@ function RecordingDetail({
       </div>
     );
   }
-  const markers = rec.events.filter((e) => e.event in EVENT_COLORS).map((e) => ({ x: e.t, color: EVENT_COLORS[e.event]! }));
+  const spans = markerSpans(rec.events, shownKinds);
+  const markers = spans.flatMap((m) => (m.t1 > m.t0 ? [{ x: m.t0, color: m.kind.color }, { x: m.t1, color: m.kind.color }] : [{ x: m.t0, color: m.kind.color }]));
   return (
     <div className="detail" data-testid="recording-detail">
       <div className="detail-head">
         <h3>{name}</h3>
+        {rec.partial ? (
+          <span className="pill rec" data-testid="partial">
+            ● being recorded: read up to {rec.durationS.toFixed(1)} s (open it again to read further)
+          </span>
+        ) : null}
         <MetaEditor name={name} entry={entry} token={token} onChanged={onChanged} />
         <a href={url} download={name}>
           download
@@ -234,19 +242,38 @@ function RecordingDetail({
             onChange={(e) => seek(Number(e.target.value))}
             aria-label="playhead"
           />
-          <div className="marks">
-            {rec.events
-              .filter((e) => e.event in EVENT_COLORS)
-              .map((e) => (
-                <button
-                  type="button"
-                  key={`${e.t}-${e.event}`}
-                  className="mark"
-                  title={`${e.t.toFixed(2)} s ${e.event} ${JSON.stringify(e.detail)}`}
-                  style={{ left: `${(e.t / Math.max(rec.durationS, 1e-9)) * 100}%`, background: EVENT_COLORS[e.event] }}
-                  onClick={() => seek(e.t)}
+          <div className="marks" data-testid="marks">
+            {spans.map((m) => (
+              <button
+                type="button"
+                key={`${m.kind.key}-${m.t0}`}
+                className="mark"
+                title={`${m.kind.label}: ${m.events.length > 1 ? `${m.events.length} events, ${m.t0.toFixed(2)}–${m.t1.toFixed(2)} s` : `${m.t0.toFixed(2)} s ${m.events[0]!.event} ${JSON.stringify(m.events[0]!.detail)}`}`}
+                style={{
+                  left: `${(m.t0 / Math.max(rec.durationS, 1e-9)) * 100}%`,
+                  width: `max(4px, ${((m.t1 - m.t0) / Math.max(rec.durationS, 1e-9)) * 100}%)`,
+                  background: m.kind.color,
+                }}
+                onClick={() => seek(m.t0)}
+              />
+            ))}
+          </div>
+          <div className="marker-legend" data-testid="marker-legend">
+            {MARKER_KINDS.map((k) => (
+              <label key={k.key} className="small">
+                <input
+                  type="checkbox"
+                  checked={shownKinds.has(k.key)}
+                  onChange={(e) => {
+                    const next = new Set(shownKinds);
+                    if (e.target.checked) next.add(k.key);
+                    else next.delete(k.key);
+                    setShownKinds(next);
+                  }}
                 />
-              ))}
+                <span style={{ color: k.color }}>■</span> {k.label}
+              </label>
+            ))}
           </div>
         </div>
         <span className="small" data-testid="playhead">
@@ -255,9 +282,9 @@ function RecordingDetail({
       </div>
       <div className="replay">
         <section className="viewport">
-          <RobotCanvas label="replay-robot">
-            <Rig model={model} onFrame={onRecorded} />
-            <Rig model={model} style={GHOST_STYLE} onFrame={onGhost} />
+          <RobotCanvas label="replay-robot" onView={exposeReplayView}>
+            <Rig model={model} onFrame={onRecorded} frame />
+            <Rig model={model} style={GHOST_STYLE} onReady={hidePedestal} onFrame={onGhost} position={GHOST_BESIDE_M} frame />
           </RobotCanvas>
           <div className="legend">
             <span>■ recorded</span> <span style={{ color: '#bf5af2' }}>■ re-retargeted ({ghostState || 'none'})</span>
@@ -277,7 +304,20 @@ function RecordingDetail({
   );
 }
 
+/** The replay view's framing, for tests and the console (`dexbridge.replayView`). */
+const exposeReplayView = (api: RobotViewApi): void => {
+  const w = window as unknown as { dexbridge?: Record<string, unknown> };
+  if (w.dexbridge) w.dexbridge['replayView'] = api;
+};
+
 const GHOST_STYLE = { color: '#bf5af2', opacity: 0.35 };
+/** The re-retargeted robot stands beside the recorded one (to its right, 1.3 m), not inside it. */
+const GHOST_BESIDE_M: [number, number, number] = [0, 0, 1.3];
+/** The ghost without its pedestal: a big translucent purple box tinted the whole scene. */
+const hidePedestal = (rig: RobotRig): undefined => {
+  for (const o of rig.base.children) if ((o as { isMesh?: boolean }).isMesh) o.visible = false;
+  return undefined;
+};
 
 function RecordingPlots({
   rec,
@@ -296,8 +336,7 @@ function RecordingPlots({
   onSeek: (t: number) => void;
 }) {
   const [group, setGroup] = useState('right_arm');
-  const groups = useMemo(() => [...new Set(ACTION_ENTRIES.map((e) => e.group))], []);
-  const entries = ACTION_ENTRIES.filter((e) => e.group === group).slice(0, 8);
+  const entries = (ACTION_PLOT_GROUPS.find((g) => g.label === group) ?? ACTION_PLOT_GROUPS[0]!).indices.map((i) => ACTION_ENTRIES[i]!);
   const palette = ['#ff453a', '#ff9f0a', '#ffd60a', '#32d74b', '#64d2ff', '#0a84ff', '#bf5af2', '#ff375f'];
   const read = (): AlignedData => {
     const n = rec.t.length;
@@ -325,8 +364,8 @@ function RecordingPlots({
       <label className="small">
         group{' '}
         <select value={group} onChange={(e) => setGroup(e.target.value)}>
-          {groups.map((g) => (
-            <option key={g}>{g}</option>
+          {ACTION_PLOT_GROUPS.map((g) => (
+            <option key={g.label}>{g.label}</option>
           ))}
         </select>{' '}
         (click a plot to seek)
@@ -348,14 +387,18 @@ function RecordingPlots({
 }
 
 function ReRetarget({ rec, onResult }: { rec: LoadedRecording; onResult: (g: { t: Float64Array; actions: Float32Array } | undefined, label: string) => void }) {
-  const [scale, setScale] = useState('auto');
-  const [translation, setTranslation] = useState('1.5');
+  // Defaults: the parameters the recording was made with, so a first run reproduces it.
+  const [scale, setScale] = useState(String(rec.params.handScale));
+  const [translation, setTranslation] = useState(String(rec.params.translationScale));
   const [busy, setBusy] = useState<number | undefined>();
   const [err, setErr] = useState<string | undefined>();
   return (
     <div className="panel">
       <h3>Re-retarget</h3>
-      <p className="hint">Run the retargeting again on the recorded hands with other parameters; the result is the purple ghost, in time with the recording.</p>
+      <p className="hint">
+        Run the retargeting again on the recorded hands with other parameters; the result is the purple robot beside the recorded one, in time with it. The
+        fields start at the recording's own parameters (hand {String(rec.params.handScale)}, translation {rec.params.translationScale}).
+      </p>
       {rec.frames.length === 0 ? <p className="hint">This recording has no operator hand frames.</p> : null}
       <label>
         hand scale <input size={5} value={scale} onChange={(e) => setScale(e.target.value)} aria-label="hand scale" />

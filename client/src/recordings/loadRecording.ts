@@ -1,12 +1,13 @@
 /**
  * A recording opened in the browser: downloaded from `/api/recordings/<name>` with progress, read
- * with @mcap/core's indexed reader (the same reader that validates recordings on the server), and
+ * with @mcap/core's indexed reader (the same reader that validates recordings on the server), or,
+ * for a recording still being written, front to back with its stream reader (as `recover` does), and
  * turned into arrays for the timeline: the commanded actions, the session events and the operator's
  * hand frames (for re-retargeting). Layout of the file: docs/recording.md.
  */
 import { ACTION_DIM, createRig, type HandFrame, Retargeter, type RetargeterOptions } from '@dexbridge/retarget';
 import type { RecordingInfo } from '@dexbridge/server/protocol';
-import { McapIndexedReader } from '@mcap/core';
+import { hasMcapPrefix, McapIndexedReader, McapStreamReader } from '@mcap/core';
 import { decompress } from 'fzstd';
 
 /** Recordings' chunks are zstd-compressed (docs/recording.md); fzstd decodes them in the browser. */
@@ -34,6 +35,13 @@ export interface LoadedRecording {
   /** Hand frames with their log time (s from the start). */
   readonly frames: readonly (HandFrame & { readonly t: number })[];
   readonly metadata: Record<string, string>;
+  /** Read from a file without its summary (a recording in progress): up to its last complete chunk. */
+  readonly partial: boolean;
+  /**
+   * The retargeting parameters the recording was made with: the server's defaults (hand scale
+   * measured automatically, translation scale 1), overridden by the last `calibrate` it recorded.
+   */
+  readonly params: RetargetParams;
 }
 
 export type Progress = (fraction: number, phase: string) => void;
@@ -41,6 +49,7 @@ export type Progress = (fraction: number, phase: string) => void;
 const TOPIC_ACTION = '/dexbridge/action';
 const TOPIC_EVENTS = '/dexbridge/events';
 const TOPIC_HANDS = '/dexbridge/hand_frames';
+const TOPIC_CALIBRATION = '/dexbridge/calibration';
 
 /** Downloads `url` reporting progress (content-length based). */
 export async function download(url: string, onProgress: Progress, signal?: AbortSignal): Promise<Uint8Array> {
@@ -73,27 +82,91 @@ function hand(v: unknown): Float64Array | null {
   return Array.isArray(v) && v.length === 200 ? Float64Array.from(v as number[]) : null;
 }
 
-/** Parses an MCAP recording held in memory. */
-export async function parseRecording(name: string, bytes: Uint8Array, onProgress: Progress): Promise<LoadedRecording> {
+/** What both readers give the parser: channel topics, the `dexbridge` metadata, and messages in log-time order. */
+interface McapContents {
+  readonly startNs: bigint;
+  readonly endNs: bigint;
+  readonly topics: ReadonlyMap<number, string>;
+  readonly metadata: Record<string, string>;
+  readonly messages: AsyncIterable<{ readonly channelId: number; readonly logTime: bigint; readonly data: Uint8Array }>;
+  /** True when the file has no summary (being recorded, or cut short): read up to what is written. */
+  readonly partial: boolean;
+}
+
+const MAGIC = [0x89, 0x4d, 0x43, 0x41, 0x50, 0x30, 0x0d, 0x0a];
+/** Whether the file ends in MCAP's closing magic (a recording still being written does not). */
+export function hasMcapFooter(bytes: Uint8Array): boolean {
+  return bytes.length >= 16 && MAGIC.every((b, i) => bytes[bytes.length - 8 + i] === b);
+}
+
+async function indexed(bytes: Uint8Array): Promise<McapContents> {
   const reader = await McapIndexedReader.Initialize({
     readable: { size: async () => BigInt(bytes.length), read: async (offset, length) => bytes.subarray(Number(offset), Number(offset + length)) },
     decompressHandlers: DECOMPRESS_HANDLERS,
   });
   const startNs = reader.statistics?.messageStartTime ?? 0n;
-  const endNs = reader.statistics?.messageEndTime ?? startNs;
-  const span = Number(endNs - startNs) / 1e9;
   const topics = new Map<number, string>();
   for (const c of reader.channelsById.values()) topics.set(c.id, c.topic);
   const metadata: Record<string, string> = {};
   for await (const m of reader.readMetadata({ name: 'dexbridge' })) for (const [k, v] of m.metadata) metadata[k] = v;
+  return { startNs, endNs: reader.statistics?.messageEndTime ?? startNs, topics, metadata, messages: reader.readMessages({ topics: [TOPIC_ACTION, TOPIC_EVENTS, TOPIC_HANDS, TOPIC_CALIBRATION] }), partial: false };
+}
+
+/**
+ * A file without its summary, read front to back as `dexbridge recover` reads one: every record of
+ * every complete chunk; a torn tail (the chunk being written) is left out.
+ */
+function streamed(bytes: Uint8Array): McapContents {
+  if (!hasMcapPrefix(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength))) throw new Error(`recording: not an MCAP file (it starts with ${[...bytes.subarray(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join(' ')})`);
+  const reader = new McapStreamReader({ decompressHandlers: DECOMPRESS_HANDLERS });
+  reader.append(bytes);
+  const topics = new Map<number, string>();
+  const metadata: Record<string, string> = {};
+  const wanted = new Set([TOPIC_ACTION, TOPIC_EVENTS, TOPIC_HANDS, TOPIC_CALIBRATION]);
+  const messages: { channelId: number; logTime: bigint; data: Uint8Array }[] = [];
+  for (;;) {
+    let record: ReturnType<McapStreamReader['nextRecord']>;
+    try {
+      record = reader.nextRecord();
+    } catch {
+      break; // a record that does not parse ends what can be read, as in recover
+    }
+    if (!record) break;
+    if (record.type === 'Channel') topics.set(record.id, record.topic);
+    else if (record.type === 'Metadata' && record.name === 'dexbridge') for (const [k, v] of record.metadata) metadata[k] = v;
+    else if (record.type === 'Message' && wanted.has(topics.get(record.channelId) ?? '')) messages.push({ channelId: record.channelId, logTime: record.logTime, data: record.data });
+  }
+  messages.sort((a, b) => (a.logTime < b.logTime ? -1 : a.logTime > b.logTime ? 1 : 0));
+  const startNs = messages[0]?.logTime ?? 0n;
+  const endNs = messages.at(-1)?.logTime ?? startNs;
+  return {
+    startNs,
+    endNs,
+    topics,
+    metadata,
+    partial: true,
+    messages: (async function* () {
+      yield* messages;
+    })(),
+  };
+}
+
+/**
+ * Parses an MCAP recording held in memory: a complete one with the indexed reader, one without its
+ * summary (being recorded) front to back up to its last complete chunk (`partial` in the result).
+ */
+export async function parseRecording(name: string, bytes: Uint8Array, onProgress: Progress): Promise<LoadedRecording> {
+  const { startNs, endNs, topics, metadata, messages, partial } = hasMcapFooter(bytes) ? await indexed(bytes) : streamed(bytes);
+  const span = Number(endNs - startNs) / 1e9;
   const times: number[] = [];
   let actions = new Float32Array(1024 * ACTION_DIM);
   const events: RecordedEvent[] = [];
   const frames: (HandFrame & { t: number })[] = [];
+  let params: RetargetParams = DEFAULT_PARAMS;
   const dec = new TextDecoder();
   let n = 0;
   let count = 0;
-  for await (const m of reader.readMessages({ topics: [TOPIC_ACTION, TOPIC_EVENTS, TOPIC_HANDS] })) {
+  for await (const m of messages) {
     const topic = topics.get(m.channelId);
     const t = Number(m.logTime - startNs) / 1e9;
     const v = JSON.parse(dec.decode(m.data)) as Record<string, unknown>;
@@ -111,6 +184,8 @@ export async function parseRecording(name: string, bytes: Uint8Array, onProgress
       events.push({ t, event: String(v['event']), detail: (v['detail'] as Record<string, unknown>) ?? {} });
     } else if (topic === TOPIC_HANDS) {
       frames.push({ t, tMs: Number(v['t_ms']), left: hand(v['left']), right: hand(v['right']) });
+    } else if (topic === TOPIC_CALIBRATION) {
+      params = withCalibration(params, v['calibration']);
     }
     if (++count % 2000 === 0) {
       onProgress(span > 0 ? Math.min(1, t / span) : 0, 'reading');
@@ -118,7 +193,23 @@ export async function parseRecording(name: string, bytes: Uint8Array, onProgress
     }
   }
   onProgress(1, 'reading');
-  return { name, startNs, durationS: span, t: Float64Array.from(times), actions: actions.slice(0, n * ACTION_DIM), events, frames, metadata };
+  return { name, startNs, durationS: span, t: Float64Array.from(times), actions: actions.slice(0, n * ACTION_DIM), events, frames, metadata, partial, params };
+}
+
+/** The server's defaults: hand scale measured at the first plausible frame, translation 1:1. */
+export const DEFAULT_PARAMS: RetargetParams = Object.freeze({ handScale: 'auto', translationScale: 1 });
+
+/** Applies one recorded `calibrate` (`{handScale?, translationScale?}`, handScale a number or per side). */
+function withCalibration(p: RetargetParams, c: unknown): RetargetParams {
+  if (typeof c !== 'object' || c === null) return p;
+  const o = c as Record<string, unknown>;
+  const hs = o['handScale'];
+  const ts = o['translationScale'];
+  // Per-side hand scales have no single re-retarget field: a common one is kept, else automatic.
+  const side = typeof hs === 'object' && hs !== null ? (hs as Record<string, unknown>) : undefined;
+  const sameSides = side && typeof side['left'] === 'number' && side['left'] === side['right'] ? (side['left'] as number) : undefined;
+  const handScale = typeof hs === 'number' ? hs : (sameSides ?? p.handScale);
+  return { handScale, translationScale: typeof ts === 'number' && ts > 0 ? ts : p.translationScale };
 }
 
 export interface RetargetParams {

@@ -44,6 +44,7 @@ export class PointSet {
 export class FingertipMarkers {
   readonly points = new PointSet(10, 0.006, '#34c759');
   constructor(rig: RobotRig) {
+    this.points.mesh.name = 'fingertips';
     rig.base.add(this.points.mesh);
   }
   update(action: ArrayLike<number>): void {
@@ -60,7 +61,7 @@ export class FingertipMarkers {
  * hand's base frame (as HAND_TRACKING sends them).
  */
 export class TrackingOverlay {
-  private readonly sides: { [S in Side]: { joints: PointSet; targets: PointSet; bones: LineSegments; positions: Float32Array } };
+  private readonly sides: { [S in Side]: { joints: PointSet; targets: PointSet; bones: LineSegments; positions: Float32Array; handGroup: Group; targetGroup: Group } };
   constructor(rig: RobotRig) {
     const make = (side: Side) => {
       const parent = rig.links.get(handBaseLinkName(side)) ?? rig.base;
@@ -74,11 +75,26 @@ export class TrackingOverlay {
       const bones = new LineSegments(g, new LineBasicMaterial({ color: '#ffcc00', depthTest: false, transparent: true, opacity: 0.8 }));
       bones.renderOrder = 10;
       bones.frustumCulled = false;
-      group.add(joints.mesh, targets.mesh, bones);
+      // Hand and targets in groups of their own, so the legend can hide either (update() owns the bones' visibility).
+      const handGroup = new Group();
+      handGroup.name = `${side}:operator-hand`;
+      handGroup.add(joints.mesh, bones);
+      const targetGroup = new Group();
+      targetGroup.name = `${side}:targets`;
+      targetGroup.add(targets.mesh);
+      group.add(handGroup, targetGroup);
       parent.add(group);
-      return { joints, targets, bones, positions };
+      return { joints, targets, bones, positions, handGroup, targetGroup };
     };
     this.sides = { left: make('left'), right: make('right') };
+  }
+
+  /** Shows or hides the operator's hand (points and bones) and the fingertip targets, both sides. */
+  show(hand: boolean, targets: boolean): void {
+    for (const o of Object.values(this.sides)) {
+      o.handGroup.visible = hand;
+      o.targetGroup.visible = targets;
+    }
   }
 
   /** `joints` 75 numbers (25 × xyz) and `tips` 15, hand-base frame; `null` hides the side. */

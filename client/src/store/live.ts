@@ -6,7 +6,7 @@
 import type { DecodedRobotState, EventMessage, ServerMessage, StatusMessage, WelcomeMessage } from '@dexbridge/server/protocol';
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { BridgeClient, type BridgeClientOptions, type ConnectionPhase } from '../net/BridgeClient.js';
-import { isArmJoint, NEAR_LIMIT_FRACTION } from '../robot/limits.js';
+import { NearLimitTracker } from '../robot/limits.js';
 import { Ring } from './telemetry.js';
 
 export interface SideSummary {
@@ -35,7 +35,7 @@ export interface LiveSummary {
   readonly chunkLatencyMs: number;
   /** States per second over the last second. */
   readonly statesPerSecond: number;
-  /** Arm joints within 3 % of their range from a limit. */
+  /** Arm joints near a limit: within 2 % of their range, until 4 % away again (hysteresis). */
   readonly nearLimit: readonly string[];
 }
 
@@ -54,7 +54,8 @@ export interface LiveStoreState {
   readonly summary: LiveSummary | undefined;
   readonly rttMs: number;
   readonly log: readonly LogEntry[];
-  readonly lastError: { readonly code: string; readonly message: string; readonly atMs: number } | undefined;
+  /** The newest refusal; `ref` is the refused message's type (`binary:1` for a hand frame). */
+  readonly lastError: { readonly code: string; readonly message: string; readonly ref: string | undefined; readonly atMs: number } | undefined;
 }
 
 export const SUMMARY_HZ = 5;
@@ -84,7 +85,7 @@ export class LiveSession {
   private summaryTimer: ReturnType<typeof setInterval> | undefined;
   private stateTimes: number[] = [];
   private logId = 0;
-  private jointLimits: { lower: number; upper: number }[] | undefined;
+  private nearLimits: NearLimitTracker | undefined;
   private readonly limitsByName: ReadonlyMap<string, { lower: number; upper: number }> | undefined;
 
   constructor(options: BridgeClientOptions, limits?: ReadonlyMap<string, { lower: number; upper: number }>) {
@@ -123,7 +124,7 @@ export class LiveSession {
     else if (m.type === 'welcome') this.store.setState({ welcome: m });
     else if (m.type === 'event') this.addLog('event', describeEvent(m));
     else if (m.type === 'error') {
-      this.store.setState({ lastError: { code: m.code, message: m.message, atMs: performance.now() } });
+      this.store.setState({ lastError: { code: m.code, message: m.message, ref: m.ref, atMs: performance.now() } });
       this.addLog('error', `${m.code}: ${m.message}`);
     } else if (m.type === 'pong') {
       if (this.client.rttMs !== this.store.getState().rttMs) this.store.setState({ rttMs: this.client.rttMs });
@@ -156,16 +157,10 @@ export class LiveSession {
     while (this.stateTimes.length > 0 && this.stateTimes[0]! < now - 1000) this.stateTimes.shift();
     if (!s) return;
     const names = this.client.welcome?.jointNames ?? [];
-    if (!this.jointLimits && this.limitsByName) this.jointLimits = names.map((n) => this.limitsByName!.get(n) ?? { lower: -Infinity, upper: Infinity });
-    const nearLimit: string[] = [];
-    if (this.jointLimits) {
-      for (let i = 0; i < names.length; i++) {
-        if (!isArmJoint(names[i]!)) continue;
-        const l = this.jointLimits[i]!;
-        const m = (l.upper - l.lower) * NEAR_LIMIT_FRACTION;
-        if (s.commanded[i]! <= l.lower + m || s.commanded[i]! >= l.upper - m) nearLimit.push(names[i]!);
-      }
+    if (!this.nearLimits && this.limitsByName && names.length > 0) {
+      this.nearLimits = new NearLimitTracker(names, names.map((n) => this.limitsByName!.get(n) ?? { lower: -Infinity, upper: Infinity }));
     }
+    const nearLimit = this.nearLimits?.update(s.commanded) ?? [];
     this.store.setState({
       rttMs: this.client.rttMs,
       summary: {

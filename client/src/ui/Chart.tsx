@@ -27,9 +27,14 @@ export interface ChartProps {
   readonly markers?: () => readonly { x: number; color: string }[];
   readonly onClickX?: (x: number) => void;
   readonly testId?: string;
+  /**
+   * A log₁₀ y axis, for values spanning decades (latency: sub-millisecond stages beside round-trip
+   * spikes). Values ≤ 0 cannot be drawn on it and are gaps.
+   */
+  readonly logY?: boolean;
 }
 
-export function Chart({ title, series, read, version, height = 180, hz = 10, yLabel, cursor, markers, onClickX, testId }: ChartProps) {
+export function Chart({ title, series, read, version, height = 180, hz = 10, yLabel, cursor, markers, onClickX, testId, logY = false }: ChartProps) {
   const host = useRef<HTMLDivElement>(null);
   const latest = useRef({ read, version, cursor, markers, onClickX });
   latest.current = { read, version, cursor, markers, onClickX };
@@ -44,7 +49,7 @@ export function Chart({ title, series, read, version, height = 180, hz = 10, yLa
       height,
       legend: { live: false },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: false } },
+      scales: { x: { time: false }, ...(logY ? { y: { distr: 3, log: 10 } } : {}) },
       axes: [
         { stroke: '#aab', grid: { stroke: '#2a2e35' } },
         { stroke: '#aab', grid: { stroke: '#2a2e35' }, ...(yLabel ? { label: yLabel } : {}) },
@@ -73,7 +78,13 @@ export function Chart({ title, series, read, version, height = 180, hz = 10, yLa
         ],
       },
     };
-    const plot = new uPlot(opts, gapsAsNull(read()), el);
+    // The y range drawn, on the element (tests read it; the axis itself is canvas pixels).
+    const showRange = (u: uPlot) => {
+      el.dataset['yMin'] = String(u.scales['y']?.min ?? '');
+      el.dataset['yMax'] = String(u.scales['y']?.max ?? '');
+    };
+    opts.hooks = { ...opts.hooks, setScale: [(u: uPlot, key: string) => (key === 'y' ? showRange(u) : undefined)] };
+    const plot = new uPlot(opts, gapsAsNull(read(), logY), el);
     const onClick = (ev: MouseEvent) => {
       const f = latest.current.onClickX;
       if (!f) return;
@@ -88,7 +99,7 @@ export function Chart({ title, series, read, version, height = 180, hz = 10, yLa
       const c = latest.current.cursor?.() ?? Number.NaN;
       if (v !== shown) {
         shown = v;
-        plot.setData(gapsAsNull(latest.current.read()));
+        plot.setData(gapsAsNull(latest.current.read(), logY));
       } else if (c !== shownCursor && !(Number.isNaN(c) && Number.isNaN(shownCursor))) plot.redraw(false, false);
       shownCursor = c;
     }, 1000 / hz);
@@ -100,21 +111,22 @@ export function Chart({ title, series, read, version, height = 180, hz = 10, yLa
       plot.over.removeEventListener('click', onClick);
       plot.destroy();
     };
-  }, [seriesKey, title, height, hz, yLabel]);
+  }, [seriesKey, title, height, hz, yLabel, logY]);
   return <div ref={host} className="chart" data-testid={testId} />;
 }
 
-/** uPlot draws gaps for `null`; NaN (absent values on the wire) would break its scales. */
-function gapsAsNull(data: AlignedData): AlignedData {
+/** uPlot draws gaps for `null`; NaN (absent values on the wire) would break its scales, as would values ≤ 0 on a log axis. */
+export function gapsAsNull(data: AlignedData, positiveOnly = false): AlignedData {
+  const ok = (v: number): boolean => Number.isFinite(v) && (!positiveOnly || v > 0);
   return data.map((col, k) => {
     if (k === 0) return col;
     let clean = true;
     for (let i = 0; i < col.length; i++) {
-      if (!Number.isFinite(col[i] as number)) {
+      if (!ok(col[i] as number)) {
         clean = false;
         break;
       }
     }
-    return clean ? col : Array.from(col as ArrayLike<number>, (v) => (Number.isFinite(v) ? v : null));
+    return clean ? col : Array.from(col as ArrayLike<number>, (v) => (ok(v) ? v : null));
   }) as unknown as AlignedData;
 }

@@ -29,6 +29,13 @@ export class FolderRecordingsStore implements RecordingsStore {
       // Links and hard-linked files are not listed (nor served, edited or deleted: recordingFiles.ts).
       const st = await lstat(path).catch(() => undefined);
       if (st === undefined || !isPlainFile(st)) continue;
+      const running = this.manager?.current();
+      if (running && running.file === name) {
+        // Being written: no summary yet, so its labels come from the recording in progress.
+        const durationS = Math.max(0, (Date.now() - Date.parse(running.startedAtIso)) / 1000);
+        out.push({ name, sizeBytes: st.size, startedAt: running.startedAtIso, durationS, operator: running.operator, task: running.task, success: null, complete: false, recording: true });
+        continue;
+      }
       try {
         const info = await readRecordingInfo(path);
         const meta = info.metadata['dexbridge'] ?? {};
@@ -39,10 +46,11 @@ export class FolderRecordingsStore implements RecordingsStore {
           task: edits.task !== undefined ? edits.task || null : meta['task'] || null,
           success: edits.success !== undefined ? edits.success : parseSuccess(meta['success']),
           complete: true,
+          recording: false,
         });
       } catch {
-        // Being written, or cut by a crash: listed, flagged incomplete (`dexbridge recover`).
-        out.push({ name, sizeBytes: st.size, startedAt: null, durationS: null, operator: null, task: null, success: null, complete: false });
+        // Cut by a crash: listed, flagged incomplete (`dexbridge recover`).
+        out.push({ name, sizeBytes: st.size, startedAt: null, durationS: null, operator: null, task: null, success: null, complete: false, recording: false });
       }
     }
     return out;

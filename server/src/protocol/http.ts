@@ -9,6 +9,12 @@ export interface RecordingInfo {
   readonly operator: string | null;
   readonly task: string | null;
   readonly success: boolean | null;
-  /** Whether the file is a complete MCAP (false: needs `dexbridge recover`). */
+  /** Whether the file is a complete MCAP (false: being recorded, or cut short and needing `dexbridge recover`). */
   readonly complete: boolean;
+  /**
+   * Whether the server is writing this file now. Its download holds every record written so far
+   * and no summary: read it front to back (as `dexbridge recover` does). Its `startedAt`,
+   * `operator` and `task` are the running recording's; `durationS` is the time since it started.
+   */
+  readonly recording: boolean;
 }

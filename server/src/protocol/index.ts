@@ -149,3 +149,5 @@ export {
   wireFailure,
 } from './errors.js';
 export type { RecordingInfo } from './http.js';
+// The calibration ranges the server enforces, so a page can check its inputs with the same numbers.
+export { type CalibrationRequest, HAND_SCALE_RANGE, TRANSLATION_SCALE_RANGE, validateCalibration } from './calibration.js';

@@ -72,6 +72,8 @@ export interface RecorderOptions {
 /** How the session ended; kept for the closing `dexbridge` metadata record. */
 export interface RecordingOutcome {
   readonly task?: string;
+  /** Who drove, replacing the opening `operator` label in the closing metadata. */
+  readonly operator?: string;
   /** Whether the demonstration succeeded; `'unknown'` (the default) if nobody said. */
   readonly success?: boolean | 'unknown';
 }
@@ -160,7 +162,7 @@ export class Recorder {
   readonly #startedAtIso: string;
   readonly #startNs: bigint;
   readonly #softwareVersion: string;
-  readonly #operator: string;
+  #operator: string;
   #task: string;
   #success: boolean | 'unknown' = 'unknown';
   readonly #channelIds = new Map<RecordingTopicKey, number>();
@@ -403,6 +405,7 @@ export class Recorder {
   /** Sets the task and/or success written in the closing `dexbridge` metadata record. */
   setOutcome(outcome: RecordingOutcome): void {
     if (outcome.task !== undefined) this.#task = outcome.task;
+    if (outcome.operator !== undefined) this.#operator = outcome.operator;
     if (outcome.success !== undefined) this.#success = outcome.success;
   }
 

@@ -42,6 +42,16 @@ export class RecordingManager {
   private chunkId = 0;
   /** Labels given to the running recording (task, success), written with its outcome. */
   private labels: { task?: string; success?: boolean } = {};
+  /** The lease holder now (from `lease` events). */
+  private holder: string | null = null;
+  /**
+   * Who drove the running recording: the lease holders under which operator frames were recorded,
+   * in order. The operator label is them, not whoever started the recording (a dashboard may start
+   * it while the headset or the demo drives).
+   */
+  private drivers: string[] = [];
+  /** The running recording's opening labels, for listings. */
+  private started: { startedAtIso: string; operator: string | null; task: string | null } | null = null;
   private closing: Promise<unknown> = Promise.resolve();
   /** Settles when the recording being opened is open (or failed to open). */
   private opened: Promise<void> = Promise.resolve();
@@ -75,7 +85,11 @@ export class RecordingManager {
     loop.onChunk((tMs, chunk, source) => {
       if (source === 'policy') this.recorder?.writeChunk(epochMs(tMs), chunk, this.chunkId++);
     });
+    loop.onFrame(() => {
+      if (this.recorder && this.holder !== null && !this.drivers.includes(this.holder)) this.drivers.push(this.holder);
+    });
     loop.onEvent((e) => {
+      if (e.event === 'lease') this.holder = typeof e.detail['holder'] === 'string' ? e.detail['holder'] : null;
       if (e.event !== 'recording') this.recorder?.writeEvent(epochMs(e.serverTimeMs), e.event, e.detail);
       if (e.event === 'tracking' && e.detail['calibrated'] !== undefined) this.recorder?.writeCalibration(epochMs(e.serverTimeMs), e.detail['calibrated'] as Record<string, unknown>);
       const p = this.o.policy;
@@ -100,6 +114,14 @@ export class RecordingManager {
     return this.lastError;
   }
 
+  /** The running recording's start time (ISO 8601), operator (who drove so far, else the opening label) and task (a label set since wins), or null. */
+  current(): { readonly file: string; readonly startedAtIso: string; readonly operator: string | null; readonly task: string | null } | null {
+    const file = this.file();
+    if (!this.active() || file === null || this.started === null) return null;
+    const operator = this.drivers.length > 0 ? this.drivers.join(', ') : this.started.operator;
+    return { file, startedAtIso: this.started.startedAtIso, operator, task: this.labels.task ?? this.started.task };
+  }
+
   /** Starts a recording (no-op when one is running or opening). */
   start(meta: { operator?: string; task?: string }, by: string): void {
     if (this.shuttingDown) return;
@@ -112,15 +134,18 @@ export class RecordingManager {
     this.startAfterStop = null;
     this.chunkId = 0;
     this.labels = {};
+    this.drivers = [];
     this.opened = (async () => {
       await this.closing;
       try {
         const compressChunk = await this.compressor;
         const sink = await createRecordingFile(this.o.dir);
         this.path = sink.path;
+        const startedAtIso = new Date().toISOString();
+        this.started = { startedAtIso, operator: meta.operator ?? null, task: meta.task ?? null };
         this.recorder = await Recorder.open(sink, {
           ...(compressChunk ? { compressChunk } : {}),
-          softwareVersion: this.o.softwareVersion, startedAtIso: new Date().toISOString(), urdf: this.o.urdf,
+          softwareVersion: this.o.softwareVersion, startedAtIso, urdf: this.o.urdf,
           ...(this.o.cameras && this.o.cameras.cameras.length > 0 ? { cameras: this.o.cameras.cameras.map((c) => c.id) } : {}),
           ...(meta.operator !== undefined ? { operator: meta.operator } : {}),
           ...(meta.task !== undefined ? { task: meta.task } : {}),
@@ -156,7 +181,7 @@ export class RecordingManager {
       return;
     }
     this.recorder = undefined;
-    r.setOutcome({ ...this.labels, ...outcome });
+    r.setOutcome({ ...this.labels, ...outcome, ...(this.drivers.length > 0 ? { operator: this.drivers.join(', ') } : {}) });
     this.labels = {};
     const file = this.file();
     this.closing = r.close().then(

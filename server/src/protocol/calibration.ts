@@ -1,0 +1,50 @@
+/**
+ * Operator calibration requests (the `calibrate` message) and their documented ranges. A request
+ * is validated when it arrives and applied at the next engage (see ControlLoop), so a new scale
+ * never moves the robot mid-motion. Part of the protocol so that a page checks its inputs with the
+ * very numbers the server enforces.
+ */
+import type { Side } from '@dexbridge/retarget';
+
+export interface CalibrationRequest {
+  /** Robot hand size / human hand size, both hands or per hand. */
+  handScale?: number | Partial<Record<Side, number>>;
+  /** Robot wrist motion / human wrist motion. */
+  translationScale?: number;
+}
+
+/**
+ * Accepted hand scale: ByteDexter V2 (219 mm) against human hands from about 110 mm to 440 mm
+ * long. Values outside are a typo or a broken measurement, not a hand.
+ */
+export const HAND_SCALE_RANGE = Object.freeze({ min: 0.5, max: 2 } as const);
+/**
+ * Accepted translation scale: from fine work (a tenth of the operator's motion) to a 4× reach;
+ * beyond that a tremor of a few millimetres becomes centimetres at the flange.
+ */
+export const TRANSLATION_SCALE_RANGE = Object.freeze({ min: 0.1, max: 4 } as const);
+
+function inRange(name: string, v: unknown, r: { readonly min: number; readonly max: number }): string | null {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < r.min || v > r.max) {
+    return `control: ${name} must be a number in [${r.min}, ${r.max}], got ${typeof v === 'number' ? v : JSON.stringify(v)}`;
+  }
+  return null;
+}
+
+/** Why a request is out of range (a message starting with `control:`), or null when it is valid. */
+export function validateCalibration(c: CalibrationRequest): string | null {
+  if (c.handScale === undefined && c.translationScale === undefined) return 'control: calibrate needs handScale or translationScale';
+  if (typeof c.handScale === 'number' || (c.handScale !== undefined && typeof c.handScale !== 'object')) {
+    const bad = inRange('handScale', c.handScale, HAND_SCALE_RANGE);
+    if (bad) return bad;
+  } else if (c.handScale !== undefined) {
+    for (const side of ['left', 'right'] as const) {
+      const v = c.handScale[side];
+      if (v === undefined) continue;
+      const bad = inRange(`handScale.${side}`, v, HAND_SCALE_RANGE);
+      if (bad) return bad;
+    }
+  }
+  if (c.translationScale !== undefined) return inRange('translationScale', c.translationScale, TRANSLATION_SCALE_RANGE);
+  return null;
+}

@@ -1,0 +1,423 @@
+/**
+ * The views as their users meet them, in Debian's Chromium (playwright-core) against a real
+ * dexbridge server running its demo (the demo operator holds the control lease, as after
+ * `dexbridge serve --demo`):
+ * - the operator in IWER's emulated Quest 3 reads on the head-up display that the demo holds the
+ *   lease and that its frames are refused, then pokes the XR panel's buttons with an emulated
+ *   fingertip: take control, engage, e-stop (the robot latches);
+ * - the dashboard at 1280×800 frames the whole robot;
+ * - the session's recording, still being written, is listed as recording and opens; a task typed
+ *   before Stop ✓ is saved with it.
+ *
+ * Every wait is for a condition; nothing asserts a rate or a duration. Screenshots land in
+ * test-artifacts/browser/.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type RunningDexbridge, startDexbridge } from '@dexbridge/server';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, chromiumArgs } from '../../bench/chromium.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ARTIFACTS = join(ROOT, 'test-artifacts/browser');
+const TOKEN = 'views-test-operator-token';
+
+let run: RunningDexbridge;
+let browser: Browser;
+let base: string;
+let clientDir: string;
+let recordingsDir: string;
+const events: { event: string; detail: Record<string, unknown> }[] = [];
+/** Whether the newest robot state the server sent carries the latched e-stop. */
+let stateEstop = false;
+const pageErrors: string[] = [];
+
+async function until(what: string, test: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
+  const t0 = Date.now();
+  while (!(await test())) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function newPage(viewport = { width: 1100, height: 760 }): Promise<{ context: BrowserContext; page: Page }> {
+  // One context per page: each is its own window, so none is throttled as a background tab.
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(`${page.url()}: ${e.message}`));
+  return { context, page };
+}
+
+type Vec = [number, number, number];
+interface OperatorWindow {
+  dexbridge: {
+    device: { hands: { right: { position: { x: number; y: number; z: number } } } };
+    stats: { framesSent: number; hudRows: readonly string[]; lastRight: Float32Array };
+    xrButtons: Map<string, { localToWorld(v: unknown): { x: number; y: number; z: number }; position: { clone(): { set(x: number, y: number, z: number): unknown } } }>;
+  };
+}
+
+/** The right index fingertip (WebXR joint 9) in the XR reference space, from the last frame the page sent. */
+const tipOf = (page: Page): Promise<Vec> =>
+  page.evaluate(() => {
+    const r = (window as unknown as OperatorWindow).dexbridge.stats.lastRight;
+    return [r[72]!, r[73]!, r[74]!] as Vec;
+  });
+
+/** A point `out` m in front of button `id`'s face, in the XR reference space. */
+const buttonPoint = (page: Page, id: string, out: number): Promise<Vec> =>
+  page.evaluate(
+    ([id, out]) => {
+      const m = (window as unknown as OperatorWindow).dexbridge.xrButtons.get(id);
+      if (!m) throw new Error(`no XR button ${id}`);
+      // The box is 0.02 m deep, centred on the mesh: its face is at local z = 0.01.
+      const p = m.localToWorld(m.position.clone().set(0, 0, 0.01 + out));
+      return [p.x, p.y, p.z] as Vec;
+    },
+    [id, out] as const,
+  );
+
+/** Moves the emulated right hand until its index fingertip is within 3 mm of `target`. */
+async function moveTipTo(page: Page, target: Vec): Promise<void> {
+  await until(`the fingertip at ${target.map((v) => v.toFixed(3))}`, async () => {
+    const tip = await tipOf(page);
+    const miss = Math.hypot(tip[0] - target[0], tip[1] - target[1], tip[2] - target[2]);
+    if (miss < 0.003) return true;
+    const sent = await page.evaluate(
+      ([d]) => {
+        const w = (window as unknown as OperatorWindow).dexbridge;
+        const p = w.device.hands.right.position;
+        p.x += d[0];
+        p.y += d[1];
+        p.z += d[2];
+        return w.stats.framesSent;
+      },
+      [[target[0] - tip[0], target[1] - tip[1], target[2] - tip[2]]] as const,
+    );
+    // The pose moves on the next XR frames: look again once two more were sent.
+    await page.waitForFunction((n) => (window as unknown as OperatorWindow).dexbridge.stats.framesSent >= n + 2, sent, { timeout: 60_000 });
+    return false;
+  });
+}
+
+/** Pokes an XR button with the right index fingertip: from 6 cm in front of it to its face, and back. */
+async function poke(page: Page, id: string): Promise<void> {
+  // Both points first: a pressed button may go away (Reset does once the e-stop clears).
+  const front = await buttonPoint(page, id, 0.06);
+  const face = await buttonPoint(page, id, 0);
+  await moveTipTo(page, front);
+  await moveTipTo(page, face);
+  await moveTipTo(page, front);
+}
+
+const hudRows = (page: Page): Promise<readonly string[]> => page.evaluate(() => (window as unknown as OperatorWindow).dexbridge.stats.hudRows);
+
+describe('the operator and dashboard views in Chromium (issue 14)', () => {
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    clientDir = mkdtempSync(join(tmpdir(), 'dexbridge-client-'));
+    recordingsDir = mkdtempSync(join(tmpdir(), 'dexbridge-recs-'));
+    await build({ root: join(ROOT, 'client'), configFile: join(ROOT, 'client/vite.config.ts'), logLevel: 'warn', build: { outDir: clientDir, emptyOutDir: true } });
+    run = await startDexbridge({ port: 0, operatorToken: TOKEN, recordingsDir, record: 'session', clientDir, demo: true });
+    base = `http://localhost:${run.port}`;
+    run.server.loop.onEvent((e) => events.push({ event: e.event, detail: e.detail as Record<string, unknown> }));
+    run.server.loop.onState((s) => {
+      stateEstop = s.estop;
+    });
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: chromiumArgs() });
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await run?.close();
+    rmSync(clientDir, { recursive: true, force: true });
+    rmSync(recordingsDir, { recursive: true, force: true });
+  });
+
+  describe('in the emulated Quest 3', () => {
+    let op: { context: BrowserContext; page: Page };
+    beforeAll(async () => {
+      op = await newPage();
+      await op.page.goto(`${base}/?role=operator&emulate=quest3&name=quest-xr#token=${TOKEN}`);
+      await op.page.waitForSelector('[data-testid=enter-xr]:not([disabled])', { timeout: 60_000 });
+      await op.page.screenshot({ path: join(ARTIFACTS, 'views-operator-before-xr.png') });
+      await op.page.click('[data-testid=enter-xr]');
+      await op.page.waitForFunction(() => (window as unknown as OperatorWindow).dexbridge.stats.framesSent > 5, undefined, { timeout: 60_000 });
+    }, 180_000);
+    afterAll(async () => {
+      await op?.context.close();
+    });
+
+    it('the head-up display says LEASE_HELD, who holds the lease and that frames are refused, while the demo drives', async () => {
+      expect(run.server.leaseHolder()).toBe('demo');
+      await until('the HUD names the demo as the lease holder', async () => (await hudRows(op.page)).some((r) => r.startsWith('LEASE_HELD: demo holds the control lease')));
+      const rows = await hudRows(op.page);
+      await op.page.screenshot({ path: join(ARTIFACTS, 'views-operator-lease-held.png') });
+      expect(rows.join(' ')).toMatch(/your hand frames are refused/);
+      expect(rows.join(' ')).toMatch(/● REC dexbridge-/);
+      // The hand-off is explicit: taking the lease ends the demo (it does not resume).
+      expect(rows.join(' ')).toMatch(/taking it ends the demo until the server restarts/);
+      expect(await op.page.textContent('[data-testid=demo-handoff]')).toMatch(/ends the demo until the server restarts/);
+      // The server did refuse them, with that code.
+      const lastError = await op.page.evaluate(() => (window as unknown as { dexbridge: { session: { store: { getState(): { lastError?: { code: string; ref?: string } } } } } }).dexbridge.session.store.getState().lastError);
+      expect(lastError).toMatchObject({ code: 'LEASE_HELD', ref: 'binary:1' });
+    });
+
+    it('take control and engage are poked on the XR panel, under the server’s authority rules', async () => {
+      await poke(op.page, 'take');
+      await until('the headset holds the lease', () => run.server.leaseHolder() === 'quest-xr');
+      await until('the HUD no longer says LEASE_HELD', async () => !(await hudRows(op.page)).some((r) => r.startsWith('LEASE_HELD')));
+      const from = events.length;
+      await poke(op.page, 'engage');
+      await until('engaged', () => events.slice(from).some((e) => e.event === 'engage'));
+    });
+
+    it('an emulated hand pokes the in-XR e-stop and the robot latches', async () => {
+      const from = events.length;
+      // Hovering in front of it does nothing; pressing it stops the robot.
+      await moveTipTo(op.page, await buttonPoint(op.page, 'estop', 0.06));
+      expect(events.slice(from).some((e) => e.event === 'estop')).toBe(false);
+      await moveTipTo(op.page, await buttonPoint(op.page, 'estop', 0));
+      await until('the estop event', () => events.slice(from).some((e) => e.event === 'estop'));
+      await until('the robot states carry the latched e-stop', () => stateEstop);
+      console.info(`views: e-stop by ${String(events.slice(from).find((e) => e.event === 'estop')?.detail['by'])}`);
+      await until('the HUD says E-STOP', async () => (await hudRows(op.page)).some((r) => r.startsWith('E-STOP LATCHED')));
+      await op.page.screenshot({ path: join(ARTIFACTS, 'views-operator-estop.png') });
+      expect(pageErrors).toEqual([]);
+    });
+
+    it('after a reset from the XR panel the HUD says Engage is needed to move', async () => {
+      // The panel shows Reset while the e-stop is latched.
+      await op.page.waitForFunction(() => (window as unknown as OperatorWindow).dexbridge.xrButtons.has('reset'), undefined, { timeout: 60_000 });
+      await poke(op.page, 'reset');
+      await until('the robot states clear the e-stop', () => !stateEstop);
+      await until('the HUD asks for Engage', async () => (await hudRows(op.page)).some((r) => /held \(estop_reset\): press Engage to move/.test(r)));
+      await op.page.screenshot({ path: join(ARTIFACTS, 'views-operator-reset.png') });
+    });
+  });
+  describe('the dashboard', () => {
+    interface Framed {
+      framings: number;
+      camera: number[];
+      width: number;
+      height: number;
+      flanges: { left: [number, number] | null; right: [number, number] | null };
+      /** Pixels near each flange's projection drawn brighter than the floor and background. */
+      robotPixels: { left: number; right: number };
+    }
+    /** The flanges in the scene's projection and, in the same instant, the pixels drawn there. */
+    const framed = (page: Page): Promise<Framed> =>
+      page.evaluate(() => {
+        const view = (window as unknown as { dexbridge: { liveView: { framings: number; projectLink(l: string): [number, number] | null } } }).dexbridge.liveView;
+        const c = document.querySelector('[data-testid=live-robot] canvas') as HTMLCanvasElement;
+        const copy = document.createElement('canvas');
+        copy.width = c.width;
+        copy.height = c.height;
+        const ctx = copy.getContext('2d')!;
+        ctx.drawImage(c, 0, 0);
+        const near = (ndc: [number, number] | null): number => {
+          if (!ndc) return 0;
+          const cx = Math.round(((ndc[0] + 1) / 2) * c.width), cy = Math.round(((1 - ndc[1]) / 2) * c.height);
+          const r = 6;
+          const x0 = Math.max(0, cx - r), y0 = Math.max(0, cy - r);
+          const w = Math.min(c.width, cx + r + 1) - x0, h = Math.min(c.height, cy + r + 1) - y0;
+          if (w <= 0 || h <= 0) return 0;
+          const px = ctx.getImageData(x0, y0, w, h).data;
+          let n = 0;
+          // The robot is light grey and the hands darker grey; floor grid and background stay below 80.
+          for (let i = 0; i < px.length; i += 4) if ((px[i]! + px[i + 1]! + px[i + 2]!) / 3 > 80) n++;
+          return n;
+        };
+        const left = view.projectLink('left_arm_flange'), right = view.projectLink('right_arm_flange');
+        return { camera: (view as unknown as { cameraPositionM: number[] }).cameraPositionM, framings: view.framings, width: c.width, height: c.height, flanges: { left, right }, robotPixels: { left: near(left), right: near(right) } };
+      });
+    const inside = (p: [number, number] | null): boolean => p !== null && Math.abs(p[0]) < 0.97 && Math.abs(p[1]) < 0.97;
+    /** The key panels (3D view, e-stop, controls, events) that lie outside the window without scrolling. */
+    const keyPanelsOutside = (page: Page): Promise<string[]> =>
+      page.evaluate(() =>
+        ['[data-testid=live-robot]', '[data-testid=estop]', '[data-testid=controls]', '[data-testid=event-log]'].filter((sel) => {
+          const r = document.querySelector(sel)?.getBoundingClientRect();
+          return !r || r.height === 0 || r.top < 0 || r.bottom > window.innerHeight || r.right > window.innerWidth;
+        }),
+      );
+
+    it('at 1280×800 frames the whole robot from behind: both flanges inside the canvas, in the projection and by pixels; again after a resize; latency on a log axis; key panels above the fold; the legend toggles overlays', async () => {
+      const dash = await newPage({ width: 1280, height: 800 });
+      const page = dash.page;
+      await page.goto(`${base}/`);
+      await page.waitForFunction(() => {
+        const d = (window as unknown as { dexbridge?: { session?: { latest?: unknown }; liveView?: { framings: number } } }).dexbridge;
+        return d?.session?.latest !== undefined && (d.liveView?.framings ?? 0) > 0;
+      }, undefined, { timeout: 60_000 });
+      // Both flanges drawn where the projection puts them (a state may land between two checks: look again).
+      let f = await framed(page);
+      await until('both flanges framed and drawn', async () => {
+        f = await framed(page);
+        return inside(f.flanges.left) && inside(f.flanges.right) && f.robotPixels.left > 0 && f.robotPixels.right > 0;
+      });
+      await page.screenshot({ path: join(ARTIFACTS, 'views-dashboard-1280x800.png') });
+      expect(await keyPanelsOutside(page), 'key panels below the fold at 1280×800').toEqual([]);
+      console.info(`views: 1280×800 canvas ${f.width}×${f.height}, flanges L ${f.flanges.left?.map((v) => v.toFixed(2))} R ${f.flanges.right?.map((v) => v.toFixed(2))}, robot pixels ${JSON.stringify(f.robotPixels)}, camera ${f.camera.map((v) => v.toFixed(2))} after ${f.framings} framings`);
+      // Seen from behind: the robot's left arm is on screen left.
+      expect(f.flanges.left![0]).toBeLessThan(f.flanges.right![0]);
+      // The L and R labels stand on their own sides.
+      const labels = await page.evaluate(() => {
+        const view = (window as unknown as { dexbridge: { liveView: { projectLink(l: string): [number, number] | null } } }).dexbridge.liveView;
+        return [view.projectLink('side-label-L'), view.projectLink('side-label-R')];
+      });
+      expect(labels[0]![0]).toBeLessThan(f.flanges.right![0]);
+      expect(labels[1]![0]).toBeGreaterThan(f.flanges.left![0]);
+      expect(labels[0]![0]).toBeLessThan(labels[1]![0]);
+      // The latency chart's log axis spans the sub-millisecond retargeting time and the round trip.
+      await page.waitForFunction(() => {
+        const d = (document.querySelector('[data-testid=latency-chart]') as HTMLElement | null)?.dataset;
+        return d !== undefined && Number(d['yMin']) > 0 && Number(d['yMin']) < 1 && Number(d['yMax']) > 10;
+      }, undefined, { timeout: 60_000 });
+      // The legend hides and shows an overlay.
+      const fingertipsShown = () => page.evaluate(() => (window as unknown as { dexbridge: { liveView: { isVisible(n: string): boolean | null } } }).dexbridge.liveView.isVisible('fingertips'));
+      expect(await fingertipsShown()).toBe(true);
+      await page.click('[data-testid=legend-fingertips]');
+      await page.waitForFunction(() => (window as unknown as { dexbridge: { liveView: { isVisible(n: string): boolean | null } } }).dexbridge.liveView.isVisible('fingertips') === false, undefined, { timeout: 10_000 });
+      await page.click('[data-testid=legend-fingertips]');
+      await page.waitForFunction(() => (window as unknown as { dexbridge: { liveView: { isVisible(n: string): boolean | null } } }).dexbridge.liveView.isVisible('fingertips') === true, undefined, { timeout: 10_000 });
+      // A resize frames it again.
+      const before = f.framings;
+      await page.setViewportSize({ width: 1920, height: 1080 });
+      await until('framed again after the resize', async () => {
+        f = await framed(page);
+        return f.framings > before && inside(f.flanges.left) && inside(f.flanges.right) && f.robotPixels.left > 0 && f.robotPixels.right > 0;
+      });
+      await page.screenshot({ path: join(ARTIFACTS, 'views-dashboard-1920x1080.png') });
+      expect(await keyPanelsOutside(page), 'key panels below the fold at 1920×1080').toEqual([]);
+      await dash.context.close();
+      expect(pageErrors).toEqual([]);
+    });
+  });
+  describe('recordings', () => {
+    interface Listed {
+      name: string;
+      recording: boolean;
+      complete: boolean;
+      task: string | null;
+      success: boolean | null;
+      operator: string | null;
+    }
+    const listing = async (): Promise<Listed[]> => ((await (await fetch(`${base}/api/recordings`)).json()) as { recordings: Listed[] }).recordings;
+    /** A dashboard with the operator token: taking the lease starts the session's recording. */
+    let control: { context: BrowserContext; page: Page };
+    beforeAll(async () => {
+      control = await newPage({ width: 1280, height: 800 });
+      await control.page.goto(`${base}/#token=${TOKEN}`);
+      await control.page.waitForSelector('button:has-text("Take over lease"):not([disabled])', { timeout: 60_000 });
+      // The operator headset left: the lease is free, and the dashboard takes it (the authority table decides).
+      await control.page.click('button:has-text("Take over lease")');
+      await until('the dashboard holds the lease', () => run.server.leaseHolder() === 'dashboard');
+      // The recorder closes a chunk every 500 ms: wait until a few were written.
+      await until('a recording well under way', async () => (await listing()).some((r) => r.recording && (r as Listed & { durationS: number }).durationS > 1.5));
+    }, 120_000);
+    afterAll(async () => {
+      await control?.context.close();
+    });
+
+    it('the recording in progress is listed as recording and opens, read up to what is written', async () => {
+      const running = (await listing()).find((r) => r.recording);
+      expect(running, 'the session is being recorded').toBeDefined();
+      expect(running!.complete).toBe(false);
+      const dash = await newPage({ width: 1280, height: 800 });
+      const page = dash.page;
+      await page.goto(`${base}/#recordings`);
+      const row = page.locator(`[data-testid=recordings-list] tr[data-name="${running!.name}"]`);
+      await row.waitFor({ timeout: 60_000 });
+      expect(await row.textContent()).toMatch(/● recording/);
+      expect(await row.textContent()).not.toMatch(/incomplete/);
+      await row.click();
+      await page.waitForSelector('[data-testid=recording-detail] [data-testid=partial]', { timeout: 60_000 });
+      const duration = Number((await page.textContent('[data-testid=playhead]'))!.split('/')[1]!.replace('s', '').trim());
+      await page.screenshot({ path: join(ARTIFACTS, 'views-recording-in-progress.png') });
+      console.info(`views: ${running!.name} in progress, read up to ${duration.toFixed(2)} s`);
+      expect(duration).toBeGreaterThan(0);
+      expect(await page.locator('.recordings .error').count()).toBe(0);
+      await dash.context.close();
+      expect(pageErrors).toEqual([]);
+    });
+
+    it('a task typed while recording is saved with that recording by Stop ✓, and listed', async () => {
+      const running = (await listing()).find((r) => r.recording);
+      expect(running).toBeDefined();
+      const page = control.page;
+      await page.waitForSelector('[data-testid=stop-ok]:not([disabled])', { timeout: 60_000 });
+      await page.fill('input[aria-label=task]', 'stack the red cups');
+      const from = events.length;
+      await page.click('[data-testid=stop-ok]');
+      await until('the recording closed', () => events.slice(from).some((e) => e.event === 'recording' && e.detail['active'] === false && e.detail['file'] === running!.name));
+      const saved = (await listing()).find((r) => r.name === running!.name);
+      expect(saved).toMatchObject({ task: 'stack the red cups', success: true, complete: true, recording: false });
+      await page.click('[data-testid=tab-recordings]');
+      const row = page.locator(`[data-testid=recordings-list] tr[data-name="${running!.name}"]`);
+      await row.waitFor({ timeout: 60_000 });
+      expect(await row.textContent()).toMatch(/stack the red cups.*✓/);
+      await page.screenshot({ path: join(ARTIFACTS, 'views-recordings-task.png') });
+      expect(pageErrors).toEqual([]);
+    });
+      it('the operator label names whoever drove: the demo, then the headset that took control from it', async () => {
+      const labels = (await listing()).filter((r) => r.complete).map((r) => r.operator);
+      expect(labels).toContain('demo, quest-xr');
+    });
+
+    it('re-retargeting starts from the recording’s own parameters and draws the result beside the recorded robot', async () => {
+      const withHands = (await listing()).find((r) => r.complete && r.operator?.startsWith('demo'));
+      expect(withHands, 'the demo session’s recording').toBeDefined();
+      const dash = await newPage({ width: 1280, height: 800 });
+      const page = dash.page;
+      await page.goto(`${base}/#recordings`);
+      await page.click(`[data-testid=recordings-list] tr[data-name="${withHands!.name}"]`);
+      await page.waitForSelector('[data-testid=recording-detail]', { timeout: 60_000 });
+      // Markers are grouped by kind, with a legend that filters them; bursts are merged into spans.
+      const legend = await page.locator('[data-testid=marker-legend] input[type=checkbox]').count();
+      const marks = await page.locator('[data-testid=marks] .mark').count();
+      expect(legend).toBe(5);
+      await page.uncheck('[data-testid=marker-legend] label:has-text("tracking") input');
+      await page.waitForFunction((n) => document.querySelectorAll('[data-testid=marks] .mark').length < n, marks, { timeout: 10_000 });
+      // Recorded with the server's defaults (no calibrate): hand scale measured, translation 1.
+      expect(await page.inputValue('input[aria-label="hand scale"]')).toBe('auto');
+      expect(await page.inputValue('input[aria-label="translation scale"]')).toBe('1');
+      await page.click('[data-testid=re-retarget]');
+      await page.waitForSelector('text=re-retargeted (hand auto, translation 1)', { timeout: 60_000 });
+      // Purple (the ghost) is drawn right of the recorded robot's right flange, once the view reframed to hold both.
+      const side = () =>
+        page.evaluate(() => {
+          const view = (window as unknown as { dexbridge: { replayView: { projectLink(l: string): [number, number] | null } } }).dexbridge.replayView;
+          const c = document.querySelector('[data-testid=replay-robot] canvas') as HTMLCanvasElement;
+          const copy = document.createElement('canvas');
+          copy.width = c.width;
+          copy.height = c.height;
+          const ctx = copy.getContext('2d')!;
+          ctx.drawImage(c, 0, 0);
+          const px = ctx.getImageData(0, 0, c.width, c.height).data;
+          let n = 0, sx = 0;
+          for (let i = 0; i < px.length; i += 4) {
+            const r = px[i]!, g = px[i + 1]!, b = px[i + 2]!;
+            if (b - g > 30 && r - g > 15) {
+              n++;
+              sx += (i / 4) % c.width;
+            }
+          }
+          const right = view.projectLink('right_arm_flange');
+          return { n, purpleX: n > 0 ? sx / n : Number.NaN, flangeX: right ? ((right[0] + 1) / 2) * c.width : Number.NaN };
+        });
+      let seen = await side();
+      await until('the ghost drawn beside the recorded robot', async () => {
+        seen = await side();
+        return seen.n > 500 && seen.purpleX > seen.flangeX;
+      });
+      await page.screenshot({ path: join(ARTIFACTS, 'views-recording-ghost-beside.png') });
+      console.info(`views: ghost ${seen.n} purple pixels centred at x ${seen.purpleX.toFixed(0)}, recorded right flange at x ${seen.flangeX.toFixed(0)}`);
+      await dash.context.close();
+      expect(pageErrors).toEqual([]);
+    });
+});
+});
