@@ -319,7 +319,7 @@ describe('the client in Chromium with an emulated Quest 3', () => {
     // A busy machine renders fewer XR frames per second: play the session again until enough of its
     // hand-tracked frames were sampled (at most four times).
     const withRight = (): number => frames.slice(from).filter((f) => f.right !== null).length;
-    for (let plays = 0; plays < 4 && withRight() <= 60; plays++) {
+    for (let plays = 0; plays < 4 && withRight() <= 40; plays++) {
       const durationS = await play();
       await sleep(durationS * 1000 + 1500);
     }
