@@ -14,7 +14,7 @@
  * The viewers all live in this one process: on 2 cores they compete with the server and ffmpeg,
  * so the latencies are upper bounds for a machine of this size.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +23,7 @@ import { FfmpegCamera, loadZstdCompressor, MemorySink, Recorder } from '@dexbrid
 import { rigUrdf } from '@dexbridge/urdf';
 import type { WebSocket } from 'ws';
 import { percentile, REPO_ROOT, round } from './results.js';
-import { open, sleep } from './wsTools.js';
+import { open, sleep, startServe } from './wsTools.js';
 
 const ROOT = fileURLToPath(REPO_ROOT);
 const VIEWERS = 20;
@@ -37,16 +37,7 @@ function startServer(dir: string, cameras: number): Promise<{ child: ChildProces
   const config = join(dir, `robot-${cameras}.json`);
   writeFileSync(config, JSON.stringify({ cameras: Array.from({ length: cameras }, (_, i) => camera(`cam${i}`)) }));
   const args = ['server/bin/dexbridge.js', 'serve', '--port', '0', '--record', 'off', '--recordings', dir, '--robot-config', config];
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((done, fail) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) done({ child, port: Number(m[1]) });
-    });
-    child.once('exit', (code) => fail(new Error(`bench: server exited (${code}) before it listened: ${out}`)));
-  });
+  return startServe(process.execPath, args, ROOT);
 }
 
 /** CPU time the process has used (user + system), clock ticks. */

@@ -4,7 +4,7 @@
  * next to a bare `ws` echo of a message of the same size measured in the same run. The server and
  * the echo run in their own processes, as in production; the clients share this one.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { parseHandFramesJsonl } from '@dexbridge/retarget';
 import { decodeRobotState, createDecodedRobotState, encodeHandFrame, HAND_FRAME_BYTES } from '@dexbridge/server/protocol';
 import type { WebSocket } from 'ws';
 import { percentile, REPO_ROOT, repoUrl, round } from './results.js';
-import { open, paced, sleep } from './wsTools.js';
+import { open, paced, sleep, startServe } from './wsTools.js';
 
 const ROOT = fileURLToPath(REPO_ROOT);
 const OP_TOKEN = 'bench-operator-token';
@@ -21,16 +21,7 @@ const VIEWERS = 20;
 const RATE_HZ = 90;
 
 function startChild(args: string[], portPattern: RegExp): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((done, fail) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = portPattern.exec(out);
-      if (m) done({ child, port: Number(m[1]) });
-    });
-    child.once('exit', (code) => fail(new Error(`bench: child exited (${code}) before it listened: ${out}`)));
-  });
+  return startServe(process.execPath, args, ROOT, portPattern);
 }
 
 const ECHO_SERVER = `

@@ -8,7 +8,7 @@
  *
  * Not part of `npm run bench` by default (it takes over a minute): `npm run bench:load`.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,7 +18,7 @@ import { parseHandFramesJsonl } from '@dexbridge/retarget';
 import { createDecodedRobotState, decodeRobotState, encodeHandFrame, HAND_FRAME_BYTES } from '@dexbridge/server/protocol';
 import type { WebSocket } from 'ws';
 import { percentile, REPO_ROOT, repoUrl, round } from './results.js';
-import { open, paced, sleep } from './wsTools.js';
+import { open, paced, sleep, startServe } from './wsTools.js';
 
 const ROOT = fileURLToPath(REPO_ROOT);
 const OP_TOKEN = 'bench-load-operator-token';
@@ -29,16 +29,7 @@ const DURATION_MS = 60_000;
 
 function startServer(recordingsDir: string): Promise<{ child: ChildProcess; port: number }> {
   const args = ['server/bin/dexbridge.js', 'serve', '--port', '0', '--operator-token', OP_TOKEN, '--record', 'off', '--recordings', recordingsDir];
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((done, fail) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) done({ child, port: Number(m[1]) });
-    });
-    child.once('exit', (code) => fail(new Error(`bench: server exited (${code}) before it listened: ${out}`)));
-  });
+  return startServe(process.execPath, args, ROOT);
 }
 
 

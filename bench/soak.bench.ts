@@ -15,7 +15,7 @@
  * Not part of `npm run bench` by default: `npm run bench:soak` (10 minutes), or
  * `SOAK_SECONDS=60 npm run bench:soak` for a short check.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { WebSocket } from 'ws';
 import { percentile, REPO_ROOT, round } from './results.js';
-import { open, sleep } from './wsTools.js';
+import { open, sleep, startServe } from './wsTools.js';
 
 const ROOT = fileURLToPath(REPO_ROOT);
 const OP_TOKEN = 'bench-soak-operator-token';
@@ -35,16 +35,7 @@ const PROBE_EVERY_MS = 10_000;
 
 function startServer(recordingsDir: string): Promise<{ child: ChildProcess; port: number }> {
   const args = ['--nofile=1024', process.execPath, 'server/bin/dexbridge.js', 'serve', '--port', '0', '--operator-token', OP_TOKEN, '--record', 'off', '--recordings', recordingsDir];
-  const child = spawn('prlimit', args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((done, fail) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) done({ child, port: Number(m[1]) });
-    });
-    child.once('exit', (code) => fail(new Error(`bench: server exited (${code}) before it listened: ${out}`)));
-  });
+  return startServe('prlimit', args, ROOT);
 }
 
 const rssMb = (pid: number): number => {

@@ -10,19 +10,16 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ACTION_DIM, ACTION_INDEX, parseHandFramesJsonl, STATE_JOINT_NAMES } from '@dexbridge/retarget';
 import { type RunningDexbridge, startDexbridge } from '@dexbridge/server';
 import { encodeActionChunk, encodeHandFrame } from '@dexbridge/server/protocol';
 import WebSocket from 'ws';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, chromiumArgs } from '../../bench/chromium.js';
+import { ARTIFACTS, buildClient, newWindow, ROOT, until as untilHolds } from './support.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CAPTURE = join(ROOT, 'test/fixtures/quest3-hands/cap.min.js');
-const ARTIFACTS = join(ROOT, 'test-artifacts/browser');
 const TOKEN = 'browser-test-operator-token';
 const POLICY = 'browser-test-policy-token';
 
@@ -60,21 +57,8 @@ const humanPinchM = (h: ArrayLike<number>): number => Math.hypot(h[4 * 8]! - h[9
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>, idx: readonly number[]): number => Math.max(...idx.map((i) => Math.abs(a[i]! - b[i]!)));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function until(what: string, test: () => boolean, ms = 15_000): Promise<void> {
-  const t0 = Date.now();
-  while (!test()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
-async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
-  // One context per page: each is its own window, so neither is throttled as a background tab.
-  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
-  const page = await context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(`${page.url()}: ${e.message}`));
-  return { context, page };
-}
+const until = (what: string, test: () => boolean, ms = 15_000): Promise<void> => untilHolds(what, test, ms);
+const newPage = (): Promise<{ context: BrowserContext; page: Page }> => newWindow(browser, pageErrors);
 
 /** Opens the operator view with an emulated Quest 3 and enters XR; resolves when frames flow. */
 async function openOperator(name: string): Promise<{ context: BrowserContext; page: Page }> {
@@ -156,9 +140,8 @@ async function recordSession(name: string, n = 150): Promise<void> {
 describe('the client in Chromium with an emulated Quest 3', () => {
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    clientDir = mkdtempSync(join(tmpdir(), 'dexbridge-client-'));
+    clientDir = await buildClient();
     recordingsDir = mkdtempSync(join(tmpdir(), 'dexbridge-recs-'));
-    await build({ root: join(ROOT, 'client'), configFile: join(ROOT, 'client/vite.config.ts'), logLevel: 'warn', build: { outDir: clientDir, emptyOutDir: true } });
     run = await startDexbridge({
       port: 0, operatorToken: TOKEN, policyToken: POLICY, recordingsDir, record: 'session', clientDir,
       // One small synthetic camera (ffmpeg's test pattern): the dashboard's camera panel shows it.

@@ -15,15 +15,12 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type RunningDexbridge, startDexbridge } from '@dexbridge/server';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, chromiumArgs } from '../../bench/chromium.js';
+import { ARTIFACTS, buildClient, newWindow, until as untilHolds } from './support.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const ARTIFACTS = join(ROOT, 'test-artifacts/browser');
 const TOKEN = 'views-test-operator-token';
 
 let run: RunningDexbridge;
@@ -36,21 +33,8 @@ const events: { event: string; detail: Record<string, unknown> }[] = [];
 let stateEstop = false;
 const pageErrors: string[] = [];
 
-async function until(what: string, test: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
-  const t0 = Date.now();
-  while (!(await test())) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function newPage(viewport = { width: 1100, height: 760 }): Promise<{ context: BrowserContext; page: Page }> {
-  // One context per page: each is its own window, so none is throttled as a background tab.
-  const context = await browser.newContext({ viewport });
-  const page = await context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(`${page.url()}: ${e.message}`));
-  return { context, page };
-}
+const until = (what: string, test: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> => untilHolds(what, test, ms);
+const newPage = (viewport?: { width: number; height: number }): Promise<{ context: BrowserContext; page: Page }> => newWindow(browser, pageErrors, viewport);
 
 type Vec = [number, number, number];
 interface OperatorWindow {
@@ -119,9 +103,8 @@ const hudRows = (page: Page): Promise<readonly string[]> => page.evaluate(() => 
 describe('the operator and dashboard views in Chromium (issue 14)', () => {
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    clientDir = mkdtempSync(join(tmpdir(), 'dexbridge-client-'));
+    clientDir = await buildClient();
     recordingsDir = mkdtempSync(join(tmpdir(), 'dexbridge-recs-'));
-    await build({ root: join(ROOT, 'client'), configFile: join(ROOT, 'client/vite.config.ts'), logLevel: 'warn', build: { outDir: clientDir, emptyOutDir: true } });
     run = await startDexbridge({ port: 0, operatorToken: TOKEN, recordingsDir, record: 'session', clientDir, demo: true });
     base = `http://localhost:${run.port}`;
     run.server.loop.onEvent((e) => events.push({ event: e.event, detail: e.detail as Record<string, unknown> }));

@@ -11,29 +11,12 @@
  */
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
+import type { FfmpegCameraConfig } from './cameraConfig.js';
 import { MjpegSplitter } from './MjpegSplitter.js';
 import type { CameraErrorCode, CameraFrame, CameraSource, CameraSourceStatus } from './types.js';
 
-export interface FfmpegCameraOptions {
-  readonly id: string;
-  /** What ffmpeg opens (`-i`): `/dev/video0`, `rtsp://…`, a file, `testsrc2=size=640x480:rate=30`. */
-  readonly input: string;
-  /** ffmpeg's input format (`-f`): `v4l2`, `lavfi`, `rtsp`; default: ffmpeg guesses. */
-  readonly format?: string;
-  /** More input options, before `-i` (e.g. `-input_format mjpeg -video_size 640x480 -framerate 30`). */
-  readonly inputOptions?: readonly string[];
-  /** Read the input at its own rate (`-re`): for files and synthetic sources; live devices pace themselves. */
-  readonly realtime?: boolean;
-  /** Loop a file input for ever (`-stream_loop -1`). */
-  readonly loop?: boolean;
-  /** Output frame rate, size (ffmpeg filters); default: as the input delivers. */
-  readonly fps?: number;
-  readonly width?: number;
-  readonly height?: number;
-  /** MJPEG quality, ffmpeg `-q:v` 2 (best) .. 31; default 5. */
-  readonly quality?: number;
-  /** Extra video filter appended (e.g. a drawtext clock for the demo). */
-  readonly filter?: string;
+/** A camera's configuration (cameraConfig.ts: what ffmpeg opens and how), and how this process runs it. */
+export interface FfmpegCameraOptions extends Omit<FfmpegCameraConfig, 'source'> {
   /** Server clock, ms. */
   readonly now: () => number;
   /** The ffmpeg program; default `ffmpeg` on the PATH. */

@@ -19,12 +19,13 @@ export interface FfmpegCameraConfig {
   readonly realtime?: boolean;
   /** Loop a file for ever. */
   readonly loop?: boolean;
+  /** Output frame rate, size (ffmpeg filters); default: as the input delivers. */
   readonly fps?: number;
   readonly width?: number;
   readonly height?: number;
-  /** MJPEG `-q:v`, 2..31. */
+  /** MJPEG `-q:v`, 2 (best) .. 31; default 5. */
   readonly quality?: number;
-  /** Extra ffmpeg video filter. */
+  /** Extra ffmpeg video filter appended (e.g. a drawtext clock for the demo). */
   readonly filter?: string;
 }
 
