@@ -9,11 +9,10 @@ import { ACTION_DIM, parseHandFramesJsonl, STATE_JOINT_NAMES } from '@dexbridge/
 import { rigUrdf } from '@dexbridge/urdf';
 import { McapIndexedReader } from '@mcap/core';
 import { describe, expect, it } from 'vitest';
-import { startDexbridge } from '../src/bridge/startDexbridge.js';
 import { FileReadable, loadZstdCompressor, MemorySink, Recorder, readRecording, ZSTD_DECOMPRESS_HANDLERS } from '../src/recording/index.js';
+import { recordDemo } from './support/recordDemo.js';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'dexbridge-zstd-'));
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const frames = parseHandFramesJsonl(readFileSync(new URL('../data/quest3-hands.jsonl', import.meta.url), 'utf8')).slice(0, 300);
 
 /** Three seconds of a session at 90 Hz into memory, compressed or not. */
@@ -35,24 +34,6 @@ async function session(compressed: boolean): Promise<number> {
   });
   await r.close();
   return sink.bytes().length;
-}
-
-/** Runs the demo, recording into `dir`, until `states` states went into the open recording (however slow the machine). */
-async function recordDemo(dir: string, states: number): Promise<void> {
-  const run = await startDexbridge({ port: 0, demo: true, recordingsDir: dir, record: 'session' });
-  try {
-    let n = 0;
-    run.loop.onState(() => {
-      if (run.recording?.active() === true) n++;
-    });
-    const end = Date.now() + 60_000;
-    while (n < states) {
-      if (Date.now() > end) throw new Error(`only ${n} states recorded in 60 s`);
-      await sleep(20);
-    }
-  } finally {
-    await run.close();
-  }
 }
 
 describe('zstd recordings', () => {

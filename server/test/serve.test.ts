@@ -13,6 +13,7 @@ import { startDexbridge } from '../src/bridge/startDexbridge.js';
 import { main } from '../src/cli/main.js';
 import { parseServeArgs } from '../src/cli/serveCommand.js';
 import { encodeHandFrame } from '../src/protocol/index.js';
+import { recordDemo } from './support/recordDemo.js';
 import { RosbridgePeer } from './support/rosbridgePeer.js';
 import { TestClient } from './support/wsClient.js';
 
@@ -234,16 +235,7 @@ describe('serve', () => {
 
   it('recover turns a recording cut mid-write into a valid one, and retarget reads recordings again', async () => {
     const dir = tmp();
-    const run = await startDexbridge({ port: 0, demo: true, recordingsDir: dir, record: 'session' });
-    // Record until the demo's frames made 200 states in the open recording (however slow the machine).
-    let recorded = 0;
-    run.loop.onState(() => {
-      if (run.recording?.active() === true) recorded++;
-    });
-    for (const end = Date.now() + 60_000; recorded < 200; await sleep(20)) {
-      if (Date.now() > end) throw new Error(`only ${recorded} states recorded in 60 s`);
-    }
-    await run.close();
+    await recordDemo(dir, 200);
     const file = join(dir, readdirSync(dir).find((n) => n.endsWith('.mcap'))!);
     // Re-retarget the complete recording with another hand scale.
     const r1 = memoryIo();
