@@ -26,7 +26,7 @@ import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createRig, type HandFrame, parseHandFramesJsonl, STATE_JOINT_NAMES } from '@dexbridge/retarget';
 import { main } from '@dexbridge/server';
-import { type DecodedRobotState, encodeHandFrame } from '@dexbridge/server/protocol';
+import { type DecodedRobotState, encodeHandFrame, ROW_BLOCK_ENCODING } from '@dexbridge/server/protocol';
 import { McapIndexedReader } from '@mcap/core';
 import { describe, expect, it } from 'vitest';
 import { type DexbridgeOptions, type RunningDexbridge, startDexbridge } from '../server/src/bridge/startDexbridge.js';
@@ -438,7 +438,7 @@ describe('faults', () => {
       await readable.close();
       const recording = await readRecording(recovered);
       const seqs: number[] = [];
-      for await (const m of recording.messages({ topics: ['/dexbridge/hand_frames'] })) seqs.push(decodeHandFrameMessage(m.data, 'hand frame').seq);
+      for await (const m of recording.messages({ topics: ['/dexbridge/hand_frames'] })) for (const f of decodeHandFrameMessage(m.data, ROW_BLOCK_ENCODING, 'hand frame')) seqs.push(f.seq);
       await recording.close();
       expect(recording.metadata['dexbridge']).toMatchObject({ operator: 'crash', complete: 'false' });
       expect(recording.metadata['dexbridge_recovery']).toMatchObject({ input_complete: 'false' });
@@ -565,7 +565,7 @@ describe('faults', () => {
   it('a full recordings disk: a recording error, teleop goes on, and the partial file is recoverable', async (ctx) => {
     const mnt = tmp();
     try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=768k', 'tmpfs', mnt], { stdio: 'pipe' });
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', mnt], { stdio: 'pipe' });
     } catch (error) {
       rmSync(mnt, { recursive: true, force: true });
       // CI runs as root on this kind of machine: there the test must run, never skip.
@@ -611,7 +611,7 @@ describe('faults', () => {
       expect(report.channels).toBe(7);
       const recording = await readRecording(out);
       const seqs: number[] = [];
-      for await (const m of recording.messages({ topics: ['/dexbridge/hand_frames'] })) seqs.push(decodeHandFrameMessage(m.data, 'hand frame').seq);
+      for await (const m of recording.messages({ topics: ['/dexbridge/hand_frames'] })) for (const f of decodeHandFrameMessage(m.data, ROW_BLOCK_ENCODING, 'hand frame')) seqs.push(f.seq);
       await recording.close();
       expect(seqs.length).toBeGreaterThan(10);
       expect(seqs).toEqual(range(seqs[0]!, seqs[0]! + seqs.length));

@@ -10,7 +10,7 @@ import { ACTION_DIM, ACTION_LAYOUT, createRig, type HandFrame, parseHandFramesJs
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startDexbridge, type RunningDexbridge } from '../src/bridge/startDexbridge.js';
 import {
-  createDecodedRobotState, decodeActionChunk, type DecodedHandTracking, type DecodedRobotState, decodeHandTracking, decodeRobotState, encodeActionChunk, encodeHandFrame,
+  createDecodedRobotState, decodeActionChunk, decodeHandBlock, type DecodedHandTracking, type DecodedRobotState, decodeHandTracking, decodeRobotState, encodeActionChunk, encodeHandFrame,
   encodeHandTracking, MESSAGE_KIND,
 } from '../src/protocol/index.js';
 import { FileReadable, ZSTD_DECOMPRESS_HANDLERS } from '../src/recording/index.js';
@@ -473,7 +473,7 @@ describe('bridge', () => {
     const topics = [...reader.channelsById.values()].map((c) => c.topic);
     expect(topics).toEqual(expect.arrayContaining(['/dexbridge/hand_frames', '/dexbridge/joint_states', '/dexbridge/action', '/dexbridge/events']));
     let n = 0;
-    for await (const _m of reader.readMessages({ topics: ['/dexbridge/hand_frames'] })) n++;
+    for await (const m of reader.readMessages({ topics: ['/dexbridge/hand_frames'] })) n += decodeHandBlock(m.data).length;
     expect(n).toBeGreaterThan(10);
     await readable.close();
     // Download; deleting needs the operator token; no path escapes.

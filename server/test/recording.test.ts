@@ -21,6 +21,7 @@ import {
   createRecordingFile,
   FileSink,
   handFramesFromRecording,
+  JointStateEncoder,
   MemorySink,
   newRecordingPath,
   Recorder,
@@ -30,6 +31,7 @@ import {
   readRecording,
   recoverMcap,
 } from '../src/recording/index.js';
+import { decodeActionBlock, decodeHandBlock } from '../src/protocol/index.js';
 
 const URDF = rigUrdf();
 const STARTED = '2025-03-04T05:06:07.000Z';
@@ -101,6 +103,11 @@ function decodeJointState(bytes: Uint8Array): {
   return { seq, sec, nsec, frameId, name, position, velocity, effort };
 }
 
+/** The recorded value of a hand number (0.1 mm / 1e-4 grid), of a joint position (2^-16 rad), of an action number (1e-6). */
+const onHandGrid = (v: number): number => Math.round(v * 1e4) / 1e4;
+const onJointGrid = (v: number): number => Math.round(v * 65536) / 65536;
+const onActionGrid = (v: number): number => Math.round(v * 1e6) / 1e6;
+
 const json = (data: Uint8Array): Record<string, unknown> => JSON.parse(new TextDecoder().decode(data)) as Record<string, unknown>;
 
 /** Every record of a (possibly unfinished) MCAP byte stream, chunk contents included. */
@@ -145,7 +152,7 @@ describe('Recorder round trip (in-memory sink, McapIndexedReader)', () => {
     expect(recorder.writeCalibration(T0 + 14, { handScale: { left: 1.1, right: 1.2 }, arm: { mode: 'relative' } })).toBe(true);
     recorder.setOutcome({ success: true, task: 'stack three cups' });
     const stats = await recorder.close();
-    expect(stats.messages).toBe(9); // 8 writes + /robot_description
+    expect(stats.messages).toBe(9); // 8 writes + /robot_description (the two hand frames share one row block)
     bytes = sink.bytes();
     expect(sink.closed).toBe(true);
     reader = await McapIndexedReader.Initialize({ readable: new BytesReadable(bytes) });
@@ -153,13 +160,13 @@ describe('Recorder round trip (in-memory sink, McapIndexedReader)', () => {
 
   it('has every channel with its schema and message encodings', () => {
     const channels = [...reader.channelsById.values()].map((c) => {
-      const s = reader.schemasById.get(c.schemaId)!;
+      const s = c.schemaId === 0 ? { name: '(none)', encoding: '(none)' } : reader.schemasById.get(c.schemaId)!;
       return [c.topic, s.name, s.encoding, c.messageEncoding];
     });
     expect(channels).toEqual([
-      ['/dexbridge/hand_frames', 'dexbridge.HandFrame', 'jsonschema', 'json'],
+      ['/dexbridge/hand_frames', '(none)', '(none)', 'dexbridge.rowblock.v1'],
       ['/dexbridge/joint_states', 'sensor_msgs/JointState', 'ros1msg', 'ros1'],
-      ['/dexbridge/action', 'dexbridge.Action', 'jsonschema', 'json'],
+      ['/dexbridge/action', '(none)', '(none)', 'dexbridge.rowblock.v1'],
       ['/dexbridge/action_chunks', 'dexbridge.ActionChunk', 'jsonschema', 'json'],
       ['/dexbridge/events', 'dexbridge.Event', 'jsonschema', 'json'],
       ['/dexbridge/calibration', 'dexbridge.Calibration', 'jsonschema', 'json'],
@@ -198,8 +205,10 @@ describe('Recorder round trip (in-memory sink, McapIndexedReader)', () => {
     expect(messages).toHaveLength(2);
     const [a, b] = messages.map((m) => decodeJointState(m.data));
     expect(a!.name).toEqual(STATE_JOINT_NAMES);
-    expect(a!.position).toEqual(Array.from(q));
-    expect(a!.velocity).toEqual(Array.from(dq));
+    // On the 2^-16 rad grid: within half a step of what was written.
+    expect(a!.position).toEqual(Array.from(q, onJointGrid));
+    expect(a!.velocity).toEqual(Array.from(dq, onJointGrid));
+    for (const [i, v] of a!.position.entries()) expect(Math.abs(v - q[i]!)).toBeLessThanOrEqual(2 ** -17);
     expect(a!.effort).toEqual([]);
     expect(b!.velocity).toEqual([]);
     expect([a!.seq, b!.seq]).toEqual([0, 1]);
@@ -210,14 +219,14 @@ describe('Recorder round trip (in-memory sink, McapIndexedReader)', () => {
     expect(messages[0]!.publishTime).toBe(messages[0]!.logTime);
   });
 
-  it('decodes the hand frames exactly, null for an untracked hand', async () => {
+  it('decodes the hand frames on their 0.1 mm grid, null for an untracked hand, from one row block', async () => {
     const messages = [];
     for await (const m of reader.readMessages({ topics: ['/dexbridge/hand_frames'] })) messages.push(m);
-    expect(messages.map((m) => m.logTime)).toEqual([BigInt(T0 + 10) * 1_000_000n + 500_000n, BigInt(T0 + 20) * 1_000_000n]);
-    const [a, b] = messages.map((m) => json(m.data));
-    expect(a).toEqual({ t_ms: 123.25, seq: 7, left: Array.from(tracked.left!), right: Array.from(tracked.right!) });
-    expect(b).toEqual({ t_ms: T0 + 20, seq: 8, left: null, right: Array.from(tracked.right!) });
-    expect(messages[0]!.sequence).toBe(7);
+    expect(messages.map((m) => m.logTime)).toEqual([BigInt(T0 + 10) * 1_000_000n + 500_000n]); // logged at its first row
+    const [a, b] = decodeHandBlock(messages[0]!.data);
+    expect(a).toEqual({ logTimeMs: T0 + 10.5, tMs: 123.25, seq: 7, left: Float64Array.from(tracked.left!, onHandGrid), right: Float64Array.from(tracked.right!, onHandGrid) });
+    expect(b).toEqual({ logTimeMs: T0 + 20, tMs: T0 + 20, seq: 8, left: null, right: Float64Array.from(tracked.right!, onHandGrid) });
+    for (const [i, v] of a!.left!.entries()) expect(Math.abs(v - tracked.left![i]!)).toBeLessThanOrEqual(0.5e-4 + 1e-12);
   });
 
   it('decodes action, chunk, event and calibration messages', async () => {
@@ -227,8 +236,11 @@ describe('Recorder round trip (in-memory sink, McapIndexedReader)', () => {
       if (reader.channelsById.get(m.channelId)!.messageEncoding !== 'json') continue;
       byTopic.set(topic, [...(byTopic.get(topic) ?? []), json(m.data)]);
     }
-    // Actions are recorded to 1e-6 (they are float32 on the wire: nothing measurable is lost).
-    expect(byTopic.get('/dexbridge/action')).toEqual([{ t_ms: T0 + 11, action: Array.from(action, (v) => Math.round(v * 1e6) / 1e6) }]);
+    // Actions are recorded to 1e-6 (they are float32 on the wire: nothing measurable is lost), in row blocks.
+    const actions = [];
+    for await (const m of reader.readMessages({ topics: ['/dexbridge/action'] })) actions.push(...decodeActionBlock(m.data));
+    expect(actions).toEqual([{ logTimeMs: T0 + 11, action: Float64Array.from(action, onActionGrid) }]);
+    expect(byTopic.has('/dexbridge/action')).toBe(false);
     expect(byTopic.get('/dexbridge/action_chunks')).toEqual([
       { t_ms: T0 + 12, chunk_id: 42, start_time_ms: T0 + 500, period_ms: 20, k: 2, data: Array.from(chunk.data) },
     ]);
@@ -280,7 +292,7 @@ describe('Recorder round trip (in-memory sink, McapIndexedReader)', () => {
   });
 
   it('keeps statistics, chunk indexes and a data-section CRC that agree with the bytes', () => {
-    expect(reader.statistics?.messageCount).toBe(9n);
+    expect(reader.statistics?.messageCount).toBe(8n); // one hand-frame block for two frames
     expect(reader.statistics?.channelCount).toBe(7);
     expect(reader.statistics?.attachmentCount).toBe(1);
     expect(reader.statistics?.metadataCount).toBe(3);
@@ -309,13 +321,31 @@ describe('Recorder flush policy', () => {
   it('closes a chunk as soon as it reaches chunkSizeBytes', async () => {
     const sink = new MemorySink();
     const recorder = await Recorder.open(sink, options({ chunkSizeBytes: 16 * 1024 }));
-    for (let i = 0; i < 20; i++) recorder.writeHandFrame(T0 + i * 10, i, demoFrames[i]!.left, demoFrames[i]!.right);
-    expect(recorder.stats.chunks).toBeGreaterThanOrEqual(1 + 3); // the opening chunk, then ~7 KB frames
+    const q = new Float64Array(STATE_JOINT_NAMES.length);
+    for (let i = 0; i < 40; i++) recorder.writeJointState(T0 + i * 10, q); // ~1.7 kB each
+    expect(recorder.stats.chunks).toBeGreaterThanOrEqual(1 + 3); // the opening chunk, then 16 kB each
     await recorder.close();
     const reader = await McapIndexedReader.Initialize({ readable: new BytesReadable(sink.bytes()) });
-    const handChunks = reader.chunkIndexes.filter((c) => c.messageIndexOffsets.has(0)); // channel 0: hand frames
-    expect(handChunks.length).toBeGreaterThanOrEqual(3);
-    for (const c of handChunks) expect(c.uncompressedSize).toBeLessThan(16 * 1024 + 8 * 1024); // limit + one frame
+    const jointChunks = reader.chunkIndexes.filter((c) => c.messageIndexOffsets.has(1)); // channel 1: joint states
+    expect(jointChunks.length).toBeGreaterThanOrEqual(3);
+    for (const c of jointChunks) expect(c.uncompressedSize).toBeLessThan(16 * 1024 + 2 * 1024); // limit + one message
+  });
+
+  it('writes the hand-frame and action rows as one block per flush, and every 256 rows without one', async () => {
+    const sink = new MemorySink();
+    const recorder = await Recorder.open(sink, options());
+    const blocks = (channelId: number): number => streamRecords(sink.bytes()).filter((r) => r.type === 'Message' && r.channelId === channelId).length;
+    for (let i = 0; i < 255; i++) recorder.writeAction(T0 + i, new Float64Array(ACTION_DIM).fill(i / 1000));
+    await recorder.flush();
+    expect(blocks(2)).toBe(1);
+    for (let i = 0; i < 256; i++) recorder.writeHandFrame(T0 + 300 + i, i, demoFrames[i % 100]!.left, null);
+    recorder.writeHandFrame(T0 + 600, 256, null, null);
+    await recorder.flush();
+    expect(blocks(0)).toBe(2); // 256 rows, then the one after
+    await recorder.close();
+    const rows: number[] = [];
+    for (const r of streamRecords(sink.bytes())) if (r.type === 'Message' && r.channelId === 0) rows.push(decodeHandBlock(r.data).length);
+    expect(rows).toEqual([256, 1]);
   });
 });
 
@@ -369,9 +399,11 @@ describe('Recorder failures never reach the caller', () => {
     const recorder = await Recorder.open(sink, options({ onError: (e) => errors.push(e), chunkSizeBytes: 8 * 1024, maxQueuedBytes }));
     sink.broken = true;
     let accepted = 0;
-    for (let i = 0; i < 1000 && recorder.writeHandFrame(T0 + i, i, demoFrames[i % 100]!.left, demoFrames[i % 100]!.right); i++) accepted++;
+    const q = new Float64Array(STATE_JOINT_NAMES.length);
+    for (let i = 0; i < 2000 && recorder.writeJointState(T0 + i, q); i++) accepted++;
     expect(recorder.failed).toBe(true);
-    expect(accepted * 5000).toBeGreaterThan(maxQueuedBytes); // a frame is > 5 kB of JSON
+    // It failed only once the queue held more than the limit (a message plus its MCAP record and index entry each).
+    expect(accepted * (new JointStateEncoder(STATE_JOINT_NAMES).encode(0, 0, 0, q).length + 64)).toBeGreaterThan(maxQueuedBytes);
     await Promise.resolve();
     expect(errors.map((e) => e.code)).toEqual(['RECORDING_SINK_STALLED']);
     await expect(recorder.close()).rejects.toThrow(/more than maxQueuedBytes = 1048576/);
@@ -451,18 +483,21 @@ describe('reading back and recovery', () => {
     const sink = await createRecordingFile(dir, new Date(T0));
     complete = sink.path;
     const recorder = await Recorder.open(sink, options());
-    for (const [i, f] of demoFrames.entries()) expect(recorder.writeHandFrame(T0 + i * 11, i, f.left, f.right, f.tMs)).toBe(true);
+    for (const [i, f] of demoFrames.entries()) {
+      expect(recorder.writeHandFrame(T0 + i * 11, i, f.left, f.right, f.tMs)).toBe(true);
+      if (i % 30 === 29) await recorder.flush(); // four blocks in four chunks
+    }
     recorder.setOutcome({ success: false });
     await recorder.close();
   });
 
-  it('handFramesFromRecording returns the recorded frames exactly', async () => {
+  it('handFramesFromRecording returns every recorded frame, its headset time exactly, its numbers on the 0.1 mm grid', async () => {
     const frames = await handFramesFromRecording(complete);
     expect(frames).toHaveLength(demoFrames.length);
     expect(frames.map((f) => f.tMs)).toEqual(demoFrames.map((f) => f.tMs));
     frames.forEach((f, i) => {
-      expect(f.left).toEqual(demoFrames[i]!.left);
-      expect(f.right).toEqual(demoFrames[i]!.right);
+      expect(f.left).toEqual(demoFrames[i]!.left && Float64Array.from(demoFrames[i]!.left!, onHandGrid));
+      expect(f.right).toEqual(demoFrames[i]!.right && Float64Array.from(demoFrames[i]!.right!, onHandGrid));
     });
   });
 
@@ -471,7 +506,7 @@ describe('reading back and recovery', () => {
     try {
       expect(recording.metadata['dexbridge']).toMatchObject({ success: 'false', operator: 'alice', complete: 'true' });
       expect(recording.metadata['robot_description']?.['urdf']).toBe(URDF);
-      expect(recording.channels.find((c) => c.topic === '/dexbridge/hand_frames')?.messageCount).toBe(demoFrames.length);
+      expect(recording.channels.find((c) => c.topic === '/dexbridge/hand_frames')?.messageCount).toBe(demoFrames.length / 30); // one block per flush
       expect(recording.attachments).toEqual([{ name: 'dexbridge_rig.urdf', mediaType: 'application/xml', logTimeNs: BigInt(T0) * 1_000_000n, sizeBytes: new TextEncoder().encode(URDF).length }]);
       expect(new TextDecoder().decode(await recording.readAttachment('dexbridge_rig.urdf'))).toBe(URDF);
       expect(recording.startTimeNs).toBe(BigInt(T0) * 1_000_000n);
@@ -483,7 +518,7 @@ describe('reading back and recovery', () => {
   it('recoverMcap copies a complete file unchanged in content', async () => {
     const out = join(dir, 'complete-copy.mcap');
     const report = await recoverMcap(complete, out);
-    expect(report).toMatchObject({ inputComplete: true, droppedBytes: 0, channels: 7, schemas: 7, attachments: 1, metadata: 3, messages: demoFrames.length + 1 });
+    expect(report).toMatchObject({ inputComplete: true, droppedBytes: 0, channels: 7, schemas: 5, attachments: 1, metadata: 3, messages: demoFrames.length / 30 + 1 });
     expect(await handFramesFromRecording(out)).toEqual(await handFramesFromRecording(complete));
   });
 
@@ -502,7 +537,7 @@ describe('reading back and recovery', () => {
     expect(report.chunks).toBe(chunks.length - 1);
     let inLast = 0;
     for await (const _ of reader.readMessages({ startTime: last.messageStartTime })) inLast++;
-    expect(report.messages).toBe(demoFrames.length + 1 - inLast);
+    expect(report.messages).toBe(demoFrames.length / 30 + 1 - inLast);
     const recovered = await readRecording(out);
     expect(recovered.metadata['dexbridge_recovery']).toMatchObject({ source: 'cut.mcap', input_complete: 'false' });
     await recovered.close();
@@ -572,7 +607,7 @@ describe('crash: a recorder killed with SIGKILL', () => {
     // Every frame up to the last recovered one is there, in order: nothing in the middle is lost.
     const seqs = [];
     const reader = await readRecording(out);
-    for await (const m of reader.messages({ topics: ['/dexbridge/hand_frames'] })) seqs.push(json(m.data)['seq']);
+    for await (const m of reader.messages({ topics: ['/dexbridge/hand_frames'] })) seqs.push(...decodeHandBlock(m.data).map((f) => f.seq));
     await reader.close();
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i));
   }, 120_000);

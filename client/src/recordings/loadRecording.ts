@@ -6,7 +6,7 @@
  * hand frames (for re-retargeting). Layout of the file: docs/recording.md.
  */
 import { ACTION_DIM, createRig, type HandFrame, Retargeter, type RetargeterOptions } from '@dexbridge/retarget';
-import type { RecordingInfo } from '@dexbridge/server/protocol';
+import { decodeActionBlock, decodeHandBlock, ROW_BLOCK_ENCODING, type RecordingInfo } from '@dexbridge/server/protocol';
 import { hasMcapPrefix, McapIndexedReader, McapStreamReader } from '@mcap/core';
 import { decompress } from 'fzstd';
 
@@ -87,6 +87,8 @@ interface McapContents {
   readonly startNs: bigint;
   readonly endNs: bigint;
   readonly topics: ReadonlyMap<number, string>;
+  /** Channel id → message encoding (row blocks for hands and actions; JSON in older recordings). */
+  readonly encodings: ReadonlyMap<number, string>;
   readonly metadata: Record<string, string>;
   readonly messages: AsyncIterable<{ readonly channelId: number; readonly logTime: bigint; readonly data: Uint8Array }>;
   /** True when the file has no summary (being recorded, or cut short): read up to what is written. */
@@ -106,10 +108,14 @@ async function indexed(bytes: Uint8Array): Promise<McapContents> {
   });
   const startNs = reader.statistics?.messageStartTime ?? 0n;
   const topics = new Map<number, string>();
-  for (const c of reader.channelsById.values()) topics.set(c.id, c.topic);
+  const encodings = new Map<number, string>();
+  for (const c of reader.channelsById.values()) {
+    topics.set(c.id, c.topic);
+    encodings.set(c.id, c.messageEncoding);
+  }
   const metadata: Record<string, string> = {};
   for await (const m of reader.readMetadata({ name: 'dexbridge' })) for (const [k, v] of m.metadata) metadata[k] = v;
-  return { startNs, endNs: reader.statistics?.messageEndTime ?? startNs, topics, metadata, messages: reader.readMessages({ topics: [TOPIC_ACTION, TOPIC_EVENTS, TOPIC_HANDS, TOPIC_CALIBRATION] }), partial: false };
+  return { startNs, endNs: reader.statistics?.messageEndTime ?? startNs, topics, encodings, metadata, messages: reader.readMessages({ topics: [TOPIC_ACTION, TOPIC_EVENTS, TOPIC_HANDS, TOPIC_CALIBRATION] }), partial: false };
 }
 
 /**
@@ -121,6 +127,7 @@ function streamed(bytes: Uint8Array): McapContents {
   const reader = new McapStreamReader({ decompressHandlers: DECOMPRESS_HANDLERS });
   reader.append(bytes);
   const topics = new Map<number, string>();
+  const encodings = new Map<number, string>();
   const metadata: Record<string, string> = {};
   const wanted = new Set([TOPIC_ACTION, TOPIC_EVENTS, TOPIC_HANDS, TOPIC_CALIBRATION]);
   const messages: { channelId: number; logTime: bigint; data: Uint8Array }[] = [];
@@ -132,7 +139,10 @@ function streamed(bytes: Uint8Array): McapContents {
       break; // a record that does not parse ends what can be read, as in recover
     }
     if (!record) break;
-    if (record.type === 'Channel') topics.set(record.id, record.topic);
+    if (record.type === 'Channel') {
+      topics.set(record.id, record.topic);
+      encodings.set(record.id, record.messageEncoding);
+    }
     else if (record.type === 'Metadata' && record.name === 'dexbridge') for (const [k, v] of record.metadata) metadata[k] = v;
     else if (record.type === 'Message' && wanted.has(topics.get(record.channelId) ?? '')) messages.push({ channelId: record.channelId, logTime: record.logTime, data: record.data });
   }
@@ -143,6 +153,7 @@ function streamed(bytes: Uint8Array): McapContents {
     startNs,
     endNs,
     topics,
+    encodings,
     metadata,
     partial: true,
     messages: (async function* () {
@@ -156,8 +167,9 @@ function streamed(bytes: Uint8Array): McapContents {
  * summary (being recorded) front to back up to its last complete chunk (`partial` in the result).
  */
 export async function parseRecording(name: string, bytes: Uint8Array, onProgress: Progress): Promise<LoadedRecording> {
-  const { startNs, endNs, topics, metadata, messages, partial } = hasMcapFooter(bytes) ? await indexed(bytes) : streamed(bytes);
-  const span = Number(endNs - startNs) / 1e9;
+  const { startNs, endNs, topics, encodings, metadata, messages, partial } = hasMcapFooter(bytes) ? await indexed(bytes) : streamed(bytes);
+  let span = Number(endNs - startNs) / 1e9;
+  const startMs = Number(startNs) / 1e6;
   const times: number[] = [];
   let actions = new Float32Array(1024 * ACTION_DIM);
   const events: RecordedEvent[] = [];
@@ -166,32 +178,42 @@ export async function parseRecording(name: string, bytes: Uint8Array, onProgress
   const dec = new TextDecoder();
   let n = 0;
   let count = 0;
+  const addAction = (t: number, a: ArrayLike<number>): void => {
+    if ((n + 1) * ACTION_DIM > actions.length) {
+      const bigger = new Float32Array(actions.length * 2);
+      bigger.set(actions);
+      actions = bigger;
+    }
+    actions.set(Array.prototype.slice.call(a, 0, ACTION_DIM) as number[], n * ACTION_DIM);
+    times.push(t);
+    n++;
+  };
   for await (const m of messages) {
     const topic = topics.get(m.channelId);
     const t = Number(m.logTime - startNs) / 1e9;
-    const v = JSON.parse(dec.decode(m.data)) as Record<string, unknown>;
-    if (topic === TOPIC_ACTION) {
-      const a = v['action'] as number[];
-      if ((n + 1) * ACTION_DIM > actions.length) {
-        const bigger = new Float32Array(actions.length * 2);
-        bigger.set(actions);
-        actions = bigger;
+    if (encodings.get(m.channelId) === ROW_BLOCK_ENCODING) {
+      // A row block holds up to half a second of rows, each with its own time (docs/recording.md).
+      if (topic === TOPIC_ACTION) for (const row of decodeActionBlock(m.data)) addAction((row.logTimeMs - startMs) / 1000, row.action);
+      else if (topic === TOPIC_HANDS) for (const f of decodeHandBlock(m.data)) frames.push({ t: (f.logTimeMs - startMs) / 1000, tMs: f.tMs, left: f.left, right: f.right });
+    } else {
+      const v = JSON.parse(dec.decode(m.data)) as Record<string, unknown>;
+      if (topic === TOPIC_ACTION) {
+        addAction(t, (v['action'] as number[]) ?? []);
+      } else if (topic === TOPIC_EVENTS) {
+        events.push({ t, event: String(v['event']), detail: (v['detail'] as Record<string, unknown>) ?? {} });
+      } else if (topic === TOPIC_HANDS) {
+        frames.push({ t, tMs: Number(v['t_ms']), left: hand(v['left']), right: hand(v['right']) });
+      } else if (topic === TOPIC_CALIBRATION) {
+        params = withCalibration(params, v['calibration']);
       }
-      actions.set(a.slice(0, ACTION_DIM), n * ACTION_DIM);
-      times.push(t);
-      n++;
-    } else if (topic === TOPIC_EVENTS) {
-      events.push({ t, event: String(v['event']), detail: (v['detail'] as Record<string, unknown>) ?? {} });
-    } else if (topic === TOPIC_HANDS) {
-      frames.push({ t, tMs: Number(v['t_ms']), left: hand(v['left']), right: hand(v['right']) });
-    } else if (topic === TOPIC_CALIBRATION) {
-      params = withCalibration(params, v['calibration']);
     }
     if (++count % 2000 === 0) {
       onProgress(span > 0 ? Math.min(1, t / span) : 0, 'reading');
       await yieldToUi();
     }
   }
+  // The last block's rows run past its log time, the file's last.
+  span = Math.max(span, times.at(-1) ?? 0, frames.at(-1)?.t ?? 0);
   onProgress(1, 'reading');
   return { name, startNs, durationS: span, t: Float64Array.from(times), actions: actions.slice(0, n * ACTION_DIM), events, frames, metadata, partial, params };
 }

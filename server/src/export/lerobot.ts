@@ -6,7 +6,7 @@ import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ACTION_DIM, ACTION_ENTRIES, ACTION_NAMES, STATE_JOINT_NAMES } from '@dexbridge/retarget';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { readSidecar, readRecording } from '../recording/index.js';
+import { decodeActionMessage, readSidecar, readRecording } from '../recording/index.js';
 import { SESSION_METADATA_NAME, TOPICS } from '../recording/schemas.js';
 import { resample, type TimedSeries } from './resample.js';
 
@@ -43,7 +43,7 @@ export interface LeRobotExportOptions {
 export type ExportPhase = 'reading' | 'encoding' | 'writing';
 
 /** Progress is reported at most once per this many messages read. */
-const PROGRESS_MESSAGES = 4096;
+const PROGRESS_MESSAGES = 2048;
 
 export interface LeRobotExportResult {
   readonly episodes: number;
@@ -124,6 +124,7 @@ async function readEpisodeSeries(
     const actionTimes: number[] = [];
     const actionValues: number[] = [];
     let columns: number[] | undefined;
+    const actionEncoding = recording.channels.find((c) => c.topic === TOPICS.action)!.messageEncoding;
     for await (const m of recording.messages({ topics: [TOPICS.jointStates, TOPICS.action] })) {
       if (++read % PROGRESS_MESSAGES === 0) onRead?.(read, total);
       const where = `${path}: ${m.topic} at log time ${m.logTimeNs} ns`;
@@ -137,13 +138,16 @@ async function readEpisodeSeries(
         stateTimes.push(nsToMs(m.logTimeNs));
         for (let i = 0; i < stateDim; i++) stateValues.push(position[columns[i]!]!);
       } else {
-        const value = JSON.parse(new TextDecoder().decode(m.data)) as { action?: unknown };
-        const action = value.action;
-        if (!Array.isArray(action) || action.length !== ACTION_DIM) {
-          throw new ExportError('EXPORT_BAD_MESSAGE', `export: ${where}: "action" must be ${ACTION_DIM} numbers`);
+        let rows: { logTimeMs: number; action: Float64Array }[];
+        try {
+          rows = decodeActionMessage(m.data, actionEncoding, nsToMs(m.logTimeNs), where);
+        } catch (error) {
+          throw new ExportError('EXPORT_BAD_MESSAGE', `export: ${(error as Error).message}`);
         }
-        actionTimes.push(nsToMs(m.logTimeNs));
-        for (const v of action) actionValues.push(Number(v));
+        for (const { logTimeMs, action } of rows) {
+          actionTimes.push(logTimeMs);
+          for (const v of action) actionValues.push(v);
+        }
       }
     }
     // Edits made after recording (the dashboard's task/success) win over the file's metadata.

@@ -151,3 +151,19 @@ export {
 export type { RecordingInfo } from './http.js';
 // The calibration ranges the server enforces, so a page can check its inputs with the same numbers.
 export { type CalibrationRequest, HAND_SCALE_RANGE, TRANSLATION_SCALE_RANGE, validateCalibration } from './calibration.js';
+export {
+  ACTION_BLOCK_COLUMNS,
+  ACTION_BLOCK_SCALE,
+  type BlockAction,
+  type BlockHandFrame,
+  decodeActionBlock,
+  decodeHandBlock,
+  decodeRowBlock,
+  encodeRowBlock,
+  HAND_BLOCK_COLUMNS,
+  HAND_BLOCK_SCALE,
+  ROW_BLOCK_ENCODING,
+  ROW_BLOCK_VERSION,
+  type RowBlock,
+  RowBlockBuilder,
+} from './rowBlock.js';

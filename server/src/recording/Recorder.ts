@@ -3,7 +3,8 @@
  *
  * The server's control loop calls the `write…` methods synchronously and never awaits them: each
  * call serialises its message at once (the caller may reuse its buffers afterwards), appends it to
- * the open chunk, and returns. Closed chunks go to the {@link RecordingSink} through an ordered
+ * the open chunk, and returns. Hand frames and actions are rows of a row block instead
+ * (`protocol/rowBlock.ts`), written as one message per channel just before each chunk closes. Closed chunks go to the {@link RecordingSink} through an ordered
  * queue, one sink call at a time. A chunk is closed when it reaches `chunkSizeBytes` and, whatever
  * its size, every `flushIntervalMs` (default 500 ms), followed by `sink.flush()`. A crash loses
  * what came after the last closed chunk: at most one interval, or two if it strikes while a chunk is
@@ -24,6 +25,13 @@
  * Pure TypeScript: no Node built-ins (the timer is the global `setInterval`).
  */
 import { ACTION_DIM, type ActionChunk, STATE_JOINT_NAMES, XR_HAND_LENGTH } from '@dexbridge/retarget';
+import {
+  ACTION_BLOCK_COLUMNS,
+  fillActionRow,
+  fillHandRow,
+  HAND_BLOCK_COLUMNS,
+  RowBlockBuilder,
+} from '../protocol/rowBlock.js';
 import { ChunkedMcapWriter, type ChunkCompressor, DEFAULT_CHUNK_SIZE_BYTES } from './ChunkedMcapWriter.js';
 import { errorMessage, RecordingError } from './RecordingError.js';
 import type { RecordingSink } from './RecordingSink.js';
@@ -80,7 +88,7 @@ export interface RecordingOutcome {
 
 /** Counters of a recorder. */
 export interface RecorderStats {
-  /** Messages accepted into the file. */
+  /** Writes accepted into the file (a hand frame or action row counts once, though rows share a block message). */
   readonly messages: number;
   /** Write calls dropped for bad arguments. */
   readonly rejected: number;
@@ -107,22 +115,19 @@ export type RecordingEventName =
 type SinkOp = { readonly kind: 'write'; readonly bytes: Uint8Array } | { readonly kind: 'flush' };
 
 const DEFAULT_FLUSH_INTERVAL_MS = 500;
-const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
-
+/** A row block is written at every flush, and sooner when it has this many rows (flush timer off). */
+const MAX_BLOCK_ROWS = 256;
+/** Largest magnitude of a hand or action number the row blocks take (m, rad): beyond it the input is nonsense. */
+const MAX_BLOCK_NUMBER = 1e6;
+/** Largest time (ms) a row block takes: its microseconds must stay exact doubles. */
+const MAX_BLOCK_TIME_MS = 4e12;
 /**
- * Numbers rounded to 1e-6 (1 µm for positions, 1e-6 for quaternion components, radii and
- * radians), shortest decimal form. They arrive as float32 from the headset (≈ 7 significant digits) and
- * Quest tracking is good to about a millimetre, so the 17 digits of a double are noise: this
- * halves the recording's size and loses nothing measurable.
+ * Joint positions (and velocities) are recorded on a grid of 2^-16 rad (1.5e-5 rad, 0.0009°),
+ * exact in float32 and float64: the low mantissa bytes are then zeros that zstd removes, halving
+ * the channel, and no encoder resolves finer.
  */
-function joinMicro(values: ArrayLike<number>): string {
-  let out = '';
-  for (let i = 0; i < values.length; i++) {
-    const r = Math.round(values[i]! * 1e6) / 1e6;
-    out += i === 0 ? String(r) : `,${r}`;
-  }
-  return out;
-}
+const JOINT_GRID = 65_536;
+const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 
 /** Milliseconds → integer nanoseconds, exact for epoch-scale times (no 2^53 overflow). */
 export function msToNs(tMs: number): bigint {
@@ -143,11 +148,22 @@ function firstNonFinite(values: ArrayLike<number>): number {
   return -1;
 }
 
+/** Index of the first entry that is not finite or beyond ±{@link MAX_BLOCK_NUMBER}, or −1. */
+function firstOutOfRange(values: ArrayLike<number>): number {
+  for (let i = 0; i < values.length; i++) if (!(Math.abs(values[i]!) <= MAX_BLOCK_NUMBER)) return i;
+  return -1;
+}
+
+function onJointGrid(values: ArrayLike<number>, out: Float64Array): Float64Array {
+  for (let i = 0; i < values.length; i++) out[i] = Math.round(values[i]! * JOINT_GRID) / JOINT_GRID;
+  return out;
+}
+
 function checkHand(name: string, hand: ArrayLike<number> | null): string | undefined {
   if (hand === null) return undefined;
   if (hand.length !== XR_HAND_LENGTH) return `${name} has ${hand.length} numbers, expected ${XR_HAND_LENGTH} or null`;
-  const bad = firstNonFinite(hand);
-  return bad < 0 ? undefined : `${name}[${bad}] is not finite: ${hand[bad]}`;
+  const bad = firstOutOfRange(hand);
+  return bad < 0 ? undefined : `${name}[${bad}] is not a finite number within ±${MAX_BLOCK_NUMBER}: ${hand[bad]}`;
 }
 
 export class Recorder {
@@ -158,6 +174,13 @@ export class Recorder {
   readonly #maxQueuedBytes: number;
   readonly #jointNames: readonly string[];
   readonly #jointState: JointStateEncoder;
+  readonly #jointPosition: Float64Array;
+  readonly #jointVelocity: Float64Array;
+  /** Rows not yet written, and the log time of each builder's first row. */
+  readonly #handRows = new RowBlockBuilder(HAND_BLOCK_COLUMNS);
+  readonly #actionRows = new RowBlockBuilder(ACTION_BLOCK_COLUMNS);
+  #handRowsStartNs = 0n;
+  #actionRowsStartNs = 0n;
   readonly #urdf: string;
   readonly #startedAtIso: string;
   readonly #startNs: bigint;
@@ -229,6 +252,8 @@ export class Recorder {
     this.#maxQueuedBytes = maxQueuedBytes;
     this.#jointNames = jointNames;
     this.#jointState = new JointStateEncoder(jointNames);
+    this.#jointPosition = new Float64Array(jointNames.length);
+    this.#jointVelocity = new Float64Array(jointNames.length);
     this.#urdf = o.urdf;
     this.#startedAtIso = new Date(startMs).toISOString();
     this.#startNs = msToNs(startMs);
@@ -276,12 +301,13 @@ export class Recorder {
   }
 
   /**
-   * Raw operator input on `/dexbridge/hand_frames`.
-   * @param tMs server time of receipt (ms): the message's log time.
+   * Raw operator input on `/dexbridge/hand_frames`: a row of the channel's next row block
+   * (`docs/recording.md`), numbers on a 0.1 mm / 1e-4 grid.
+   * @param tMs server time of receipt (ms): the row's log time.
    * @param seq the headset's frame sequence number.
    * @param left 200 numbers (25 joints × [px, py, pz, qx, qy, qz, qw, radius]) or null if untracked.
-   * @param frameTimeMs the frame's own time as the headset stamped it (payload `t_ms`); default `tMs`.
-   * @returns false if the message was not recorded.
+   * @param frameTimeMs the frame's own time as the headset stamped it; default `tMs`.
+   * @returns false if the frame was not recorded.
    */
   writeHandFrame(
     tMs: number,
@@ -292,13 +318,16 @@ export class Recorder {
   ): boolean {
     if (!this.#accept('handFrames', tMs)) return false;
     const problem =
-      (Number.isFinite(frameTimeMs) ? undefined : `frameTimeMs is not finite: ${frameTimeMs}`) ??
-      (Number.isFinite(seq) ? undefined : `seq is not finite: ${seq}`) ??
+      (Math.abs(frameTimeMs) <= MAX_BLOCK_TIME_MS ? undefined : `frameTimeMs is not a finite number within ±${MAX_BLOCK_TIME_MS}: ${frameTimeMs}`) ??
+      (Number.isInteger(seq) && seq >= 0 && seq <= 0xffff_ffff ? undefined : `seq is not an integer in 0..2^32−1: ${seq}`) ??
       checkHand('left', left) ??
       checkHand('right', right);
     if (problem !== undefined) return this.#reject('handFrames', problem);
-    const payload = `{"t_ms":${frameTimeMs},"seq":${seq},"left":${left === null ? 'null' : `[${joinMicro(left)}]`},"right":${right === null ? 'null' : `[${joinMicro(right)}]`}}`;
-    return this.#add('handFrames', msToNs(tMs), utf8.encode(payload), seq);
+    if (this.#handRows.rows === 0) this.#handRowsStartNs = msToNs(tMs);
+    fillHandRow(this.#handRows.addRow(), this.#handRows, tMs, frameTimeMs, seq, left, right);
+    this.#messages++;
+    if (this.#handRows.rows >= MAX_BLOCK_ROWS) this.#writeBlocks();
+    return true;
   }
 
   /**
@@ -319,20 +348,23 @@ export class Recorder {
       this.#jointStateSeq++,
       Number(ns / 1_000_000_000n),
       Number(ns % 1_000_000_000n),
-      positionRad,
-      velocityRadS,
+      onJointGrid(positionRad, this.#jointPosition),
+      velocityRadS === undefined ? undefined : onJointGrid(velocityRadS, this.#jointVelocity),
     );
     return this.#add('jointStates', ns, data);
   }
 
-  /** The commanded 88-dim action on `/dexbridge/action` (`{t_ms, action}`). */
+  /** The commanded 88-dim action on `/dexbridge/action`: a row of the channel's next row block, on a 1e-6 grid. */
   writeAction(tMs: number, action: ArrayLike<number>): boolean {
     if (!this.#accept('action', tMs)) return false;
     if (action.length !== ACTION_DIM) return this.#reject('action', `action has ${action.length} numbers, expected ${ACTION_DIM}`);
-    const bad = firstNonFinite(action);
-    if (bad >= 0) return this.#reject('action', `action[${bad}] is not finite: ${action[bad]}`);
-    // The action is float32 (≈ 7 digits): 1e-6 rad or m keeps all of it in a third of the text.
-    return this.#add('action', msToNs(tMs), utf8.encode(`{"t_ms":${tMs},"action":[${joinMicro(action)}]}`));
+    const bad = firstOutOfRange(action);
+    if (bad >= 0) return this.#reject('action', `action[${bad}] is not a finite number within ±${MAX_BLOCK_NUMBER}: ${action[bad]}`);
+    if (this.#actionRows.rows === 0) this.#actionRowsStartNs = msToNs(tMs);
+    fillActionRow(this.#actionRows.addRow(), tMs, action);
+    this.#messages++;
+    if (this.#actionRows.rows >= MAX_BLOCK_ROWS) this.#writeBlocks();
+    return true;
   }
 
   /**
@@ -415,6 +447,7 @@ export class Recorder {
    */
   async flush(): Promise<void> {
     if (this.recording) {
+      this.#writeBlocks();
       this.#writer.closeChunk();
       if (this.#unflushed) {
         this.#unflushed = false;
@@ -440,6 +473,7 @@ export class Recorder {
   async #close(): Promise<RecorderStats> {
     this.#stopTimer();
     if (this.recording) {
+      this.#writeBlocks();
       this.#closed = true;
       try {
         this.#writer.addMetadata(this.#sessionMetadata(true));
@@ -465,7 +499,8 @@ export class Recorder {
     try {
       writer.start({ profile: '', library: `dexbridge ${this.#softwareVersion}` });
       for (const [key, spec] of Object.entries(CHANNELS) as [RecordingTopicKey, (typeof CHANNELS)[RecordingTopicKey]][]) {
-        const schemaId = writer.registerSchema({ name: spec.schemaName, encoding: spec.schemaEncoding, data: utf8.encode(spec.schemaText) });
+        // Row-block channels have no schema record (schema id 0): their layout is documented.
+        const schemaId = spec.schemaEncoding === '' ? 0 : writer.registerSchema({ name: spec.schemaName, encoding: spec.schemaEncoding, data: utf8.encode(spec.schemaText) });
         const channelId = writer.registerChannel({
           schemaId,
           topic: spec.topic,
@@ -554,7 +589,8 @@ export class Recorder {
     return this.#add(key, msToNs(tMs), utf8.encode(text));
   }
 
-  #add(key: RecordingTopicKey, ns: bigint, data: Uint8Array, sequence?: number): boolean {
+  /** @param count whether the message counts as a write in `stats.messages` (a block's rows were counted as written). */
+  #add(key: RecordingTopicKey, ns: bigint, data: Uint8Array, sequence?: number, count = true): boolean {
     const next = this.#sequences.get(key) ?? 0;
     this.#sequences.set(key, next + 1);
     try {
@@ -569,8 +605,28 @@ export class Recorder {
       this.#fail(new RecordingError('RECORDING_SINK_FAILED', `recording: could not add a message: ${errorMessage(error)}`, { cause: error }));
       return false;
     }
-    this.#messages++;
+    if (count) this.#messages++;
     return true;
+  }
+
+  /** Writes the pending rows of both row-block channels as one message each (logged at their first row). */
+  #writeBlocks(): void {
+    for (const [key, rows, startNs] of [
+      ['handFrames', this.#handRows, this.#handRowsStartNs],
+      ['action', this.#actionRows, this.#actionRowsStartNs],
+    ] as const) {
+      let block: Uint8Array | undefined;
+      try {
+        block = rows.take();
+      } catch (error) {
+        // Only a headset clock that jumps by ~2^52 µs between frames gets here: that block's rows are lost, never the file.
+        const dropped = rows.discard();
+        this.#messages -= dropped;
+        this.#rejected += dropped;
+        this.#report(new RecordingError('RECORDING_BAD_INPUT', `recording: ${CHANNELS[key].topic}: ${errorMessage(error)}; the rows since the last flush were dropped`));
+      }
+      if (block !== undefined) this.#add(key, startNs, block, undefined, false);
+    }
   }
 
   #enqueue(op: SinkOp): void {

@@ -7,6 +7,7 @@ export { type ChunkCompressor, ChunkedMcapWriter, type ChunkedMcapWriterOptions,
 export { createRecordingFile, FileSink, newRecordingPath, recordingBaseName } from './FileSink.js';
 export { FileReadable } from './FileReadable.js';
 export {
+  decodeActionMessage,
   decodeHandFrameMessage,
   handFramesFromRecording,
   type RecordedAttachment,

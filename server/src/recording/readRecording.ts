@@ -5,7 +5,8 @@
  * repaired with `recoverMcap` (`dexbridge recover <file>`).
  */
 import { hasMcapPrefix, McapIndexedReader } from '@mcap/core';
-import { type HandFrame, XR_HAND_LENGTH } from '@dexbridge/retarget';
+import { ACTION_DIM, type HandFrame, XR_HAND_LENGTH } from '@dexbridge/retarget';
+import { decodeActionBlock, decodeHandBlock, ROW_BLOCK_ENCODING } from '../protocol/rowBlock.js';
 import { FileReadable } from './FileReadable.js';
 import { errorMessage, RecordingError } from './RecordingError.js';
 import { TOPICS } from './schemas.js';
@@ -38,7 +39,7 @@ export interface RecordedMessage {
   readonly sequence: number;
   readonly logTimeNs: bigint;
   readonly publishTimeNs: bigint;
-  /** The serialised message (JSON text or ROS 1 bytes, per the channel's `messageEncoding`). */
+  /** The serialised message (JSON text, ROS 1 bytes or a row block, per the channel's `messageEncoding`). */
   readonly data: Uint8Array;
 }
 
@@ -190,12 +191,52 @@ function parseHand(value: unknown, where: string, side: string): Float64Array | 
   return Float64Array.from(value as number[]);
 }
 
+/** A hand frame read from a recording: `tMs` the headset's time, `seq` its number (−1 if not recorded). */
+export type RecordedHandFrame = HandFrame & { readonly seq: number };
+
 /**
- * Decodes one `/dexbridge/hand_frames` message.
+ * Decodes one `/dexbridge/hand_frames` message: a row block (`dexbridge.rowblock.v1`, the
+ * current layout) or one JSON frame (recordings made before row blocks).
+ * @param messageEncoding the channel's message encoding.
  * @param where names the message in error messages.
  * @throws RecordingError `RECORDING_BAD_MESSAGE`.
  */
-export function decodeHandFrameMessage(data: Uint8Array, where: string): HandFrame & { readonly seq: number } {
+export function decodeHandFrameMessage(data: Uint8Array, messageEncoding: string, where: string): RecordedHandFrame[] {
+  if (messageEncoding !== ROW_BLOCK_ENCODING) return [decodeJsonHandFrame(data, where)];
+  try {
+    return decodeHandBlock(data).map(({ tMs, seq, left, right }) => ({ tMs, seq, left, right }));
+  } catch (error) {
+    throw new RecordingError('RECORDING_BAD_MESSAGE', `recording: ${where}: ${errorMessage(error)}`, { cause: error });
+  }
+}
+
+/**
+ * Decodes one `/dexbridge/action` message into its rows (`logTimeMs` on the server clock): a row
+ * block, or one JSON action (`{t_ms, action}`, recordings made before row blocks, logged at `logTimeMs`).
+ * @throws RecordingError `RECORDING_BAD_MESSAGE`.
+ */
+export function decodeActionMessage(data: Uint8Array, messageEncoding: string, logTimeMs: number, where: string): { logTimeMs: number; action: Float64Array }[] {
+  if (messageEncoding === ROW_BLOCK_ENCODING) {
+    try {
+      return decodeActionBlock(data);
+    } catch (error) {
+      throw new RecordingError('RECORDING_BAD_MESSAGE', `recording: ${where}: ${errorMessage(error)}`, { cause: error });
+    }
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(utf8.decode(data));
+  } catch (error) {
+    throw new RecordingError('RECORDING_BAD_MESSAGE', `recording: ${where}: not valid JSON (${errorMessage(error)})`, { cause: error });
+  }
+  const action = (value as { action?: unknown } | null)?.action;
+  if (!Array.isArray(action) || action.length !== ACTION_DIM || !action.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+    throw new RecordingError('RECORDING_BAD_MESSAGE', `recording: ${where}: "action" must be ${ACTION_DIM} finite numbers`);
+  }
+  return [{ logTimeMs, action: Float64Array.from(action as number[]) }];
+}
+
+function decodeJsonHandFrame(data: Uint8Array, where: string): RecordedHandFrame {
   let value: unknown;
   try {
     value = JSON.parse(utf8.decode(data));
@@ -229,10 +270,12 @@ export async function handFramesFromRecording(path: string): Promise<HandFrame[]
     if (!recording.channels.some((c) => c.topic === TOPICS.handFrames)) {
       throw new RecordingError('RECORDING_MISSING_CHANNEL', `recording: ${path} has no ${TOPICS.handFrames} channel`);
     }
+    const encoding = recording.channels.find((c) => c.topic === TOPICS.handFrames)!.messageEncoding;
     const frames: HandFrame[] = [];
     for await (const m of recording.messages({ topics: [TOPICS.handFrames] })) {
-      const { tMs, left, right } = decodeHandFrameMessage(m.data, `${path}: ${TOPICS.handFrames} message at log time ${m.logTimeNs} ns`);
-      frames.push({ tMs, left, right });
+      for (const { tMs, left, right } of decodeHandFrameMessage(m.data, encoding, `${path}: ${TOPICS.handFrames} message at log time ${m.logTimeNs} ns`)) {
+        frames.push({ tMs, left, right });
+      }
     }
     return frames;
   } finally {

@@ -6,6 +6,13 @@
  */
 import { ACTION_DIM, ACTION_ENTRIES, STATE_JOINT_NAMES, XR_HAND_LENGTH, XR_JOINT_NAMES } from '@dexbridge/retarget';
 import { CompressedImage } from '@foxglove/schemas/jsonschema.js';
+import {
+  ACTION_BLOCK_COLUMNS,
+  ACTION_BLOCK_SCALE,
+  HAND_BLOCK_COLUMNS,
+  HAND_BLOCK_SCALE,
+  ROW_BLOCK_ENCODING,
+} from '../protocol/rowBlock.js';
 import { JOINT_STATE_ROS1MSG, STRING_ROS1MSG } from './ros1.js';
 
 /** Topics written by the {@link Recorder}. */
@@ -32,10 +39,10 @@ export const ROBOT_DESCRIPTION_METADATA_NAME = 'robot_description';
 export interface ChannelSpec {
   readonly topic: string;
   readonly schemaName: string;
-  /** `jsonschema` or `ros1msg`. */
+  /** `jsonschema`, `ros1msg`, or '' for a row-block channel (no schema record). */
   readonly schemaEncoding: string;
   readonly schemaText: string;
-  /** `json` or `ros1`. */
+  /** `json`, `ros1` or `dexbridge.rowblock.v1`. */
   readonly messageEncoding: string;
   readonly metadata: ReadonlyMap<string, string>;
 }
@@ -80,18 +87,27 @@ const json = (
   metadata: new Map(Object.entries(metadata)),
 });
 
+/**
+ * A row-block channel (`protocol/rowBlock.ts`): no schema record, message encoding
+ * `dexbridge.rowblock.v1`, the layout in the channel's metadata for anyone who reads the file
+ * without dexbridge.
+ */
+const rowBlock = (topic: string, description: string, columns: number, scale: number, metadata: Record<string, string> = {}): ChannelSpec => ({
+  topic,
+  schemaName: '',
+  schemaEncoding: '',
+  schemaText: '',
+  messageEncoding: ROW_BLOCK_ENCODING,
+  metadata: new Map(Object.entries({ ...metadata, columns: String(columns), scale: String(scale), layout: description, format: 'docs/recording.md#row-blocks' })),
+});
+
 /** Every channel, in registration order. */
 export const CHANNELS: Readonly<Record<RecordingTopicKey, ChannelSpec>> = {
-  handFrames: json(
+  handFrames: rowBlock(
     TOPICS.handFrames,
-    'dexbridge.HandFrame',
-    'Raw operator input: one tracked instant of both hands as the headset sent it.',
-    {
-      t_ms: { type: 'number', description: "the frame's own time (ms) as the operator's headset stamped it" },
-      seq: { type: 'integer', description: "the headset's frame sequence number" },
-      left: numberArray(handDescription('left'), XR_HAND_LENGTH),
-      right: numberArray(handDescription('right'), XR_HAND_LENGTH),
-    },
+    `Raw operator input, one row per tracked instant of both hands as the headset sent it. Columns: server time (µs), headset time (µs), seq, tracked bits (1 left, 2 right), then left ×${XR_HAND_LENGTH} and right ×${XR_HAND_LENGTH}: ${handDescription('each')}; numbers × ${HAND_BLOCK_SCALE}; an untracked hand repeats its last numbers with its bit clear.`,
+    HAND_BLOCK_COLUMNS,
+    HAND_BLOCK_SCALE,
   ),
   jointStates: {
     topic: TOPICS.jointStates,
@@ -101,11 +117,11 @@ export const CHANNELS: Readonly<Record<RecordingTopicKey, ChannelSpec>> = {
     messageEncoding: 'ros1',
     metadata: new Map([['joint_count', String(STATE_JOINT_NAMES.length)]]),
   },
-  action: json(
+  action: rowBlock(
     TOPICS.action,
-    'dexbridge.Action',
-    `The commanded ${ACTION_DIM}-dim action (robot world frame = the rig's base_link). Entries: ${actionNames}`,
-    { t_ms: tMs, action: numberArray(`${ACTION_DIM} numbers in action order: ${actionNames}`, ACTION_DIM) },
+    `The commanded ${ACTION_DIM}-dim action (robot world frame = the rig's base_link), one row per tick. Columns: server time (µs), then the action × ${ACTION_BLOCK_SCALE}: ${actionNames}`,
+    ACTION_BLOCK_COLUMNS,
+    ACTION_BLOCK_SCALE,
     { action_names: ACTION_ENTRIES.map((e) => e.name).join(','), action_units: ACTION_ENTRIES.map((e) => e.unit).join(',') },
   ),
   actionChunks: json(
