@@ -86,7 +86,9 @@ async function probe(url: string): Promise<ProbeResult> {
     if (!welcome) return failed;
     const t1 = performance.now();
     socket.send(JSON.stringify({ type: 'estop' }));
-    const estop = await wait((m) => m['type'] === 'event' && m['event'] === 'estop');
+    // The server acknowledges an e-stop once it has latched it; the `estop` event comes only when it
+    // was not latched already (a probe cannot reset it: reset_estop needs the lease).
+    const estop = await wait((m) => (m['type'] === 'ack' && m['ref'] === 'estop') || (m['type'] === 'event' && m['event'] === 'estop'));
     const estopMs = performance.now() - t1;
     socket.send(JSON.stringify({ type: 'reset_estop' }));
     await sleep(50);

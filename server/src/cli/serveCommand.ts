@@ -2,6 +2,7 @@
  * `dexbridge serve`: the process a lab runs next to its robot. See docs/cli.md and docs/quest.md.
  */
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
 import type { HandFrame } from '@dexbridge/retarget';
 import type { RecordPolicy } from '../recording/RecordingManager.js';
 import { readHandFrames } from './readHandFrames.js';
@@ -159,9 +160,20 @@ function withEnvTokens(o: DexbridgeOptions, env: NodeJS.ProcessEnv): DexbridgeOp
   };
 }
 
+/**
+ * How far V8 lets the old generation grow past its live data before the next full collection,
+ * in percent. Its default (a factor up to 4 under a high allocation rate) let a server under
+ * connection churn — hundreds of refused sockets a second, each leaving short-lived objects that
+ * outlive a young collection — sit 60–90 MB above its idle size; 50 % keeps it within ~30 MB for
+ * a few more concurrent full collections (docs/reliability.md, soak). V8 reads this flag at every
+ * collection, so setting it at run time takes effect.
+ */
+export const SERVE_HEAP_GROWING_PERCENT = 50;
+
 export async function serveCommand(argv: readonly string[], io: CliIo, signal?: AbortSignal, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const { replayFile, ...parsed } = parseServeArgs(argv);
   const options = withEnvTokens(parsed, env);
+  setFlagsFromString(`--heap-growing-percent=${SERVE_HEAP_GROWING_PERCENT}`);
   // SIGINT and SIGTERM are caught from here on: a signal that came before the handlers would kill
   // the process by default, even between two lines of the banner, and lose the recording. The
   // first one stops (once started); a second one exits at once.
