@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ACTION_DIM, STATE_JOINT_NAMES } from '@dexbridge/retarget';
@@ -29,11 +29,15 @@ interface TestCamera {
   readonly time: (k: number) => number;
 }
 // head: 15 Hz starting after the first frame (so frame 0 shows the first image all the same);
-// wrist: 10 Hz from 0, at 320×240 (so the statistics subsample its pixels).
+// wrist: 10 Hz from 0, at 320×240 (so the statistics subsample its pixels); side: 50 Hz, faster
+// than the frames, at an odd size (the video drops the last column and row).
 const CAMERAS: readonly TestCamera[] = [
   { id: 'head', width: 160, height: 120, time: (k) => 20 + 67 * k },
   { id: 'wrist', width: 320, height: 240, time: (k) => 100 * k },
+  { id: 'side', width: 161, height: 121, time: (k) => 5 + 20 * k },
 ];
+/** The size of a camera's video: yuv420p needs even sizes. */
+const even = (n: number): number => n - (n % 2);
 
 /** The red (and green) level of image k: neighbours differ by 10, so a frame showing the wrong image is seen. */
 const level = (k: number): number => 16 + ((10 * k) % 220);
@@ -152,18 +156,19 @@ describe('export with cameras', () => {
 
     for (const c of CAMERAS) {
       const key = `observation.images.${c.id}`;
+      const [width, height] = [even(c.width), even(c.height)];
       expect(info.features[key]).toEqual({
         dtype: 'video',
-        shape: [c.height, c.width, 3],
+        shape: [height, width, 3],
         names: ['height', 'width', 'channels'],
         info: {
-          'video.height': c.height, 'video.width': c.width, 'video.codec': 'av1', 'video.pix_fmt': 'yuv420p',
+          'video.height': height, 'video.width': width, 'video.codec': 'av1', 'video.pix_fmt': 'yuv420p',
           'video.is_depth_map': false, 'video.fps': FPS, 'video.channels': 3, has_audio: false,
         },
       });
       const file = join(out, `videos/${key}/chunk-000/file-000.mp4`);
       const p = probe(file);
-      expect(p).toMatchObject({ codec_name: 'av1', pix_fmt: 'yuv420p', width: c.width, height: c.height, r_frame_rate: `${FPS}/1` });
+      expect(p).toMatchObject({ codec_name: 'av1', pix_fmt: 'yuv420p', width, height, r_frame_rate: `${FPS}/1` });
       expect(Number(p.nb_read_frames)).toBe(data.length);
 
       // Episode e's frames start where the episodes before it end, one frame per row, 1/fps apart.
@@ -180,9 +185,9 @@ describe('export with cameras', () => {
 
       // Frame by frame: the centre pixel has the colour of the image the rule picks for that row.
       const rgb = decodeRgb(file);
-      const frameBytes = c.width * c.height * 3;
+      const frameBytes = width * height * 3;
       expect(rgb.length).toBe(data.length * frameBytes);
-      const centre = ((c.height / 2) * c.width + c.width / 2) * 3;
+      const centre = ((height / 2) * width + width / 2) * 3;
       const shown: number[] = [];
       data.forEach((row, i) => {
         const e = Number(row.episode_index);
@@ -231,9 +236,32 @@ describe('export with cameras', () => {
       const key = `observation.images.${c.id}`;
       expect(info.features[key].info['video.codec']).toBe('h264');
       const p = probe(join(out, `videos/${key}/chunk-000/file-000.mp4`));
-      expect(p).toMatchObject({ codec_name: 'h264', pix_fmt: 'yuv420p', width: c.width, height: c.height });
+      expect(p).toMatchObject({ codec_name: 'h264', pix_fmt: 'yuv420p', width: even(c.width), height: even(c.height) });
       expect(Number(p.nb_read_frames)).toBe(LENGTHS[0]);
     }
+  });
+
+  it('reports progress through reading, video, encoding and writing', async () => {
+    const calls: [number, string][] = [];
+    const result = await exportLeRobot({ recordings: [recordings[1]!], outDir: join(dir, 'ds-progress'), fps: FPS, onProgress: (f, p) => void calls.push([f, p]) });
+    expect(result.videos.map((v) => v.key)).toEqual(CAMERAS.map((c) => `observation.images.${c.id}`).sort());
+    expect([...new Set(calls.map(([, p]) => p))]).toEqual(['reading', 'video', 'encoding', 'writing']);
+    for (let i = 1; i < calls.length; i++) expect(calls[i]![0]).toBeGreaterThanOrEqual(calls[i - 1]![0]);
+    expect(calls.filter(([f, p]) => p === 'video' && f > 0.4 && f < 0.8).length).toBeGreaterThan(0);
+    expect(calls.at(-1)).toEqual([1, 'writing']);
+  });
+
+  it('fails with EXPORT_VIDEO_FAILED, without hanging, when ffmpeg dies while encoding, and removes the videos', async () => {
+    // A stand-in ffmpeg: lists the AV1 encoder, then fails every real job at once.
+    const fake = join(dir, 'failing-ffmpeg');
+    await writeFile(fake, '#!/bin/sh\nif [ "$2" = "-encoders" ]; then echo " V..... libsvtav1   SVT-AV1"; exit 0; fi\necho "no encoding today" >&2\nexit 1\n', { mode: 0o755 });
+    const out = join(dir, 'ds-failing');
+    const error = await exportLeRobot({ recordings: [recordings[0]!], outDir: out, fps: FPS, ffmpegPath: fake }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ExportError);
+    expect((error as ExportError).code).toBe('EXPORT_VIDEO_FAILED');
+    expect((error as ExportError).message).toMatch(/no encoding today/);
+    expect(existsSync(join(out, 'videos'))).toBe(false);
+    expect(existsSync(join(out, 'meta'))).toBe(false);
   });
 
   it('reports coded errors and writes nothing: cameras that differ, ffmpeg missing, an unknown codec', async () => {

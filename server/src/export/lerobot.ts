@@ -24,6 +24,7 @@ import {
   VIDEO_CODECS,
   VIDEO_PIX_FMT,
   type VideoCodec,
+  videoSize,
 } from './video.js';
 
 export { ExportError, type ExportErrorCode } from './errors.js';
@@ -90,6 +91,7 @@ export interface ExportedVideo {
   readonly path: string;
   readonly codec: VideoCodec;
   readonly encoder: string;
+  /** The video's size: the images' size, less an odd last column or row (yuv420p needs even sizes). */
   readonly width: number;
   readonly height: number;
   readonly frames: number;
@@ -465,7 +467,7 @@ async function writeVideos(
       jobs.push({
         id: camera.id,
         key,
-        encoder: new FfmpegPipe(ffmpegPath, encodeArgs(chosen, camera.format, fps, file), `encoding camera ${camera.id}`),
+        encoder: new FfmpegPipe(ffmpegPath, encodeArgs(chosen, camera.format, fps, width, height, file), `encoding camera ${camera.id}`),
         decoder: new FfmpegPipe(ffmpegPath, decodeArgs(camera.format), `decoding camera ${camera.id} for its statistics`, onRgb),
         pending,
         histograms,
@@ -519,7 +521,8 @@ async function writeVideos(
       const path = videoFile(job.key);
       const camera = cameras[c]!;
       const frames = episodes.reduce((n, e) => n + e.length, 0);
-      videos.push({ key: job.key, path, codec: chosen.codec, encoder: chosen.encoder, width: camera.width, height: camera.height, frames, bytes: (await stat(join(outDir, path))).size, ms });
+      const size = videoSize(camera.width, camera.height);
+      videos.push({ key: job.key, path, codec: chosen.codec, encoder: chosen.encoder, ...size, frames, bytes: (await stat(join(outDir, path))).size, ms });
       stats[job.key] = imageStats(job.histograms);
     }
     return { videos, stats };

@@ -202,9 +202,18 @@ export class FfmpegPipe {
 /** The ffmpeg arguments that read images of `format` back to back on stdin, `fps` per second. */
 const imageInput = (format: ImageFormat, fps: number): string[] => ['-f', 'image2pipe', '-framerate', String(fps), '-c:v', format === 'png' ? 'png' : 'mjpeg', '-i', 'pipe:0'];
 
-/** Arguments of the child that encodes one camera's frames into `outPath` (MP4, `fps` constant). */
-export function encodeArgs(encoder: ChosenEncoder, format: ImageFormat, fps: number, outPath: string): string[] {
-  return [...imageInput(format, fps), '-an', '-c:v', encoder.encoder, ...encoder.options, ...COMMON_OPTIONS, '-f', 'mp4', '-n', outPath];
+/**
+ * The size of a camera's video: yuv420p needs even sizes, and ffmpeg would otherwise drop an odd
+ * last column or row silently (SVT-AV1) or refuse (libx264); dropping it explicitly keeps the
+ * feature's shape in info.json true to the file.
+ */
+export const videoSize = (width: number, height: number): { width: number; height: number } => ({ width: width - (width % 2), height: height - (height % 2) });
+
+/** Arguments of the child that encodes one camera's frames of `width × height` into `outPath` (MP4, `fps` constant). */
+export function encodeArgs(encoder: ChosenEncoder, format: ImageFormat, fps: number, width: number, height: number, outPath: string): string[] {
+  const even = videoSize(width, height);
+  const crop = even.width !== width || even.height !== height ? ['-vf', `crop=${even.width}:${even.height}:0:0`] : [];
+  return [...imageInput(format, fps), '-an', ...crop, '-c:v', encoder.encoder, ...encoder.options, ...COMMON_OPTIONS, '-f', 'mp4', '-n', outPath];
 }
 
 /** Arguments of the child that decodes images to packed RGB, one `width × height × 3` block each, in order. */
