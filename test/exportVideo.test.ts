@@ -7,13 +7,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ACTION_DIM, STATE_JOINT_NAMES } from '@dexbridge/retarget';
 import { parquetReadObjects } from 'hyparquet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MjpegSplitter } from '../server/src/cameras/index.js';
+import { startDexbridge } from '../server/src/bridge/startDexbridge.js';
+import { demoCameras, MjpegSplitter } from '../server/src/cameras/index.js';
 import { main } from '../server/src/cli/main.js';
 import { ExportError, exportLeRobot } from '../server/src/export/lerobot.js';
 import { FileSink, Recorder } from '../server/src/recording/index.js';
@@ -281,5 +282,45 @@ describe('export with cameras', () => {
     const codec = await run(['export', recordings[0]!, '--out', join(dir, 'ds-vp9'), '--video-codec', 'vp9']);
     expect(codec.code).toBe(2);
     expect(codec.err).toMatch(/CLI_USAGE: EXPORT_BAD_VIDEO_CODEC/);
+  });
+});
+
+describe('from the running server to the dataset', () => {
+  it('a demo session recorded with its two ffmpeg cameras exports with one video per camera, a frame per row', async () => {
+    const recDir = join(dir, 'served');
+    const server = await startDexbridge({ port: 0, demo: true, recordingsDir: recDir, record: 'session', cameras: demoCameras() });
+    try {
+      // Until the recording holds some images of both cameras and a second of states, however slow the machine.
+      let states = 0;
+      server.loop.onState(() => {
+        if (server.recording?.active() === true) states++;
+      });
+      const deadline = Date.now() + 60_000;
+      let atStart: number[] | undefined;
+      for (;;) {
+        const frames = server.cameras.status().map((c) => c.frames);
+        if (server.recording?.active() === true) atStart ??= frames;
+        if (atStart !== undefined && states >= 100 && frames.every((f, i) => f >= atStart![i]! + 5)) break;
+        if (Date.now() > deadline) throw new Error(`after 60 s: ${states} states, camera frames ${frames.join(', ')}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      await server.close();
+    }
+    const name = (await readdir(recDir)).find((f) => f.endsWith('.mcap'))!;
+    const out = join(dir, 'ds-served');
+    const r = await run(['export', join(recDir, name), '--format', 'lerobot', '--fps', String(FPS), '--out', out, '--all']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const info = JSON.parse(await readFile(join(out, 'meta/info.json'), 'utf8'));
+    const data = await readRows(join(out, 'data/chunk-000/file-000.parquet'));
+    expect(data.length).toBe(info.total_frames);
+    for (const id of ['head', 'side']) {
+      const key = `observation.images.${id}`;
+      expect(info.features[key]).toMatchObject({ dtype: 'video', shape: [480, 640, 3] });
+      const p = probe(join(out, `videos/${key}/chunk-000/file-000.mp4`));
+      expect(p).toMatchObject({ codec_name: 'av1', width: 640, height: 480 });
+      expect(Number(p.nb_read_frames)).toBe(data.length);
+    }
   });
 });
