@@ -7,12 +7,13 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ACTION_DIM, STATE_JOINT_NAMES } from '@dexbridge/retarget';
 import { parquetReadObjects } from 'hyparquet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ExportJobStatus } from '../server/src/bridge/ExportJobs.js';
 import { startDexbridge } from '../server/src/bridge/startDexbridge.js';
 import { demoCameras, MjpegSplitter } from '../server/src/cameras/index.js';
 import { main } from '../server/src/cli/main.js';
@@ -321,6 +322,50 @@ describe('from the running server to the dataset', () => {
       const p = probe(join(out, `videos/${key}/chunk-000/file-000.mp4`));
       expect(p).toMatchObject({ codec_name: 'av1', width: 640, height: 480 });
       expect(Number(p.nb_read_frames)).toBe(data.length);
+    }
+  });
+});
+
+describe('export job over HTTP with cameras', () => {
+  it('takes videoCodec, and its tar holds the video of every camera in that codec', async () => {
+    const recs = join(dir, 'http-recs');
+    await mkdir(recs);
+    await copyFile(recordings[0]!, join(recs, 'cams.mcap'));
+    const token = 'video-export-operator-token';
+    const server = await startDexbridge({ port: 0, recordingsDir: recs, record: 'off', operatorToken: token });
+    try {
+      const post = (body: unknown) =>
+        fetch(`${server.url}/api/exports`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const bad = await post({ videoCodec: 'vp9' });
+      expect(bad.status).toBe(400);
+      expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('EXPORT_BAD_VIDEO_CODEC');
+
+      const res = await post({ recordings: ['cams.mcap'], fps: FPS, videoCodec: 'h264' });
+      expect(res.status).toBe(202);
+      let job = (await res.json()) as ExportJobStatus;
+      expect(job.videoCodec).toBe('h264');
+      const phases = new Set<string>();
+      // By time, not by polls: the worker process takes a moment to start on a busy machine.
+      for (const end = Date.now() + 60_000; job.status === 'running'; ) {
+        if (Date.now() > end) throw new Error(`export job still running: ${JSON.stringify(job)}`);
+        await new Promise((r) => setTimeout(r, 5));
+        job = (await (await fetch(`${server.url}/api/exports/${job.id}`)).json()) as ExportJobStatus;
+        phases.add(job.phase);
+      }
+      expect(job).toMatchObject({ status: 'done', frames: LENGTHS[0] });
+      expect([...phases].every((p) => ['reading', 'video', 'encoding', 'writing', 'done'].includes(p))).toBe(true);
+      const tar = Buffer.from(await (await fetch(`${server.url}${job.download}`)).arrayBuffer());
+      const into = join(dir, 'http-extracted');
+      await mkdir(into);
+      execFileSync('tar', ['-xf', '-', '-C', into], { input: tar });
+      const [folder] = await readdir(into);
+      for (const c of CAMERAS) {
+        const p = probe(join(into, folder!, `videos/observation.images.${c.id}/chunk-000/file-000.mp4`));
+        expect(p).toMatchObject({ codec_name: 'h264', width: even(c.width), height: even(c.height) });
+        expect(Number(p.nb_read_frames)).toBe(LENGTHS[0]);
+      }
+    } finally {
+      await server.close();
     }
   });
 });
