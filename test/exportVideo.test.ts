@@ -117,6 +117,12 @@ function probe(file: string): { codec_name: string; pix_fmt: string; width: numb
   return (JSON.parse(out) as { streams: ReturnType<typeof probe>[] }).streams[0]!;
 }
 
+/** Presentation time (s) of every frame of a video, in order. */
+function frameTimes(file: string): number[] {
+  const out = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=pts_time', '-of', 'csv=p=0', file], { encoding: 'utf8' });
+  return out.trim().split('\n').map(Number);
+}
+
 /** Every frame of a video as packed RGB. */
 function decodeRgb(file: string): Buffer {
   return execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-i', file, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { maxBuffer: 1 << 30 });
@@ -172,6 +178,10 @@ describe('export with cameras', () => {
       const p = probe(file);
       expect(p).toMatchObject({ codec_name: 'av1', pix_fmt: 'yuv420p', width, height, r_frame_rate: `${FPS}/1` });
       expect(Number(p.nb_read_frames)).toBe(data.length);
+      // LeRobot asks for from_timestamp + row timestamp and accepts a frame within 1e-4 s of it.
+      const pts = frameTimes(file);
+      expect(pts).toHaveLength(data.length);
+      pts.forEach((t, k) => expect(Math.abs(t - k / FPS), `frame ${k} at ${t} s`).toBeLessThan(1e-4));
 
       // Episode e's frames start where the episodes before it end, one frame per row, 1/fps apart.
       let start = 0;
