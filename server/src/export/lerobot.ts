@@ -2,7 +2,7 @@
  * Export of dexbridge recordings (MCAP) as a LeRobotDataset v3.0 folder: one episode per
  * recording, resampled to a fixed rate. Layout and mapping: `docs/dataset.md`.
  */
-import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ACTION_DIM, ACTION_ENTRIES, ACTION_NAMES, STATE_JOINT_NAMES } from '@dexbridge/retarget';
 import { parquetWriteBuffer } from 'hyparquet-writer';
@@ -392,7 +392,8 @@ const TASKS_PANDAS_METADATA = JSON.stringify({
   pandas_version: '2.2.2',
 });
 
-async function checkOutDir(outDir: string): Promise<void> {
+/** @returns whether `outDir` exists (empty). */
+async function checkOutDir(outDir: string): Promise<boolean> {
   let entries: string[];
   try {
     const s = await stat(outDir);
@@ -400,10 +401,11 @@ async function checkOutDir(outDir: string): Promise<void> {
     entries = await readdir(outDir);
   } catch (error) {
     if (error instanceof ExportError) throw error;
-    if ((error as { code?: unknown }).code === 'ENOENT') return;
+    if ((error as { code?: unknown }).code === 'ENOENT') return false;
     throw error;
   }
   if (entries.length > 0) throw new ExportError('EXPORT_OUT_NOT_EMPTY', `export: ${outDir} is not empty (${entries.length} entries); give an empty or new folder`);
+  return true;
 }
 
 /** One camera's encoder, statistics decoder and per-episode histograms during {@link writeVideos}. */
@@ -555,7 +557,7 @@ export async function exportLeRobot(options: LeRobotExportOptions): Promise<LeRo
   if (recordings.length === 0) throw new ExportError('EXPORT_NO_RECORDINGS', 'export: no recordings given');
   const videoCodec = options.videoCodec ?? 'av1';
   if (!VIDEO_CODECS.includes(videoCodec)) throw new ExportError('EXPORT_BAD_VIDEO_CODEC', `export: video codec must be one of ${VIDEO_CODECS.join(', ')}, got ${JSON.stringify(videoCodec)}`);
-  await checkOutDir(outDir);
+  const outDirExisted = await checkOutDir(outDir);
 
   // With cameras, reading is 0..0.4 and encoding the videos 0.4..0.8: the summaries say which.
   let withCameras = false;
@@ -596,7 +598,14 @@ export async function exportLeRobot(options: LeRobotExportOptions): Promise<LeRo
     // Before any file is written: a missing ffmpeg or encoder is a coded error, never a half dataset.
     const chosen = await chooseEncoder(ffmpegPath, videoCodec);
     progress(readShare, 'video');
-    ({ videos, stats: videoStats } = await writeVideos(episodes, outDir, fps, chosen, ffmpegPath, (f) => progress(readShare + (0.8 - readShare) * f, 'video'), options.onVideo));
+    try {
+      ({ videos, stats: videoStats } = await writeVideos(episodes, outDir, fps, chosen, ffmpegPath, (f) => progress(readShare + (0.8 - readShare) * f, 'video'), options.onVideo));
+    } catch (error) {
+      // writeVideos removed its videos; the folder this export created goes too (only if empty: never
+      // anything else), so a failed run can be repeated as is.
+      if (!outDirExisted) await rmdir(outDir).catch(() => undefined);
+      throw error;
+    }
   }
 
   progress(0.8, 'encoding');
