@@ -161,6 +161,9 @@ describe('export with cameras', () => {
     const episodes = await readRows(join(out, 'meta/episodes/chunk-000/file-000.parquet'));
     const data = await readRows(join(out, 'data/chunk-000/file-000.parquet'));
     const stats = JSON.parse(await readFile(join(out, 'meta/stats.json'), 'utf8'));
+    for (const name of ['action', 'observation.state', 'timestamp']) {
+      expect(Object.keys(stats[name]).sort()).toEqual(['count', 'max', 'mean', 'min', 'q01', 'q10', 'q50', 'q90', 'q99', 'std']);
+    }
 
     for (const c of CAMERAS) {
       const key = `observation.images.${c.id}`;

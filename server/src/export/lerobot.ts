@@ -20,6 +20,8 @@ import {
   type ImageFormat,
   imageStats,
   imageSize,
+  QUANTILES,
+  quantileKey,
   statsSampleIndices,
   VIDEO_CODECS,
   VIDEO_PIX_FMT,
@@ -339,6 +341,34 @@ export interface FeatureStats {
   readonly min: number[];
   readonly max: number[];
   readonly count: number[];
+}
+
+/**
+ * LeRobot's quantiles (`q01` … `q99`) of each of `dim` columns of row-major `values`, as LeRobot
+ * v3 aggregates them: per episode (`episodes`: first row and row count of each), then the mean of
+ * the episodes' quantiles weighted by their rows. Within an episode the quantile is interpolated
+ * linearly between the sorted values (LeRobot approximates the same with a 5000-bin histogram);
+ * an episode of one row gives its value. Policies that normalise by quantiles (pi0.5) need these.
+ */
+export function columnQuantiles(values: ArrayLike<number>, dim: number, episodes: readonly { readonly from: number; readonly length: number }[]): Record<string, number[]> {
+  const total = episodes.reduce((n, e) => n + e.length, 0);
+  const out = QUANTILES.map(() => new Array<number>(dim).fill(0));
+  for (const { from, length } of episodes) {
+    if (length === 0) continue;
+    const column = new Float64Array(length);
+    for (let k = 0; k < dim; k++) {
+      for (let r = 0; r < length; r++) column[r] = values[(from + r) * dim + k]!;
+      column.sort();
+      QUANTILES.forEach((q, i) => {
+        const at = q * (length - 1);
+        const lo = Math.floor(at);
+        const hi = Math.min(length - 1, lo + 1);
+        const value = column[lo]! + (column[hi]! - column[lo]!) * (at - lo);
+        out[i]![k]! += (value * length) / total;
+      });
+    }
+  }
+  return Object.fromEntries(QUANTILES.map((q, i) => [quantileKey(q), out[i]!]));
 }
 
 /** Population statistics of each of `dim` columns of row-major `values`. */
@@ -755,15 +785,17 @@ export async function exportLeRobot(options: LeRobotExportOptions): Promise<LeRo
       task_index: scalar('int64'),
     },
   };
+  const bounds = episodes.map((e, i) => ({ from: from[i]!, length: e.length }));
+  const numeric = (values: ArrayLike<number>, dim: number) => ({ ...columnStats(values, dim), ...columnQuantiles(values, dim, bounds) });
   const stats = {
-    action: columnStats(action, ACTION_DIM),
-    'observation.state': columnStats(state, stateDim),
+    action: numeric(action, ACTION_DIM),
+    'observation.state': numeric(state, stateDim),
     ...videoStats,
-    timestamp: columnStats(timestamp, 1),
-    frame_index: columnStats(frameIndex, 1),
-    episode_index: columnStats(episodeIndex, 1),
-    index: columnStats(index, 1),
-    task_index: columnStats(taskIndex, 1),
+    timestamp: numeric(timestamp, 1),
+    frame_index: numeric(frameIndex, 1),
+    episode_index: numeric(episodeIndex, 1),
+    index: numeric(index, 1),
+    task_index: numeric(taskIndex, 1),
   };
 
   const outputs: [string, Uint8Array | string][] = [

@@ -226,7 +226,8 @@ export function decodeArgs(format: ImageFormat): string[] {
 
 /** LeRobot's quantiles of every feature in v3 (`q01` … `q99`). */
 export const QUANTILES = [0.01, 0.1, 0.5, 0.9, 0.99] as const;
-const quantileKey = (q: number): string => `q${String(Math.round(q * 100)).padStart(2, '0')}`;
+/** The stats.json key of a quantile: `q01`, `q10`, … */
+export const quantileKey = (q: number): string => `q${String(Math.round(q * 100)).padStart(2, '0')}`;
 
 /** How many of an episode's `length` frames the statistics look at: all up to 100, then length^0.75, at most 10 000. */
 export function statsSampleCount(length: number): number {
