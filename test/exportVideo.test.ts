@@ -184,7 +184,7 @@ describe('export with cameras', () => {
       // LeRobot asks for from_timestamp + row timestamp and accepts a frame within 1e-4 s of it.
       const pts = frameTimes(file);
       expect(pts).toHaveLength(data.length);
-      pts.forEach((t, k) => expect(Math.abs(t - k / FPS), `frame ${k} at ${t} s`).toBeLessThan(1e-4));
+      for (const [k, t] of pts.entries()) expect(Math.abs(t - k / FPS), `frame ${k} at ${t} s`).toBeLessThan(1e-4);
 
       // Episode e's frames start where the episodes before it end, one frame per row, 1/fps apart.
       let start = 0;
