@@ -8,12 +8,13 @@
  *
  * Not part of `npm run bench` by default (it takes minutes): `npm run bench -- export`.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { ACTION_DIM, createRig, parseHandFramesJsonl, STATE_JOINT_NAMES } from '@dexbridge/retarget';
-import { FileSink, Recorder, startDexbridge } from '@dexbridge/server';
+import { exportLeRobot, FileSink, MjpegSplitter, Recorder, startDexbridge } from '@dexbridge/server';
 import { rigUrdf } from '@dexbridge/urdf';
 import { repoUrl, round } from './results.js';
 
@@ -154,6 +155,62 @@ export async function runExportBenchmarks(minutes = 60): Promise<Record<string, 
       'export.healthz_max_ms': round(x.healthzMaxMs),
       'export.output_mb': round(x.bytes / 1e6),
     };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Camera video in the export (issue 13): `seconds` of one 640×480 camera at 30 Hz (ffmpeg's
+ * moving `testsrc2` pattern as JPEGs, like a real camera's picture changing every frame) beside
+ * joint states and actions at 90 Hz, exported at 30 fps with each codec. The encoder's wall time
+ * (ffmpeg started to exited: it includes reading the images back out of the recording, which
+ * feeds it) is extrapolated to one hour of one camera. `npm run bench -- export-video`.
+ */
+export async function runExportVideoBenchmarks(seconds = 60): Promise<Record<string, number>> {
+  const dir = mkdtempSync(join(tmpdir(), 'dexbridge-bench-export-video-'));
+  try {
+    const cameraHz = 30;
+    const stream = execFileSync(
+      'ffmpeg',
+      ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc2=size=640x480:rate=${cameraHz}`, '-frames:v', String(seconds * cameraHz), '-c:v', 'mjpeg', '-q:v', '5', '-f', 'mjpeg', 'pipe:1'],
+      { maxBuffer: 1 << 30 },
+    );
+    const images = new MjpegSplitter().push(stream).map((i) => i.data);
+    const path = join(dir, 'camera.mcap');
+    const recorder = await Recorder.open(await FileSink.create(path), {
+      softwareVersion: 'bench', startedAtIso: new Date(T0).toISOString(), urdf: rigUrdf(), task: 'camera', flushIntervalMs: 0, cameras: ['head'],
+    });
+    const q = new Array<number>(STATE_JOINT_NAMES.length).fill(0);
+    const action = new Float64Array(ACTION_DIM);
+    for (let i = 0; i < seconds * RATE_HZ; i++) {
+      const t = T0 + (i * 1000) / RATE_HZ;
+      recorder.writeJointState(t, q);
+      recorder.writeAction(t, action);
+      if (i % (RATE_HZ / cameraHz) === 0) recorder.writeCameraFrame('head', t, 'jpeg', images[(i / (RATE_HZ / cameraHz)) % images.length]!);
+      if (i % (10 * RATE_HZ) === 0) await recorder.flush();
+    }
+    recorder.setOutcome({ success: true });
+    await recorder.close();
+    const mcapMb = statSync(path).size / 1e6;
+    console.log(`  recording: ${seconds} s, one 640×480 camera at ${cameraHz} Hz (${images.length} JPEGs), ${mcapMb.toFixed(1)} MB`);
+    const figures: Record<string, number> = { 'export.video_test_seconds': seconds };
+    for (const codec of ['av1', 'h264'] as const) {
+      const started = performance.now();
+      const result = await exportLeRobot({ recordings: [path], outDir: join(dir, `ds-${codec}`), fps: FPS, videoCodec: codec });
+      const wallMs = performance.now() - started;
+      const video = result.videos[0]!;
+      const perHour = 3600 / seconds;
+      console.log(
+        `  ${codec} (${video.encoder}): ${video.frames} frames in ${(video.ms / 1000).toFixed(1)} s of encoding (export ${(wallMs / 1000).toFixed(1)} s), ` +
+          `${(video.bytes / 1e6).toFixed(1)} MB → ${((video.ms / 1000) * perHour).toFixed(0)} s and ${((video.bytes / 1e6) * perHour).toFixed(0)} MB per hour of one camera`,
+      );
+      const prefix = codec === 'av1' ? 'export.video' : 'export.video_h264';
+      figures[`${prefix}_s_per_hour`] = round((video.ms / 1000) * perHour);
+      figures[`${prefix}_mb_per_hour`] = round((video.bytes / 1e6) * perHour);
+      figures[`${prefix}_export_wall_s`] = round(wallMs / 1000);
+    }
+    return figures;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

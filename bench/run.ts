@@ -3,12 +3,13 @@
  * parallel), prints the figures and merges them into bench/results.json.
  * `npm run bench -- retarget` runs one group. Groups that are not `default` (the minute-long load
  * test, the 1-hour `export`, the 10-minute `soak`) run only when named: `npm run bench:load` =
- * `npm run bench -- load`, `npm run bench:soak` = `npm run bench -- soak`, `npm run bench -- export`.
+ * `npm run bench -- load`, `npm run bench:soak` = `npm run bench -- soak`, `npm run bench -- export`,
+ * `npm run bench -- export-video`.
  */
 import { runCameraBenchmarks } from './camera.bench.js';
 import { runClientBenchmarks } from './client.bench.js';
 import { runE2eBenchmarks } from './e2e.bench.js';
-import { runExportBenchmarks } from './export.bench.js';
+import { runExportBenchmarks, runExportVideoBenchmarks } from './export.bench.js';
 import { runLoadBenchmarks } from './load.bench.js';
 import { runRecordingBenchmarks } from './recording.bench.js';
 import { runRetargetBenchmarks } from './retarget.bench.js';
@@ -34,6 +35,8 @@ const groups: Record<string, Group> = {
   soak: { run: runSoakBenchmarks, default: false },
   // Synthesises and exports a 1-hour recording: minutes, so only when named.
   export: { run: () => runExportBenchmarks(), default: false },
+  // 60 s of one 640×480 camera exported as AV1 and H.264, extrapolated to an hour (ffmpeg must be installed).
+  'export-video': { run: () => runExportVideoBenchmarks(), default: false },
 };
 
 const wanted = process.argv.slice(2);

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ExportPhase, LeRobotExportResult } from '../export/lerobot.js';
+import { VIDEO_CODECS, type VideoCodec } from '../export/video.js';
 import type { TarEntry } from '../export/tar.js';
 import type { ExportWorkerMessage, ExportWorkerStart } from './exportWorker.js';
 import { HttpError, type RecordingsStore, recordingPath } from './http.js';
@@ -25,11 +26,13 @@ export interface ExportJobStatus {
   readonly status: ExportJobState;
   /** 0..1; 1 when done. */
   readonly progress: number;
-  /** What it is doing: `reading`, `encoding`, `writing`, then `done` or `failed`. */
+  /** What it is doing: `reading`, `video` (with cameras), `encoding`, `writing`, then `done` or `failed`. */
   readonly phase: ExportPhase | 'done' | 'failed';
   readonly format: 'lerobot';
   readonly fps: number;
   readonly all: boolean;
+  /** Codec of the camera videos. */
+  readonly videoCodec: VideoCodec;
   /** The recordings given to the export, in episode order. */
   readonly recordings: readonly string[];
   /** Recordings left out (not marked successful); known when done. */
@@ -53,6 +56,8 @@ export interface ExportRequest {
   readonly recordings?: readonly string[];
   readonly fps: number;
   readonly all: boolean;
+  /** Default `av1`. */
+  readonly videoCodec?: VideoCodec;
 }
 
 export interface ExportJobsOptions {
@@ -64,6 +69,8 @@ export interface ExportJobsOptions {
   readonly keepMs?: number;
   /** A stopped job's worker gets SIGTERM, then SIGKILL after this many ms; default 2000. */
   readonly killGraceMs?: number;
+  /** The ffmpeg that encodes camera videos (the cameras' own, so one setting serves both); default `ffmpeg`. */
+  readonly ffmpegPath?: string;
 }
 
 /** The child process of a job, for tests and the benchmark (not part of the HTTP API). */
@@ -124,6 +131,8 @@ export class ExportJobs {
     this.assertIdle();
     const { fps, all } = request;
     if (!Number.isInteger(fps) || fps < 1 || fps > 1000) throw new HttpError(400, 'EXPORT_BAD_FPS', `http: fps must be an integer in 1..1000, got ${JSON.stringify(fps)}`);
+    const videoCodec = request.videoCodec ?? 'av1';
+    if (!VIDEO_CODECS.includes(videoCodec)) throw new HttpError(400, 'EXPORT_BAD_VIDEO_CODEC', `http: videoCodec must be one of ${VIDEO_CODECS.join(', ')}, got ${JSON.stringify(videoCodec)}`);
     const listed = new Map((await this.store.list()).map((r) => [r.name, r]));
     let names: string[];
     if (request.recordings === undefined) {
@@ -157,7 +166,7 @@ export class ExportJobs {
       downloads: 0,
       finishedMs: 0,
       status: {
-        id, status: 'running', progress: 0, phase: 'reading', format: 'lerobot', fps, all, recordings: names, skipped: [], episodes: 0, frames: 0, bytes: 0,
+        id, status: 'running', progress: 0, phase: 'reading', format: 'lerobot', fps, all, videoCodec, recordings: names, skipped: [], episodes: 0, frames: 0, bytes: 0,
         startedAt: started.toISOString(), finishedAt: null, filename: `dexbridge-lerobot-${stamp(started)}.tar`, download: null,
       },
       worker: { pid: undefined, maxRssKb: undefined },
@@ -169,9 +178,12 @@ export class ExportJobs {
   }
 
   private async run(job: Job, signal: AbortSignal): Promise<void> {
-    const { fps, all, recordings } = job.status;
+    const { fps, all, videoCodec, recordings } = job.status;
     try {
-      const { result, maxRssKb } = await this.runWorker(job, signal, { type: 'start', recordings: recordings.map((n) => recordingPath(this.store.dir, n)), outDir: job.dir, fps, all });
+      const { result, maxRssKb } = await this.runWorker(job, signal, {
+        type: 'start', recordings: recordings.map((n) => recordingPath(this.store.dir, n)), outDir: job.dir, fps, all, videoCodec,
+        ...(this.options.ffmpegPath !== undefined ? { ffmpegPath: this.options.ffmpegPath } : {}),
+      });
       job.worker = { ...job.worker, maxRssKb };
       const skipped = new Set(result.skipped.map((s) => s.path));
       // The finish time goes with the status: prune() must never see a finished job without it.

@@ -4,7 +4,7 @@
  * loop, watchdog and state stream for seconds. Forked with an IPC channel; it says `ready`, takes
  * one `start`, reports `progress`, then `done` or `error`, and exits. Not a public entry point.
  */
-import type { ExportPhase, LeRobotExportResult } from '../export/lerobot.js';
+import type { ExportPhase, LeRobotExportResult, VideoCodec } from '../export/lerobot.js';
 
 /** Parent → worker. */
 export interface ExportWorkerStart {
@@ -13,6 +13,8 @@ export interface ExportWorkerStart {
   readonly outDir: string;
   readonly fps: number;
   readonly all: boolean;
+  readonly videoCodec: VideoCodec;
+  readonly ffmpegPath?: string;
 }
 
 /** Worker → parent. */
@@ -33,7 +35,8 @@ async function run(job: ExportWorkerStart): Promise<void> {
   const { ExportError, exportLeRobot } = await import('../export/lerobot.js');
   try {
     const result = await exportLeRobot({
-      recordings: job.recordings, outDir: job.outDir, fps: job.fps, all: job.all,
+      recordings: job.recordings, outDir: job.outDir, fps: job.fps, all: job.all, videoCodec: job.videoCodec,
+      ...(job.ffmpegPath !== undefined ? { ffmpegPath: job.ffmpegPath } : {}),
       onProgress: (progress, phase) => void send({ type: 'progress', progress, phase }),
     });
     await send({ type: 'done', result, maxRssKb: process.resourceUsage().maxRSS });

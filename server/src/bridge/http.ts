@@ -15,6 +15,7 @@ import { extname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { tarSize, tarStream } from '../export/tar.js';
+import { VIDEO_CODECS, type VideoCodec } from '../export/video.js';
 import type { RecordingInfo } from '../protocol/index.js';
 import type { ExportJobs, ExportRequest } from './ExportJobs.js';
 import { HttpError } from './httpError.js';
@@ -82,12 +83,12 @@ function parseExportRequest(text: string): ExportRequest {
   try {
     v = JSON.parse(text === '' ? '{}' : text);
   } catch {
-    throw new HttpError(400, 'BAD_REQUEST', 'http: the body must be JSON {"recordings"?: string[], "fps"?: number, "all"?: boolean}');
+    throw new HttpError(400, 'BAD_REQUEST', 'http: the body must be JSON {"recordings"?: string[], "fps"?: number, "all"?: boolean, "videoCodec"?: "av1" | "h264"}');
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new HttpError(400, 'BAD_REQUEST', 'http: the body must be a JSON object');
   const o = v as Record<string, unknown>;
   for (const k of Object.keys(o)) {
-    if (!['recordings', 'fps', 'all', 'format'].includes(k)) throw new HttpError(400, 'BAD_REQUEST', `http: unknown field "${k}" (recordings, fps, all, format)`);
+    if (!['recordings', 'fps', 'all', 'format', 'videoCodec'].includes(k)) throw new HttpError(400, 'BAD_REQUEST', `http: unknown field "${k}" (recordings, fps, all, format, videoCodec)`);
   }
   if (o['format'] !== undefined && o['format'] !== 'lerobot') throw new HttpError(400, 'EXPORT_BAD_FORMAT', `http: unknown format ${JSON.stringify(o['format'])}; only "lerobot"`);
   const recordings = o['recordings'];
@@ -96,7 +97,16 @@ function parseExportRequest(text: string): ExportRequest {
   }
   if (o['all'] !== undefined && typeof o['all'] !== 'boolean') throw new HttpError(400, 'BAD_REQUEST', 'http: all must be true or false');
   const fps = o['fps'] ?? 30;
-  return { ...(recordings !== undefined ? { recordings: recordings as string[] } : {}), fps: typeof fps === 'number' ? fps : Number.NaN, all: o['all'] === true };
+  const codec = o['videoCodec'];
+  if (codec !== undefined && !(VIDEO_CODECS as readonly unknown[]).includes(codec)) {
+    throw new HttpError(400, 'EXPORT_BAD_VIDEO_CODEC', `http: videoCodec must be one of ${VIDEO_CODECS.join(', ')}, got ${JSON.stringify(codec)}`);
+  }
+  return {
+    ...(recordings !== undefined ? { recordings: recordings as string[] } : {}),
+    fps: typeof fps === 'number' ? fps : Number.NaN,
+    all: o['all'] === true,
+    ...(codec !== undefined ? { videoCodec: codec as VideoCodec } : {}),
+  };
 }
 
 function bearer(req: IncomingMessage): string | undefined {

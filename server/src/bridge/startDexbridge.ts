@@ -170,7 +170,7 @@ export async function startDexbridge(o: DexbridgeOptions = {}): Promise<RunningD
       ...(cameras.rosTopics().length > 0 ? { images: cameras.rosTopics(), onImage: (topic: string, msg: unknown) => cameras.rosImage(topic, msg) } : {}),
     });
   const store: FolderRecordingsStore = new FolderRecordingsStore(recordingsDir, recording);
-  const exports = new ExportJobs(store);
+  const exports = new ExportJobs(store, o.ffmpegPath !== undefined ? { ffmpegPath: o.ffmpegPath } : {});
   const clientDir = o.clientDir ?? defaultClientDir();
   const server = new BridgeServer({
     loop, host, port: o.port ?? 8080, operatorToken, policyToken, urdf, store, exports, softwareVersion: version,

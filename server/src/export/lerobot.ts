@@ -2,25 +2,35 @@
  * Export of dexbridge recordings (MCAP) as a LeRobotDataset v3.0 folder: one episode per
  * recording, resampled to a fixed rate. Layout and mapping: `docs/dataset.md`.
  */
-import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ACTION_DIM, ACTION_ENTRIES, ACTION_NAMES, STATE_JOINT_NAMES } from '@dexbridge/retarget';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { decodeActionMessage, readSidecar, readRecording } from '../recording/index.js';
-import { SESSION_METADATA_NAME, TOPICS } from '../recording/schemas.js';
+import { decodeActionMessage, readRecordingInfo, readSidecar, readRecording } from '../recording/index.js';
+import { cameraTopic, SESSION_METADATA_NAME, TOPICS } from '../recording/schemas.js';
+import { ExportError } from './errors.js';
 import { resample, type TimedSeries } from './resample.js';
+import {
+  type ChosenEncoder,
+  chooseEncoder,
+  decodeArgs,
+  EpisodeHistogram,
+  encodeArgs,
+  FfmpegPipe,
+  type ImageFormat,
+  imageStats,
+  imageSize,
+  QUANTILES,
+  quantileKey,
+  statsSampleIndices,
+  VIDEO_CODECS,
+  VIDEO_PIX_FMT,
+  type VideoCodec,
+  videoSize,
+} from './video.js';
 
-export type ExportErrorCode = 'EXPORT_NO_RECORDINGS' | 'EXPORT_MISSING_CHANNEL' | 'EXPORT_OUT_NOT_EMPTY' | 'EXPORT_BAD_FPS' | 'EXPORT_BAD_MESSAGE';
-
-/** An expected failure of {@link exportLeRobot}; nothing is written when it is thrown. */
-export class ExportError extends Error {
-  override readonly name = 'ExportError';
-  readonly code: ExportErrorCode;
-  constructor(code: ExportErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
+export { ExportError, type ExportErrorCode } from './errors.js';
+export { VIDEO_CODECS, type VideoCodec } from './video.js';
 
 export interface LeRobotExportOptions {
   readonly recordings: readonly string[];
@@ -37,10 +47,31 @@ export interface LeRobotExportOptions {
   readonly onProgress?: (fraction: number, phase: ExportPhase) => void;
   /** Stops the export at its next progress step (throwing the signal's reason); files written so far stay. */
   readonly signal?: AbortSignal;
+  /** Codec of the camera videos: `av1` (default, as LeRobot) or `h264`. */
+  readonly videoCodec?: VideoCodec;
+  /** The ffmpeg binary that encodes the camera videos (default `ffmpeg`, found on the PATH). */
+  readonly ffmpegPath?: string;
+  /** Called once per camera per episode when its frames are in the video encoder. */
+  readonly onVideo?: (progress: VideoProgress) => void;
 }
 
-/** What {@link exportLeRobot} is doing, for {@link LeRobotExportOptions.onProgress}. */
-export type ExportPhase = 'reading' | 'encoding' | 'writing';
+/** One camera's episode handed to the encoder, for {@link LeRobotExportOptions.onVideo}. */
+export interface VideoProgress {
+  /** The feature, `observation.images.<camera>`. */
+  readonly key: string;
+  /** 0-based episode index, and how many episodes there are. */
+  readonly episode: number;
+  readonly episodes: number;
+  /** Frames of the episode (= its rows), and how many distinct recorded images they show. */
+  readonly frames: number;
+  readonly images: number;
+}
+
+/**
+ * What {@link exportLeRobot} is doing, for {@link LeRobotExportOptions.onProgress}. `video`
+ * (encoding the camera videos) only when the recordings have cameras.
+ */
+export type ExportPhase = 'reading' | 'video' | 'encoding' | 'writing';
 
 /** Progress is reported at most once per this many messages read. */
 const PROGRESS_MESSAGES = 2048;
@@ -53,6 +84,22 @@ export interface LeRobotExportResult {
   readonly skipped: readonly { readonly path: string; readonly success: string }[];
   /** Files written, relative to `outDir`, with their sizes. */
   readonly files: readonly { readonly path: string; readonly bytes: number }[];
+  /** One per camera: its video feature, file, codec, the ffmpeg encoder used, frames, and encode wall time. */
+  readonly videos: readonly ExportedVideo[];
+}
+
+export interface ExportedVideo {
+  readonly key: string;
+  readonly path: string;
+  readonly codec: VideoCodec;
+  readonly encoder: string;
+  /** The video's size: the images' size, less an odd last column or row (yuv420p needs even sizes). */
+  readonly width: number;
+  readonly height: number;
+  readonly frames: number;
+  readonly bytes: number;
+  /** From starting the encoder to its exit (all cameras encode at the same time). */
+  readonly ms: number;
 }
 
 export const LEROBOT_ROBOT_TYPE = 'dexbridge_bimanual_fr3_bytedexter';
@@ -60,11 +107,33 @@ export const LEROBOT_CHUNKS_SIZE = 1000;
 /** Task text of a recording whose metadata has no task. */
 export const DEFAULT_TASK = 'dexbridge teleoperation';
 const DATA_PATH = 'data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet';
+const VIDEO_PATH = 'videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.mp4';
+const CAMERA_PREFIX = cameraTopic('');
+/** The LeRobot feature of a camera. */
+export const cameraFeature = (cameraId: string): string => `observation.images.${cameraId}`;
+/** Where a camera's video goes (all episodes in chunk 0, file 0). */
+const videoFile = (key: string): string => `videos/${key}/chunk-000/file-000.mp4`;
 
 /** Start offsets of the action's rotation vectors, from the kinds of `ACTION_ENTRIES`. */
 const ROTATION_OFFSETS: readonly number[] = ACTION_ENTRIES.filter((e, i) => e.kind === 'rotvec' && ACTION_ENTRIES[i - 1]?.kind !== 'rotvec').map(
   (e) => e.index,
 );
+
+/** The images of one camera in one recording, as the first reading pass found them. */
+interface CameraTrack {
+  readonly id: string;
+  readonly format: ImageFormat;
+  readonly width: number;
+  readonly height: number;
+  /** Log time (ms) of every image, in order. */
+  readonly timesMs: Float64Array;
+}
+
+/** A camera of one episode: how many of the episode's frames show each image, and how many sampled frames for the statistics. */
+interface EpisodeCamera extends CameraTrack {
+  readonly repeats: Uint32Array;
+  readonly samples: Uint32Array;
+}
 
 interface Episode {
   readonly path: string;
@@ -74,6 +143,8 @@ interface Episode {
   readonly action: Float32Array;
   /** length × 56 */
   readonly state: Float32Array;
+  /** By camera id. */
+  readonly cameras: ReadonlyMap<string, EpisodeCamera>;
 }
 
 /** Decodes the names and positions of a ROS 1 `sensor_msgs/JointState`. */
@@ -101,11 +172,32 @@ export function decodeJointState(data: Uint8Array): { names: string[]; position:
 
 const nsToMs = (ns: bigint): number => Number(ns / 1000n) / 1000;
 
-/** `onRead(read, total)` is called every {@link PROGRESS_MESSAGES} messages of the two topics. */
+/** `{data, format}` of a `foxglove.CompressedImage` message, checked; `where` names it in errors. */
+function parseImageMessage(data: Uint8Array, where: string): { data: string; format: ImageFormat } {
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder().decode(data));
+  } catch {
+    throw new ExportError('EXPORT_BAD_MESSAGE', `export: ${where}: not valid JSON`);
+  }
+  const { data: base64, format } = (value ?? {}) as { data?: unknown; format?: unknown };
+  if (typeof base64 !== 'string' || (format !== 'jpeg' && format !== 'png')) {
+    throw new ExportError('EXPORT_BAD_MESSAGE', `export: ${where}: expected a CompressedImage with base64 "data" and format "jpeg" or "png", got format ${JSON.stringify(format)}`);
+  }
+  return { data: base64, format };
+}
+
+/** Width and height of a base64 image: the header is near the start, so decode only that first. */
+function base64ImageSize(format: ImageFormat, base64: string): { width: number; height: number } | null {
+  const head = imageSize(format, Buffer.from(base64.slice(0, 4096), 'base64'));
+  return head ?? (base64.length > 4096 ? imageSize(format, Buffer.from(base64, 'base64')) : null);
+}
+
+/** `onRead(read, total)` is called every {@link PROGRESS_MESSAGES} messages read. */
 async function readEpisodeSeries(
   path: string,
   onRead?: (read: number, total: number) => void,
-): Promise<{ task: string; success: string; state: TimedSeries; action: TimedSeries }> {
+): Promise<{ task: string; success: string; state: TimedSeries; action: TimedSeries; cameras: CameraTrack[] }> {
   const recording = await readRecording(path);
   try {
     const meta = recording.metadata[SESSION_METADATA_NAME] ?? {};
@@ -117,6 +209,11 @@ async function readEpisodeSeries(
       }
       total += channel.messageCount;
     }
+    // A camera channel without images (a camera that never delivered) is no camera of this episode.
+    const cameraChannels = recording.channels.filter((c) => c.topic.startsWith(CAMERA_PREFIX) && c.messageCount > 0);
+    for (const c of cameraChannels) total += c.messageCount;
+    const cameraTopics = cameraChannels.map((c) => c.topic);
+    const images = new Map<string, { format: ImageFormat; width: number; height: number; times: number[] }>();
     let read = 0;
     const stateDim = STATE_JOINT_NAMES.length;
     const stateTimes: number[] = [];
@@ -125,7 +222,7 @@ async function readEpisodeSeries(
     const actionValues: number[] = [];
     let columns: number[] | undefined;
     const actionEncoding = recording.channels.find((c) => c.topic === TOPICS.action)!.messageEncoding;
-    for await (const m of recording.messages({ topics: [TOPICS.jointStates, TOPICS.action] })) {
+    for await (const m of recording.messages({ topics: [TOPICS.jointStates, TOPICS.action, ...cameraTopics] })) {
       if (++read % PROGRESS_MESSAGES === 0) onRead?.(read, total);
       const where = `${path}: ${m.topic} at log time ${m.logTimeNs} ns`;
       if (m.topic === TOPICS.jointStates) {
@@ -137,7 +234,7 @@ async function readEpisodeSeries(
         }
         stateTimes.push(nsToMs(m.logTimeNs));
         for (let i = 0; i < stateDim; i++) stateValues.push(position[columns[i]!]!);
-      } else {
+      } else if (m.topic === TOPICS.action) {
         let rows: { logTimeMs: number; action: Float64Array }[];
         try {
           rows = decodeActionMessage(m.data, actionEncoding, nsToMs(m.logTimeNs), where);
@@ -148,6 +245,27 @@ async function readEpisodeSeries(
           actionTimes.push(logTimeMs);
           for (const v of action) actionValues.push(v);
         }
+      } else {
+        // Checked here, in the reading pass, so that a bad image fails the export before any file is written.
+        const id = m.topic.slice(CAMERA_PREFIX.length);
+        const image = parseImageMessage(m.data, where);
+        const size = base64ImageSize(image.format, image.data);
+        if (size === null || size.width === 0 || size.height === 0) {
+          throw new ExportError('EXPORT_BAD_MESSAGE', `export: ${where}: "data" is not a ${image.format} image with a readable size`);
+        }
+        const track = images.get(id);
+        if (track === undefined) {
+          images.set(id, { format: image.format, width: size.width, height: size.height, times: [nsToMs(m.logTimeNs)] });
+          continue;
+        }
+        // One video per camera: its frames must all be alike (LeRobot's video features have one shape).
+        if (track.format !== image.format || track.width !== size.width || track.height !== size.height) {
+          throw new ExportError(
+            'EXPORT_CAMERA_MISMATCH',
+            `export: ${where}: camera ${id} changes from ${track.width}×${track.height} ${track.format} to ${size.width}×${size.height} ${image.format} within the recording`,
+          );
+        }
+        track.times.push(nsToMs(m.logTimeNs));
       }
     }
     // Edits made after recording (the dashboard's task/success) win over the file's metadata.
@@ -159,9 +277,53 @@ async function readEpisodeSeries(
       success,
       state: { dim: stateDim, timesMs: Float64Array.from(stateTimes), values: Float64Array.from(stateValues) },
       action: { dim: ACTION_DIM, timesMs: Float64Array.from(actionTimes), values: Float64Array.from(actionValues) },
+      cameras: [...images.entries()]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([id, t]) => ({ id, format: t.format, width: t.width, height: t.height, timesMs: Float64Array.from(t.times) })),
     };
   } finally {
     await recording.close();
+  }
+}
+
+/**
+ * For each image (at `imageTimes`), how many of `frameTimes` show it: a frame shows the latest
+ * image at or before its time, and the first image before that one, the rule `resample` applies
+ * to the joint states.
+ */
+function framesPerImage(imageTimes: Float64Array, frameTimes: ArrayLike<number>): Uint32Array {
+  const counts = new Uint32Array(imageTimes.length);
+  let j = 0;
+  for (let i = 0; i < frameTimes.length; i++) {
+    const t = frameTimes[i]!;
+    while (j + 1 < imageTimes.length && imageTimes[j + 1]! <= t) j++;
+    counts[j]!++;
+  }
+  return counts;
+}
+
+/**
+ * Every exported episode must have the same cameras, each with the same image size and format:
+ * a LeRobot feature has one shape for the whole dataset, and an episode without a camera has no
+ * frames to give it.
+ * @throws ExportError `EXPORT_CAMERA_MISMATCH`
+ */
+function checkCameras(episodes: readonly Episode[]): void {
+  const first = episodes[0]!;
+  const describe = (e: Episode): string => (e.cameras.size === 0 ? 'no cameras' : [...e.cameras.values()].map((c) => `${c.id} ${c.width}×${c.height} ${c.format}`).join(', '));
+  for (const e of episodes.slice(1)) {
+    const same =
+      e.cameras.size === first.cameras.size &&
+      [...first.cameras.values()].every((c) => {
+        const o = e.cameras.get(c.id);
+        return o !== undefined && o.width === c.width && o.height === c.height && o.format === c.format;
+      });
+    if (!same) {
+      throw new ExportError(
+        'EXPORT_CAMERA_MISMATCH',
+        `export: every exported recording must have the same cameras with the same image size: ${first.path} has ${describe(first)}, ${e.path} has ${describe(e)}; export them into separate datasets`,
+      );
+    }
   }
 }
 
@@ -183,6 +345,34 @@ export interface FeatureStats {
   readonly min: number[];
   readonly max: number[];
   readonly count: number[];
+}
+
+/**
+ * LeRobot's quantiles (`q01` … `q99`) of each of `dim` columns of row-major `values`, as LeRobot
+ * v3 aggregates them: per episode (`episodes`: first row and row count of each), then the mean of
+ * the episodes' quantiles weighted by their rows. Within an episode the quantile is interpolated
+ * linearly between the sorted values (LeRobot approximates the same with a 5000-bin histogram);
+ * an episode of one row gives its value. Policies that normalise by quantiles (pi0.5) need these.
+ */
+export function columnQuantiles(values: ArrayLike<number>, dim: number, episodes: readonly { readonly from: number; readonly length: number }[]): Record<string, number[]> {
+  const total = episodes.reduce((n, e) => n + e.length, 0);
+  const out = QUANTILES.map(() => new Array<number>(dim).fill(0));
+  for (const { from, length } of episodes) {
+    if (length === 0) continue;
+    const column = new Float64Array(length);
+    for (let k = 0; k < dim; k++) {
+      for (let r = 0; r < length; r++) column[r] = values[(from + r) * dim + k]!;
+      column.sort();
+      QUANTILES.forEach((q, i) => {
+        const at = q * (length - 1);
+        const lo = Math.floor(at);
+        const hi = Math.min(length - 1, lo + 1);
+        const value = column[lo]! + (column[hi]! - column[lo]!) * (at - lo);
+        out[i]![k]! += (value * length) / total;
+      });
+    }
+  }
+  return Object.fromEntries(QUANTILES.map((q, i) => [quantileKey(q), out[i]!]));
 }
 
 /** Population statistics of each of `dim` columns of row-major `values`. */
@@ -216,6 +406,7 @@ const listOf = (name: string, type: 'FLOAT' | 'BYTE_ARRAY') => [
 ];
 const int64 = (name: string) => ({ name, type: 'INT64' as const, repetition_type: 'REQUIRED' as const });
 const float32 = (name: string) => ({ name, type: 'FLOAT' as const, repetition_type: 'REQUIRED' as const });
+const float64 = (name: string) => ({ name, type: 'DOUBLE' as const, repetition_type: 'REQUIRED' as const });
 const utf8Column = (name: string) => ({ name, type: 'BYTE_ARRAY' as const, converted_type: 'UTF8' as const, repetition_type: 'REQUIRED' as const });
 
 const rowsOf = (values: Float32Array, dim: number): number[][] =>
@@ -235,7 +426,8 @@ const TASKS_PANDAS_METADATA = JSON.stringify({
   pandas_version: '2.2.2',
 });
 
-async function checkOutDir(outDir: string): Promise<void> {
+/** @returns whether `outDir` exists (empty). */
+async function checkOutDir(outDir: string): Promise<boolean> {
   let entries: string[];
   try {
     const s = await stat(outDir);
@@ -243,18 +435,149 @@ async function checkOutDir(outDir: string): Promise<void> {
     entries = await readdir(outDir);
   } catch (error) {
     if (error instanceof ExportError) throw error;
-    if ((error as { code?: unknown }).code === 'ENOENT') return;
+    if ((error as { code?: unknown }).code === 'ENOENT') return false;
     throw error;
   }
   if (entries.length > 0) throw new ExportError('EXPORT_OUT_NOT_EMPTY', `export: ${outDir} is not empty (${entries.length} entries); give an empty or new folder`);
+  return true;
+}
+
+/** One camera's encoder, statistics decoder and per-episode histograms during {@link writeVideos}. */
+interface CameraJob {
+  readonly id: string;
+  readonly key: string;
+  readonly encoder: FfmpegPipe;
+  readonly decoder: FfmpegPipe;
+  /** Episode and multiplicity of every image handed to the decoder and not yet decoded, in order. */
+  readonly pending: { episode: number; weight: number }[];
+  readonly histograms: EpisodeHistogram[];
+  readonly started: number;
+}
+
+/**
+ * Encodes every camera's frames of every episode, in order, into one MP4 per camera under
+ * `outDir`, and computes each camera's image statistics from the frames LeRobot's sampling picks.
+ * All cameras encode at once, each in its own ffmpeg child; the recordings are read once more,
+ * one at a time, and an image goes to the encoder as many times as frames show it.
+ * @param progress called with the fraction (0..1) of frames handed to the encoders.
+ * @throws ExportError `EXPORT_VIDEO_FAILED`, `EXPORT_FFMPEG_MISSING`; on any failure the
+ *   children are killed and the `videos` folder removed.
+ */
+async function writeVideos(
+  episodes: readonly Episode[],
+  outDir: string,
+  fps: number,
+  chosen: ChosenEncoder,
+  ffmpegPath: string,
+  progress: (fraction: number) => void,
+  onVideo: ((p: VideoProgress) => void) | undefined,
+): Promise<{ videos: ExportedVideo[]; stats: Record<string, ReturnType<typeof imageStats>> }> {
+  const cameras = [...episodes[0]!.cameras.values()];
+  const jobs: CameraJob[] = [];
+  const videosDir = join(outDir, 'videos');
+  try {
+    for (const camera of cameras) {
+      const key = cameraFeature(camera.id);
+      const file = join(outDir, videoFile(key));
+      await mkdir(join(file, '..'), { recursive: true });
+      const { width, height } = camera;
+      const frameBytes = width * height * 3;
+      const histograms = episodes.map(() => new EpisodeHistogram());
+      const pending: { episode: number; weight: number }[] = [];
+      // The decoder's output arrives in pieces: gather whole RGB frames, then count their pixels.
+      let frame = Buffer.alloc(frameBytes);
+      let filled = 0;
+      const onRgb = (chunk: Buffer): void => {
+        for (let at = 0; at < chunk.length; ) {
+          const n = Math.min(frameBytes - filled, chunk.length - at);
+          chunk.copy(frame, filled, at, at + n);
+          filled += n;
+          at += n;
+          if (filled < frameBytes) continue;
+          const item = pending.shift();
+          if (item !== undefined) histograms[item.episode]!.add(frame, width, height, item.weight);
+          frame = Buffer.alloc(frameBytes);
+          filled = 0;
+        }
+      };
+      jobs.push({
+        id: camera.id,
+        key,
+        encoder: new FfmpegPipe(ffmpegPath, encodeArgs(chosen, camera.format, fps, width, height, file), `encoding camera ${camera.id}`),
+        decoder: new FfmpegPipe(ffmpegPath, decodeArgs(camera.format), `decoding camera ${camera.id} for its statistics`, onRgb),
+        pending,
+        histograms,
+        started: performance.now(),
+      });
+    }
+    const totalFrames = episodes.reduce((n, e) => n + e.length, 0) * cameras.length;
+    let framesDone = 0;
+    const byTopic = new Map(jobs.map((j) => [cameraTopic(j.id), j]));
+    for (const [ei, e] of episodes.entries()) {
+      const next = new Map(jobs.map((j) => [j.id, 0]));
+      const recording = await readRecording(e.path);
+      try {
+        for await (const m of recording.messages({ topics: [...byTopic.keys()] })) {
+          const job = byTopic.get(m.topic)!;
+          const camera = e.cameras.get(job.id)!;
+          const k = next.get(job.id)!;
+          next.set(job.id, k + 1);
+          const repeats = camera.repeats[k] ?? 0;
+          const samples = camera.samples[k] ?? 0;
+          // Images no frame shows (a camera faster than fps) are not even decoded from base64.
+          if (repeats === 0 && samples === 0) continue;
+          const image = Buffer.from(parseImageMessage(m.data, `${e.path}: ${m.topic}`).data, 'base64');
+          for (let r = 0; r < repeats; r++) await job.encoder.write(image);
+          if (samples > 0) {
+            job.pending.push({ episode: ei, weight: samples });
+            await job.decoder.write(image);
+          }
+          framesDone += repeats;
+          if (repeats > 0) progress(framesDone / totalFrames);
+        }
+      } finally {
+        await recording.close();
+      }
+      for (const job of jobs) {
+        const camera = e.cameras.get(job.id)!;
+        // The first pass counted these images; a file that changed in between would misalign the video.
+        if (next.get(job.id) !== camera.timesMs.length) {
+          throw new ExportError('EXPORT_VIDEO_FAILED', `export: ${e.path}: camera ${job.id} had ${camera.timesMs.length} images when first read, ${next.get(job.id)} now`);
+        }
+        onVideo?.({ key: job.key, episode: ei, episodes: episodes.length, frames: e.length, images: camera.repeats.reduce((n, r) => n + (r > 0 ? 1 : 0), 0) });
+      }
+    }
+    const videos: ExportedVideo[] = [];
+    const stats: Record<string, ReturnType<typeof imageStats>> = {};
+    for (const [c, job] of jobs.entries()) {
+      await job.encoder.end();
+      const ms = performance.now() - job.started;
+      await job.decoder.end();
+      if (job.pending.length > 0) throw new ExportError('EXPORT_VIDEO_FAILED', `export: camera ${job.id}: ffmpeg decoded ${job.pending.length} fewer images than it was given`);
+      const path = videoFile(job.key);
+      const camera = cameras[c]!;
+      const frames = episodes.reduce((n, e) => n + e.length, 0);
+      const size = videoSize(camera.width, camera.height);
+      videos.push({ key: job.key, path, codec: chosen.codec, encoder: chosen.encoder, ...size, frames, bytes: (await stat(join(outDir, path))).size, ms });
+      stats[job.key] = imageStats(job.histograms);
+    }
+    return { videos, stats };
+  } catch (error) {
+    await Promise.all(jobs.flatMap((j) => [j.encoder.kill(), j.decoder.kill()]));
+    await rm(videosDir, { recursive: true, force: true });
+    throw error;
+  }
 }
 
 /**
  * Writes a LeRobotDataset v3.0 from `recordings` into `outDir` (created; must be empty or absent).
- * Every recording is read and checked before anything is written.
- * @throws ExportError `EXPORT_BAD_FPS`, `EXPORT_NO_RECORDINGS` (none given, or none selected),
- *   `EXPORT_MISSING_CHANNEL`, `EXPORT_BAD_MESSAGE`, `EXPORT_OUT_NOT_EMPTY`; RecordingError for a
- *   file that is not a readable recording.
+ * Every recording is read and checked, and ffmpeg's encoder found when there are cameras, before
+ * anything is written. Each camera becomes the video feature `observation.images.<camera>`.
+ * @throws ExportError `EXPORT_BAD_FPS`, `EXPORT_BAD_VIDEO_CODEC`, `EXPORT_NO_RECORDINGS` (none
+ *   given, or none selected), `EXPORT_MISSING_CHANNEL`, `EXPORT_BAD_MESSAGE`,
+ *   `EXPORT_CAMERA_MISMATCH`, `EXPORT_OUT_NOT_EMPTY`, `EXPORT_FFMPEG_MISSING`,
+ *   `EXPORT_VIDEO_CODEC_MISSING`, `EXPORT_VIDEO_FAILED` (the videos written so far are removed);
+ *   RecordingError for a file that is not a readable recording.
  */
 export async function exportLeRobot(options: LeRobotExportOptions): Promise<LeRobotExportResult> {
   const { recordings, outDir, fps } = options;
@@ -266,28 +589,57 @@ export async function exportLeRobot(options: LeRobotExportOptions): Promise<LeRo
   };
   if (!Number.isInteger(fps) || fps < 1 || fps > 1000) throw new ExportError('EXPORT_BAD_FPS', `export: fps must be an integer in 1..1000, got ${fps}`);
   if (recordings.length === 0) throw new ExportError('EXPORT_NO_RECORDINGS', 'export: no recordings given');
-  await checkOutDir(outDir);
+  const videoCodec = options.videoCodec ?? 'av1';
+  if (!VIDEO_CODECS.includes(videoCodec)) throw new ExportError('EXPORT_BAD_VIDEO_CODEC', `export: video codec must be one of ${VIDEO_CODECS.join(', ')}, got ${JSON.stringify(videoCodec)}`);
+  const outDirExisted = await checkOutDir(outDir);
 
+  // With cameras, reading is 0..0.4 and encoding the videos 0.4..0.8: the summaries say which.
+  let withCameras = false;
+  for (const path of recordings) {
+    const info = await readRecordingInfo(path);
+    if (info.channels.some((c) => c.topic.startsWith(CAMERA_PREFIX) && c.messageCount > 0)) withCameras = true;
+  }
+  const readShare = withCameras ? 0.4 : 0.8;
   const episodes: Episode[] = [];
   const skipped: { path: string; success: string }[] = [];
   for (const [i, path] of recordings.entries()) {
-    progress((0.8 * i) / recordings.length, 'reading');
-    const series = await readEpisodeSeries(path, (read, total) => progress((0.8 * (i + Math.min(1, read / total))) / recordings.length, 'reading'));
+    progress((readShare * i) / recordings.length, 'reading');
+    const series = await readEpisodeSeries(path, (read, total) => progress((readShare * (i + Math.min(1, read / total))) / recordings.length, 'reading'));
     if (options.all !== true && series.success !== 'true') {
       skipped.push({ path, success: series.success });
       continue;
     }
     const times = frameTimes(series.state, series.action, fps);
+    const sampled = statsSampleIndices(times.length).map((f) => times[f]!);
     episodes.push({
       path,
       task: series.task,
       length: times.length,
       state: Float32Array.from(resample(series.state, times)),
       action: Float32Array.from(resample(series.action, times, ROTATION_OFFSETS)),
+      cameras: new Map(series.cameras.map((c) => [c.id, { ...c, repeats: framesPerImage(c.timesMs, times), samples: framesPerImage(c.timesMs, sampled) }])),
     });
   }
   if (episodes.length === 0) {
     throw new ExportError('EXPORT_NO_RECORDINGS', `export: none of the ${recordings.length} recordings is marked successful; pass --all to export them anyway`);
+  }
+  checkCameras(episodes);
+
+  let videos: ExportedVideo[] = [];
+  let videoStats: Record<string, ReturnType<typeof imageStats>> = {};
+  if (episodes[0]!.cameras.size > 0) {
+    const ffmpegPath = options.ffmpegPath ?? 'ffmpeg';
+    // Before any file is written: a missing ffmpeg or encoder is a coded error, never a half dataset.
+    const chosen = await chooseEncoder(ffmpegPath, videoCodec);
+    progress(readShare, 'video');
+    try {
+      ({ videos, stats: videoStats } = await writeVideos(episodes, outDir, fps, chosen, ffmpegPath, (f) => progress(readShare + (0.8 - readShare) * f, 'video'), options.onVideo));
+    } catch (error) {
+      // writeVideos removed its videos; the folder this export created goes too (only if empty: never
+      // anything else), so a failed run can be repeated as is.
+      if (!outDirExisted) await rmdir(outDir).catch(() => undefined);
+      throw error;
+    }
   }
 
   progress(0.8, 'encoding');
@@ -348,6 +700,22 @@ export async function exportLeRobot(options: LeRobotExportOptions): Promise<LeRo
     kvMetadata: [{ key: 'pandas', value: TASKS_PANDAS_METADATA }],
   });
   const zeros = bigints(episodes.map(() => 0));
+  // Each camera's video holds the episodes back to back at fps: episode e starts where the frames
+  // of the episodes before it end (LeRobot seeks to from_timestamp + the frame's timestamp).
+  const episodeFrom = Float64Array.from(from, (f) => f / fps);
+  const episodeTo = Float64Array.from(episodes, (e, i) => (from[i]! + e.length) / fps);
+  const videoColumns = videos.flatMap((v) => [
+    { name: `videos/${v.key}/chunk_index`, data: zeros },
+    { name: `videos/${v.key}/file_index`, data: zeros },
+    { name: `videos/${v.key}/from_timestamp`, data: episodeFrom },
+    { name: `videos/${v.key}/to_timestamp`, data: episodeTo },
+  ]);
+  const videoSchema = videos.flatMap((v) => [
+    int64(`videos/${v.key}/chunk_index`),
+    int64(`videos/${v.key}/file_index`),
+    float64(`videos/${v.key}/from_timestamp`),
+    float64(`videos/${v.key}/to_timestamp`),
+  ]);
   const episodesFile = parquetWriteBuffer({
     columnData: [
       { name: 'episode_index', data: bigints(episodes.map((_, i) => i)) },
@@ -359,9 +727,10 @@ export async function exportLeRobot(options: LeRobotExportOptions): Promise<LeRo
       { name: 'data/file_index', data: zeros },
       { name: 'meta/episodes/chunk_index', data: zeros },
       { name: 'meta/episodes/file_index', data: zeros },
+      ...videoColumns,
     ],
     schema: [
-      { name: 'schema', num_children: 9 },
+      { name: 'schema', num_children: 9 + videoSchema.length },
       int64('episode_index'),
       ...listOf('tasks', 'BYTE_ARRAY'),
       int64('length'),
@@ -371,6 +740,7 @@ export async function exportLeRobot(options: LeRobotExportOptions): Promise<LeRo
       int64('data/file_index'),
       int64('meta/episodes/chunk_index'),
       int64('meta/episodes/file_index'),
+      ...videoSchema,
     ],
   });
 
@@ -387,10 +757,31 @@ export async function exportLeRobot(options: LeRobotExportOptions): Promise<LeRo
     fps,
     splits: { train: `0:${episodes.length}` },
     data_path: DATA_PATH,
-    video_path: null,
+    video_path: videos.length > 0 ? VIDEO_PATH : null,
     features: {
       action: { dtype: 'float32', shape: [ACTION_DIM], names: [...ACTION_NAMES] },
       'observation.state': { dtype: 'float32', shape: [stateDim], names: [...STATE_JOINT_NAMES] },
+      // The `info` keys are those LeRobot's v3.0 writer reads back from the encoded file.
+      ...Object.fromEntries(
+        videos.map((v) => [
+          v.key,
+          {
+            dtype: 'video',
+            shape: [v.height, v.width, 3],
+            names: ['height', 'width', 'channels'],
+            info: {
+              'video.height': v.height,
+              'video.width': v.width,
+              'video.codec': v.codec,
+              'video.pix_fmt': VIDEO_PIX_FMT,
+              'video.is_depth_map': false,
+              'video.fps': fps,
+              'video.channels': 3,
+              has_audio: false,
+            },
+          },
+        ]),
+      ),
       timestamp: scalar('float32'),
       frame_index: scalar('int64'),
       episode_index: scalar('int64'),
@@ -398,14 +789,17 @@ export async function exportLeRobot(options: LeRobotExportOptions): Promise<LeRo
       task_index: scalar('int64'),
     },
   };
+  const bounds = episodes.map((e, i) => ({ from: from[i]!, length: e.length }));
+  const numeric = (values: ArrayLike<number>, dim: number) => ({ ...columnStats(values, dim), ...columnQuantiles(values, dim, bounds) });
   const stats = {
-    action: columnStats(action, ACTION_DIM),
-    'observation.state': columnStats(state, stateDim),
-    timestamp: columnStats(timestamp, 1),
-    frame_index: columnStats(frameIndex, 1),
-    episode_index: columnStats(episodeIndex, 1),
-    index: columnStats(index, 1),
-    task_index: columnStats(taskIndex, 1),
+    action: numeric(action, ACTION_DIM),
+    'observation.state': numeric(state, stateDim),
+    ...videoStats,
+    timestamp: numeric(timestamp, 1),
+    frame_index: numeric(frameIndex, 1),
+    episode_index: numeric(episodeIndex, 1),
+    index: numeric(index, 1),
+    task_index: numeric(taskIndex, 1),
   };
 
   const outputs: [string, Uint8Array | string][] = [
@@ -415,7 +809,7 @@ export async function exportLeRobot(options: LeRobotExportOptions): Promise<LeRo
     ['meta/episodes/chunk-000/file-000.parquet', new Uint8Array(episodesFile)],
     ['data/chunk-000/file-000.parquet', new Uint8Array(dataFile)],
   ];
-  const files: { path: string; bytes: number }[] = [];
+  const files: { path: string; bytes: number }[] = videos.map((v) => ({ path: v.path, bytes: v.bytes }));
   for (const [k, [rel, content]] of outputs.entries()) {
     progress(0.9 + (0.1 * k) / outputs.length, 'writing');
     const full = join(outDir, rel);
@@ -424,5 +818,5 @@ export async function exportLeRobot(options: LeRobotExportOptions): Promise<LeRo
     files.push({ path: rel, bytes: typeof content === 'string' ? Buffer.byteLength(content) : content.length });
   }
   progress(1, 'writing');
-  return { episodes: episodes.length, frames: total, tasks, skipped, files };
+  return { episodes: episodes.length, frames: total, tasks, skipped, files, videos };
 }
