@@ -37,11 +37,20 @@ const until = (what: string, test: () => boolean | Promise<boolean>, ms = 60_000
 const newPage = (viewport?: { width: number; height: number }): Promise<{ context: BrowserContext; page: Page }> => newWindow(browser, pageErrors, viewport);
 
 type Vec = [number, number, number];
+type Quat = [number, number, number, number];
+interface IwerHand {
+  position: { x: number; y: number; z: number };
+  quaternion: { x: number; y: number; z: number; w: number; set(x: number, y: number, z: number, w: number): unknown };
+}
 interface OperatorWindow {
   dexbridge: {
-    device: { hands: { right: { position: { x: number; y: number; z: number } } } };
-    stats: { framesSent: number; hudRows: readonly string[]; lastRight: Float32Array };
-    xrButtons: Map<string, { localToWorld(v: unknown): { x: number; y: number; z: number }; position: { clone(): { set(x: number, y: number, z: number): unknown } } }>;
+    device: { hands: { right: IwerHand; left: IwerHand } };
+    stats: { framesSent: number; hudRows: readonly string[]; lastRight: Float32Array; lastLeft: Float32Array };
+    menuState: { shown: boolean; pinned: boolean; palmCos: number; head: Vec };
+    xrButtons: Map<
+      string,
+      { localToWorld(v: unknown): { x: number; y: number; z: number }; position: { clone(): { set(x: number, y: number, z: number): unknown } }; userData: { label?: string } }
+    >;
   };
 }
 
@@ -98,6 +107,61 @@ async function poke(page: Page, id: string): Promise<void> {
   await moveTipTo(page, front);
 }
 
+const sub = (a: Vec, b: Vec): Vec => [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
+const cross = (a: Vec, b: Vec): Vec => [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
+const unit = (a: Vec): Vec => {
+  const n = Math.hypot(...a);
+  return [a[0] / n, a[1] / n, a[2] / n];
+};
+/** The smallest rotation taking unit vector `a` onto unit vector `b`. */
+function rotationBetween(a: Vec, b: Vec): Quat {
+  const w = 1 + a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+  // Opposite vectors: half a turn about any axis across them.
+  const [x, y, z] = w < 1e-6 ? unit(Math.abs(a[0]) > 0.5 ? cross(a, [0, 1, 0]) : cross(a, [1, 0, 0])) : cross(a, b);
+  const n = Math.hypot(x, y, z, w < 1e-6 ? 0 : w);
+  return [x / n, y / n, z / n, w < 1e-6 ? 0 : w / n];
+}
+const multiply = (a: Quat, b: Quat): Quat => [
+  a[3] * b[0] + a[0] * b[3] + a[1] * b[2] - a[2] * b[1],
+  a[3] * b[1] - a[0] * b[2] + a[1] * b[3] + a[2] * b[0],
+  a[3] * b[2] + a[0] * b[1] - a[1] * b[0] + a[2] * b[3],
+  a[3] * b[3] - a[0] * b[0] - a[1] * b[1] - a[2] * b[2],
+];
+
+/**
+ * Turns the emulated left hand until its palm faces the head (`toward`) or faces away from it,
+ * measured on the joints the page sent: the palm's normal is index × little metacarpal from the
+ * wrist (WebXR joints 0, 5, 20), as a left hand has it.
+ */
+async function turnLeftPalm(page: Page, toward: boolean): Promise<void> {
+  await until(`the left palm turned ${toward ? 'to' : 'away from'} the head`, async () => {
+    const { j, head, q, sent } = await page.evaluate(() => {
+      const w = (window as unknown as OperatorWindow).dexbridge;
+      const h = w.device.hands.left.quaternion;
+      return { j: [...w.stats.lastLeft], head: w.menuState.head, q: [h.x, h.y, h.z, h.w] as Quat, sent: w.stats.framesSent };
+    });
+    const at = (i: number): Vec => [j[i * 8]!, j[i * 8 + 1]!, j[i * 8 + 2]!];
+    const wrist = at(0);
+    const normal = unit(cross(sub(at(5), wrist), sub(at(20), wrist)));
+    const centre: Vec = [(wrist[0] + at(10)[0]) / 2, (wrist[1] + at(10)[1]) / 2, (wrist[2] + at(10)[2]) / 2];
+    const toHead = unit(sub(head, centre));
+    const want: Vec = toward ? toHead : [-toHead[0], -toHead[1], -toHead[2]];
+    const cos = normal[0] * want[0] + normal[1] * want[1] + normal[2] * want[2];
+    if (cos > 0.97) return true;
+    const turned = multiply(rotationBetween(normal, want), q);
+    await page.evaluate((t) => (window as unknown as OperatorWindow).dexbridge.device.hands.left.quaternion.set(t[0], t[1], t[2], t[3]), turned);
+    await page.waitForFunction((n) => (window as unknown as OperatorWindow).dexbridge.stats.framesSent >= n + 2, sent, { timeout: 60_000 });
+    return false;
+  });
+}
+
+const menuShown = (page: Page): Promise<{ shown: boolean; take: boolean }> =>
+  page.evaluate(() => {
+    const w = (window as unknown as OperatorWindow).dexbridge;
+    return { shown: w.menuState.shown, take: w.xrButtons.has('take') };
+  });
+const buttonLabel = (page: Page, id: string): Promise<string | undefined> => page.evaluate((id) => (window as unknown as OperatorWindow).dexbridge.xrButtons.get(id)?.userData.label, id);
+
 const hudRows = (page: Page): Promise<readonly string[]> => page.evaluate(() => (window as unknown as OperatorWindow).dexbridge.stats.hudRows);
 
 describe('the operator and dashboard views in Chromium (issue 14)', () => {
@@ -150,7 +214,21 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       expect(lastError).toMatchObject({ code: 'LEASE_HELD', ref: 'binary:1' });
     });
 
-    it('take control and engage are poked on the XR panel, under the server’s authority rules', async () => {
+    it('the wrist menu comes with the left palm turned to the face and goes when it turns away', async () => {
+      await turnLeftPalm(op.page, false);
+      await until('no wrist menu while the palm faces away', async () => !(await menuShown(op.page)).shown);
+      expect((await menuShown(op.page)).take, 'a hidden menu has no buttons to press').toBe(false);
+      // The e-stop stays, menu or not.
+      expect(await op.page.evaluate(() => (window as unknown as OperatorWindow).dexbridge.xrButtons.has('estop'))).toBe(true);
+      await turnLeftPalm(op.page, true);
+      await until('the wrist menu shown', async () => {
+        const m = await menuShown(op.page);
+        return m.shown && m.take;
+      });
+      await op.page.screenshot({ path: join(ARTIFACTS, 'views-operator-wrist-menu.png') });
+    });
+
+    it('take control and engage are poked on the wrist menu, under the server’s authority rules', async () => {
       await poke(op.page, 'take');
       await until('the headset holds the lease', () => run.server.leaseHolder() === 'quest-xr');
       await until('the HUD no longer says LEASE_HELD', async () => !(await hudRows(op.page)).some((r) => r.startsWith('LEASE_HELD')));
@@ -180,6 +258,36 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       await until('the robot states clear the e-stop', () => !stateEstop);
       await until('the HUD asks for Engage', async () => (await hudRows(op.page)).some((r) => /held \(estop_reset\): press Engage to move/.test(r)));
       await op.page.screenshot({ path: join(ARTIFACTS, 'views-operator-reset.png') });
+    });
+
+    it('the wrist menu records: Stop ✓ ends the running recording, a chosen task and Record start another, Stop ✗ marks it failed', async () => {
+      const listing = async () => ((await (await fetch(`${base}/api/recordings`)).json()) as { recordings: { name: string; recording: boolean; complete: boolean; task: string | null; success: boolean | null }[] }).recordings;
+      const session = (await listing()).find((r) => r.recording);
+      expect(session, 'the session recording').toBeDefined();
+      let from = events.length;
+      await poke(op.page, 'stop-ok');
+      await until('the session recording stopped', () => events.slice(from).some((e) => e.event === 'recording' && e.detail['active'] === false && e.detail['file'] === session!.name));
+      expect((await listing()).find((r) => r.name === session!.name)).toMatchObject({ success: true, complete: true, recording: false });
+      // A task given on the dashboard (its recordings view labels the finished file) becomes a choice in the headset.
+      const patched = await fetch(`${base}/api/recordings/${session!.name}`, { method: 'PATCH', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ task: 'fold the towel' }) });
+      expect(patched.status).toBe(200);
+      await until('the task chosen on the wrist menu', async () => {
+        if ((await buttonLabel(op.page, 'task')) === 'task: fold the towel') return true;
+        await poke(op.page, 'task-next');
+        return false;
+      });
+      from = events.length;
+      await poke(op.page, 'record');
+      await until('a recording started from the headset', () => events.slice(from).some((e) => e.event === 'recording' && e.detail['active'] === true));
+      const file = events.slice(from).find((e) => e.event === 'recording' && e.detail['active'] === true)!.detail['file'] as string;
+      expect((await listing()).find((r) => r.name === file)).toMatchObject({ recording: true, task: 'fold the towel' });
+      await until('the menu offers Stop', () => op.page.evaluate(() => (window as unknown as OperatorWindow).dexbridge.xrButtons.has('stop-fail')));
+      await op.page.screenshot({ path: join(ARTIFACTS, 'views-operator-wrist-menu-recording.png') });
+      from = events.length;
+      await poke(op.page, 'stop-fail');
+      await until('the headset’s recording stopped', () => events.slice(from).some((e) => e.event === 'recording' && e.detail['active'] === false && e.detail['file'] === file));
+      expect((await listing()).find((r) => r.name === file)).toMatchObject({ task: 'fold the towel', success: false, complete: true });
+      expect(pageErrors).toEqual([]);
     });
   });
   describe('the dashboard', () => {

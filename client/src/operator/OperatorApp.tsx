@@ -16,9 +16,9 @@ import { RobotRig } from '../robot/RobotRig.js';
 import { DEMO, DEMO_HANDOFF, holdsLease } from '../store/lease.js';
 import type { LiveSession } from '../store/live.js';
 import { Ring } from '../store/telemetry.js';
-import { createHandReader } from './handPoses.js';
+import { createHandReader, type HandReader } from './handPoses.js';
 import { Hud, type HudLine } from './Hud.js';
-import { XrControls } from './XrControls.js';
+import { XrControls, type XrControlsProps } from './XrControls.js';
 
 /** Frame-to-send times and end-to-end latencies, for the HUD and the benchmark. */
 export interface OperatorStats {
@@ -54,13 +54,28 @@ export function OperatorApp({
   emulated,
   ownName,
   xrButtons,
-}: { session: LiveSession; model: RobotModel; store: XRStore; stats: OperatorStats; emulated: boolean; ownName: string; xrButtons: Map<string, Mesh> }) {
+  token,
+  menuState,
+}: {
+  session: LiveSession;
+  model: RobotModel;
+  store: XRStore;
+  stats: OperatorStats;
+  emulated: boolean;
+  ownName: string;
+  xrButtons: Map<string, Mesh>;
+  token: string | undefined;
+  menuState: XrControlsProps['menuState'];
+}) {
   const phase = useStore(session.store, (s) => s.phase);
   const role = useStore(session.store, (s) => s.welcome?.role);
   const status = useStore(session.store, (s) => s.status);
   const summary = useStore(session.store, (s) => s.summary);
   const lastError = useStore(session.store, (s) => s.lastError);
   const inSession = useXRMode(store);
+  // One reader for both hands, shared by the frame sender and the wrist menu (which follows the left hand).
+  const hands = useMemo(() => createHandReader(), []);
+  const [camera, setCamera] = useState<string | null>(null);
   const [support, setSupport] = useState<{ ar: boolean; vr: boolean } | undefined>();
   useEffect(() => {
     const xr = navigator.xr;
@@ -129,8 +144,8 @@ export function OperatorApp({
         <XR store={store}>
           <ambientLight intensity={0.7} />
           <directionalLight position={[1, 3, 2]} intensity={1.4} />
-          <OperatorScene session={session} model={model} stats={stats} store={store} ownName={ownName} />
-          <XrControls session={session} ownName={ownName} registry={xrButtons} />
+          <OperatorScene session={session} model={model} stats={stats} store={store} ownName={ownName} reader={hands} />
+          <XrControls session={session} ownName={ownName} registry={xrButtons} hands={hands} token={token} menuState={menuState} camera={camera} onCamera={setCamera} />
         </XR>
       </Canvas>
     </div>
@@ -143,7 +158,7 @@ function useXRMode(store: XRStore): boolean {
   return mode !== null;
 }
 
-function OperatorScene({ session, model, stats, store, ownName }: { session: LiveSession; model: RobotModel; stats: OperatorStats; store: XRStore; ownName: string }) {
+function OperatorScene({ session, model, stats, store, ownName, reader }: { session: LiveSession; model: RobotModel; stats: OperatorStats; store: XRStore; ownName: string; reader: HandReader }) {
   const things = useMemo(() => {
     const rig = new RobotRig(model);
     // Rig frame (x forward, z up) in the XR space (−z forward, y up): the robot faces where the operator faces.
@@ -152,8 +167,8 @@ function OperatorScene({ session, model, stats, store, ownName }: { session: Liv
     holder.position.set(0, 0, -ROBOT_AHEAD_M);
     holder.add(rig.root);
     const hands = { left: new PointSet(25, 0.006, '#ffcc00'), right: new PointSet(25, 0.006, '#ffcc00') };
-    return { rig, holder, hands, hud: new Hud(), reader: createHandReader(), frame: new Uint8Array(HAND_FRAME_BYTES), seq: 0, lastTMs: 0, stateSeq: -1, hudAt: 0 };
-  }, [model]);
+    return { rig, holder, hands, hud: new Hud(), reader, frame: new Uint8Array(HAND_FRAME_BYTES), seq: 0, lastTMs: 0, stateSeq: -1, hudAt: 0 };
+  }, [model, reader]);
   useEffect(() => {
     const off = session.client.onState((s, t) => {
       // States answering our own frames: the operator's full loop (frame → server → state back).
@@ -241,7 +256,7 @@ export function hudLines(session: LiveSession, stats: OperatorStats, ownName: st
   if (role !== 'operator') lines.push({ text: `${role ?? 'no role'}: no operator token, hand frames are not sent`, color: RED });
   else if (holder !== null && !mine) {
     lines.push({ text: `LEASE_HELD: ${holder} holds the control lease`, color: RED });
-    lines.push({ text: 'your hand frames are refused: Take control (panel, left)', color: AMBER });
+    lines.push({ text: 'your hand frames are refused: Take control (wrist menu: left palm to your face)', color: AMBER });
     if (holder === DEMO) lines.push({ text: 'taking it ends the demo until the server restarts', color: AMBER });
   }
   if (s.estopLatched) lines.push({ text: 'E-STOP LATCHED: reset it, then engage', color: RED });
