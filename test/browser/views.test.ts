@@ -38,6 +38,21 @@ const newPage = (viewport?: { width: number; height: number }): Promise<{ contex
 
 type Vec = [number, number, number];
 type Quat = [number, number, number, number];
+interface Rect {
+  minX: number;
+  minY: number;
+  maxX: number;
+  maxY: number;
+}
+interface Regions {
+  robot: Rect;
+  hud: Rect | null;
+  camera: Rect | null;
+}
+const overlap = (a: Rect, b: Rect): boolean => a.minX < b.maxX && b.minX < a.maxX && a.minY < b.maxY && b.minY < a.maxY;
+const inView = (a: Rect): boolean => a.maxX > -1 && a.minX < 1 && a.maxY > -1 && a.minY < 1;
+const wholeInView = (a: Rect): boolean => a.minX > -1 && a.maxX < 1 && a.minY > -1 && a.maxY < 1;
+const fmt = (r: Rect | null): string => (r ? `x ${r.minX.toFixed(2)}..${r.maxX.toFixed(2)} y ${r.minY.toFixed(2)}..${r.maxY.toFixed(2)}` : 'none');
 interface IwerHand {
   position: { x: number; y: number; z: number };
   quaternion: { x: number; y: number; z: number; w: number; set(x: number, y: number, z: number, w: number): unknown };
@@ -47,6 +62,7 @@ interface OperatorWindow {
     device: { hands: { right: IwerHand; left: IwerHand } };
     stats: { framesSent: number; hudRows: readonly string[]; lastRight: Float32Array; lastLeft: Float32Array };
     menuState: { shown: boolean; pinned: boolean; palmCos: number; head: Vec };
+    xrView: { regions(): Regions[]; cameraPanel(): { id: string; frames: number; settled: boolean; meshes: number } | null };
     xrButtons: Map<
       string,
       { localToWorld(v: unknown): { x: number; y: number; z: number }; position: { clone(): { set(x: number, y: number, z: number): unknown } }; userData: { label?: string } }
@@ -169,7 +185,14 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     clientDir = await buildClient();
     recordingsDir = mkdtempSync(join(tmpdir(), 'dexbridge-recs-'));
-    run = await startDexbridge({ port: 0, operatorToken: TOKEN, recordingsDir, record: 'session', clientDir, demo: true });
+    run = await startDexbridge({
+      port: 0, operatorToken: TOKEN, recordingsDir, record: 'session', clientDir, demo: true,
+      cameras: [
+        { id: 'head', source: 'ffmpeg', input: 'testsrc2=size=320x240:rate=10', format: 'lavfi', realtime: true },
+        // A stereo camera whose left view is all red and right view all blue: each eye must see only its own colour.
+        { id: 'eyes', source: 'ffmpeg', input: 'color=c=red:s=160x120:r=10[a];color=c=blue:s=160x120:r=10[b];[a][b]hstack', format: 'lavfi', realtime: true, stereo: 'side-by-side' },
+      ],
+    });
     base = `http://localhost:${run.port}`;
     run.server.loop.onEvent((e) => events.push({ event: e.event, detail: e.detail as Record<string, unknown> }));
     run.server.loop.onState((s) => {
@@ -287,6 +310,84 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       await poke(op.page, 'stop-fail');
       await until('the headset’s recording stopped', () => events.slice(from).some((e) => e.event === 'recording' && e.detail['active'] === false && e.detail['file'] === file));
       expect((await listing()).find((r) => r.name === file)).toMatchObject({ task: 'fold the towel', success: false, complete: true });
+      expect(pageErrors).toEqual([]);
+    });
+
+    /** Chooses camera `id` with the wrist menu's camera button and waits until its panel stands still with a picture. */
+    async function showCamera(id: string): Promise<void> {
+      await until(`camera ${id} chosen on the wrist menu`, async () => {
+        if ((await buttonLabel(op.page, 'camera')) === `camera: ${id}`) return true;
+        await poke(op.page, 'camera-next');
+        return false;
+      });
+      await until(`camera ${id}'s panel drawn and in place`, async () => {
+        const p = await op.page.evaluate(() => (window as unknown as OperatorWindow).dexbridge.xrView.cameraPanel());
+        return p !== null && p.id === id && p.frames > 0 && p.settled;
+      });
+    }
+
+    it('the camera chosen on the wrist menu shows above the robot: in each eye, robot, HUD and camera panel do not overlap, and both panels are in view', async () => {
+      await showCamera('head');
+      const regions = await op.page.evaluate(() => (window as unknown as OperatorWindow).dexbridge.xrView.regions());
+      await op.page.screenshot({ path: join(ARTIFACTS, 'views-operator-camera-panel.png') });
+      expect(regions.length).toBeGreaterThan(0);
+      regions.forEach((r, eye) => {
+        console.info(`views: eye ${eye}: robot ${fmt(r.robot)}, HUD ${fmt(r.hud)}, camera ${fmt(r.camera)}`);
+        expect(r.hud, 'the HUD is drawn in XR').not.toBeNull();
+        expect(r.camera, 'the camera panel is drawn').not.toBeNull();
+        expect(inView(r.robot), 'the robot is in view').toBe(true);
+        expect(wholeInView(r.hud!) && wholeInView(r.camera!), 'HUD and camera panel wholly in view').toBe(true);
+        expect(overlap(r.robot, r.hud!), 'HUD over the robot').toBe(false);
+        expect(overlap(r.robot, r.camera!), 'camera panel over the robot').toBe(false);
+        expect(overlap(r.hud!, r.camera!), 'camera panel over the HUD').toBe(false);
+      });
+      expect(pageErrors).toEqual([]);
+    });
+
+    it('a stereo camera shows its left half to the left eye and its right half to the right eye', async () => {
+      // IWER draws both eyes side by side on the page's canvas once stereo is on: left eye left.
+      await op.page.evaluate(() => {
+        (window as unknown as { dexbridge: { device: { stereoEnabled: boolean } } }).dexbridge.device.stereoEnabled = true;
+      });
+      await showCamera('eyes');
+      expect(await op.page.evaluate(() => (window as unknown as OperatorWindow).dexbridge.xrView.cameraPanel()?.meshes)).toBe(2);
+      /** The colour drawn at the middle of the camera panel in each eye's half of the canvas, from one screenshot. */
+      const colours = async (): Promise<{ regions: Regions[]; rgb: [number, number, number][] }> => {
+        const regions = await op.page.evaluate(() => (window as unknown as OperatorWindow).dexbridge.xrView.regions());
+        const png = (await op.page.locator('canvas').first().screenshot()).toString('base64');
+        const rgb = await op.page.evaluate(
+          async ([png, centres]) => {
+            const bitmap = await createImageBitmap(await (await fetch(`data:image/png;base64,${png}`)).blob());
+            const c = new OffscreenCanvas(bitmap.width, bitmap.height);
+            const ctx = c.getContext('2d')!;
+            ctx.drawImage(bitmap, 0, 0);
+            return centres.map(([eye, x, y]) => {
+              const half = bitmap.width / 2;
+              const px = Math.round(eye * half + ((x + 1) / 2) * half), py = Math.round(((1 - y) / 2) * bitmap.height);
+              const d = ctx.getImageData(px - 2, py - 2, 5, 5).data;
+              const sum: [number, number, number] = [0, 0, 0];
+              for (let i = 0; i < d.length; i += 4) for (let k = 0; k < 3; k++) sum[k]! += d[i + k]! / 25;
+              return sum;
+            });
+          },
+          [png, regions.map((r, eye) => [eye, (r.camera!.minX + r.camera!.maxX) / 2, (r.camera!.minY + r.camera!.maxY) / 2] as const)] as const,
+        );
+        return { regions, rgb };
+      };
+      let seen = await colours();
+      await until('each eye sees its own half of the stereo image', async () => {
+        seen = await colours();
+        return seen.regions.length === 2 && seen.rgb.length === 2;
+      });
+      await op.page.screenshot({ path: join(ARTIFACTS, 'views-operator-stereo.png') });
+      console.info(`views: stereo panel, left eye rgb ${seen.rgb[0]!.map((v) => v.toFixed(0))}, right eye rgb ${seen.rgb[1]!.map((v) => v.toFixed(0))}`);
+      const [l, r] = seen.rgb as [[number, number, number], [number, number, number]];
+      // The left view is red, the right view blue: each eye must see only its own.
+      expect(l[0] - l[2], 'left eye: red').toBeGreaterThan(100);
+      expect(r[2] - r[0], 'right eye: blue').toBeGreaterThan(100);
+      seen.regions.forEach((reg) => {
+        expect(overlap(reg.robot, reg.camera!), 'stereo panel over the robot').toBe(false);
+      });
       expect(pageErrors).toEqual([]);
     });
   });

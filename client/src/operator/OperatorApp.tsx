@@ -5,12 +5,13 @@
  * of the operator, facing away (the operator looks over its shoulders), with a head-up display.
  */
 import type { RobotModel } from '@dexbridge/urdf';
-import { encodeHandFrame, HAND_FRAME_BYTES } from '@dexbridge/server/protocol';
-import { Canvas, useFrame } from '@react-three/fiber';
+import { type CameraInfo, encodeHandFrame, HAND_FRAME_BYTES } from '@dexbridge/server/protocol';
+import { Canvas, useFrame, useThree } from '@react-three/fiber';
 import { XR, type XRStore } from '@react-three/xr';
 import { useEffect, useMemo, useState } from 'react';
-import { Group, type Mesh } from 'three';
+import { Group, type Mesh, Vector3 } from 'three';
 import { useStore } from 'zustand';
+import { CameraFeed } from '../cameras/CameraFeed.js';
 import { PointSet } from '../robot/overlays.js';
 import { RobotRig } from '../robot/RobotRig.js';
 import { DEMO, DEMO_HANDOFF, holdsLease } from '../store/lease.js';
@@ -18,7 +19,9 @@ import type { LiveSession } from '../store/live.js';
 import { Ring } from '../store/telemetry.js';
 import { createHandReader, type HandReader } from './handPoses.js';
 import { Hud, type HudLine } from './Hud.js';
+import { type CameraPanel3d, XrCameraPanel } from './XrCameraPanel.js';
 import { XrControls, type XrControlsProps } from './XrControls.js';
+import { viewRegions } from './viewRegions.js';
 
 /** Frame-to-send times and end-to-end latencies, for the HUD and the benchmark. */
 export interface OperatorStats {
@@ -56,6 +59,7 @@ export function OperatorApp({
   xrButtons,
   token,
   menuState,
+  exposed,
 }: {
   session: LiveSession;
   model: RobotModel;
@@ -66,6 +70,8 @@ export function OperatorApp({
   xrButtons: Map<string, Mesh>;
   token: string | undefined;
   menuState: XrControlsProps['menuState'];
+  /** `window.dexbridge`: the page puts what tests look at here. */
+  exposed: Record<string, unknown>;
 }) {
   const phase = useStore(session.store, (s) => s.phase);
   const role = useStore(session.store, (s) => s.welcome?.role);
@@ -76,6 +82,11 @@ export function OperatorApp({
   // One reader for both hands, shared by the frame sender and the wrist menu (which follows the left hand).
   const hands = useMemo(() => createHandReader(), []);
   const [camera, setCamera] = useState<string | null>(null);
+  const cameras = useStore(session.store, (s) => s.welcome?.cameras);
+  const cameraInfo = cameras?.find((c) => c.id === camera);
+  // The headset receives only the camera it shows (none until one is chosen on the wrist menu).
+  const feed = useMemo(() => new CameraFeed(session.client, []), [session]);
+  useEffect(() => () => feed.close(), [feed]);
   const [support, setSupport] = useState<{ ar: boolean; vr: boolean } | undefined>();
   useEffect(() => {
     const xr = navigator.xr;
@@ -144,7 +155,7 @@ export function OperatorApp({
         <XR store={store}>
           <ambientLight intensity={0.7} />
           <directionalLight position={[1, 3, 2]} intensity={1.4} />
-          <OperatorScene session={session} model={model} stats={stats} store={store} ownName={ownName} reader={hands} />
+          <OperatorScene session={session} model={model} stats={stats} store={store} ownName={ownName} reader={hands} feed={feed} camera={cameraInfo} exposed={exposed} />
           <XrControls session={session} ownName={ownName} registry={xrButtons} hands={hands} token={token} menuState={menuState} camera={camera} onCamera={setCamera} />
         </XR>
       </Canvas>
@@ -158,7 +169,30 @@ function useXRMode(store: XRStore): boolean {
   return mode !== null;
 }
 
-function OperatorScene({ session, model, stats, store, ownName, reader }: { session: LiveSession; model: RobotModel; stats: OperatorStats; store: XRStore; ownName: string; reader: HandReader }) {
+function OperatorScene({
+  session,
+  model,
+  stats,
+  store,
+  ownName,
+  reader,
+  feed,
+  camera,
+  exposed,
+}: {
+  session: LiveSession;
+  model: RobotModel;
+  stats: OperatorStats;
+  store: XRStore;
+  ownName: string;
+  reader: HandReader;
+  feed: CameraFeed;
+  camera: CameraInfo | undefined;
+  exposed: Record<string, unknown>;
+}) {
+  const gl = useThree((s) => s.gl);
+  const viewCamera = useThree((s) => s.camera);
+  const cameraPanel = useMemo(() => ({ panel: undefined as CameraPanel3d | undefined }), []);
   const things = useMemo(() => {
     const rig = new RobotRig(model);
     // Rig frame (x forward, z up) in the XR space (−z forward, y up): the robot faces where the operator faces.
@@ -179,6 +213,13 @@ function OperatorScene({ session, model, stats, store, ownName, reader }: { sess
       things.rig.dispose();
     };
   }, [session, things, stats]);
+  useEffect(() => {
+    // For tests: where the robot, the HUD and the camera panel fall in each eye's view.
+    exposed['xrView'] = {
+      regions: () => viewRegions(gl.xr.isPresenting ? gl.xr.getCamera().cameras : [viewCamera], things.rig.root, things.hud.mesh, cameraPanel.panel),
+      cameraPanel: () => (cameraPanel.panel ? { id: cameraPanel.panel.info.id, frames: cameraPanel.panel.frames, settled: cameraPanel.panel.settled, meshes: cameraPanel.panel.meshes.length } : null),
+    };
+  }, [exposed, gl, viewCamera, things, cameraPanel]);
   useFrame((state, _delta, frame?: XRFrame) => {
     const t0 = performance.now();
     const x = things;
@@ -221,7 +262,8 @@ function OperatorScene({ session, model, stats, store, ownName, reader }: { sess
     }
     // The HUD is for the headset; the page around the canvas says the same before XR.
     x.hud.mesh.visible = frame !== undefined;
-    x.hud.follow(state.camera);
+    state.camera.getWorldPosition(headAt);
+    x.hud.place(x.rig.root, headAt, t0);
   });
   return (
     <>
@@ -229,11 +271,13 @@ function OperatorScene({ session, model, stats, store, ownName, reader }: { sess
       <primitive object={things.hands.left.mesh} />
       <primitive object={things.hands.right.mesh} />
       <primitive object={things.hud.mesh} />
+      <XrCameraPanel feed={feed} camera={camera} robot={things.rig.root} exposed={cameraPanel} />
     </>
   );
 }
 
 const ZERO = new Float32Array(200);
+const headAt = new Vector3();
 const SIDES = ['left', 'right'] as const;
 
 /** A refusal shown on the HUD for this long after it came, ms. */
