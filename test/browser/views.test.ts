@@ -616,5 +616,49 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       await dash.context.close();
       expect(pageErrors).toEqual([]);
     });
+
+    it('the recording’s cameras follow the timeline: scrubbing shows the image at the playhead, playing moves it on', async () => {
+      const withCameras = (await listing()).find((r) => r.complete && r.operator?.startsWith('demo'));
+      expect(withCameras).toBeDefined();
+      const dash = await newPage({ width: 1280, height: 800 });
+      const page = dash.page;
+      await page.goto(`${base}/#recordings`);
+      await page.click(`[data-testid=recordings-list] tr[data-name="${withCameras!.name}"]`);
+      await page.waitForSelector('[data-testid=replay-camera-head]', { timeout: 60_000 });
+      const duration = Number((await page.textContent('[data-testid=playhead]'))!.split('/')[1]!.replace('s', '').trim());
+      /** The time of the image drawn, the playhead it was read for, and how many of its pixels are saturated colour. */
+      const shown = () =>
+        page.evaluate(() => {
+          const c = document.querySelector('[data-testid=replay-camera-head]') as HTMLCanvasElement;
+          const px = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+          let colour = 0;
+          for (let i = 0; i < px.length; i += 4) if (Math.max(px[i]!, px[i + 1]!, px[i + 2]!) - Math.min(px[i]!, px[i + 1]!, px[i + 2]!) > 100) colour++;
+          return { t: c.dataset['t'] ? Number(c.dataset['t']) : Number.NaN, playhead: Number(c.dataset['playhead']), colour: colour / (c.width * c.height) };
+        });
+      const scrubTo = async (x: number) => {
+        await page.locator('[data-testid=scrub]').fill(String(x));
+        // The camera at 10 Hz: the image shown is the last one at or before the playhead, no more than a second older (a busy machine may delay ffmpeg).
+        await until(`the image at ${x.toFixed(2)} s`, async () => {
+          const s = await shown();
+          return Math.abs(s.playhead - x) < 0.011 && s.t <= x + 1e-6 && x - s.t < 1;
+        });
+      };
+      const late = Math.max(1, duration * 0.8), early = Math.max(0.8, duration * 0.4);
+      await scrubTo(late);
+      const atLate = await shown();
+      expect(atLate.colour, 'the test pattern is drawn').toBeGreaterThan(0.3);
+      await page.screenshot({ path: join(ARTIFACTS, 'views-recording-cameras.png') });
+      await scrubTo(early);
+      const atEarly = await shown();
+      expect(atEarly.t).toBeLessThan(atLate.t);
+      // Playing (at 4×) moves the image on with the playhead.
+      await page.selectOption('select[aria-label=speed]', '4');
+      await page.click('[data-testid=play]');
+      await until('a later image while playing', async () => (await shown()).t > atEarly.t);
+      await page.click('[data-testid=play]');
+      console.info(`views: recorded camera head: image ${atLate.t.toFixed(2)} s at playhead ${atLate.playhead.toFixed(2)} s, ${(atLate.colour * 100).toFixed(0)} % colour; then ${atEarly.t.toFixed(2)} s at ${atEarly.playhead.toFixed(2)} s`);
+      await dash.context.close();
+      expect(pageErrors).toEqual([]);
+    });
 });
 });
