@@ -3,11 +3,14 @@
  * dexbridge server running its demo (the demo operator holds the control lease, as after
  * `dexbridge serve --demo`):
  * - the operator in IWER's emulated Quest 3 reads on the head-up display that the demo holds the
- *   lease and that its frames are refused, then pokes the XR panel's buttons with an emulated
- *   fingertip: take control, engage, e-stop (the robot latches);
+ *   lease and that its frames are refused, summons the wrist menu by turning the left palm to the
+ *   face, then pokes buttons with an emulated fingertip: take control, engage, e-stop (the robot
+ *   latches), reset, record with a chosen task and stop ✓/✗; chooses a camera and checks, in every
+ *   eye's projection, that the robot's bounding box, the HUD and the camera panel do not overlap;
+ *   a stereo camera shows each half to its eye (pixels);
  * - the dashboard at 1280×800 frames the whole robot;
  * - the session's recording, still being written, is listed as recording and opens; a task typed
- *   before Stop ✓ is saved with it.
+ *   before Stop ✓ is saved with it; a recording's camera follows the timeline.
  *
  * Every wait is for a condition; nothing asserts a rate or a duration. Screenshots land in
  * test-artifacts/browser/.
@@ -274,7 +277,7 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       expect(pageErrors).toEqual([]);
     });
 
-    it('after a reset from the XR panel the HUD says Engage is needed to move', async () => {
+    it('after a reset from the e-stop panel the HUD says Engage is needed to move', async () => {
       // The panel shows Reset while the e-stop is latched.
       await op.page.waitForFunction(() => (window as unknown as OperatorWindow).dexbridge.xrButtons.has('reset'), undefined, { timeout: 60_000 });
       await poke(op.page, 'reset');

@@ -267,7 +267,8 @@ function MenuButtons({
   const choices = ['', ...(task && !presets.includes(task) ? [task] : []), ...presets];
   const cycle = <T,>(list: readonly T[], now: T, by: number): T => list[(list.indexOf(now) + by + list.length) % list.length]!;
   const send = sender(session);
-  const b = { registry, ignore: 'left' as const };
+  // Beside the left hand, the menu ignores that hand's pointers; pinned, the left hand is free to press it too.
+  const b = pinned ? { registry } : { registry, ignore: 'left' as const };
   const two = [cell(0, 2), cell(1, 2)] as const;
   const three = [cell(0, 3), cell(1, 3), cell(2, 3)] as const;
   const arrows = (i: number) => cell(i, 5);
