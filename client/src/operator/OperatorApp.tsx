@@ -85,8 +85,13 @@ export function OperatorApp({
   const cameras = useStore(session.store, (s) => s.welcome?.cameras);
   const cameraInfo = cameras?.find((c) => c.id === camera);
   // The headset receives only the camera it shows (none until one is chosen on the wrist menu).
-  const feed = useMemo(() => new CameraFeed(session.client, []), [session]);
-  useEffect(() => () => feed.close(), [feed]);
+  // Made in an effect, not a memo: a feed closed by an effect's cleanup must be made again by the next run.
+  const [feed, setFeed] = useState<CameraFeed | undefined>(undefined);
+  useEffect(() => {
+    const f = new CameraFeed(session.client, []);
+    setFeed(f);
+    return () => f.close();
+  }, [session]);
   const [support, setSupport] = useState<{ ar: boolean; vr: boolean } | undefined>();
   useEffect(() => {
     const xr = navigator.xr;
@@ -186,7 +191,7 @@ function OperatorScene({
   store: XRStore;
   ownName: string;
   reader: HandReader;
-  feed: CameraFeed;
+  feed: CameraFeed | undefined;
   camera: CameraInfo | undefined;
   exposed: Record<string, unknown>;
 }) {
@@ -271,7 +276,7 @@ function OperatorScene({
       <primitive object={things.hands.left.mesh} />
       <primitive object={things.hands.right.mesh} />
       <primitive object={things.hud.mesh} />
-      <XrCameraPanel feed={feed} camera={camera} robot={things.rig.root} exposed={cameraPanel} />
+      {feed ? <XrCameraPanel feed={feed} camera={camera} robot={things.rig.root} exposed={cameraPanel} /> : null}
     </>
   );
 }
