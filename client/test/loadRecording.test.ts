@@ -72,3 +72,36 @@ describe('recordings in the browser', () => {
     expect(indexAt(new Float64Array(0), 1)).toBe(0);
   });
 });
+
+describe('recorded camera images, read by time', () => {
+  /** 120 states 11 ms apart; camera `head` records an image every 100 ms from 50 ms on, whose third byte is its number. */
+  async function withImages(): Promise<Uint8Array> {
+    const sink = new MemorySink();
+    const r = await Recorder.open(sink, { softwareVersion: 'test', startedAtIso: new Date(T0).toISOString(), urdf: rigUrdf(), cameras: ['head'], compressChunk: await loadZstdCompressor() });
+    for (let i = 0; i < 120; i++) r.writeAction(T0 + i * 11, new Float32Array(ACTION_DIM));
+    for (let k = 0; k < 13; k++) r.writeCameraFrame('head', T0 + 50 + k * 100, 'jpeg', Uint8Array.of(0xff, 0xd8, k, 0xff, 0xd9));
+    await r.close();
+    return sink.bytes();
+  }
+
+  for (const kind of ['complete (through the chunk index)', 'being recorded (no index)'] as const) {
+    it(`${kind}: the newest image at or before the playhead, none before the first`, async () => {
+      const full = await withImages();
+      // Without its closing magic the file is read as one being written: front to back.
+      const bytes = kind.startsWith('complete') ? full : full.subarray(0, full.length - 1);
+      const rec = await parseRecording('c.mcap', bytes, () => undefined);
+      expect(rec.partial).toBe(!kind.startsWith('complete'));
+      expect(rec.images.cameras).toEqual(['head']);
+      expect(await rec.images.at('head', 0.049)).toBeNull();
+      const first = await rec.images.at('head', 0.05);
+      expect(first).toMatchObject({ format: 'jpeg' });
+      expect(first!.t).toBeCloseTo(0.05, 6);
+      expect([...first!.bytes]).toEqual([0xff, 0xd8, 0, 0xff, 0xd9]);
+      expect((await rec.images.at('head', 0.749))!.bytes[2]).toBe(6);
+      expect((await rec.images.at('head', 0.75))!.bytes[2]).toBe(7);
+      // Scrubbing back reads the earlier one again.
+      expect((await rec.images.at('head', 0.3))!.bytes[2]).toBe(2);
+      expect(await rec.images.at('wrist', 0.3)).toBeNull();
+    });
+  }
+});

@@ -9,7 +9,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { type CameraConfig, FfmpegCamera, MjpegSplitter, parseCameraConfigs, parseCameraSpec, type RosCamera } from '../src/cameras/index.js';
+import { type CameraConfig, CameraHub, FfmpegCamera, ffmpegArgs, MjpegSplitter, parseCameraConfigs, parseCameraSpec, type RosCamera } from '../src/cameras/index.js';
 import type { CameraFrame } from '../src/cameras/index.js';
 import { startDexbridge, type RunningDexbridge } from '../src/bridge/startDexbridge.js';
 import { OutgoingBudget, resolveOutgoingOptions } from '../src/bridge/OutgoingBudget.js';
@@ -131,6 +131,30 @@ describe('welcome.cameras and status.cameras', () => {
 });
 
 describe('camera configuration', () => {
+  it('announces a stereo camera’s side-by-side layout in welcome.cameras, and refuses another layout', () => {
+    const configs = parseCameraConfigs([
+      { id: 'eyes', source: 'ffmpeg', input: '/dev/video2', stereo: 'side-by-side' },
+      { id: 'wrist', source: 'ros', topic: '/wrist/image/compressed', stereo: 'side-by-side' },
+      { id: 'head', source: 'ffmpeg', input: '/dev/video0' },
+    ]);
+    expect(configs.map((c) => c.stereo)).toEqual(['side-by-side', 'side-by-side', undefined]);
+    expect(() => parseCameraConfigs([{ id: 'a', source: 'ffmpeg', input: 'x', stereo: 'top-bottom' }])).toThrow(/cameras\[0\]\.stereo must be "side-by-side"/);
+    const hub = new CameraHub(configs, { now: () => 0, rosAvailable: false });
+    expect(hub.cameras).toEqual([
+      { id: 'eyes', source: 'ffmpeg', codec: 'jpeg', stereo: 'side-by-side' },
+      { id: 'wrist', source: 'ros', codec: 'jpeg', stereo: 'side-by-side' },
+      { id: 'head', source: 'ffmpeg', codec: 'jpeg' },
+    ]);
+    // ffmpeg is not told about it: the layout is the headset's business.
+    expect(ffmpegArgs({ id: 'eyes', input: '/dev/video2', now: () => 0 }).join(' ')).not.toMatch(/stereo/);
+    const welcome = {
+      type: 'welcome', protocol: 1, sessionId: 'c1', role: 'viewer', serverTimeMs: 1, controlRateHz: 90, jointNames: [], actionNames: [],
+      limits: { maxMessageBytes: 65536, maxMessagesPerSecond: 300, watchdogMs: 200 }, cameras: hub.cameras,
+    };
+    expect(parseServerMessage(JSON.stringify(welcome))).toMatchObject({ ok: true, msg: { cameras: hub.cameras } });
+    expect(parseServerMessage(JSON.stringify({ ...welcome, cameras: [{ id: 'a', source: 'ffmpeg', codec: 'jpeg', stereo: 'anaglyph' }] }))).toMatchObject({ ok: false, code: 'PROTO_BAD_MESSAGE' });
+  });
+
   it('reads ffmpeg and ros cameras and names the bad field', () => {
     expect(parseCameraConfigs([{ id: 'head', source: 'ffmpeg', input: '/dev/video0', format: 'v4l2', fps: 30 }, { id: 'wrist', source: 'ros', topic: '/wrist/image/compressed' }])).toEqual([
       { id: 'head', source: 'ffmpeg', input: '/dev/video0', format: 'v4l2', fps: 30 },

@@ -3,11 +3,14 @@
  * dexbridge server running its demo (the demo operator holds the control lease, as after
  * `dexbridge serve --demo`):
  * - the operator in IWER's emulated Quest 3 reads on the head-up display that the demo holds the
- *   lease and that its frames are refused, then pokes the XR panel's buttons with an emulated
- *   fingertip: take control, engage, e-stop (the robot latches);
+ *   lease and that its frames are refused, summons the wrist menu by turning the left palm to the
+ *   face, then pokes buttons with an emulated fingertip: take control, engage, e-stop (the robot
+ *   latches), reset, record with a chosen task and stop ✓/✗; chooses a camera and checks, in every
+ *   eye's projection, that the robot's bounding box, the HUD and the camera panel do not overlap;
+ *   a stereo camera shows each half to its eye (pixels);
  * - the dashboard at 1280×800 frames the whole robot;
  * - the session's recording, still being written, is listed as recording and opens; a task typed
- *   before Stop ✓ is saved with it.
+ *   before Stop ✓ is saved with it; a recording's camera follows the timeline.
  *
  * Every wait is for a condition; nothing asserts a rate or a duration. Screenshots land in
  * test-artifacts/browser/.
@@ -37,11 +40,36 @@ const until = (what: string, test: () => boolean | Promise<boolean>, ms = 60_000
 const newPage = (viewport?: { width: number; height: number }): Promise<{ context: BrowserContext; page: Page }> => newWindow(browser, pageErrors, viewport);
 
 type Vec = [number, number, number];
+type Quat = [number, number, number, number];
+interface Rect {
+  minX: number;
+  minY: number;
+  maxX: number;
+  maxY: number;
+}
+interface Regions {
+  robot: Rect;
+  hud: Rect | null;
+  camera: Rect | null;
+}
+const overlap = (a: Rect, b: Rect): boolean => a.minX < b.maxX && b.minX < a.maxX && a.minY < b.maxY && b.minY < a.maxY;
+const inView = (a: Rect): boolean => a.maxX > -1 && a.minX < 1 && a.maxY > -1 && a.minY < 1;
+const wholeInView = (a: Rect): boolean => a.minX > -1 && a.maxX < 1 && a.minY > -1 && a.maxY < 1;
+const fmt = (r: Rect | null): string => (r ? `x ${r.minX.toFixed(2)}..${r.maxX.toFixed(2)} y ${r.minY.toFixed(2)}..${r.maxY.toFixed(2)}` : 'none');
+interface IwerHand {
+  position: { x: number; y: number; z: number };
+  quaternion: { x: number; y: number; z: number; w: number; set(x: number, y: number, z: number, w: number): unknown };
+}
 interface OperatorWindow {
   dexbridge: {
-    device: { hands: { right: { position: { x: number; y: number; z: number } } } };
-    stats: { framesSent: number; hudRows: readonly string[]; lastRight: Float32Array };
-    xrButtons: Map<string, { localToWorld(v: unknown): { x: number; y: number; z: number }; position: { clone(): { set(x: number, y: number, z: number): unknown } } }>;
+    device: { hands: { right: IwerHand; left: IwerHand } };
+    stats: { framesSent: number; hudRows: readonly string[]; lastRight: Float32Array; lastLeft: Float32Array };
+    menuState: { shown: boolean; pinned: boolean; palmCos: number; head: Vec };
+    xrView: { regions(): Regions[]; cameraPanel(): { id: string; frames: number; settled: boolean; meshes: number } | null };
+    xrButtons: Map<
+      string,
+      { localToWorld(v: unknown): { x: number; y: number; z: number }; position: { clone(): { set(x: number, y: number, z: number): unknown } }; userData: { label?: string } }
+    >;
   };
 }
 
@@ -98,6 +126,61 @@ async function poke(page: Page, id: string): Promise<void> {
   await moveTipTo(page, front);
 }
 
+const sub = (a: Vec, b: Vec): Vec => [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
+const cross = (a: Vec, b: Vec): Vec => [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
+const unit = (a: Vec): Vec => {
+  const n = Math.hypot(...a);
+  return [a[0] / n, a[1] / n, a[2] / n];
+};
+/** The smallest rotation taking unit vector `a` onto unit vector `b`. */
+function rotationBetween(a: Vec, b: Vec): Quat {
+  const w = 1 + a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+  // Opposite vectors: half a turn about any axis across them.
+  const [x, y, z] = w < 1e-6 ? unit(Math.abs(a[0]) > 0.5 ? cross(a, [0, 1, 0]) : cross(a, [1, 0, 0])) : cross(a, b);
+  const n = Math.hypot(x, y, z, w < 1e-6 ? 0 : w);
+  return [x / n, y / n, z / n, w < 1e-6 ? 0 : w / n];
+}
+const multiply = (a: Quat, b: Quat): Quat => [
+  a[3] * b[0] + a[0] * b[3] + a[1] * b[2] - a[2] * b[1],
+  a[3] * b[1] - a[0] * b[2] + a[1] * b[3] + a[2] * b[0],
+  a[3] * b[2] + a[0] * b[1] - a[1] * b[0] + a[2] * b[3],
+  a[3] * b[3] - a[0] * b[0] - a[1] * b[1] - a[2] * b[2],
+];
+
+/**
+ * Turns the emulated left hand until its palm faces the head (`toward`) or faces away from it,
+ * measured on the joints the page sent: the palm's normal is index × little metacarpal from the
+ * wrist (WebXR joints 0, 5, 20), as a left hand has it.
+ */
+async function turnLeftPalm(page: Page, toward: boolean): Promise<void> {
+  await until(`the left palm turned ${toward ? 'to' : 'away from'} the head`, async () => {
+    const { j, head, q, sent } = await page.evaluate(() => {
+      const w = (window as unknown as OperatorWindow).dexbridge;
+      const h = w.device.hands.left.quaternion;
+      return { j: [...w.stats.lastLeft], head: w.menuState.head, q: [h.x, h.y, h.z, h.w] as Quat, sent: w.stats.framesSent };
+    });
+    const at = (i: number): Vec => [j[i * 8]!, j[i * 8 + 1]!, j[i * 8 + 2]!];
+    const wrist = at(0);
+    const normal = unit(cross(sub(at(5), wrist), sub(at(20), wrist)));
+    const centre: Vec = [(wrist[0] + at(10)[0]) / 2, (wrist[1] + at(10)[1]) / 2, (wrist[2] + at(10)[2]) / 2];
+    const toHead = unit(sub(head, centre));
+    const want: Vec = toward ? toHead : [-toHead[0], -toHead[1], -toHead[2]];
+    const cos = normal[0] * want[0] + normal[1] * want[1] + normal[2] * want[2];
+    if (cos > 0.97) return true;
+    const turned = multiply(rotationBetween(normal, want), q);
+    await page.evaluate((t) => (window as unknown as OperatorWindow).dexbridge.device.hands.left.quaternion.set(t[0], t[1], t[2], t[3]), turned);
+    await page.waitForFunction((n) => (window as unknown as OperatorWindow).dexbridge.stats.framesSent >= n + 2, sent, { timeout: 60_000 });
+    return false;
+  });
+}
+
+const menuShown = (page: Page): Promise<{ shown: boolean; take: boolean }> =>
+  page.evaluate(() => {
+    const w = (window as unknown as OperatorWindow).dexbridge;
+    return { shown: w.menuState.shown, take: w.xrButtons.has('take') };
+  });
+const buttonLabel = (page: Page, id: string): Promise<string | undefined> => page.evaluate((id) => (window as unknown as OperatorWindow).dexbridge.xrButtons.get(id)?.userData.label, id);
+
 const hudRows = (page: Page): Promise<readonly string[]> => page.evaluate(() => (window as unknown as OperatorWindow).dexbridge.stats.hudRows);
 
 describe('the operator and dashboard views in Chromium (issue 14)', () => {
@@ -105,7 +188,14 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     clientDir = await buildClient();
     recordingsDir = mkdtempSync(join(tmpdir(), 'dexbridge-recs-'));
-    run = await startDexbridge({ port: 0, operatorToken: TOKEN, recordingsDir, record: 'session', clientDir, demo: true });
+    run = await startDexbridge({
+      port: 0, operatorToken: TOKEN, recordingsDir, record: 'session', clientDir, demo: true,
+      cameras: [
+        { id: 'head', source: 'ffmpeg', input: 'testsrc2=size=320x240:rate=10', format: 'lavfi', realtime: true },
+        // A stereo camera whose left view is all red and right view all blue: each eye must see only its own colour.
+        { id: 'eyes', source: 'ffmpeg', input: 'color=c=red:s=160x120:r=10[a];color=c=blue:s=160x120:r=10[b];[a][b]hstack', format: 'lavfi', realtime: true, stereo: 'side-by-side' },
+      ],
+    });
     base = `http://localhost:${run.port}`;
     run.server.loop.onEvent((e) => events.push({ event: e.event, detail: e.detail as Record<string, unknown> }));
     run.server.loop.onState((s) => {
@@ -150,7 +240,21 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       expect(lastError).toMatchObject({ code: 'LEASE_HELD', ref: 'binary:1' });
     });
 
-    it('take control and engage are poked on the XR panel, under the server’s authority rules', async () => {
+    it('the wrist menu comes with the left palm turned to the face and goes when it turns away', async () => {
+      await turnLeftPalm(op.page, false);
+      await until('no wrist menu while the palm faces away', async () => !(await menuShown(op.page)).shown);
+      expect((await menuShown(op.page)).take, 'a hidden menu has no buttons to press').toBe(false);
+      // The e-stop stays, menu or not.
+      expect(await op.page.evaluate(() => (window as unknown as OperatorWindow).dexbridge.xrButtons.has('estop'))).toBe(true);
+      await turnLeftPalm(op.page, true);
+      await until('the wrist menu shown', async () => {
+        const m = await menuShown(op.page);
+        return m.shown && m.take;
+      });
+      await op.page.screenshot({ path: join(ARTIFACTS, 'views-operator-wrist-menu.png') });
+    });
+
+    it('take control and engage are poked on the wrist menu, under the server’s authority rules', async () => {
       await poke(op.page, 'take');
       await until('the headset holds the lease', () => run.server.leaseHolder() === 'quest-xr');
       await until('the HUD no longer says LEASE_HELD', async () => !(await hudRows(op.page)).some((r) => r.startsWith('LEASE_HELD')));
@@ -173,13 +277,121 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       expect(pageErrors).toEqual([]);
     });
 
-    it('after a reset from the XR panel the HUD says Engage is needed to move', async () => {
+    it('after a reset from the e-stop panel the HUD says Engage is needed to move', async () => {
       // The panel shows Reset while the e-stop is latched.
       await op.page.waitForFunction(() => (window as unknown as OperatorWindow).dexbridge.xrButtons.has('reset'), undefined, { timeout: 60_000 });
       await poke(op.page, 'reset');
       await until('the robot states clear the e-stop', () => !stateEstop);
       await until('the HUD asks for Engage', async () => (await hudRows(op.page)).some((r) => /held \(estop_reset\): press Engage to move/.test(r)));
       await op.page.screenshot({ path: join(ARTIFACTS, 'views-operator-reset.png') });
+    });
+
+    it('the wrist menu records: Stop ✓ ends the running recording, a chosen task and Record start another, Stop ✗ marks it failed', async () => {
+      const listing = async () => ((await (await fetch(`${base}/api/recordings`)).json()) as { recordings: { name: string; recording: boolean; complete: boolean; task: string | null; success: boolean | null }[] }).recordings;
+      const session = (await listing()).find((r) => r.recording);
+      expect(session, 'the session recording').toBeDefined();
+      let from = events.length;
+      await poke(op.page, 'stop-ok');
+      await until('the session recording stopped', () => events.slice(from).some((e) => e.event === 'recording' && e.detail['active'] === false && e.detail['file'] === session!.name));
+      expect((await listing()).find((r) => r.name === session!.name)).toMatchObject({ success: true, complete: true, recording: false });
+      // A task given on the dashboard (its recordings view labels the finished file) becomes a choice in the headset.
+      const patched = await fetch(`${base}/api/recordings/${session!.name}`, { method: 'PATCH', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ task: 'fold the towel' }) });
+      expect(patched.status).toBe(200);
+      await until('the task chosen on the wrist menu', async () => {
+        if ((await buttonLabel(op.page, 'task')) === 'task: fold the towel') return true;
+        await poke(op.page, 'task-next');
+        return false;
+      });
+      from = events.length;
+      await poke(op.page, 'record');
+      await until('a recording started from the headset', () => events.slice(from).some((e) => e.event === 'recording' && e.detail['active'] === true));
+      const file = events.slice(from).find((e) => e.event === 'recording' && e.detail['active'] === true)!.detail['file'] as string;
+      expect((await listing()).find((r) => r.name === file)).toMatchObject({ recording: true, task: 'fold the towel' });
+      await until('the menu offers Stop', () => op.page.evaluate(() => (window as unknown as OperatorWindow).dexbridge.xrButtons.has('stop-fail')));
+      await op.page.screenshot({ path: join(ARTIFACTS, 'views-operator-wrist-menu-recording.png') });
+      from = events.length;
+      await poke(op.page, 'stop-fail');
+      await until('the headset’s recording stopped', () => events.slice(from).some((e) => e.event === 'recording' && e.detail['active'] === false && e.detail['file'] === file));
+      expect((await listing()).find((r) => r.name === file)).toMatchObject({ task: 'fold the towel', success: false, complete: true });
+      expect(pageErrors).toEqual([]);
+    });
+
+    /** Chooses camera `id` with the wrist menu's camera button and waits until its panel stands still with a picture. */
+    async function showCamera(id: string): Promise<void> {
+      await until(`camera ${id} chosen on the wrist menu`, async () => {
+        if ((await buttonLabel(op.page, 'camera')) === `camera: ${id}`) return true;
+        await poke(op.page, 'camera-next');
+        return false;
+      });
+      await until(`camera ${id}'s panel drawn and in place`, async () => {
+        const p = await op.page.evaluate(() => (window as unknown as OperatorWindow).dexbridge.xrView.cameraPanel());
+        return p !== null && p.id === id && p.frames > 0 && p.settled;
+      });
+    }
+
+    it('the camera chosen on the wrist menu shows above the robot: in each eye, robot, HUD and camera panel do not overlap, and both panels are in view', async () => {
+      await showCamera('head');
+      const regions = await op.page.evaluate(() => (window as unknown as OperatorWindow).dexbridge.xrView.regions());
+      await op.page.screenshot({ path: join(ARTIFACTS, 'views-operator-camera-panel.png') });
+      expect(regions.length).toBeGreaterThan(0);
+      regions.forEach((r, eye) => {
+        console.info(`views: eye ${eye}: robot ${fmt(r.robot)}, HUD ${fmt(r.hud)}, camera ${fmt(r.camera)}`);
+        expect(r.hud, 'the HUD is drawn in XR').not.toBeNull();
+        expect(r.camera, 'the camera panel is drawn').not.toBeNull();
+        expect(inView(r.robot), 'the robot is in view').toBe(true);
+        expect(wholeInView(r.hud!) && wholeInView(r.camera!), 'HUD and camera panel wholly in view').toBe(true);
+        expect(overlap(r.robot, r.hud!), 'HUD over the robot').toBe(false);
+        expect(overlap(r.robot, r.camera!), 'camera panel over the robot').toBe(false);
+        expect(overlap(r.hud!, r.camera!), 'camera panel over the HUD').toBe(false);
+      });
+      expect(pageErrors).toEqual([]);
+    });
+
+    it('a stereo camera shows its left half to the left eye and its right half to the right eye', async () => {
+      // IWER draws both eyes side by side on the page's canvas once stereo is on: left eye left.
+      await op.page.evaluate(() => {
+        (window as unknown as { dexbridge: { device: { stereoEnabled: boolean } } }).dexbridge.device.stereoEnabled = true;
+      });
+      await showCamera('eyes');
+      expect(await op.page.evaluate(() => (window as unknown as OperatorWindow).dexbridge.xrView.cameraPanel()?.meshes)).toBe(2);
+      /** The colour drawn at the middle of the camera panel in each eye's half of the canvas, from one screenshot. */
+      const colours = async (): Promise<{ regions: Regions[]; rgb: [number, number, number][] }> => {
+        const regions = await op.page.evaluate(() => (window as unknown as OperatorWindow).dexbridge.xrView.regions());
+        const png = (await op.page.locator('canvas').first().screenshot()).toString('base64');
+        const rgb = await op.page.evaluate(
+          async ([png, centres]) => {
+            const bitmap = await createImageBitmap(await (await fetch(`data:image/png;base64,${png}`)).blob());
+            const c = new OffscreenCanvas(bitmap.width, bitmap.height);
+            const ctx = c.getContext('2d')!;
+            ctx.drawImage(bitmap, 0, 0);
+            return centres.map(([eye, x, y]) => {
+              const half = bitmap.width / 2;
+              const px = Math.round(eye * half + ((x + 1) / 2) * half), py = Math.round(((1 - y) / 2) * bitmap.height);
+              const d = ctx.getImageData(px - 2, py - 2, 5, 5).data;
+              const sum: [number, number, number] = [0, 0, 0];
+              for (let i = 0; i < d.length; i += 4) for (let k = 0; k < 3; k++) sum[k]! += d[i + k]! / 25;
+              return sum;
+            });
+          },
+          [png, regions.map((r, eye) => [eye, (r.camera!.minX + r.camera!.maxX) / 2, (r.camera!.minY + r.camera!.maxY) / 2] as const)] as const,
+        );
+        return { regions, rgb };
+      };
+      let seen = await colours();
+      await until('each eye sees its own half of the stereo image', async () => {
+        seen = await colours();
+        return seen.regions.length === 2 && seen.rgb.length === 2;
+      });
+      await op.page.screenshot({ path: join(ARTIFACTS, 'views-operator-stereo.png') });
+      console.info(`views: stereo panel, left eye rgb ${seen.rgb[0]!.map((v) => v.toFixed(0))}, right eye rgb ${seen.rgb[1]!.map((v) => v.toFixed(0))}`);
+      const [l, r] = seen.rgb as [[number, number, number], [number, number, number]];
+      // The left view is red, the right view blue: each eye must see only its own.
+      expect(l[0] - l[2], 'left eye: red').toBeGreaterThan(100);
+      expect(r[2] - r[0], 'right eye: blue').toBeGreaterThan(100);
+      seen.regions.forEach((reg) => {
+        expect(overlap(reg.robot, reg.camera!), 'stereo panel over the robot').toBe(false);
+      });
+      expect(pageErrors).toEqual([]);
     });
   });
   describe('the dashboard', () => {
@@ -404,6 +616,50 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       });
       await page.screenshot({ path: join(ARTIFACTS, 'views-recording-ghost-beside.png') });
       console.info(`views: ghost ${seen.n} purple pixels centred at x ${seen.purpleX.toFixed(0)}, recorded right flange at x ${seen.flangeX.toFixed(0)}`);
+      await dash.context.close();
+      expect(pageErrors).toEqual([]);
+    });
+
+    it('the recording’s cameras follow the timeline: scrubbing shows the image at the playhead, playing moves it on', async () => {
+      const withCameras = (await listing()).find((r) => r.complete && r.operator?.startsWith('demo'));
+      expect(withCameras).toBeDefined();
+      const dash = await newPage({ width: 1280, height: 800 });
+      const page = dash.page;
+      await page.goto(`${base}/#recordings`);
+      await page.click(`[data-testid=recordings-list] tr[data-name="${withCameras!.name}"]`);
+      await page.waitForSelector('[data-testid=replay-camera-head]', { timeout: 60_000 });
+      const duration = Number((await page.textContent('[data-testid=playhead]'))!.split('/')[1]!.replace('s', '').trim());
+      /** The time of the image drawn, the playhead it was read for, and how many of its pixels are saturated colour. */
+      const shown = () =>
+        page.evaluate(() => {
+          const c = document.querySelector('[data-testid=replay-camera-head]') as HTMLCanvasElement;
+          const px = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+          let colour = 0;
+          for (let i = 0; i < px.length; i += 4) if (Math.max(px[i]!, px[i + 1]!, px[i + 2]!) - Math.min(px[i]!, px[i + 1]!, px[i + 2]!) > 100) colour++;
+          return { t: c.dataset['t'] ? Number(c.dataset['t']) : Number.NaN, playhead: Number(c.dataset['playhead']), colour: colour / (c.width * c.height) };
+        });
+      const scrubTo = async (x: number) => {
+        await page.locator('[data-testid=scrub]').fill(String(x));
+        // The camera at 10 Hz: the image shown is the last one at or before the playhead, no more than a second older (a busy machine may delay ffmpeg).
+        await until(`the image at ${x.toFixed(2)} s`, async () => {
+          const s = await shown();
+          return Math.abs(s.playhead - x) < 0.011 && s.t <= x + 1e-6 && x - s.t < 1;
+        });
+      };
+      const late = Math.max(1, duration * 0.8), early = Math.max(0.8, duration * 0.4);
+      await scrubTo(late);
+      const atLate = await shown();
+      expect(atLate.colour, 'the test pattern is drawn').toBeGreaterThan(0.3);
+      await page.screenshot({ path: join(ARTIFACTS, 'views-recording-cameras.png') });
+      await scrubTo(early);
+      const atEarly = await shown();
+      expect(atEarly.t).toBeLessThan(atLate.t);
+      // Playing (at 4×) moves the image on with the playhead.
+      await page.selectOption('select[aria-label=speed]', '4');
+      await page.click('[data-testid=play]');
+      await until('a later image while playing', async () => (await shown()).t > atEarly.t);
+      await page.click('[data-testid=play]');
+      console.info(`views: recorded camera head: image ${atLate.t.toFixed(2)} s at playhead ${atLate.playhead.toFixed(2)} s, ${(atLate.colour * 100).toFixed(0)} % colour; then ${atEarly.t.toFixed(2)} s at ${atEarly.playhead.toFixed(2)} s`);
       await dash.context.close();
       expect(pageErrors).toEqual([]);
     });

@@ -40,9 +40,12 @@ export class CameraFeed {
   readonly #slots = new Map<string, Slot>();
   readonly #off: (() => void)[] = [];
   #cameras: readonly CameraInfo[] = [];
+  /** The cameras to receive: every one (the dashboard), or a chosen few (the headset, whose Wi-Fi carries only what it shows). */
+  #wanted: 'all' | readonly string[];
 
-  constructor(client: BridgeClient) {
+  constructor(client: BridgeClient, wanted: 'all' | readonly string[] = 'all') {
     this.#client = client;
+    this.#wanted = wanted;
     this.#off.push(client.onBinary((kind, data) => {
       if (kind === MESSAGE_KIND.CAMERA_FRAME) this.#frame(data);
     }));
@@ -74,6 +77,12 @@ export class CameraFeed {
     this.#slot(id).view = view;
   }
 
+  /** Receives these cameras from now on (and again after a reconnect): `'all'`, or the ids chosen. */
+  want(ids: 'all' | readonly string[]): void {
+    this.#wanted = ids;
+    this.#subscribe(this.#cameras);
+  }
+
   /** Unsubscribes and stops listening. */
   close(): void {
     for (const off of this.#off) off();
@@ -83,8 +92,10 @@ export class CameraFeed {
 
   #subscribe(cameras: readonly CameraInfo[]): void {
     this.#cameras = cameras;
-    const ids = cameras.filter((c) => c.codec === 'jpeg' || c.codec === 'png').map((c) => c.id);
-    if (ids.length > 0) this.#client.send({ type: 'camera_subscribe', cameras: ids });
+    const wanted = this.#wanted;
+    const ids = cameras.filter((c) => (c.codec === 'jpeg' || c.codec === 'png') && (wanted === 'all' || wanted.includes(c.id))).map((c) => c.id);
+    // An empty choice is sent too: it ends the frames of a camera chosen before.
+    if (ids.length > 0 || (wanted !== 'all' && cameras.length > 0)) this.#client.send({ type: 'camera_subscribe', cameras: ids });
   }
 
   #slot(id: string): Slot {

@@ -1,31 +1,33 @@
 /**
- * The operator's head-up display: a panel that follows the head, to the right of and below the line
- * of sight (the robot stands straight ahead, so the panel stays off it), drawn with the 2D canvas
- * into a texture a few times a second. No fonts are fetched. Every line fits: a long line is drawn
+ * The operator's head-up display: a panel above the robot as seen from the operator's head, right
+ * of its middle (placement.ts; the camera panel is left of it), placed again every half second from the robot's current bounds and the head's
+ * position and gliding there, always facing the head, so that it never hides the robot (a panel
+ * locked to the head would cover the robot whenever the operator looks down at the hands). Drawn
+ * with the 2D canvas into a texture a few times a second. No fonts are fetched. Every line fits: a long line is drawn
  * in a smaller font, and wrapped when even the smallest is too wide; the panel grows with its lines.
  */
-import { CanvasTexture, Mesh, MeshBasicMaterial, type Object3D, PlaneGeometry, Quaternion, SRGBColorSpace, Vector3 } from 'three';
+import { Box3, CanvasTexture, Mesh, MeshBasicMaterial, type Object3D, PlaneGeometry, SRGBColorSpace, Vector3 } from 'three';
+import { robotBox } from '../robot/bounds.js';
+import { aboveRobot } from './placement.js';
 
 export interface HudLine {
   readonly text: string;
   readonly color?: string | undefined;
 }
 
-/** The panel's centre relative to the head, m: right of and below the line of sight. */
-export const HUD_OFFSET_M = new Vector3(0.45, -0.18, -0.6);
-/** Panel width, m. */
-export const HUD_WIDTH_M = 0.26;
+/** Distance from the head, m: beyond the hands' reach, so that no poke or ray meets it. */
+export const HUD_DISTANCE_M = 0.85;
+/** Panel width, m (about 24° of the view at that distance). */
+export const HUD_WIDTH_M = 0.36;
+const REPLACE_MS = 500;
 const PX_PER_M = 512 / HUD_WIDTH_M;
 const WIDTH_PX = 512;
 const PAD_PX = 16;
 const FONT_PX = 24;
 const MIN_FONT_PX = 17;
 const MAX_ROWS = 10;
-/** Turned a little toward the eye, rad (the panel sits right of centre). */
-const YAW_RAD = -0.6;
-const tmpP = new Vector3();
-const tmpQ = new Quaternion();
-const yawQ = new Quaternion().setFromAxisAngle(new Vector3(0, 1, 0), YAW_RAD);
+const box = new Box3();
+const target = new Vector3();
 
 interface Row {
   readonly text: string;
@@ -38,6 +40,8 @@ export class Hud {
   private readonly canvas: HTMLCanvasElement;
   private readonly texture: CanvasTexture;
   private last = '';
+  private placedAt = Number.NEGATIVE_INFINITY;
+  private readonly target = new Vector3();
   /** The rows last drawn (after fitting), for tests: each row's text is whole, none wider than the panel. */
   rows: readonly Row[] = [];
 
@@ -86,12 +90,16 @@ export class Hud {
     this.texture.needsUpdate = true;
   }
 
-  /** Keeps the panel at {@link HUD_OFFSET_M} from the camera, facing it. */
-  follow(camera: Object3D): void {
-    camera.getWorldPosition(tmpP);
-    camera.getWorldQuaternion(tmpQ);
-    this.mesh.position.copy(HUD_OFFSET_M).applyQuaternion(tmpQ).add(tmpP);
-    this.mesh.quaternion.copy(tmpQ).multiply(yawQ);
+  /** Moves the panel toward its place above `robot` as seen from `head` (placed again every {@link REPLACE_MS}), facing the head. */
+  place(robot: Object3D, head: Vector3, nowMs: number): void {
+    const first = this.placedAt === Number.NEGATIVE_INFINITY;
+    if (nowMs - this.placedAt > REPLACE_MS) {
+      this.placedAt = nowMs;
+      this.target.copy(aboveRobot(robotBox([robot], box), head, HUD_WIDTH_M, this.mesh.scale.y, HUD_DISTANCE_M, 'right', target));
+    }
+    if (first) this.mesh.position.copy(this.target);
+    else this.mesh.position.lerp(this.target, 0.2);
+    this.mesh.lookAt(head);
   }
 }
 

@@ -5,20 +5,23 @@
  * of the operator, facing away (the operator looks over its shoulders), with a head-up display.
  */
 import type { RobotModel } from '@dexbridge/urdf';
-import { encodeHandFrame, HAND_FRAME_BYTES } from '@dexbridge/server/protocol';
-import { Canvas, useFrame } from '@react-three/fiber';
+import { type CameraInfo, encodeHandFrame, HAND_FRAME_BYTES } from '@dexbridge/server/protocol';
+import { Canvas, useFrame, useThree } from '@react-three/fiber';
 import { XR, type XRStore } from '@react-three/xr';
 import { useEffect, useMemo, useState } from 'react';
-import { Group, type Mesh } from 'three';
+import { Group, type Mesh, Vector3 } from 'three';
 import { useStore } from 'zustand';
+import { CameraFeed } from '../cameras/CameraFeed.js';
 import { PointSet } from '../robot/overlays.js';
 import { RobotRig } from '../robot/RobotRig.js';
 import { DEMO, DEMO_HANDOFF, holdsLease } from '../store/lease.js';
 import type { LiveSession } from '../store/live.js';
 import { Ring } from '../store/telemetry.js';
-import { createHandReader } from './handPoses.js';
+import { createHandReader, type HandReader } from './handPoses.js';
 import { Hud, type HudLine } from './Hud.js';
-import { XrControls } from './XrControls.js';
+import { type CameraPanel3d, XrCameraPanel } from './XrCameraPanel.js';
+import { XrControls, type XrControlsProps } from './XrControls.js';
+import { viewRegions } from './viewRegions.js';
 
 /** Frame-to-send times and end-to-end latencies, for the HUD and the benchmark. */
 export interface OperatorStats {
@@ -54,13 +57,41 @@ export function OperatorApp({
   emulated,
   ownName,
   xrButtons,
-}: { session: LiveSession; model: RobotModel; store: XRStore; stats: OperatorStats; emulated: boolean; ownName: string; xrButtons: Map<string, Mesh> }) {
+  token,
+  menuState,
+  exposed,
+}: {
+  session: LiveSession;
+  model: RobotModel;
+  store: XRStore;
+  stats: OperatorStats;
+  emulated: boolean;
+  ownName: string;
+  xrButtons: Map<string, Mesh>;
+  token: string | undefined;
+  menuState: XrControlsProps['menuState'];
+  /** `window.dexbridge`: the page puts what tests look at here. */
+  exposed: Record<string, unknown>;
+}) {
   const phase = useStore(session.store, (s) => s.phase);
   const role = useStore(session.store, (s) => s.welcome?.role);
   const status = useStore(session.store, (s) => s.status);
   const summary = useStore(session.store, (s) => s.summary);
   const lastError = useStore(session.store, (s) => s.lastError);
   const inSession = useXRMode(store);
+  // One reader for both hands, shared by the frame sender and the wrist menu (which follows the left hand).
+  const hands = useMemo(() => createHandReader(), []);
+  const [camera, setCamera] = useState<string | null>(null);
+  const cameras = useStore(session.store, (s) => s.welcome?.cameras);
+  const cameraInfo = cameras?.find((c) => c.id === camera);
+  // The headset receives only the camera it shows (none until one is chosen on the wrist menu).
+  // Made in an effect, not a memo: a feed closed by an effect's cleanup must be made again by the next run.
+  const [feed, setFeed] = useState<CameraFeed | undefined>(undefined);
+  useEffect(() => {
+    const f = new CameraFeed(session.client, []);
+    setFeed(f);
+    return () => f.close();
+  }, [session]);
   const [support, setSupport] = useState<{ ar: boolean; vr: boolean } | undefined>();
   useEffect(() => {
     const xr = navigator.xr;
@@ -129,8 +160,8 @@ export function OperatorApp({
         <XR store={store}>
           <ambientLight intensity={0.7} />
           <directionalLight position={[1, 3, 2]} intensity={1.4} />
-          <OperatorScene session={session} model={model} stats={stats} store={store} ownName={ownName} />
-          <XrControls session={session} ownName={ownName} registry={xrButtons} />
+          <OperatorScene session={session} model={model} stats={stats} store={store} ownName={ownName} reader={hands} feed={feed} camera={cameraInfo} exposed={exposed} />
+          <XrControls session={session} ownName={ownName} registry={xrButtons} hands={hands} token={token} menuState={menuState} camera={camera} onCamera={setCamera} />
         </XR>
       </Canvas>
     </div>
@@ -143,7 +174,30 @@ function useXRMode(store: XRStore): boolean {
   return mode !== null;
 }
 
-function OperatorScene({ session, model, stats, store, ownName }: { session: LiveSession; model: RobotModel; stats: OperatorStats; store: XRStore; ownName: string }) {
+function OperatorScene({
+  session,
+  model,
+  stats,
+  store,
+  ownName,
+  reader,
+  feed,
+  camera,
+  exposed,
+}: {
+  session: LiveSession;
+  model: RobotModel;
+  stats: OperatorStats;
+  store: XRStore;
+  ownName: string;
+  reader: HandReader;
+  feed: CameraFeed | undefined;
+  camera: CameraInfo | undefined;
+  exposed: Record<string, unknown>;
+}) {
+  const gl = useThree((s) => s.gl);
+  const viewCamera = useThree((s) => s.camera);
+  const cameraPanel = useMemo(() => ({ panel: undefined as CameraPanel3d | undefined }), []);
   const things = useMemo(() => {
     const rig = new RobotRig(model);
     // Rig frame (x forward, z up) in the XR space (−z forward, y up): the robot faces where the operator faces.
@@ -152,8 +206,8 @@ function OperatorScene({ session, model, stats, store, ownName }: { session: Liv
     holder.position.set(0, 0, -ROBOT_AHEAD_M);
     holder.add(rig.root);
     const hands = { left: new PointSet(25, 0.006, '#ffcc00'), right: new PointSet(25, 0.006, '#ffcc00') };
-    return { rig, holder, hands, hud: new Hud(), reader: createHandReader(), frame: new Uint8Array(HAND_FRAME_BYTES), seq: 0, lastTMs: 0, stateSeq: -1, hudAt: 0 };
-  }, [model]);
+    return { rig, holder, hands, hud: new Hud(), reader, frame: new Uint8Array(HAND_FRAME_BYTES), seq: 0, lastTMs: 0, stateSeq: -1, hudAt: 0 };
+  }, [model, reader]);
   useEffect(() => {
     const off = session.client.onState((s, t) => {
       // States answering our own frames: the operator's full loop (frame → server → state back).
@@ -164,6 +218,13 @@ function OperatorScene({ session, model, stats, store, ownName }: { session: Liv
       things.rig.dispose();
     };
   }, [session, things, stats]);
+  useEffect(() => {
+    // For tests: where the robot, the HUD and the camera panel fall in each eye's view.
+    exposed['xrView'] = {
+      regions: () => viewRegions(gl.xr.isPresenting ? gl.xr.getCamera().cameras : [viewCamera], things.rig.root, things.hud.mesh, cameraPanel.panel),
+      cameraPanel: () => (cameraPanel.panel ? { id: cameraPanel.panel.info.id, frames: cameraPanel.panel.frames, settled: cameraPanel.panel.settled, meshes: cameraPanel.panel.meshes.length } : null),
+    };
+  }, [exposed, gl, viewCamera, things, cameraPanel]);
   useFrame((state, _delta, frame?: XRFrame) => {
     const t0 = performance.now();
     const x = things;
@@ -206,7 +267,8 @@ function OperatorScene({ session, model, stats, store, ownName }: { session: Liv
     }
     // The HUD is for the headset; the page around the canvas says the same before XR.
     x.hud.mesh.visible = frame !== undefined;
-    x.hud.follow(state.camera);
+    state.camera.getWorldPosition(headAt);
+    x.hud.place(x.rig.root, headAt, t0);
   });
   return (
     <>
@@ -214,11 +276,13 @@ function OperatorScene({ session, model, stats, store, ownName }: { session: Liv
       <primitive object={things.hands.left.mesh} />
       <primitive object={things.hands.right.mesh} />
       <primitive object={things.hud.mesh} />
+      {feed ? <XrCameraPanel feed={feed} camera={camera} robot={things.rig.root} exposed={cameraPanel} /> : null}
     </>
   );
 }
 
 const ZERO = new Float32Array(200);
+const headAt = new Vector3();
 const SIDES = ['left', 'right'] as const;
 
 /** A refusal shown on the HUD for this long after it came, ms. */
@@ -241,7 +305,7 @@ export function hudLines(session: LiveSession, stats: OperatorStats, ownName: st
   if (role !== 'operator') lines.push({ text: `${role ?? 'no role'}: no operator token, hand frames are not sent`, color: RED });
   else if (holder !== null && !mine) {
     lines.push({ text: `LEASE_HELD: ${holder} holds the control lease`, color: RED });
-    lines.push({ text: 'your hand frames are refused: Take control (panel, left)', color: AMBER });
+    lines.push({ text: 'your hand frames are refused: Take control (wrist menu: left palm to your face)', color: AMBER });
     if (holder === DEMO) lines.push({ text: 'taking it ends the demo until the server restarts', color: AMBER });
   }
   if (s.estopLatched) lines.push({ text: 'E-STOP LATCHED: reset it, then engage', color: RED });

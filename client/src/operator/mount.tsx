@@ -46,8 +46,9 @@ export async function mount(el: HTMLElement): Promise<Root> {
     });
     const stats = createOperatorStats();
     const xrButtons = new Map<string, Mesh>();
-    Object.assign(exposed, { session, store, stats, xrButtons });
-    root.render(<OperatorApp session={session} model={model} store={store} stats={stats} emulated={emulated} ownName={name} xrButtons={xrButtons} />);
+    const menuState: { shown: boolean; pinned: boolean; palmCos: number; head: [number, number, number] } = { shown: false, pinned: false, palmCos: Number.NaN, head: [0, 0, 0] };
+    Object.assign(exposed, { session, store, stats, xrButtons, menuState });
+    root.render(<OperatorApp session={session} model={model} store={store} stats={stats} emulated={emulated} ownName={name} xrButtons={xrButtons} token={token} menuState={menuState} exposed={exposed} />);
   } catch (err) {
     root.render(<p className="error">dexbridge: cannot reach the server ({(err as Error).message}).</p>);
   }

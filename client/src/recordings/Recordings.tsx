@@ -16,6 +16,7 @@ import { Chart } from '../ui/Chart.js';
 import { ACTION_PLOT_GROUPS } from '../ui/jointGroups.js';
 import { ExportPanel } from './ExportPanel.js';
 import { MARKER_KINDS, markerSpans } from './markers.js';
+import { RecordedCameras } from './RecordedCameras.js';
 import { download, indexAt, type LoadedRecording, parseRecording, type RecordingListEntry, reRetarget } from './loadRecording.js';
 
 const fmtBytes = (b: number): string => (b > 1e9 ? `${(b / 1e9).toFixed(2)} GB` : b > 1e6 ? `${(b / 1e6).toFixed(1)} MB` : `${(b / 1e3).toFixed(0)} kB`);
@@ -298,6 +299,7 @@ function RecordingDetail({
           }}
         />
       </div>
+      <RecordedCameras rec={rec} play={play} />
       <RecordingPlots rec={rec} play={play} ghost={ghost} ghostKey={ghostState} markers={markers} onSeek={seek} />
       <ActionInspector action={() => (rec.t.length > 0 ? rec.actions.subarray(indexAt(rec.t, play.current.time) * ACTION_DIM, (indexAt(rec.t, play.current.time) + 1) * ACTION_DIM) : undefined)} />
     </div>

@@ -3,7 +3,9 @@
  * with @mcap/core's indexed reader (the same reader that validates recordings on the server), or,
  * for a recording still being written, front to back with its stream reader (as `recover` does), and
  * turned into arrays for the timeline: the commanded actions, the session events and the operator's
- * hand frames (for re-retargeting). Layout of the file: docs/recording.md.
+ * hand frames (for re-retargeting). Camera images are not read up front: `images.at(id, t)` reads
+ * the one shown at time t when the timeline gets there, through the file's chunk index (only the
+ * chunks around t are decompressed). Layout of the file: docs/recording.md.
  */
 import { ACTION_DIM, createRig, type HandFrame, Retargeter, type RetargeterOptions } from '@dexbridge/retarget';
 import { decodeActionBlock, decodeHandBlock, ROW_BLOCK_ENCODING, type RecordingInfo } from '@dexbridge/server/protocol';
@@ -42,7 +44,41 @@ export interface LoadedRecording {
    * measured automatically, translation scale 1), overridden by the last `calibrate` it recorded.
    */
   readonly params: RetargetParams;
+  /** The recorded cameras' images, read by time on demand. */
+  readonly images: RecordingImages;
 }
+
+/** One recorded camera image (foxglove.CompressedImage on `/dexbridge/cameras/<id>`). */
+export interface RecordedImage {
+  /** Log time (the capture time on the server clock), s from the recording's start. */
+  readonly t: number;
+  /** `jpeg` or `png`. */
+  readonly format: string;
+  readonly bytes: Uint8Array;
+}
+
+export interface RecordingImages {
+  /** Ids of the recorded cameras. */
+  readonly cameras: readonly string[];
+  /** The newest image of camera `id` at or before `t` (s from the start), no older than {@link IMAGE_LOOKBACK_S}; null when there is none. */
+  at(id: string, t: number): Promise<RecordedImage | null>;
+}
+
+/** An image older than this at the playhead is not shown, s: the camera had stopped. */
+export const IMAGE_LOOKBACK_S = 2;
+const CAMERA_PREFIX = '/dexbridge/cameras/';
+
+/** Decodes one recorded image message. */
+function decodeImage(data: Uint8Array, logTime: bigint, startNs: bigint): RecordedImage {
+  const v = JSON.parse(new TextDecoder().decode(data)) as { data: string; format: string };
+  const bin = atob(v.data);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return { t: Number(logTime - startNs) / 1e9, format: v.format, bytes };
+}
+
+const cameraIds = (topics: ReadonlyMap<number, string>): string[] =>
+  [...new Set([...topics.values()].filter((t) => t.startsWith(CAMERA_PREFIX)).map((t) => t.slice(CAMERA_PREFIX.length)))].sort();
 
 export type Progress = (fraction: number, phase: string) => void;
 
@@ -93,6 +129,7 @@ interface McapContents {
   readonly messages: AsyncIterable<{ readonly channelId: number; readonly logTime: bigint; readonly data: Uint8Array }>;
   /** True when the file has no summary (being recorded, or cut short): read up to what is written. */
   readonly partial: boolean;
+  readonly images: RecordingImages;
 }
 
 const MAGIC = [0x89, 0x4d, 0x43, 0x41, 0x50, 0x30, 0x0d, 0x0a];
@@ -115,7 +152,19 @@ async function indexed(bytes: Uint8Array): Promise<McapContents> {
   }
   const metadata: Record<string, string> = {};
   for await (const m of reader.readMetadata({ name: 'dexbridge' })) for (const [k, v] of m.metadata) metadata[k] = v;
-  return { startNs, endNs: reader.statistics?.messageEndTime ?? startNs, topics, encodings, metadata, messages: reader.readMessages({ topics: [TOPIC_ACTION, TOPIC_EVENTS, TOPIC_HANDS, TOPIC_CALIBRATION] }), partial: false };
+  const images: RecordingImages = {
+    cameras: cameraIds(topics),
+    async at(id, t) {
+      const endTime = startNs + BigInt(Math.round(t * 1e9));
+      const startTime = endTime - BigInt(IMAGE_LOOKBACK_S * 1e9);
+      // Newest first within the window: the chunk index finds the chunks that hold it, and only those are decompressed.
+      for await (const m of reader.readMessages({ topics: [CAMERA_PREFIX + id], startTime: startTime < startNs ? startNs : startTime, endTime, reverse: true })) {
+        return decodeImage(m.data, m.logTime, startNs);
+      }
+      return null;
+    },
+  };
+  return { startNs, endNs: reader.statistics?.messageEndTime ?? startNs, topics, encodings, metadata, messages: reader.readMessages({ topics: [TOPIC_ACTION, TOPIC_EVENTS, TOPIC_HANDS, TOPIC_CALIBRATION] }), partial: false, images };
 }
 
 /**
@@ -131,6 +180,8 @@ function streamed(bytes: Uint8Array): McapContents {
   const metadata: Record<string, string> = {};
   const wanted = new Set([TOPIC_ACTION, TOPIC_EVENTS, TOPIC_HANDS, TOPIC_CALIBRATION]);
   const messages: { channelId: number; logTime: bigint; data: Uint8Array }[] = [];
+  // Without an index, each camera's messages are kept as read (still encoded) and searched by time.
+  const byCamera = new Map<string, { logTime: bigint; data: Uint8Array }[]>();
   for (;;) {
     let record: ReturnType<McapStreamReader['nextRecord']>;
     try {
@@ -142,10 +193,22 @@ function streamed(bytes: Uint8Array): McapContents {
     if (record.type === 'Channel') {
       topics.set(record.id, record.topic);
       encodings.set(record.id, record.messageEncoding);
+    } else if (record.type === 'Metadata' && record.name === 'dexbridge') for (const [k, v] of record.metadata) metadata[k] = v;
+    else if (record.type === 'Message') {
+      const topic = topics.get(record.channelId) ?? '';
+      if (wanted.has(topic)) messages.push({ channelId: record.channelId, logTime: record.logTime, data: record.data });
+      else if (topic.startsWith(CAMERA_PREFIX)) {
+        const id = topic.slice(CAMERA_PREFIX.length);
+        let list = byCamera.get(id);
+        if (!list) {
+          list = [];
+          byCamera.set(id, list);
+        }
+        list.push({ logTime: record.logTime, data: record.data });
+      }
     }
-    else if (record.type === 'Metadata' && record.name === 'dexbridge') for (const [k, v] of record.metadata) metadata[k] = v;
-    else if (record.type === 'Message' && wanted.has(topics.get(record.channelId) ?? '')) messages.push({ channelId: record.channelId, logTime: record.logTime, data: record.data });
   }
+  for (const list of byCamera.values()) list.sort((a, b) => (a.logTime < b.logTime ? -1 : a.logTime > b.logTime ? 1 : 0));
   messages.sort((a, b) => (a.logTime < b.logTime ? -1 : a.logTime > b.logTime ? 1 : 0));
   const startNs = messages[0]?.logTime ?? 0n;
   const endNs = messages.at(-1)?.logTime ?? startNs;
@@ -159,6 +222,22 @@ function streamed(bytes: Uint8Array): McapContents {
     messages: (async function* () {
       yield* messages;
     })(),
+    images: {
+      cameras: cameraIds(topics),
+      async at(id, t) {
+        const list = byCamera.get(id) ?? [];
+        const at = startNs + BigInt(Math.round(t * 1e9));
+        // The last image at or before `at` (binary search).
+        let lo = 0, hi = list.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          if (list[mid]!.logTime <= at) lo = mid + 1;
+          else hi = mid;
+        }
+        const m = list[lo - 1];
+        return m && at - m.logTime <= BigInt(IMAGE_LOOKBACK_S * 1e9) ? decodeImage(m.data, m.logTime, startNs) : null;
+      },
+    },
   };
 }
 
@@ -167,7 +246,7 @@ function streamed(bytes: Uint8Array): McapContents {
  * summary (being recorded) front to back up to its last complete chunk (`partial` in the result).
  */
 export async function parseRecording(name: string, bytes: Uint8Array, onProgress: Progress): Promise<LoadedRecording> {
-  const { startNs, endNs, topics, encodings, metadata, messages, partial } = hasMcapFooter(bytes) ? await indexed(bytes) : streamed(bytes);
+  const { startNs, endNs, topics, encodings, metadata, messages, partial, images } = hasMcapFooter(bytes) ? await indexed(bytes) : streamed(bytes);
   let span = Number(endNs - startNs) / 1e9;
   const startMs = Number(startNs) / 1e6;
   const times: number[] = [];
@@ -215,7 +294,7 @@ export async function parseRecording(name: string, bytes: Uint8Array, onProgress
   // The last block's rows run past its log time, the file's last.
   span = Math.max(span, times.at(-1) ?? 0, frames.at(-1)?.t ?? 0);
   onProgress(1, 'reading');
-  return { name, startNs, durationS: span, t: Float64Array.from(times), actions: actions.slice(0, n * ACTION_DIM), events, frames, metadata, partial, params };
+  return { name, startNs, durationS: span, t: Float64Array.from(times), actions: actions.slice(0, n * ACTION_DIM), events, frames, metadata, partial, params, images };
 }
 
 /** The server's defaults: hand scale measured at the first plausible frame, translation 1:1. */

@@ -7,7 +7,8 @@ import type { RobotModel } from '@dexbridge/urdf';
 import { OrbitControls } from '@react-three/drei';
 import { Canvas, useFrame, useThree } from '@react-three/fiber';
 import { type ReactNode, useEffect, useMemo, useRef, useState } from 'react';
-import { Box3, CanvasTexture, type InstancedMesh, type Mesh, type Object3D, type PerspectiveCamera, Sphere, Sprite, SpriteMaterial, SRGBColorSpace, Vector3 } from 'three';
+import { Box3, CanvasTexture, type Object3D, type PerspectiveCamera, Sphere, Sprite, SpriteMaterial, SRGBColorSpace, Vector3 } from 'three';
+import { robotBox } from './bounds.js';
 import { RobotRig, type RigStyle } from './RobotRig.js';
 
 /** Where the camera looks from, around the framed robot (three.js y-up; the robot faces +x, its left is −z). */
@@ -134,22 +135,6 @@ function SideLabels() {
 }
 
 const box = new Box3();
-const part = new Box3();
-
-/** The bounds of the robot's own meshes (links), without overlays: point sets and lines are left out. */
-function robotBox(roots: readonly Object3D[], out: Box3): Box3 {
-  out.makeEmpty();
-  for (const root of roots) {
-    root.updateWorldMatrix(true, true);
-    root.traverse((o) => {
-      const m = o as Mesh;
-      if (!m.isMesh || (o as InstancedMesh).isInstancedMesh || !o.visible) return;
-      if (!m.geometry.boundingBox) m.geometry.computeBoundingBox();
-      out.union(part.copy(m.geometry.boundingBox!).applyMatrix4(m.matrixWorld));
-    });
-  }
-  return out;
-}
 const sphere = new Sphere();
 const corner = new Vector3();
 const dir = new Vector3();

@@ -4,7 +4,7 @@
  * child process on close — and on process exit, whatever the cause short of SIGKILL (then each
  * ffmpeg ends itself on the broken pipe). A listener that throws is counted, never propagated.
  */
-import type { CameraInfo } from '../protocol/index.js';
+import type { CameraInfo, CameraStereoLayout } from '../protocol/index.js';
 import type { RosImageTopic } from '../ros/index.js';
 import type { CameraConfig } from './cameraConfig.js';
 import { FfmpegCamera } from './FfmpegCamera.js';
@@ -27,6 +27,8 @@ export class CameraHub {
   readonly sources: readonly CameraSource[];
   readonly #listeners = new Set<(f: CameraFrame) => void>();
   readonly #ros = new Map<string, RosCamera>();
+  /** Stereo layouts by camera id: announced, never used by the server itself. */
+  readonly #stereo = new Map<string, CameraStereoLayout>();
   readonly #now: () => number;
   #listenerErrors = 0;
   #started = false;
@@ -36,6 +38,7 @@ export class CameraHub {
 
   constructor(configs: readonly CameraConfig[], o: CameraHubOptions) {
     this.#now = o.now;
+    for (const c of configs) if (c.stereo !== undefined) this.#stereo.set(c.id, c.stereo);
     this.sources = configs.map((c): CameraSource => {
       if (c.source === 'ros') {
         const cam = new RosCamera({
@@ -46,7 +49,7 @@ export class CameraHub {
         this.#ros.set(c.topic, cam);
         return cam;
       }
-      const { id, source: _source, ...ff } = c;
+      const { id, source: _source, stereo: _stereo, ...ff } = c;
       return new FfmpegCamera({
         id, ...ff, now: o.now,
         ...(o.ffmpegPath !== undefined ? { ffmpegPath: o.ffmpegPath } : {}),
@@ -58,7 +61,10 @@ export class CameraHub {
 
   /** What `welcome.cameras` announces. */
   get cameras(): CameraInfo[] {
-    return this.sources.map((s) => ({ id: s.id, source: s.kind, codec: s.codec }));
+    return this.sources.map((s) => {
+      const stereo = this.#stereo.get(s.id);
+      return { id: s.id, source: s.kind, codec: s.codec, ...(stereo ? { stereo } : {}) };
+    });
   }
 
   /** The ROS image topics to subscribe (for the RosBridge). */

@@ -2,7 +2,7 @@
  * Camera configuration: the `cameras` array of the robot config file, the `serve --camera`
  * option, and the demo's synthetic cameras. Format: docs/cameras.md.
  */
-import { CAMERA_ID_RE } from '../protocol/index.js';
+import { CAMERA_ID_RE, CAMERA_STEREO_LAYOUTS, type CameraStereoLayout } from '../protocol/index.js';
 import { CameraConfigError } from './types.js';
 
 /** A camera read through ffmpeg (a device, an RTSP stream, a file, a synthetic source). */
@@ -27,6 +27,8 @@ export interface FfmpegCameraConfig {
   readonly quality?: number;
   /** Extra ffmpeg video filter appended (e.g. a drawtext clock for the demo). */
   readonly filter?: string;
+  /** A stereo camera's layout, announced in `welcome.cameras` (the headset shows each half to its eye). */
+  readonly stereo?: CameraStereoLayout;
 }
 
 /** A camera published on a ROS topic (`sensor_msgs/CompressedImage`, or a raw `sensor_msgs/Image`) through rosbridge. */
@@ -40,6 +42,8 @@ export interface RosCameraConfig {
   readonly throttleRateMs: number;
   /** rosbridge `queue_length`. Default 1 (only the newest waits). */
   readonly queueLength: number;
+  /** As for ffmpeg cameras. */
+  readonly stereo?: CameraStereoLayout;
 }
 
 export type CameraConfig = FfmpegCameraConfig | RosCameraConfig;
@@ -67,6 +71,13 @@ function optString(o: Record<string, unknown>, path: string, key: string): strin
   return v;
 }
 
+function optStereo(o: Record<string, unknown>, path: string): { stereo?: CameraStereoLayout } {
+  const v = o['stereo'];
+  if (v === undefined) return {};
+  if (!(CAMERA_STEREO_LAYOUTS as readonly unknown[]).includes(v)) fail(`${path}.stereo`, CAMERA_STEREO_LAYOUTS.map((l) => JSON.stringify(l)).join(' or '), v);
+  return { stereo: v as CameraStereoLayout };
+}
+
 function optBool(o: Record<string, unknown>, path: string, key: string): boolean | undefined {
   const v = o[key];
   if (v !== undefined && typeof v !== 'boolean') fail(`${path}.${key}`, 'true or false', v);
@@ -89,7 +100,7 @@ export function parseCameraConfigs(value: unknown, path = 'cameras'): CameraConf
     ids.add(id);
     const source = c['source'];
     if (source === 'ros') {
-      const known = ['id', 'source', 'topic', 'type', 'throttleRateMs', 'queueLength'];
+      const known = ['id', 'source', 'topic', 'type', 'throttleRateMs', 'queueLength', 'stereo'];
       for (const k of Object.keys(c)) if (!known.includes(k)) fail(`${p}.${k}`, `absent (a ros camera has ${known.join(', ')})`, k);
       const topic = c['topic'];
       if (typeof topic !== 'string' || !TOPIC_RE.test(topic)) fail(`${p}.topic`, 'an absolute ROS topic name', topic);
@@ -99,10 +110,11 @@ export function parseCameraConfigs(value: unknown, path = 'cameras'): CameraConf
         id, source, topic, type: t,
         throttleRateMs: optNumber(c, p, 'throttleRateMs', 0, 60_000, true) ?? 0,
         queueLength: optNumber(c, p, 'queueLength', 1, 100, true) ?? 1,
+        ...optStereo(c, p),
       });
     }
     if (source !== 'ffmpeg') fail(`${p}.source`, '"ffmpeg" or "ros"', source);
-    const known = ['id', 'source', 'input', 'format', 'inputOptions', 'realtime', 'loop', 'fps', 'width', 'height', 'quality', 'filter'];
+    const known = ['id', 'source', 'input', 'format', 'inputOptions', 'realtime', 'loop', 'fps', 'width', 'height', 'quality', 'filter', 'stereo'];
     for (const k of Object.keys(c)) if (!known.includes(k)) fail(`${p}.${k}`, `absent (an ffmpeg camera has ${known.join(', ')})`, k);
     const input = optString(c, p, 'input');
     if (input === undefined) fail(`${p}.input`, 'what ffmpeg opens (a device, URL or file)', input);
@@ -126,6 +138,8 @@ export function parseCameraConfigs(value: unknown, path = 'cameras'): CameraConf
     if (quality !== undefined) out.quality = quality;
     const filter = optString(c, p, 'filter');
     if (filter !== undefined) out.filter = filter;
+    const stereo = optStereo(c, p).stereo;
+    if (stereo !== undefined) out.stereo = stereo;
     return Object.freeze(out);
   });
 }

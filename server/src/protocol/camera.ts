@@ -14,6 +14,13 @@ import type { WireBytes } from './binary.js';
 /** Codecs a CAMERA_FRAME can carry; the wire code is the index + 1. */
 export const CAMERA_CODECS = ['jpeg', 'png', 'h264'] as const;
 export type CameraCodec = (typeof CAMERA_CODECS)[number];
+/**
+ * How a stereo camera packs its two views in one image: `side-by-side` = the left eye's view in
+ * the left half, the right eye's in the right half (what most stereo USB cameras and ZED-style
+ * pipelines deliver). A headset shows each half to its eye.
+ */
+export const CAMERA_STEREO_LAYOUTS = ['side-by-side'] as const;
+export type CameraStereoLayout = (typeof CAMERA_STEREO_LAYOUTS)[number];
 
 /** CAMERA_FRAME byte 3. Bits 1–7 are reserved (sent as 0, ignored by readers). */
 export const CAMERA_FRAME_FLAG = Object.freeze({ KEY_FRAME: 1 << 0 } as const);

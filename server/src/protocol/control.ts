@@ -7,7 +7,7 @@
  */
 
 import { type Side, SIDES } from '@dexbridge/retarget';
-import { CAMERA_CODECS, CAMERA_ID_RE, type CameraCodec } from './camera.js';
+import { CAMERA_CODECS, CAMERA_ID_RE, CAMERA_STEREO_LAYOUTS, type CameraCodec, type CameraStereoLayout } from './camera.js';
 import { CONTROL_MODES, type ControlMode, PROTOCOL_VERSION } from './codes.js';
 import { isWireErrorCode, type WireErrorCode, type WireFailure, wireFailure } from './errors.js';
 
@@ -195,6 +195,8 @@ export interface CameraInfo {
   /** Where its images come from. */
   readonly source: 'ffmpeg' | 'ros';
   readonly codec: CameraCodec;
+  /** A stereo camera's layout (absent: one view). */
+  readonly stereo?: CameraStereoLayout;
 }
 /** One camera in `status`: whether it delivers, and why not. */
 export interface CameraStatus {
@@ -664,7 +666,10 @@ const SERVER_READERS: ReadonlyMap<string, (r: Fields) => ServerMessage> = new Ma
           watchdogMs: limits.positive('watchdogMs'),
         },
         ...(r.has('cameras')
-          ? { cameras: cameraList(r, 'cameras', (c): CameraInfo => ({ id: c.string('id'), source: c.oneOf('source', CAMERA_SOURCES), codec: c.oneOf('codec', CAMERA_CODECS) })) }
+          ? { cameras: cameraList(r, 'cameras', (c): CameraInfo => ({
+              id: c.string('id'), source: c.oneOf('source', CAMERA_SOURCES), codec: c.oneOf('codec', CAMERA_CODECS),
+              ...(c.has('stereo') ? { stereo: c.oneOf('stereo', CAMERA_STEREO_LAYOUTS) } : {}),
+            })) }
           : {}),
       };
     },

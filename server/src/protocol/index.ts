@@ -48,6 +48,8 @@ export {
 } from './binary.js';
 export {
   CAMERA_CODECS,
+  CAMERA_STEREO_LAYOUTS,
+  type CameraStereoLayout,
   CAMERA_FRAME_FLAG,
   CAMERA_FRAME_HEADER_BYTES,
   CAMERA_FRAME_OFFSET,

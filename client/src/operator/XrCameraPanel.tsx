@@ -1,0 +1,137 @@
+/**
+ * The chosen robot camera as a textured panel in the headset, beside the robot so that it never
+ * hides it: every half second the panel is placed again above the robot, left of its middle, as
+ * seen from the operator's head (placement.ts; the head-up display is right of the middle), at
+ * 1 m, facing the head; it glides there, so a rising arm or a step to the side pushes it away. A camera declared `stereo: "side-by-side"` is shown as two meshes in
+ * the same place: the left half of the image on three.js layer 1 (which only the left eye's XR
+ * camera renders) and the right half on layer 2 (the right eye's); outside XR the page's camera
+ * also renders layer 1, so the preview shows the left view. Frames are decoded by CameraFeed
+ * (createImageBitmap, latest wins) and copied into the panel's canvas, whose texture is uploaded
+ * once per new frame.
+ */
+import type { CameraInfo } from '@dexbridge/server/protocol';
+import { useFrame } from '@react-three/fiber';
+import { useEffect, useMemo } from 'react';
+import { Box3, CanvasTexture, Group, Mesh, MeshBasicMaterial, type Object3D, PlaneGeometry, SRGBColorSpace, Vector3 } from 'three';
+import type { CameraFeed, CameraView } from '../cameras/CameraFeed.js';
+import { robotBox } from '../robot/bounds.js';
+import { aboveRobot } from './placement.js';
+
+/** Panel width, m, at {@link PANEL_DISTANCE_M} from the head: about 23° of the view. */
+export const CAMERA_PANEL_WIDTH_M = 0.4;
+const PANEL_DISTANCE_M = 1.0;
+const REPLACE_MS = 500;
+
+/** The left and right eye's meshes of a stereo panel sit on these three.js layers (WebXRManager's eye layers). */
+export const LEFT_EYE_LAYER = 1;
+export const RIGHT_EYE_LAYER = 2;
+
+/** The panel's objects; built once per chosen camera. */
+export class CameraPanel3d implements CameraView {
+  readonly group = new Group();
+  /** The meshes drawn: one (mono) or two (left eye, right eye). */
+  readonly meshes: Mesh[] = [];
+  readonly canvas: HTMLCanvasElement;
+  readonly #textures: CanvasTexture[] = [];
+  readonly #stereo: boolean;
+  frames = 0;
+  /** Whether the panel has arrived where it was last placed (within 1 mm). */
+  settled = false;
+
+  constructor(readonly info: CameraInfo) {
+    this.#stereo = info.stereo === 'side-by-side';
+    this.canvas = document.createElement('canvas');
+    this.canvas.width = 320;
+    this.canvas.height = 240;
+    const geometry = new PlaneGeometry(1, 1);
+    const halves = this.#stereo ? ([[0, LEFT_EYE_LAYER], [0.5, RIGHT_EYE_LAYER]] as const) : ([[0, 0]] as const);
+    for (const [offset, layer] of halves) {
+      const texture = new CanvasTexture(this.canvas);
+      texture.colorSpace = SRGBColorSpace;
+      if (this.#stereo) {
+        texture.repeat.set(0.5, 1);
+        texture.offset.set(offset, 0);
+      }
+      const mesh = new Mesh(geometry, new MeshBasicMaterial({ map: texture, toneMapped: false }));
+      mesh.layers.set(layer);
+      mesh.name = this.#stereo ? `camera-panel-${layer === LEFT_EYE_LAYER ? 'left' : 'right'}` : 'camera-panel';
+      this.#textures.push(texture);
+      this.meshes.push(mesh);
+      this.group.add(mesh);
+    }
+    this.group.name = `camera-panel-${info.id}`;
+    this.#resize(4 / 3);
+  }
+
+  /** The width of one eye's view over its height. */
+  get aspect(): number {
+    return this.meshes[0]!.scale.x / this.meshes[0]!.scale.y;
+  }
+
+  draw(bitmap: ImageBitmap): void {
+    if (this.canvas.width !== bitmap.width || this.canvas.height !== bitmap.height) {
+      this.canvas.width = bitmap.width;
+      this.canvas.height = bitmap.height;
+      // A texture's size is fixed once uploaded: a new size needs new GPU storage.
+      for (const t of this.#textures) t.dispose();
+      this.#resize(bitmap.width / (this.#stereo ? 2 : 1) / bitmap.height);
+    }
+    this.canvas.getContext('2d')?.drawImage(bitmap, 0, 0);
+    for (const t of this.#textures) t.needsUpdate = true;
+    this.frames++;
+  }
+
+  #resize(aspect: number): void {
+    for (const m of this.meshes) m.scale.set(CAMERA_PANEL_WIDTH_M, CAMERA_PANEL_WIDTH_M / aspect, 1);
+  }
+
+  dispose(): void {
+    for (const t of this.#textures) t.dispose();
+    for (const m of this.meshes) (m.material as MeshBasicMaterial).dispose();
+    this.meshes[0]?.geometry.dispose();
+  }
+}
+
+const box = new Box3();
+const head = new Vector3();
+const forward = new Vector3();
+const target = new Vector3();
+
+export function XrCameraPanel({ feed, camera, robot, exposed }: { feed: CameraFeed; camera: CameraInfo | undefined; robot: Object3D; exposed: { panel: CameraPanel3d | undefined } }) {
+  const panel = useMemo(() => (camera ? new CameraPanel3d(camera) : undefined), [camera]);
+  useEffect(() => {
+    if (!panel) {
+      feed.want([]);
+      return;
+    }
+    feed.want([panel.info.id]);
+    feed.setView(panel.info.id, panel);
+    exposed.panel = panel;
+    return () => {
+      feed.setView(panel.info.id, undefined);
+      exposed.panel = undefined;
+      panel.dispose();
+    };
+  }, [feed, panel, exposed]);
+  const place = useMemo(() => ({ at: -Infinity, placed: false }), []);
+  useFrame((state) => {
+    // The page's camera renders the left eye's layer too: the preview before XR shows the left view (WebXRManager drops layer 1 from the right eye).
+    state.camera.layers.enable(LEFT_EYE_LAYER);
+    if (!panel) return;
+    const now = performance.now();
+    const g = panel.group;
+    if (now - place.at > REPLACE_MS) {
+      place.at = now;
+      state.camera.getWorldPosition(head);
+      aboveRobot(robotBox([robot], box), head, CAMERA_PANEL_WIDTH_M, CAMERA_PANEL_WIDTH_M / panel.aspect, PANEL_DISTANCE_M, 'left', target);
+    }
+    if (place.placed) g.position.lerp(target, 0.2);
+    else g.position.copy(target);
+    panel.settled = g.position.distanceTo(target) < 0.001;
+    place.placed = true;
+    state.camera.getWorldPosition(head);
+    forward.set(head.x, g.position.y, head.z);
+    g.lookAt(forward);
+  });
+  return panel ? <primitive object={panel.group} /> : null;
+}
