@@ -58,16 +58,20 @@ interface ProbeResult {
   readonly welcomeMs: number;
   /** e-stop sent → `estop` event, ms. */
   readonly estopMs: number;
+  /** Where a failed probe stopped (printed, to tell eviction from a slow loop). */
+  readonly failure?: string;
 }
 
 /** A fresh operator: hello with the token, e-stop, and the `estop` event back, each within 10 s. */
 async function probe(url: string): Promise<ProbeResult> {
   let ws: WebSocket | undefined;
-  const failed = { welcome: false, estop: false, welcomeMs: Number.NaN, estopMs: Number.NaN };
+  const failed = (failure: string): ProbeResult => ({ welcome: false, estop: false, welcomeMs: Number.NaN, estopMs: Number.NaN, failure });
   const t0 = performance.now();
   try {
     ws = await Promise.race([open(url), sleep(PROBE_TIMEOUT_MS).then(() => undefined)]);
-    if (ws === undefined) return failed;
+    if (ws === undefined) return failed('no open within 10 s');
+    let closed: string | undefined;
+    ws.on('close', (code) => (closed = `closed by the server (${code})`));
     const got: string[] = [];
     const socket = ws;
     socket.on('message', (d, binary) => {
@@ -83,7 +87,7 @@ async function probe(url: string): Promise<ProbeResult> {
     socket.send(JSON.stringify({ type: 'hello', protocol: 1, role: 'operator', token: OP_TOKEN, name: 'soak-probe' }));
     const welcome = await wait((m) => m['type'] === 'welcome');
     const welcomeMs = performance.now() - t0;
-    if (!welcome) return failed;
+    if (!welcome) return failed(`no welcome: ${closed ?? 'none within 10 s'}`);
     const t1 = performance.now();
     socket.send(JSON.stringify({ type: 'estop' }));
     // The server acknowledges an e-stop once it has latched it; the `estop` event comes only when it
@@ -92,9 +96,9 @@ async function probe(url: string): Promise<ProbeResult> {
     const estopMs = performance.now() - t1;
     socket.send(JSON.stringify({ type: 'reset_estop' }));
     await sleep(50);
-    return { welcome, estop, welcomeMs, estopMs: estop ? estopMs : Number.NaN };
-  } catch {
-    return failed;
+    return { welcome, estop, welcomeMs, estopMs: estop ? estopMs : Number.NaN, ...(estop ? {} : { failure: `no e-stop ack: ${closed ?? 'none within 10 s'}` }) };
+  } catch (error) {
+    return failed(`open failed: ${(error as Error).message}`);
   } finally {
     ws?.terminate();
   }
@@ -194,6 +198,7 @@ export async function runSoakBenchmarks(): Promise<Record<string, number>> {
         nextProbe += PROBE_EVERY_MS;
         probes++;
         const r = await probe(url);
+        if (r.failure !== undefined) console.log(`    probe ${probes} at ${((Date.now() - start) / 1000).toFixed(0)} s failed: ${r.failure}`);
         if (r.welcome) {
           welcomes++;
           welcomeMs.push(r.welcomeMs);

@@ -2,7 +2,7 @@
  * The per-connection mechanisms of issue 10 on their own, with fake sockets and an injected
  * clock: the outgoing budget, the admission of pending connections and the Host allow-list.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Admission, type Admittee } from '../src/bridge/Admission.js';
 import { HostAllowList, hostName } from '../src/bridge/HostAllowList.js';
 import { OutgoingBudget, resolveOutgoingOptions } from '../src/bridge/OutgoingBudget.js';
@@ -116,6 +116,25 @@ describe('Admission', () => {
     a.sweep();
     expect(log).toEqual(['idle']);
     a.close();
+  });
+
+  it('sweeps only after the I/O that was due when the grace ran out: a request read late on a busy loop still counts', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate'] });
+    try {
+      const log: string[] = [];
+      const a = new Admission({ maxPending: 100, maxPendingPerAddress: 1, graceMs: 100 });
+      const dashboard = admittee('1.1.1.1', log, 'dashboard');
+      a.admit(dashboard); // the oldest: taken first if it still looked idle at the sweep
+      a.admit(admittee('1.1.1.1', log, 'idle'));
+      vi.advanceTimersToNextTimer(); // the grace timer fires…
+      expect(log).toEqual([]);
+      dashboard.progressed = true; // …then the poll phase reads the dashboard's upgrade request
+      vi.advanceTimersToNextTimer(); // the sweep, in the check phase
+      expect(log).toEqual(['idle']);
+      a.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('no longer counts a connection that said hello', () => {

@@ -8,8 +8,11 @@
  * a round trip of connecting, is read even while the server is busy: an attacker holding idle
  * sockets, even reopening them as fast as they are dropped, can never keep a dashboard out that
  * connects and says hello at once (with a valid token, or to send an e-stop), because idle sockets
- * go first. Beyond 4 × the caps the sweep runs at once, so descriptors stay bounded. Connections
- * that said hello do not count.
+ * go first. The timed sweep itself waits for the event loop's next check phase (`setImmediate`),
+ * after its poll phase: a socket whose request already sits in the kernel is read, and marked as
+ * progressed, before the sweep picks — on a loaded machine a timer can fire before bytes that
+ * arrived in time are read, and the newcomer was then taken for an idle socket. Beyond 4 × the caps
+ * the sweep runs at once, so descriptors stay bounded. Connections that said hello do not count.
  */
 
 /** One pending connection. */
@@ -45,6 +48,7 @@ export class Admission {
   readonly #maxPerAddress: number;
   readonly #graceMs: number;
   #sweepTimer: ReturnType<typeof setTimeout> | undefined;
+  #sweepImmediate: ReturnType<typeof setImmediate> | undefined;
   /** In arrival order: the first is the oldest. */
   readonly #pending = new Set<Admittee>();
   readonly #perAddress = new Map<string, Set<Admittee>>();
@@ -76,16 +80,19 @@ export class Admission {
       this.sweep();
       return;
     }
-    if (this.#sweepTimer === undefined) {
-      this.#sweepTimer = setTimeout(() => this.sweep(), this.#graceMs);
+    if (this.#sweepTimer === undefined && this.#sweepImmediate === undefined) {
+      this.#sweepTimer = setTimeout(() => {
+        this.#sweepTimer = undefined;
+        this.#sweepImmediate = setImmediate(() => this.sweep());
+        this.#sweepImmediate.unref?.();
+      }, this.#graceMs);
       (this.#sweepTimer as { unref?: () => void }).unref?.();
     }
   }
 
   /** Evicts pending connections until every cap holds (runs by itself; public for tests). */
   sweep(): void {
-    if (this.#sweepTimer !== undefined) clearTimeout(this.#sweepTimer);
-    this.#sweepTimer = undefined;
+    this.close();
     for (const same of [...this.#perAddress.values()]) while (same.size > this.#maxPerAddress) this.#evictOldest(same);
     while (this.#pending.size > this.#maxPending) this.#evictOldest(this.#pending);
   }
@@ -93,7 +100,9 @@ export class Admission {
   /** Stops the sweep timer (the server is closing). */
   close(): void {
     if (this.#sweepTimer !== undefined) clearTimeout(this.#sweepTimer);
+    if (this.#sweepImmediate !== undefined) clearImmediate(this.#sweepImmediate);
     this.#sweepTimer = undefined;
+    this.#sweepImmediate = undefined;
   }
 
   /** It said hello (or closed): it no longer counts. Safe to call more than once. */
