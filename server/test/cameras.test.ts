@@ -158,8 +158,10 @@ describe('camera configuration', () => {
   it('reads ffmpeg and ros cameras and names the bad field', () => {
     expect(parseCameraConfigs([{ id: 'head', source: 'ffmpeg', input: '/dev/video0', format: 'v4l2', fps: 30 }, { id: 'wrist', source: 'ros', topic: '/wrist/image/compressed' }])).toEqual([
       { id: 'head', source: 'ffmpeg', input: '/dev/video0', format: 'v4l2', fps: 30 },
-      { id: 'wrist', source: 'ros', topic: '/wrist/image/compressed', type: 'sensor_msgs/CompressedImage', throttleRateMs: 0, queueLength: 1 },
+      { id: 'wrist', source: 'ros', topic: '/wrist/image/compressed', type: 'sensor_msgs/CompressedImage', throttleRateMs: 0, queueLength: 1, compression: 'cbor' },
     ]);
+    expect(parseCameraConfigs([{ id: 'w', source: 'ros', topic: '/w', compression: 'none' }])[0]).toMatchObject({ compression: 'none' });
+    expect(() => parseCameraConfigs([{ id: 'w', source: 'ros', topic: '/w', compression: 'png' }])).toThrow(/cameras\[0\]\.compression must be "cbor" or "none"/);
     expect(() => parseCameraConfigs([{ id: 'a b', source: 'ffmpeg', input: 'x' }])).toThrow(/cameras\[0\]\.id must be/);
     expect(() => parseCameraConfigs([{ id: 'a', source: 'ros', topic: 'relative' }])).toThrow(/cameras\[0\]\.topic must be an absolute ROS topic name/);
     expect(() => parseCameraConfigs([{ id: 'a', source: 'ffmpeg', input: 'x' }, { id: 'a', source: 'ffmpeg', input: 'y' }])).toThrow(/no other camera uses/);
@@ -187,7 +189,7 @@ describe('camera configuration', () => {
   it('serve: --demo brings two synthetic cameras; --camera replaces them; a bad --camera is CLI_USAGE', () => {
     expect(parseServeArgs(['--demo']).cameras?.map((c) => c.id)).toEqual(['head', 'side']);
     expect(parseServeArgs(['--demo', '--no-demo-cameras']).cameras).toBeUndefined();
-    expect(parseServeArgs(['--demo', '--camera', 'w=ros:/w/c']).cameras).toEqual([{ id: 'w', source: 'ros', topic: '/w/c', type: 'sensor_msgs/CompressedImage', throttleRateMs: 0, queueLength: 1 }]);
+    expect(parseServeArgs(['--demo', '--camera', 'w=ros:/w/c']).cameras).toEqual([{ id: 'w', source: 'ros', topic: '/w/c', type: 'sensor_msgs/CompressedImage', throttleRateMs: 0, queueLength: 1, compression: 'cbor' }]);
     expect(() => parseServeArgs(['--camera', 'nothing'])).toThrow(expect.objectContaining({ code: 'CLI_USAGE' }));
     expect(() => parseServeArgs(['--camera', 'a=x.mp4', '--camera', 'a=y.mp4'])).toThrow(/ids must differ/);
   });
@@ -368,16 +370,16 @@ describe('cameras through a running dexbridge', () => {
     viewer.ws.terminate();
   });
 
-  it('a ROS CompressedImage topic published through the rosbridge protocol peer arrives at a viewer', async () => {
+  for (const compression of ['cbor', 'none'] as const) it(`a ROS CompressedImage topic published through the rosbridge protocol peer arrives at a viewer (rosbridge compression ${compression})`, async () => {
     const topic = '/wrist_camera/image_raw/compressed';
     peer = await RosbridgePeer.start({ topics: { [topic]: 'sensor_msgs/CompressedImage' } });
     run = await startDexbridge({
       port: 0, operatorToken: OP, policyToken: POLICY, recordingsDir: tmp(), record: 'off', rosbridgeUrl: peer.url,
-      cameras: [{ id: 'wrist', source: 'ros', topic, type: 'sensor_msgs/CompressedImage', throttleRateMs: 50, queueLength: 1 }],
+      cameras: [{ id: 'wrist', source: 'ros', topic, type: 'sensor_msgs/CompressedImage', throttleRateMs: 50, queueLength: 1, compression }],
     });
     await peer.waitFor(() => peer!.subscriberCount(topic) === 1, 'the image subscription');
     const sub = peer.opsOf('subscribe').find((o) => o.topic === topic)!;
-    expect(sub.raw).toMatchObject({ type: 'sensor_msgs/CompressedImage', throttle_rate: 50, queue_length: 1 });
+    expect(sub.raw).toMatchObject({ type: 'sensor_msgs/CompressedImage', throttle_rate: 50, queue_length: 1, compression });
     const viewer = await TestClient.hello(`ws://127.0.0.1:${run.port}/ws`, 'viewer');
     const frames = collectFrames(viewer);
     viewer.send({ type: 'camera_subscribe', cameras: ['wrist'] });
@@ -392,6 +394,8 @@ describe('cameras through a running dexbridge', () => {
       await viewer.until(() => frames.length > i, 30_000, `ROS frame ${i}`);
     }
     expect(frames.map((f) => f.seq)).toEqual([0, 1, 2]);
+    // cbor: every image came as one binary frame with raw bytes; none: as JSON with base64.
+    expect(peer.binaryFramesSent).toBe(compression === 'cbor' ? 3 : 0);
     expect(frames.map((f) => Buffer.from(f.payload))).toEqual(jpegs.map((j) => Buffer.from(j)));
     expect(frames.every((f) => f.width === 160 && f.height === 120 && f.codec === 'jpeg')).toBe(true);
     // The header stamp, mapped onto the server clock, is the capture time: before the server had it.
@@ -409,10 +413,10 @@ describe('cameras through a running dexbridge', () => {
     peer = await RosbridgePeer.start({ topics: { [topic]: 'sensor_msgs/Image' } });
     run = await startDexbridge({
       port: 0, operatorToken: OP, policyToken: POLICY, recordingsDir: tmp(), record: 'off', rosbridgeUrl: peer.url,
-      cameras: [{ id: 'raw', source: 'ros', topic, type: 'sensor_msgs/Image', throttleRateMs: 0, queueLength: 1 }],
+      cameras: [{ id: 'raw', source: 'ros', topic, type: 'sensor_msgs/Image', throttleRateMs: 0, queueLength: 1, compression: 'cbor' }],
     });
     await peer.waitFor(() => peer!.subscriberCount(topic) === 1, 'the image subscription');
-    expect(peer.opsOf('subscribe').find((o) => o.topic === topic)!.raw).toMatchObject({ type: 'sensor_msgs/Image' });
+    expect(peer.opsOf('subscribe').find((o) => o.topic === topic)!.raw).toMatchObject({ type: 'sensor_msgs/Image', compression: 'cbor' });
     const viewer = await TestClient.hello(`ws://127.0.0.1:${run.port}/ws`, 'viewer');
     const frames = collectFrames(viewer);
     viewer.send({ type: 'camera_subscribe', cameras: ['raw'] });
@@ -455,7 +459,7 @@ describe('cameras through a running dexbridge', () => {
   });
 
   it('a ROS camera without a rosbridge says so in its status', async () => {
-    run = await startDexbridge({ port: 0, operatorToken: OP, policyToken: POLICY, recordingsDir: tmp(), record: 'off', cameras: [{ id: 'w', source: 'ros', topic: '/w', type: 'sensor_msgs/CompressedImage', throttleRateMs: 0, queueLength: 1 }] });
+    run = await startDexbridge({ port: 0, operatorToken: OP, policyToken: POLICY, recordingsDir: tmp(), record: 'off', cameras: [{ id: 'w', source: 'ros', topic: '/w', type: 'sensor_msgs/CompressedImage', throttleRateMs: 0, queueLength: 1, compression: 'cbor' }] });
     expect(run.cameras.status()[0]).toMatchObject({ state: 'failed', code: 'CAMERA_SOURCE_FAILED' });
     expect(run.cameras.status()[0]!.error).toMatch(/no rosbridge connection/);
   });

@@ -42,7 +42,7 @@ export class CameraHub {
     this.sources = configs.map((c): CameraSource => {
       if (c.source === 'ros') {
         const cam = new RosCamera({
-          id: c.id, topic: c.topic, throttleRateMs: c.throttleRateMs, queueLength: c.queueLength, now: o.now, type: c.type === 'sensor_msgs/Image' ? 'raw' : 'compressed',
+          id: c.id, topic: c.topic, throttleRateMs: c.throttleRateMs, queueLength: c.queueLength, compression: c.compression, now: o.now, type: c.type === 'sensor_msgs/Image' ? 'raw' : 'compressed',
           ...(o.stallMs ? { stallMs: o.stallMs } : {}), ...(o.ffmpegPath !== undefined ? { ffmpegPath: o.ffmpegPath } : {}),
         });
         if (!o.rosAvailable) cam.fail(`${c.topic} is a ROS topic, and dexbridge has no rosbridge connection (--rosbridge or rosbridgeUrl in the robot config)`);
@@ -69,7 +69,7 @@ export class CameraHub {
 
   /** The ROS image topics to subscribe (for the RosBridge). */
   rosTopics(): RosImageTopic[] {
-    return [...this.#ros.values()].map((c) => ({ topic: c.topic, throttleRateMs: c.throttleRateMs, queueLength: c.queueLength, type: c.type }));
+    return [...this.#ros.values()].map((c) => ({ topic: c.topic, throttleRateMs: c.throttleRateMs, queueLength: c.queueLength, type: c.type, compression: c.compression }));
   }
 
   /** A message from a ROS image topic (the RosBridge's `onImage`). */

@@ -21,6 +21,8 @@ export interface RosCameraOptions {
   readonly throttleRateMs: number;
   /** rosbridge `queue_length`. */
   readonly queueLength: number;
+  /** rosbridge `compression` of the subscription; default `cbor`. */
+  readonly compression?: 'cbor' | 'none';
   /** `compressed` (sensor_msgs/CompressedImage, default) or `raw` (sensor_msgs/Image). */
   readonly type?: 'compressed' | 'raw';
   /** The ffmpeg program that encodes raw images; default `ffmpeg` on the PATH. */
@@ -86,6 +88,7 @@ export class RosCamera implements CameraSource {
   readonly topic: string;
   readonly throttleRateMs: number;
   readonly queueLength: number;
+  readonly compression: 'cbor' | 'none';
   readonly type: 'compressed' | 'raw';
   readonly #encoder: RawImageEncoder | null;
   readonly #now: () => number;
@@ -106,6 +109,7 @@ export class RosCamera implements CameraSource {
     this.topic = o.topic;
     this.throttleRateMs = o.throttleRateMs;
     this.queueLength = o.queueLength;
+    this.compression = o.compression ?? 'cbor';
     this.type = o.type ?? 'compressed';
     this.#encoder = this.type === 'raw'
       ? new RawImageEncoder({

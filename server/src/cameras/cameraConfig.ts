@@ -42,11 +42,20 @@ export interface RosCameraConfig {
   readonly throttleRateMs: number;
   /** rosbridge `queue_length`. Default 1 (only the newest waits). */
   readonly queueLength: number;
+  /**
+   * rosbridge `compression` of the subscription: `cbor` (default) sends each image as one binary
+   * CBOR frame with the pixels as raw bytes; `none` sends JSON with the bytes in base64 (a third
+   * more on the wire, and a base64 decode per image) — for a rosbridge older than CBOR support.
+   */
+  readonly compression: RosImageCompression;
   /** As for ffmpeg cameras. */
   readonly stereo?: CameraStereoLayout;
 }
 
 export type CameraConfig = FfmpegCameraConfig | RosCameraConfig;
+
+/** rosbridge `compression` for image subscriptions. */
+export type RosImageCompression = 'cbor' | 'none';
 
 const TOPIC_RE = /^(\/[A-Za-z][A-Za-z0-9_]*)+$/;
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -100,7 +109,7 @@ export function parseCameraConfigs(value: unknown, path = 'cameras'): CameraConf
     ids.add(id);
     const source = c['source'];
     if (source === 'ros') {
-      const known = ['id', 'source', 'topic', 'type', 'throttleRateMs', 'queueLength', 'stereo'];
+      const known = ['id', 'source', 'topic', 'type', 'throttleRateMs', 'queueLength', 'compression', 'stereo'];
       for (const k of Object.keys(c)) if (!known.includes(k)) fail(`${p}.${k}`, `absent (a ros camera has ${known.join(', ')})`, k);
       const topic = c['topic'];
       if (typeof topic !== 'string' || !TOPIC_RE.test(topic)) fail(`${p}.topic`, 'an absolute ROS topic name', topic);
@@ -110,6 +119,7 @@ export function parseCameraConfigs(value: unknown, path = 'cameras'): CameraConf
         id, source, topic, type: t,
         throttleRateMs: optNumber(c, p, 'throttleRateMs', 0, 60_000, true) ?? 0,
         queueLength: optNumber(c, p, 'queueLength', 1, 100, true) ?? 1,
+        compression: rosCompression(c, p),
         ...optStereo(c, p),
       });
     }
@@ -183,3 +193,10 @@ export function demoCamera(id: string, variant: number, o: { width?: number; hei
 
 /** The demo's two synthetic cameras (`--demo` without cameras of its own). */
 export const demoCameras = (): CameraConfig[] => [demoCamera('head', 0), demoCamera('side', 1)];
+
+function rosCompression(c: Record<string, unknown>, p: string): RosImageCompression {
+  const v = c['compression'];
+  if (v === undefined) return 'cbor';
+  if (v !== 'cbor' && v !== 'none') fail(`${p}.compression`, '"cbor" or "none"', v);
+  return v;
+}

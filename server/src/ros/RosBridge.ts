@@ -170,6 +170,8 @@ export interface RosImageTopic {
   readonly queueLength: number;
   /** `compressed`: sensor_msgs/CompressedImage; `raw`: sensor_msgs/Image. */
   readonly type: 'compressed' | 'raw';
+  /** rosbridge `compression`: `cbor` (binary frames, raw bytes) or `none` (JSON, base64). Default `cbor`. */
+  readonly compression?: 'cbor' | 'none';
 }
 
 /** One published topic: key, name suffix under the prefix, message type. */
@@ -682,6 +684,8 @@ export class RosBridge {
       const name = img.type === 'raw' ? 'Image' : 'CompressedImage';
       const t = new roslib.Topic<unknown>({
         ros, name: img.topic, messageType: this.rosVersion === 2 ? `sensor_msgs/msg/${name}` : `sensor_msgs/${name}`, throttle_rate: img.throttleRateMs, queue_length: img.queueLength, reconnect_on_close: false,
+        // roslib decodes the binary CBOR frames (our transport hands them over as bytes).
+        compression: img.compression ?? 'cbor',
       });
       t.subscribe((msg) => {
         try {

@@ -43,6 +43,7 @@
  */
 
 import type { AddressInfo } from 'node:net';
+import { encode as encodeCbor } from 'cbor2';
 import { type WebSocket, WebSocketServer } from 'ws';
 
 export type PeerRosVersion = 1 | 2;
@@ -80,6 +81,16 @@ interface ClientState {
   readonly advertised: Map<string, string>;
   /** subscription key (id or topic) → topic */
   readonly subscriptions: Map<string, string>;
+  /** subscription key → its `compression` (`cbor`: publishes go out as binary CBOR frames) */
+  readonly compressions: Map<string, string>;
+}
+
+/** The `uint8[] data` of the image types as bytes (the tests write them in rosbridge's JSON form, base64). */
+function withBytes(type: string | undefined, msg: unknown): unknown {
+  const t = type?.replace('/msg/', '/');
+  if ((t !== 'sensor_msgs/CompressedImage' && t !== 'sensor_msgs/Image') || typeof msg !== 'object' || msg === null) return msg;
+  const data = (msg as Record<string, unknown>)['data'];
+  return typeof data === 'string' ? { ...msg, data: new Uint8Array(Buffer.from(data, 'base64')) } : msg;
 }
 
 const KNOWN_OPS = new Set(['advertise', 'unadvertise', 'publish', 'subscribe', 'unsubscribe']);
@@ -438,14 +449,25 @@ export class RosbridgePeer {
   publishUnchecked(topic: string, msg: unknown): number {
     let n = 0;
     const text = JSON.stringify({ op: 'publish', topic, msg });
+    let cbor: Uint8Array | undefined;
     for (const c of this.#clients) {
-      if (c.ws.readyState === c.ws.OPEN && [...c.subscriptions.values()].includes(topic)) {
+      const keys = [...c.subscriptions].filter(([, t]) => t === topic).map(([k]) => k);
+      if (c.ws.readyState !== c.ws.OPEN || keys.length === 0) continue;
+      if (keys.some((k) => c.compressions.get(k) === 'cbor')) {
+        // As rosbridge's CBOR encoding does: one binary frame, uint8[] fields as byte strings.
+        cbor ??= encodeCbor({ op: 'publish', topic, msg: withBytes(this.#topicTypes.get(topic), msg) });
+        c.ws.send(cbor);
+        this.binaryFramesSent++;
+      } else {
         c.ws.send(text);
-        n++;
       }
+      n++;
     }
     return n;
   }
+
+  /** Publishes sent as binary CBOR frames (to subscriptions that asked for `compression: cbor`). */
+  binaryFramesSent = 0;
 
   /** Resolve when `predicate()` holds (polled every 10 ms); reject after `timeoutMs` naming `what`. */
   async waitFor(predicate: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
@@ -459,7 +481,7 @@ export class RosbridgePeer {
   // -------------------------------------------------------------------------------------------
 
   #accept(ws: WebSocket): void {
-    const c: ClientState = { id: this.#nextClient++, ws, advertised: new Map(), subscriptions: new Map() };
+    const c: ClientState = { id: this.#nextClient++, ws, advertised: new Map(), subscriptions: new Map(), compressions: new Map() };
     this.connectionsAccepted++;
     this.#clients.add(c);
     if (this.#stalled) ws.pause();
@@ -639,5 +661,6 @@ export class RosbridgePeer {
     }
     const key = typeof id === 'string' || typeof id === 'number' ? String(id) : topic;
     c.subscriptions.set(key, topic);
+    c.compressions.set(key, typeof o['compression'] === 'string' ? o['compression'] : 'none');
   }
 }
