@@ -137,6 +137,29 @@ describe('Admission', () => {
     }
   });
 
+  it('beyond 4 × the cap, trims the oldest in the same turn of the loop, after that turn has read what newcomers sent', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate'] });
+    try {
+      const log: string[] = [];
+      const a = new Admission({ maxPending: 100, maxPendingPerAddress: 1, graceMs: 60_000 });
+      const dashboard = admittee('1.1.1.1', log, 'dashboard');
+      a.admit(dashboard);
+      for (let i = 0; i < 6; i++) a.admit(admittee('1.1.1.1', log, `idle${i}`)); // a burst, accepted in one poll phase
+      expect(log).toEqual([]);
+      dashboard.progressed = true; // read in the same poll phase
+      vi.advanceTimersToNextTimer(); // the check phase: down to 4 × 1
+      expect(log).toEqual(['idle0', 'idle1', 'idle2']);
+      expect(a.stats.pending).toBe(4);
+      vi.advanceTimersToNextTimer(); // the grace ends
+      vi.advanceTimersToNextTimer(); // and its sweep: down to the cap, the dashboard kept
+      expect(log).toEqual(['idle0', 'idle1', 'idle2', 'idle3', 'idle4', 'idle5']);
+      expect(a.isPending(dashboard)).toBe(true);
+      a.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('no longer counts a connection that said hello', () => {
     const log: string[] = [];
     const a = new Admission({ maxPending: 1, maxPendingPerAddress: 1, graceMs: 0 });

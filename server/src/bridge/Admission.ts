@@ -12,7 +12,9 @@
  * after its poll phase: a socket whose request already sits in the kernel is read, and marked as
  * progressed, before the sweep picks — on a loaded machine a timer can fire before bytes that
  * arrived in time are read, and the newcomer was then taken for an idle socket. Beyond 4 × the caps
- * the sweep runs at once, so descriptors stay bounded. Connections that said hello do not count.
+ * the oldest are evicted in the same turn of the loop (its check phase, after the poll phase that
+ * accepted them) down to 4 × the caps, so descriptors stay bounded by 4 × the caps plus one batch
+ * of accepts (at most the listen backlog). Connections that said hello do not count.
  */
 
 /** One pending connection. */
@@ -49,6 +51,7 @@ export class Admission {
   readonly #graceMs: number;
   #sweepTimer: ReturnType<typeof setTimeout> | undefined;
   #sweepImmediate: ReturnType<typeof setImmediate> | undefined;
+  #trimImmediate: ReturnType<typeof setImmediate> | undefined;
   /** In arrival order: the first is the oldest. */
   readonly #pending = new Set<Admittee>();
   readonly #perAddress = new Map<string, Set<Admittee>>();
@@ -76,9 +79,19 @@ export class Admission {
     same.add(a);
     this.#pending.add(a);
     if (same.size <= this.#maxPerAddress && this.#pending.size <= this.#maxPending) return;
-    if (this.#graceMs === 0 || same.size > 4 * this.#maxPerAddress || this.#pending.size > 4 * this.#maxPending) {
+    if (this.#graceMs === 0) {
       this.sweep();
       return;
+    }
+    // Descriptors stay bounded: beyond 4 × a cap, the oldest go at the end of this turn of the event
+    // loop (check phase), down to 4 × the cap, once the poll phase that accepted this burst has also
+    // read what newcomers sent: a burst of an attacker's accepts does not take a newcomer whose
+    // request arrived with it. The sweep below brings it down to the caps after the grace.
+    if ((same.size > 4 * this.#maxPerAddress || this.#pending.size > 4 * this.#maxPending) && this.#trimImmediate === undefined) {
+      this.#trimImmediate = setImmediate(() => {
+        this.#trimImmediate = undefined;
+        this.#trim(4);
+      });
     }
     if (this.#sweepTimer === undefined && this.#sweepImmediate === undefined) {
       this.#sweepTimer = setTimeout(() => {
@@ -93,16 +106,23 @@ export class Admission {
   /** Evicts pending connections until every cap holds (runs by itself; public for tests). */
   sweep(): void {
     this.close();
-    for (const same of [...this.#perAddress.values()]) while (same.size > this.#maxPerAddress) this.#evictOldest(same);
-    while (this.#pending.size > this.#maxPending) this.#evictOldest(this.#pending);
+    this.#trim(1);
+  }
+
+  /** Evicts the oldest pending connections until there are at most `factor` × each cap. */
+  #trim(factor: number): void {
+    for (const same of [...this.#perAddress.values()]) while (same.size > factor * this.#maxPerAddress) this.#evictOldest(same);
+    while (this.#pending.size > factor * this.#maxPending) this.#evictOldest(this.#pending);
   }
 
   /** Stops the sweep timer (the server is closing). */
   close(): void {
     if (this.#sweepTimer !== undefined) clearTimeout(this.#sweepTimer);
     if (this.#sweepImmediate !== undefined) clearImmediate(this.#sweepImmediate);
+    if (this.#trimImmediate !== undefined) clearImmediate(this.#trimImmediate);
     this.#sweepTimer = undefined;
     this.#sweepImmediate = undefined;
+    this.#trimImmediate = undefined;
   }
 
   /** It said hello (or closed): it no longer counts. Safe to call more than once. */
