@@ -9,13 +9,14 @@
  * - 1,000 idle TCP sockets that never send a byte, reopened a second after the server drops one.
  *
  * Every 10 s a fresh operator connects with the token, says hello, sends an e-stop and waits for
- * the `estop` event; `/healthz` is fetched too. Figures: the server's RSS (start = before the
+ * its acknowledgement; `/healthz` is fetched too. The probes run in their own process
+ * (bench/soakProbe.ts), as an operator on another machine would. Figures: the server's RSS (start = before the
  * attacks, peak, end), and how many operator probes, e-stops and health checks got through.
  *
  * Not part of `npm run bench` by default: `npm run bench:soak` (10 minutes), or
  * `SOAK_SECONDS=60 npm run bench:soak` for a short check.
  */
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -23,6 +24,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { WebSocket } from 'ws';
 import { percentile, REPO_ROOT, round } from './results.js';
+import type { ProbeResult } from './soakProbe.js';
 import { open, sleep, startServe } from './wsTools.js';
 
 const ROOT = fileURLToPath(REPO_ROOT);
@@ -48,60 +50,30 @@ const deafen = (ws: WebSocket): void => {
   (ws as unknown as { _socket: Socket })._socket.pause();
 };
 
-/** How long a probe waits for each step (connect, welcome, the e-stop event), ms. */
-const PROBE_TIMEOUT_MS = 10_000;
-
-interface ProbeResult {
-  readonly welcome: boolean;
-  readonly estop: boolean;
-  /** Connect + hello → welcome, ms. */
-  readonly welcomeMs: number;
-  /** e-stop sent → `estop` event, ms. */
-  readonly estopMs: number;
-  /** Where a failed probe stopped (printed, to tell eviction from a slow loop). */
-  readonly failure?: string;
-}
-
-/** A fresh operator: hello with the token, e-stop, and the `estop` event back, each within 10 s. */
-async function probe(url: string): Promise<ProbeResult> {
-  let ws: WebSocket | undefined;
-  const failed = (failure: string): ProbeResult => ({ welcome: false, estop: false, welcomeMs: Number.NaN, estopMs: Number.NaN, failure });
-  const t0 = performance.now();
-  try {
-    ws = await Promise.race([open(url), sleep(PROBE_TIMEOUT_MS).then(() => undefined)]);
-    if (ws === undefined) return failed('no open within 10 s');
-    let closed: string | undefined;
-    ws.on('close', (code) => (closed = `closed by the server (${code})`));
-    const got: string[] = [];
-    const socket = ws;
-    socket.on('message', (d, binary) => {
-      if (!binary) got.push(String(d));
+/**
+ * The probes run in a process of their own, as a fresh operator on another machine would: in the
+ * attackers' process, whose event loop is saturated, a probe's upgrade request could leave only
+ * after the server's grace, and the server then rightly took it for an idle socket.
+ */
+function startProber(): { probe: (url: string, opToken: string) => Promise<ProbeResult>; healthz: (port: number) => Promise<boolean>; close: () => void } {
+  const child = fork(fileURLToPath(new URL('./soakProbe.js', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let next = 0;
+  const waiting = new Map<number, (r: unknown) => void>();
+  child.on('message', (m: { id: number; result: unknown }) => {
+    waiting.get(m.id)?.(m.result);
+    waiting.delete(m.id);
+  });
+  const ask = <T>(request: Record<string, unknown>): Promise<T> =>
+    new Promise((resolve) => {
+      const id = next++;
+      waiting.set(id, resolve as (r: unknown) => void);
+      child.send({ id, ...request });
     });
-    const wait = async (pred: (m: Record<string, unknown>) => boolean): Promise<boolean> => {
-      for (let t = 0; t < PROBE_TIMEOUT_MS / 20; t++) {
-        if (got.some((g) => pred(JSON.parse(g) as Record<string, unknown>))) return true;
-        await sleep(20);
-      }
-      return false;
-    };
-    socket.send(JSON.stringify({ type: 'hello', protocol: 1, role: 'operator', token: OP_TOKEN, name: 'soak-probe' }));
-    const welcome = await wait((m) => m['type'] === 'welcome');
-    const welcomeMs = performance.now() - t0;
-    if (!welcome) return failed(`no welcome: ${closed ?? 'none within 10 s'}`);
-    const t1 = performance.now();
-    socket.send(JSON.stringify({ type: 'estop' }));
-    // The server acknowledges an e-stop once it has latched it; the `estop` event comes only when it
-    // was not latched already (a probe cannot reset it: reset_estop needs the lease).
-    const estop = await wait((m) => (m['type'] === 'ack' && m['ref'] === 'estop') || (m['type'] === 'event' && m['event'] === 'estop'));
-    const estopMs = performance.now() - t1;
-    socket.send(JSON.stringify({ type: 'reset_estop' }));
-    await sleep(50);
-    return { welcome, estop, welcomeMs, estopMs: estop ? estopMs : Number.NaN, ...(estop ? {} : { failure: `no e-stop ack: ${closed ?? 'none within 10 s'}` }) };
-  } catch (error) {
-    return failed(`open failed: ${(error as Error).message}`);
-  } finally {
-    ws?.terminate();
-  }
+  return {
+    probe: (url, opToken) => ask<ProbeResult>({ kind: 'probe', url, opToken }),
+    healthz: (port) => ask<boolean>({ kind: 'healthz', port }),
+    close: () => child.kill(),
+  };
 }
 
 export async function runSoakBenchmarks(): Promise<Record<string, number>> {
@@ -109,6 +81,7 @@ export async function runSoakBenchmarks(): Promise<Record<string, number>> {
   if (!(seconds > 0)) throw new RangeError(`bench: SOAK_SECONDS must be a positive number, got ${process.env['SOAK_SECONDS']}`);
   const dir = mkdtempSync(join(tmpdir(), 'dexbridge-soak-'));
   const { child, port } = await startServer(dir);
+  const prober = startProber();
   const pid = child.pid!;
   const url = `ws://127.0.0.1:${port}/ws`;
   let running = true;
@@ -197,7 +170,7 @@ export async function runSoakBenchmarks(): Promise<Record<string, number>> {
       if (Date.now() >= nextProbe) {
         nextProbe += PROBE_EVERY_MS;
         probes++;
-        const r = await probe(url);
+        const r = await prober.probe(url, OP_TOKEN);
         if (r.failure !== undefined) console.log(`    probe ${probes} at ${((Date.now() - start) / 1000).toFixed(0)} s failed: ${r.failure}`);
         if (r.welcome) {
           welcomes++;
@@ -207,7 +180,7 @@ export async function runSoakBenchmarks(): Promise<Record<string, number>> {
           estops++;
           estopMs.push(r.estopMs);
         }
-        const h = await Promise.race([fetch(`http://127.0.0.1:${port}/healthz`).then((x) => x.status === 200, () => false), sleep(3000).then(() => false)]);
+        const h = await prober.healthz(port);
         if (h) health++;
       }
       if (Date.now() - lastReport >= 60_000) {
@@ -249,6 +222,7 @@ export async function runSoakBenchmarks(): Promise<Record<string, number>> {
     running = false;
     for (const s of idle) s.destroy();
     for (const ws of sockets) ws.terminate();
+    prober.close();
     child.kill();
     rmSync(dir, { recursive: true, force: true });
   }
