@@ -96,12 +96,13 @@ function motionFigures(states: readonly DecodedRobotState[]): { velocityRatio: n
 }
 
 /** Step velocities (rad/s) of the joints `idx` between consecutive states. */
-function stepVelocities(states: readonly DecodedRobotState[], idx: readonly number[]): { v: Float64Array; dtS: number }[] {
-  const out: { v: Float64Array; dtS: number }[] = [];
+function stepVelocities(states: readonly DecodedRobotState[], idx: readonly number[]): { v: Float64Array; dtS: number; oneStep: boolean }[] {
+  const out: { v: Float64Array; dtS: number; oneStep: boolean }[] = [];
   for (let k = 1; k < states.length; k++) {
     const a = states[k - 1]!, b = states[k]!;
     const dtS = (b.serverTimeMs - a.serverTimeMs) / 1000;
-    out.push({ dtS, v: Float64Array.from(idx, (j) => (b.commanded[j]! - a.commanded[j]!) / dtS) });
+    // A viewer may miss a state (latest wins when it lags): then this is the mean over two steps.
+    out.push({ dtS, oneStep: b.seq === a.seq + 1, v: Float64Array.from(idx, (j) => (b.commanded[j]! - a.commanded[j]!) / dtS) });
   }
   return out;
 }
@@ -110,12 +111,18 @@ function stepVelocities(states: readonly DecodedRobotState[], idx: readonly numb
 function maxAcceleration(states: readonly DecodedRobotState[], idx: readonly number[]): number {
   const steps = stepVelocities(states, idx);
   let worst = 0;
+  let measured = 0;
   for (let k = 1; k < steps.length; k++) {
     const p = steps[k - 1]!, s = steps[k]!;
-    if (!(p.dtS > 0 && s.dtS > 0)) continue;
+    // Across a missed state the difference of a two-step mean and a one-step velocity spans 1.5
+    // steps of change over one step's time: only consecutive control steps measure acceleration.
+    if (!(p.dtS > 0 && s.dtS > 0 && p.oneStep && s.oneStep)) continue;
+    measured++;
     const noise = F32_EPS * (1 / p.dtS + 1 / s.dtS);
     for (let i = 0; i < idx.length; i++) worst = Math.max(worst, Math.max(0, Math.abs(s.v[i]! - p.v[i]!) - noise) / s.dtS);
   }
+  // Not vacuous: enough pairs of consecutive steps were there to measure.
+  if (measured < Math.min(5, steps.length - 1)) throw new Error(`maxAcceleration: only ${measured} of ${steps.length - 1} step pairs are consecutive control steps`);
   return worst;
 }
 
