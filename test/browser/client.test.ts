@@ -162,7 +162,6 @@ describe('the client in Chromium with an emulated Quest 3', () => {
   afterAll(async () => {
     await browser?.close();
     await run?.close();
-    rmSync(clientDir, { recursive: true, force: true });
     rmSync(recordingsDir, { recursive: true, force: true });
   });
 

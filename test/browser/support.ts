@@ -2,9 +2,10 @@
  * What the browser test files share: the production client build they serve, one window per page,
  * and waiting for a condition.
  */
-import { mkdtempSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { build } from 'vite';
@@ -12,11 +13,43 @@ import { build } from 'vite';
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const ARTIFACTS = join(ROOT, 'test-artifacts/browser');
 
-/** Builds the client for production into a new temporary folder and returns it. */
+/** What the client build reads from the repository (the client and the workspace packages it imports, and the lockfile). */
+const CLIENT_INPUTS = ['client', 'retarget/src', 'server/src', 'urdf', 'package-lock.json'];
+
+/** A hash of every file of {@link CLIENT_INPUTS} (paths and contents; build output and node_modules left out). */
+function clientInputsHash(): string {
+  const hash = createHash('sha256');
+  const walk = (path: string): void => {
+    const full = join(ROOT, path);
+    if (!existsSync(full)) return;
+    if (statSync(full).isFile()) {
+      hash.update(`${path}\0`).update(readFileSync(full));
+      return;
+    }
+    const entries = readdirSync(full, { withFileTypes: true, recursive: true }).filter((e) => e.isFile());
+    const files = entries.map((e) => relative(ROOT, join(e.parentPath, e.name))).filter((f) => !/(^|\/)(node_modules|dist)\//.test(f)).sort();
+    for (const f of files) hash.update(`${f}\0`).update(readFileSync(join(ROOT, f)));
+  };
+  for (const p of CLIENT_INPUTS) walk(p);
+  return hash.digest('hex').slice(0, 16);
+}
+
+/**
+ * The client built for production, in a temporary folder named by a hash of its inputs: the
+ * browser test files share one build (a build takes two cores for 15–25 s), and a build whose
+ * inputs did not change since the last run is used again. Callers must not delete it.
+ */
 export async function buildClient(): Promise<string> {
-  const outDir = mkdtempSync(join(tmpdir(), 'dexbridge-client-'));
-  await build({ root: join(ROOT, 'client'), configFile: join(ROOT, 'client/vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true } });
-  return outDir;
+  const dir = join(tmpdir(), `dexbridge-client-${clientInputsHash()}`);
+  if (existsSync(join(dir, 'index.html'))) return dir;
+  const building = mkdtempSync(join(tmpdir(), 'dexbridge-client-building-'));
+  await build({ root: join(ROOT, 'client'), configFile: join(ROOT, 'client/vite.config.ts'), logLevel: 'warn', build: { outDir: building, emptyOutDir: true } });
+  try {
+    renameSync(building, dir); // whole or not at all
+  } catch {
+    rmSync(building, { recursive: true, force: true }); // another run finished the same build first
+  }
+  return dir;
 }
 
 /** Polls `test` every 50 ms until it holds; fails after `ms` naming `what`. */

@@ -207,7 +207,6 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
   afterAll(async () => {
     await browser?.close();
     await run?.close();
-    rmSync(clientDir, { recursive: true, force: true });
     rmSync(recordingsDir, { recursive: true, force: true });
   });
 
