@@ -13,6 +13,7 @@ import { McapIndexedReader } from '@mcap/core';
 import { rigUrdf } from '@dexbridge/urdf';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startDexbridge } from '../src/bridge/startDexbridge.js';
+import { imageSize } from '../src/export/video.js';
 import { MjpegSplitter } from '../src/cameras/index.js';
 import { base64, FileReadable, FileSink, Recorder, recoverMcap, ZSTD_DECOMPRESS_HANDLERS, loadZstdCompressor } from '../src/recording/index.js';
 
@@ -126,24 +127,27 @@ describe('camera images in the MCAP', () => {
     expect(ffprobeFrames(kept.map((m) => Buffer.from(m.msg.data, 'base64')))).toBe(8);
   });
 
-  it('a running dexbridge records every camera of the session', async () => {
+  it('a running dexbridge records every camera of the session, its own stream and never its tiers', async () => {
     const dir = tmp();
     const run = await startDexbridge({
       port: 0, operatorToken: 'operator-token-123', policyToken: 'policy-token-123', recordingsDir: dir, record: 'manual',
-      cameras: [{ id: 'head', source: 'ffmpeg', input: 'testsrc2=size=160x120:rate=20', format: 'lavfi', realtime: true }],
+      cameras: [{ id: 'head', source: 'ffmpeg', input: 'testsrc2=size=160x120:rate=20', format: 'lavfi', realtime: true, tiers: [{ name: 'low', width: 80, height: 60 }] }],
     });
     try {
       const recording = run.recording!;
       recording.start({ operator: 'test' }, 'test');
       await until(() => recording.active(), 'the recording to start');
       const framesAtStart = run.cameras.status()[0]!.frames;
-      await until(() => run.cameras.status()[0]!.frames >= framesAtStart + 10, '10 camera frames while recording');
+      const tierAtStart = run.cameras.status()[1]!.frames;
+      await until(() => run.cameras.status()[0]!.frames >= framesAtStart + 10 && run.cameras.status()[1]!.frames >= tierAtStart + 10, '10 frames of the camera and of its tier while recording');
     } finally {
       await run.close();
     }
     const name = readdirSync(dir).find((f) => f.endsWith('.mcap'))!;
     const images = await readImages(join(dir, name), '/dexbridge/cameras/head');
     expect(images.length).toBeGreaterThanOrEqual(10);
+    // Every image is the camera's own 160×120, none the 80×60 tier's.
+    for (const m of images) expect(imageSize('jpeg', Buffer.from(m.msg.data, 'base64'))).toEqual({ width: 160, height: 120 });
     for (let i = 1; i < images.length; i++) expect(images[i]!.logTime).toBeGreaterThanOrEqual(images[i - 1]!.logTime);
     expect(ffprobeFrames(images.map((m) => Buffer.from(m.msg.data, 'base64')))).toBe(images.length);
   });

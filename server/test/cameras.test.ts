@@ -355,6 +355,52 @@ describe('cameras through a running dexbridge', () => {
     policy.ws.terminate();
   });
 
+  it('a tier is the same view at another size: a viewer picks it per camera, frames keep the camera id', async () => {
+    const dir = tmp();
+    run = await startDexbridge({
+      port: 0, operatorToken: OP, policyToken: POLICY, recordingsDir: dir, record: 'off',
+      cameras: [{ id: 'head', source: 'ffmpeg', input: 'testsrc2=size=160x120:rate=20', format: 'lavfi', realtime: true, tiers: [{ name: 'low', width: 80, height: 60, fps: 5 }] }],
+    });
+    const url = `ws://127.0.0.1:${run.port}/ws`;
+    const full = await TestClient.hello(url, 'viewer');
+    expect(full.json.find((m) => m.type === 'welcome')?.['cameras']).toEqual([{ id: 'head', source: 'ffmpeg', codec: 'jpeg', tiers: [{ name: 'low', width: 80, height: 60, fps: 5 }] }]);
+    const low = await TestClient.hello(url, 'viewer');
+    // A tier the camera does not have, or one for a camera not subscribed: refused, nothing changes.
+    low.send({ type: 'camera_subscribe', cameras: ['head'], tiers: { head: 'tiny' } });
+    expect((await low.waitJson((m) => m.type === 'error'))['message']).toMatch(/camera "head" has no tier "tiny" \(tiers: low\)/);
+    low.send({ type: 'camera_subscribe', cameras: [], tiers: { head: 'low' } });
+    expect(await low.waitJson((m) => m.type === 'error' && m['code'] === 'PROTO_BAD_MESSAGE')).toBeDefined();
+    const fullFrames = collectFrames(full);
+    const lowFrames = collectFrames(low);
+    full.send({ type: 'camera_subscribe', cameras: ['head'] });
+    low.send({ type: 'camera_subscribe', cameras: ['head'], tiers: { head: 'low' } });
+    await full.until(() => fullFrames.length >= 5 && lowFrames.length >= 3, 30_000, 'frames of both tiers');
+    expect(fullFrames.every((f) => f.cameraId === 'head' && f.width === 160 && f.height === 120)).toBe(true);
+    expect(lowFrames.every((f) => f.cameraId === 'head' && f.width === 80 && f.height === 60)).toBe(true);
+    // The tier's own ffmpeg reports as head@low.
+    const st = await full.waitJson((m) => m.type === 'status' && Array.isArray(m['cameras']) && (m['cameras'] as { state: string }[]).every((c) => c.state === 'running'));
+    expect((st['cameras'] as { id: string }[]).map((c) => c.id)).toEqual(['head', 'head@low']);
+    // Back to the camera's own stream.
+    low.send({ type: 'camera_subscribe', cameras: ['head'] });
+    await low.waitJson((m) => m.type === 'ack' && m['ref'] === 'camera_subscribe', 30_000, low.json.length);
+    const n = lowFrames.length;
+    await low.until(() => lowFrames.length >= n + 3, 30_000, 'full frames again');
+    expect(lowFrames.slice(n + 1).every((f) => f.width === 160)).toBe(true);
+    full.ws.terminate();
+    low.ws.terminate();
+  });
+
+  it('tiers in the config: ffmpeg sizes and rates, ROS topics; none for a V4L2 device; names distinct', () => {
+    expect(parseCameraConfigs([{ id: 'h', source: 'ffmpeg', input: 'rtsp://x/1', format: 'rtsp', tiers: [{ name: 'low', width: 320, fps: 10 }] }])[0]).toMatchObject({ tiers: [{ name: 'low', width: 320, fps: 10 }] });
+    expect(parseCameraConfigs([{ id: 'w', source: 'ros', topic: '/w/c', tiers: [{ name: 'small', topic: '/w_small/c', throttleRateMs: 100 }] }])[0]).toMatchObject({
+      tiers: [{ name: 'small', topic: '/w_small/c', type: 'sensor_msgs/CompressedImage', throttleRateMs: 100, queueLength: 1 }],
+    });
+    expect(() => parseCameraConfigs([{ id: 'h', source: 'ffmpeg', input: '/dev/video0', format: 'v4l2', tiers: [{ name: 'low', width: 320 }] }])).toThrow(/cameras\[0\]\.tiers must be absent for a V4L2 device/);
+    expect(() => parseCameraConfigs([{ id: 'h', source: 'ffmpeg', input: 'x', tiers: [{ name: 'a' }, { name: 'a' }] }])).toThrow(/cameras\[0\]\.tiers\[1\]\.name must be/);
+    expect(() => parseCameraConfigs([{ id: 'h', source: 'ffmpeg', input: 'x', tiers: [{ name: 'a', topic: '/t' }] }])).toThrow(/cameras\[0\]\.tiers\[0\]\.topic must be absent/);
+    expect(() => parseCameraConfigs([{ id: 'w', source: 'ros', topic: '/w', tiers: [{ name: 'a' }] }])).toThrow(/cameras\[0\]\.tiers\[0\]\.topic must be an absolute ROS topic name/);
+  });
+
   it('a failing camera is a status flag with its code; the control loop and the other camera go on', async () => {
     run = await startDexbridge({
       port: 0, operatorToken: OP, policyToken: POLICY, recordingsDir: tmp(), record: 'off',

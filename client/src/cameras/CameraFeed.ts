@@ -42,6 +42,8 @@ export class CameraFeed {
   #cameras: readonly CameraInfo[] = [];
   /** The cameras to receive: every one (the dashboard), or a chosen few (the headset, whose Wi-Fi carries only what it shows). */
   #wanted: 'all' | readonly string[];
+  /** Camera id → the tier received instead of its own stream (docs/cameras.md, "Tiers"). */
+  readonly #tiers = new Map<string, string>();
 
   constructor(client: BridgeClient, wanted: 'all' | readonly string[] = 'all') {
     this.#client = client;
@@ -83,6 +85,18 @@ export class CameraFeed {
     this.#subscribe(this.#cameras);
   }
 
+  /** Receives camera `id` at `tier` (one of its `welcome.cameras[].tiers`), or its own stream (undefined). */
+  setTier(id: string, tier: string | undefined): void {
+    if (tier === undefined) this.#tiers.delete(id);
+    else this.#tiers.set(id, tier);
+    this.#subscribe(this.#cameras);
+  }
+
+  /** The tier camera `id` is received at (undefined: its own stream). */
+  tier(id: string): string | undefined {
+    return this.#tiers.get(id);
+  }
+
   /** Unsubscribes and stops listening. */
   close(): void {
     for (const off of this.#off) off();
@@ -94,8 +108,15 @@ export class CameraFeed {
     this.#cameras = cameras;
     const wanted = this.#wanted;
     const ids = cameras.filter((c) => (c.codec === 'jpeg' || c.codec === 'png') && (wanted === 'all' || wanted.includes(c.id))).map((c) => c.id);
+    // Only tiers the server offers (a reconnect may bring a server with other cameras).
+    const tiers = Object.fromEntries(ids.flatMap((id) => {
+      const t = this.#tiers.get(id);
+      return t !== undefined && cameras.find((c) => c.id === id)?.tiers?.some((x) => x.name === t) ? [[id, t]] : [];
+    }));
     // An empty choice is sent too: it ends the frames of a camera chosen before.
-    if (ids.length > 0 || (wanted !== 'all' && cameras.length > 0)) this.#client.send({ type: 'camera_subscribe', cameras: ids });
+    if (ids.length > 0 || (wanted !== 'all' && cameras.length > 0)) {
+      this.#client.send({ type: 'camera_subscribe', cameras: ids, ...(Object.keys(tiers).length > 0 ? { tiers } : {}) });
+    }
   }
 
   #slot(id: string): Slot {

@@ -23,14 +23,15 @@ export function CameraPanel({ session }: { session: LiveSession }) {
   return (
     <section className="panel cameras" data-testid="cameras">
       {cameras.map((c) => (
-        <CameraTile key={c.id} id={c.id} feed={feed} status={status?.find((s) => s.id === c.id)} />
+        <CameraTile key={c.id} id={c.id} tiers={c.tiers?.map((t) => t.name) ?? []} feed={feed} status={status?.find((s) => s.id === c.id)} />
       ))}
     </section>
   );
 }
 
-function CameraTile({ id, feed, status }: { id: string; feed: CameraFeed; status: CameraStatus | undefined }) {
+function CameraTile({ id, tiers, feed, status }: { id: string; tiers: readonly string[]; feed: CameraFeed; status: CameraStatus | undefined }) {
   const canvas = useRef<HTMLCanvasElement>(null);
+  const [tier, setTier] = useState<string>('');
   const caption = useRef<HTMLSpanElement>(null);
   useEffect(() => {
     feed.setView(id, {
@@ -62,6 +63,24 @@ function CameraTile({ id, feed, status }: { id: string; feed: CameraFeed; status
       <canvas ref={canvas} data-testid={`camera-${id}`} width={320} height={240} style={{ width: '100%', background: '#000', display: 'block' }} />
       <figcaption style={{ fontSize: 12, display: 'flex', justifyContent: 'space-between', gap: 8 }}>
         <strong>{id}</strong>
+        {tiers.length > 0 ? (
+          <select
+            aria-label={`${id} stream`}
+            data-testid={`camera-tier-${id}`}
+            value={tier}
+            onChange={(e) => {
+              setTier(e.target.value);
+              feed.setTier(id, e.target.value === '' ? undefined : e.target.value);
+            }}
+          >
+            <option value="">full</option>
+            {tiers.map((t) => (
+              <option key={t} value={t}>
+                {t}
+              </option>
+            ))}
+          </select>
+        ) : null}
         <span ref={caption} data-testid={`camera-age-${id}`}>
           no frame yet
         </span>

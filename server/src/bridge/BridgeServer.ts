@@ -110,8 +110,8 @@ interface Session {
   tracking: boolean;
   /** The last ROBOT_STATE went out to it (a HAND_TRACKING only follows a state it was sent). */
   stateSent: boolean;
-  /** Cameras it subscribed to (`camera_subscribe`). */
-  cameras: ReadonlySet<string>;
+  /** Cameras it subscribed to (`camera_subscribe`), each with its tier (undefined: the camera's own stream). */
+  cameras: ReadonlyMap<string, string | undefined>;
 }
 
 /** Mutable HAND_TRACKING fields, reused for every message. */
@@ -366,7 +366,7 @@ export class BridgeServer {
       // Pongs are latest-wins: a client that pings and never reads cannot queue them up.
       reply: { send: (msg) => (msg['type'] === 'pong' ? void s.out.latest(JSON.stringify(msg)) : this.send(s, msg)), error: (code, message) => this.error(s, code, message) },
       tokens: this.o.maxMessagesPerSecond, lastRefillMs: now, lastRateErrorMs: Number.NEGATIVE_INFINITY, lastImplausibleErrorMs: Number.NEGATIVE_INFINITY,
-      tracking: false, stateSent: false, cameras: new Set(),
+      tracking: false, stateSent: false, cameras: new Map(),
     };
     this.sessions.add(s);
     // A connection that never says hello is closed: it holds a descriptor and memory for nothing.
@@ -520,7 +520,7 @@ export class BridgeServer {
 
   private control(s: Session, msg: ClientMessage, now: number): void {
     if (!this.authorized(s, msg.type)) return;
-    if (msg.type === 'camera_subscribe') return this.subscribeCameras(s, msg.cameras, now);
+    if (msg.type === 'camera_subscribe') return this.subscribeCameras(s, msg.cameras, msg.tiers ?? {}, now);
     if (msg.type !== 'hello') return this.commands.handle(s, msg, s.reply);
     if (msg.role === 'operator' && !tokenMatches(msg.token, this.o.operatorToken)) return this.error(s, 'AUTH_BAD_TOKEN', 'server: operator token missing or wrong', 'hello');
     if (msg.role === 'policy' && !tokenMatches(msg.token, this.o.policyToken)) return this.error(s, 'AUTH_BAD_TOKEN', 'server: policy token missing or wrong', 'hello');
@@ -542,13 +542,20 @@ export class BridgeServer {
   }
 
   /** `camera_subscribe`: the connection's cameras from now on, all or nothing; answered by ack. */
-  private subscribeCameras(s: Session, ids: readonly string[], now: number): void {
-    const known = this.o.cameras?.cameras.map((c) => c.id) ?? [];
+  private subscribeCameras(s: Session, ids: readonly string[], tiers: Readonly<Record<string, string>>, now: number): void {
+    const cameras = this.o.cameras?.cameras ?? [];
+    const known = cameras.map((c) => c.id);
     const unknown = ids.filter((id) => !known.includes(id));
     if (unknown.length > 0) {
       return this.error(s, 'CAMERA_UNKNOWN', `server: no camera ${unknown.map((id) => JSON.stringify(id)).join(', ')} (cameras: ${known.length > 0 ? known.join(', ') : 'none'}); subscription unchanged`, 'camera_subscribe');
     }
-    s.cameras = new Set(ids);
+    for (const [id, tier] of Object.entries(tiers)) {
+      const offered = cameras.find((c) => c.id === id)?.tiers?.map((t) => t.name) ?? [];
+      if (!offered.includes(tier)) {
+        return this.error(s, 'CAMERA_UNKNOWN', `server: camera ${JSON.stringify(id)} has no tier ${JSON.stringify(tier)} (tiers: ${offered.length > 0 ? offered.join(', ') : 'none'}); subscription unchanged`, 'camera_subscribe');
+      }
+    }
+    s.cameras = new Map(ids.map((id) => [id, tiers[id]]));
     s.reply.send({ type: 'ack', ref: 'camera_subscribe', serverTimeMs: now });
   }
 
@@ -560,7 +567,8 @@ export class BridgeServer {
   private broadcastCamera(f: CameraFrame): void {
     let buf: Uint8Array | undefined;
     for (const s of this.sessions) {
-      if (!s.cameras.has(f.cameraId) || s.ws.readyState !== s.ws.OPEN) continue;
+      // Subscribed to this camera, at this frame's tier (undefined: the camera's own stream).
+      if (!s.cameras.has(f.cameraId) || s.cameras.get(f.cameraId) !== f.tier || s.ws.readyState !== s.ws.OPEN) continue;
       buf ??= encodeCameraFrame({
         cameraId: f.cameraId, seq: f.seq >>> 0, captureTimeMs: f.captureTimeMs, codec: f.codec, keyFrame: f.keyFrame, width: f.width, height: f.height, payload: f.data,
       });

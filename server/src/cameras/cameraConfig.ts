@@ -29,6 +29,31 @@ export interface FfmpegCameraConfig {
   readonly filter?: string;
   /** A stereo camera's layout, announced in `welcome.cameras` (the headset shows each half to its eye). */
   readonly stereo?: CameraStereoLayout;
+  /** Further tiers: the same input at another size or rate, from an ffmpeg of their own. */
+  readonly tiers?: readonly FfmpegCameraTier[];
+}
+
+/**
+ * A tier of an ffmpeg camera: the camera's input opened once more and scaled (and/or rated) by
+ * ffmpeg, so a client picks it without anything being transcoded on the live path. Not for a V4L2
+ * device (a device opens once).
+ */
+export interface FfmpegCameraTier {
+  /** `[A-Za-z0-9_-]{1,32}`, distinct within the camera. */
+  readonly name: string;
+  readonly fps?: number;
+  readonly width?: number;
+  readonly height?: number;
+  readonly quality?: number;
+}
+
+/** A tier of a ROS camera: another topic with the same view (e.g. `image_proc/resize`'s output). */
+export interface RosCameraTier {
+  readonly name: string;
+  readonly topic: string;
+  readonly type: 'sensor_msgs/CompressedImage' | 'sensor_msgs/Image';
+  readonly throttleRateMs: number;
+  readonly queueLength: number;
 }
 
 /** A camera published on a ROS topic (`sensor_msgs/CompressedImage`, or a raw `sensor_msgs/Image`) through rosbridge. */
@@ -50,6 +75,8 @@ export interface RosCameraConfig {
   readonly compression: RosImageCompression;
   /** As for ffmpeg cameras. */
   readonly stereo?: CameraStereoLayout;
+  /** Further tiers: other topics with the same view at another size or rate. */
+  readonly tiers?: readonly RosCameraTier[];
 }
 
 export type CameraConfig = FfmpegCameraConfig | RosCameraConfig;
@@ -109,22 +136,25 @@ export function parseCameraConfigs(value: unknown, path = 'cameras'): CameraConf
     ids.add(id);
     const source = c['source'];
     if (source === 'ros') {
-      const known = ['id', 'source', 'topic', 'type', 'throttleRateMs', 'queueLength', 'compression', 'stereo'];
+      const known = ['id', 'source', 'topic', 'type', 'throttleRateMs', 'queueLength', 'compression', 'stereo', 'tiers'];
       for (const k of Object.keys(c)) if (!known.includes(k)) fail(`${p}.${k}`, `absent (a ros camera has ${known.join(', ')})`, k);
-      const topic = c['topic'];
-      if (typeof topic !== 'string' || !TOPIC_RE.test(topic)) fail(`${p}.topic`, 'an absolute ROS topic name', topic);
-      const t = c['type'] === undefined ? 'sensor_msgs/CompressedImage' : typeof c['type'] === 'string' ? c['type'].replace('/msg/', '/') : c['type'];
-      if (t !== 'sensor_msgs/CompressedImage' && t !== 'sensor_msgs/Image') fail(`${p}.type`, 'sensor_msgs/CompressedImage or sensor_msgs/Image (ROS 2 spelling pkg/msg/Type accepted)', c['type']);
+      const rosTopic = (o: Record<string, unknown>, q: string): Omit<RosCameraTier, 'name'> => {
+        const topic = o['topic'];
+        if (typeof topic !== 'string' || !TOPIC_RE.test(topic)) fail(`${q}.topic`, 'an absolute ROS topic name', topic);
+        const t = o['type'] === undefined ? 'sensor_msgs/CompressedImage' : typeof o['type'] === 'string' ? o['type'].replace('/msg/', '/') : o['type'];
+        if (t !== 'sensor_msgs/CompressedImage' && t !== 'sensor_msgs/Image') fail(`${q}.type`, 'sensor_msgs/CompressedImage or sensor_msgs/Image (ROS 2 spelling pkg/msg/Type accepted)', o['type']);
+        return { topic, type: t, throttleRateMs: optNumber(o, q, 'throttleRateMs', 0, 60_000, true) ?? 0, queueLength: optNumber(o, q, 'queueLength', 1, 100, true) ?? 1 };
+      };
+      const tiers = optTiers(c, p, ['name', 'topic', 'type', 'throttleRateMs', 'queueLength'], (t, q) => ({ name: t['name'] as string, ...rosTopic(t, q) }));
       return Object.freeze({
-        id, source, topic, type: t,
-        throttleRateMs: optNumber(c, p, 'throttleRateMs', 0, 60_000, true) ?? 0,
-        queueLength: optNumber(c, p, 'queueLength', 1, 100, true) ?? 1,
+        id, source, ...rosTopic(c, p),
         compression: rosCompression(c, p),
         ...optStereo(c, p),
+        ...(tiers ? { tiers } : {}),
       });
     }
     if (source !== 'ffmpeg') fail(`${p}.source`, '"ffmpeg" or "ros"', source);
-    const known = ['id', 'source', 'input', 'format', 'inputOptions', 'realtime', 'loop', 'fps', 'width', 'height', 'quality', 'filter', 'stereo'];
+    const known = ['id', 'source', 'input', 'format', 'inputOptions', 'realtime', 'loop', 'fps', 'width', 'height', 'quality', 'filter', 'stereo', 'tiers'];
     for (const k of Object.keys(c)) if (!known.includes(k)) fail(`${p}.${k}`, `absent (an ffmpeg camera has ${known.join(', ')})`, k);
     const input = optString(c, p, 'input');
     if (input === undefined) fail(`${p}.input`, 'what ffmpeg opens (a device, URL or file)', input);
@@ -150,6 +180,22 @@ export function parseCameraConfigs(value: unknown, path = 'cameras'): CameraConf
     if (filter !== undefined) out.filter = filter;
     const stereo = optStereo(c, p).stereo;
     if (stereo !== undefined) out.stereo = stereo;
+    const tiers = optTiers(c, p, ['name', 'fps', 'width', 'height', 'quality'], (t, q) => {
+      const tier: { -readonly [K in keyof FfmpegCameraTier]: FfmpegCameraTier[K] } = { name: t['name'] as string };
+      const tf = optNumber(t, q, 'fps', 0.1, 240);
+      if (tf !== undefined) tier.fps = tf;
+      const tw = optNumber(t, q, 'width', 16, 8192, true);
+      if (tw !== undefined) tier.width = tw;
+      const th = optNumber(t, q, 'height', 16, 8192, true);
+      if (th !== undefined) tier.height = th;
+      const tq = optNumber(t, q, 'quality', 2, 31, true);
+      if (tq !== undefined) tier.quality = tq;
+      return Object.freeze(tier);
+    });
+    if (tiers !== undefined) {
+      if (out.format === 'v4l2' || /^\/dev\/video/.test(input)) fail(`${p}.tiers`, 'absent for a V4L2 device (a device opens once; give its tiers as ROS topics or another input)', 'tiers');
+      out.tiers = tiers;
+    }
     return Object.freeze(out);
   });
 }
@@ -199,4 +245,26 @@ function rosCompression(c: Record<string, unknown>, p: string): RosImageCompress
   if (v === undefined) return 'cbor';
   if (v !== 'cbor' && v !== 'none') fail(`${p}.compression`, '"cbor" or "none"', v);
   return v;
+}
+
+const TIER_NAME_RE = /^[A-Za-z0-9_-]{1,32}$/;
+
+/** The optional `tiers` array: objects with a distinct `name` and only the `known` fields, each read by `read`. */
+function optTiers<T>(c: Record<string, unknown>, p: string, known: readonly string[], read: (t: Record<string, unknown>, q: string) => T): readonly T[] | undefined {
+  const v = c['tiers'];
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || v.length === 0 || v.length > 8) fail(`${p}.tiers`, 'an array of 1..8 tier objects', v);
+  const names = new Set<string>();
+  return Object.freeze(
+    (v as unknown[]).map((t, i) => {
+      const q = `${p}.tiers[${i}]`;
+      if (typeof t !== 'object' || t === null || Array.isArray(t)) fail(q, 'a tier object', t);
+      const o = t as Record<string, unknown>;
+      for (const k of Object.keys(o)) if (!known.includes(k)) fail(`${q}.${k}`, `absent (a tier has ${known.join(', ')})`, k);
+      const name = o['name'];
+      if (typeof name !== 'string' || !TIER_NAME_RE.test(name) || names.has(name)) fail(`${q}.name`, 'a name of 1..32 letters, digits, _ or - that no other tier of the camera uses', name);
+      names.add(name);
+      return read(o, q);
+    }),
+  );
 }

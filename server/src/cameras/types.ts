@@ -21,6 +21,8 @@ export interface CameraFrame {
   readonly height: number;
   /** The compressed image; never modified after delivery (listeners may keep it). */
   readonly data: Uint8Array;
+  /** The camera's tier this frame is from (docs/cameras.md, "Tiers"); absent: the camera's own stream. */
+  readonly tier?: string;
 }
 
 /** Codes of camera problems (docs/errors.md, "Cameras"). */

@@ -129,6 +129,12 @@ export interface PingMessage {
 export interface CameraSubscribeMessage {
   readonly type: 'camera_subscribe';
   readonly cameras: readonly string[];
+  /**
+   * Camera id → tier name (one of its `welcome.cameras[].tiers`) for the cameras to receive at
+   * that tier instead of their own stream; each id must be in `cameras`. Frames of a tier carry the
+   * camera's id.
+   */
+  readonly tiers?: Readonly<Record<string, string>>;
 }
 
 export type ClientMessage =
@@ -197,6 +203,20 @@ export interface CameraInfo {
   readonly codec: CameraCodec;
   /** A stereo camera's layout (absent: one view). */
   readonly stereo?: CameraStereoLayout;
+  /** Other streams of the same view at another size or rate (`camera_subscribe` `tiers`); absent: none. */
+  readonly tiers?: readonly CameraTierInfo[];
+}
+
+/** One tier of a camera, as `welcome` announces it: its name and what is known of it. */
+export interface CameraTierInfo {
+  /** `[A-Za-z0-9_-]{1,32}`. */
+  readonly name: string;
+  /** Pixels and frame rate ffmpeg is asked for (ffmpeg cameras). */
+  readonly width?: number;
+  readonly height?: number;
+  readonly fps?: number;
+  /** The ROS topic (ROS cameras). */
+  readonly topic?: string;
 }
 /** One camera in `status`: whether it delivers, and why not. */
 export interface CameraStatus {
@@ -621,7 +641,16 @@ const CLIENT_READERS: ReadonlyMap<string, (r: Fields) => ClientMessage> = new Ma
       const bad = ids.find((id) => !CAMERA_ID_RE.test(id));
       if (bad !== undefined) r.fail('cameras', 'camera ids [A-Za-z0-9_-]{1,64}', bad);
       if (ids.length > 64) r.fail('cameras', 'at most 64 camera ids', ids.length);
-      return { type: 'camera_subscribe', cameras: [...new Set(ids)] };
+      if (!r.has('tiers')) return { type: 'camera_subscribe', cameras: [...new Set(ids)] };
+      const raw = r.raw('tiers');
+      if (!isObject(raw)) r.fail('tiers', 'an object of camera id → tier name', raw);
+      const tiers: Record<string, string> = {};
+      for (const [id, tier] of Object.entries(raw as Record<string, unknown>)) {
+        if (!ids.includes(id)) r.fail(`tiers.${id}`, 'a camera id that is also in "cameras"', id);
+        if (typeof tier !== 'string' || !/^[A-Za-z0-9_-]{1,32}$/.test(tier)) return r.fail(`tiers.${id}`, 'a tier name [A-Za-z0-9_-]{1,32}', tier);
+        tiers[id] = tier;
+      }
+      return { type: 'camera_subscribe', cameras: [...new Set(ids)], tiers };
     },
   ],
 ]);
@@ -669,6 +698,14 @@ const SERVER_READERS: ReadonlyMap<string, (r: Fields) => ServerMessage> = new Ma
           ? { cameras: cameraList(r, 'cameras', (c): CameraInfo => ({
               id: c.string('id'), source: c.oneOf('source', CAMERA_SOURCES), codec: c.oneOf('codec', CAMERA_CODECS),
               ...(c.has('stereo') ? { stereo: c.oneOf('stereo', CAMERA_STEREO_LAYOUTS) } : {}),
+              ...(c.has('tiers')
+                ? { tiers: cameraList(c, 'tiers', (t): CameraTierInfo => {
+                    const info: { -readonly [K in keyof CameraTierInfo]: CameraTierInfo[K] } = { name: t.string('name', 32) };
+                    for (const k of ['width', 'height', 'fps'] as const) if (t.has(k)) info[k] = t.positive(k);
+                    if (t.has('topic')) info.topic = t.string('topic');
+                    return info;
+                  }) }
+                : {}),
             })) }
           : {}),
       };

@@ -91,6 +91,7 @@ export {
   CLIENT_MESSAGE_TYPES,
   type CalibrateMessage,
   type CameraInfo,
+  type CameraTierInfo,
   type CameraStatus,
   type CameraSubscribeMessage,
   type ClientMessage,

@@ -71,7 +71,8 @@ export class RecordingManager {
     this.compressor.catch(() => undefined); // reported when a recording starts
     // Images keep their capture time (server clock → epoch), like every other message.
     o.cameras?.onFrame((f) => {
-      if (f.codec === 'jpeg' || f.codec === 'png') this.recorder?.writeCameraFrame(f.cameraId, epochMs(f.captureTimeMs), f.codec, f.data);
+      // A camera's own stream is recorded, never its tiers (the same view, smaller).
+      if (f.tier === undefined && (f.codec === 'jpeg' || f.codec === 'png')) this.recorder?.writeCameraFrame(f.cameraId, epochMs(f.captureTimeMs), f.codec, f.data);
     });
     loop.onFrame((recvMs, seq, f) => this.recorder?.writeHandFrame(epochMs(recvMs), seq, f.left, f.right, f.tMs));
     loop.onState((s) => {
