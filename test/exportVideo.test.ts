@@ -15,7 +15,7 @@ import { parquetReadObjects } from 'hyparquet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExportJobStatus } from '../server/src/bridge/ExportJobs.js';
 import { startDexbridge } from '../server/src/bridge/startDexbridge.js';
-import { demoCameras, MjpegSplitter } from '../server/src/cameras/index.js';
+import { demoCameras, FlvH264Splitter, type H264AccessUnit, MjpegSplitter } from '../server/src/cameras/index.js';
 import { main } from '../server/src/cli/main.js';
 import { ExportError, exportLeRobot } from '../server/src/export/lerobot.js';
 import { FileSink, Recorder } from '../server/src/recording/index.js';
@@ -57,6 +57,31 @@ function jpegs(n: number, width: number, height: number): Uint8Array[] {
     { input: raw, maxBuffer: 1 << 28 },
   );
   return new MjpegSplitter().push(stream).map((i) => i.data);
+}
+
+/** The red (and green) level of access unit k of an H.264 test camera: 20 apart, as it goes through two lossy codecs. */
+const videoLevel = (k: number): number => 16 + ((20 * k) % 220);
+
+/**
+ * `n` H.264 access units of `width × height`, frame k a flat colour (videoLevel(k), videoLevel(k), BLUE), encoded as an
+ * H.264 camera encodes (libx264 baseline, zerolatency, SPS/PPS in every key frame), a key frame
+ * every 10 frames.
+ */
+function h264Units(n: number, width: number, height: number): H264AccessUnit[] {
+  const raw = Buffer.alloc(n * width * height * 3);
+  for (let k = 0; k < n; k++) {
+    for (let p = 0; p < width * height; p++) raw.set([videoLevel(k), videoLevel(k), BLUE], (k * width * height + p) * 3);
+  }
+  const flv = execFileSync(
+    'ffmpeg',
+    [
+      '-hide_banner', '-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-r', '20', '-i', 'pipe:0',
+      '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'baseline', '-bf', '0', '-g', '10',
+      '-x264-params', 'repeat-headers=1', '-f', 'flv', 'pipe:1',
+    ],
+    { input: raw, maxBuffer: 1 << 28 },
+  );
+  return new FlvH264Splitter().push(flv);
 }
 
 /** The index of the image a frame at `t` ms shows: the latest at or before t, else the first. */
@@ -298,8 +323,69 @@ describe('export with cameras', () => {
   });
 });
 
+describe('export of H.264 cameras', () => {
+  // arm: 20 Hz from 10 ms, 160×120, H.264 with a key frame every 10 frames (0.5 s).
+  const ARM: TestCamera = { id: 'arm', width: 160, height: 120, time: (k) => 10 + 50 * k };
+
+  it('decodes the recorded video and resamples it like images: frame i shows the access unit of row i, frames = parquet rows, stats from the pictures', async () => {
+    const paths = [join(dir, 'video-a.mcap'), join(dir, 'video-b.mcap')];
+    for (const [e, path] of paths.entries()) {
+      const recorder = await Recorder.open(await FileSink.create(path), {
+        softwareVersion: 'test', startedAtIso: new Date(T0).toISOString(), urdf: '<robot name="test"/>', task: 'pick', flushIntervalMs: 0, cameras: [{ id: 'arm', codec: 'h264' }, 'head'],
+      });
+      const end = SECONDS[e]! * 1000;
+      const state = STATE_JOINT_NAMES.map((_, k) => 0.01 * k);
+      const action = new Array<number>(ACTION_DIM).fill(0.1);
+      for (let t = 0; t <= end; t += 10) {
+        recorder.writeJointState(T0 + t, state);
+        recorder.writeAction(T0 + t, action);
+      }
+      const count = imageCount(ARM, SECONDS[e]!);
+      const units = h264Units(count, ARM.width, ARM.height);
+      expect(units).toHaveLength(count);
+      expect(units.flatMap((u, k) => (u.keyFrame ? [k] : [])).slice(0, 2)).toEqual([0, 10]);
+      for (let k = 0; k < count; k++) expect(recorder.writeCameraFrame('arm', T0 + ARM.time(k), 'h264', units[k]!.data)).toBe(true);
+      // And a JPEG camera beside it: both kinds in one dataset.
+      const head = CAMERAS[0]!;
+      const images = jpegs(imageCount(head, SECONDS[e]!), head.width, head.height);
+      for (const [k, img] of images.entries()) recorder.writeCameraFrame('head', T0 + head.time(k), 'jpeg', img);
+      recorder.setOutcome({ success: true });
+      await recorder.close();
+    }
+    const out = join(dir, 'ds-video');
+    const r = await run(['export', ...paths, '--format', 'lerobot', '--fps', String(FPS), '--out', out]);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const info = JSON.parse(await readFile(join(out, 'meta/info.json'), 'utf8'));
+    const data = await readRows(join(out, 'data/chunk-000/file-000.parquet'));
+    expect(data.length).toBe(LENGTHS[0]! + LENGTHS[1]!);
+    const key = 'observation.images.arm';
+    expect(info.features[key]).toMatchObject({ dtype: 'video', shape: [120, 160, 3] });
+    const file = join(out, `videos/${key}/chunk-000/file-000.mp4`);
+    const p = probe(file);
+    expect(p).toMatchObject({ codec_name: 'av1', width: 160, height: 120, r_frame_rate: `${FPS}/1` });
+    expect(Number(p.nb_read_frames)).toBe(data.length);
+    expect(Number(probe(join(out, 'videos/observation.images.head/chunk-000/file-000.mp4')).nb_read_frames)).toBe(data.length);
+    const rgb = decodeRgb(file);
+    const frameBytes = 160 * 120 * 3;
+    const centre = (60 * 160 + 80) * 3;
+    const shown: number[] = [];
+    data.forEach((row, i) => {
+      const e = Number(row.episode_index);
+      const k = expectedImage(ARM, imageCount(ARM, SECONDS[e]!), (Number(row.frame_index) * 1000) / FPS);
+      shown.push(videoLevel(k));
+      // H.264 then AV1: a few levels off; the neighbouring access units are 20 off.
+      expect(Math.abs(rgb[i * frameBytes + centre]! - videoLevel(k)), `row ${i} (episode ${e}, frame ${row.frame_index}) should show access unit ${k}`).toBeLessThanOrEqual(8);
+      expect(Math.abs(rgb[i * frameBytes + centre + 2]! - BLUE)).toBeLessThanOrEqual(8);
+    });
+    const stats = JSON.parse(await readFile(join(out, 'meta/stats.json'), 'utf8'))[key];
+    expect(stats.count).toEqual([data.length]);
+    expect(Math.abs(stats.mean[0][0][0] * 255 - shown.reduce((a, b) => a + b, 0) / shown.length)).toBeLessThan(3);
+  });
+});
+
 describe('from the running server to the dataset', () => {
-  it('a demo session recorded with its two ffmpeg cameras exports with one video per camera, a frame per row', async () => {
+  it('a demo session recorded with its two ffmpeg cameras (MJPEG and H.264) exports with one video per camera, a frame per row', async () => {
     const recDir = join(dir, 'served');
     const server = await startDexbridge({ port: 0, demo: true, recordingsDir: recDir, record: 'session', cameras: demoCameras() });
     try {
@@ -313,7 +399,8 @@ describe('from the running server to the dataset', () => {
       for (;;) {
         const frames = server.cameras.status().map((c) => c.frames);
         if (server.recording?.active() === true) atStart ??= frames;
-        if (atStart !== undefined && states >= 100 && frames.every((f, i) => f >= atStart![i]! + 5)) break;
+        // 20 frames at 15 Hz: more than the H.264 camera's key-frame interval (1 s), so its video has a key frame to start from.
+        if (atStart !== undefined && states >= 100 && frames.every((f, i) => f >= atStart![i]! + 20)) break;
         if (Date.now() > deadline) throw new Error(`after 60 s: ${states} states, camera frames ${frames.join(', ')}`);
         await new Promise((r) => setTimeout(r, 20));
       }
