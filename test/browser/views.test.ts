@@ -194,6 +194,8 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
         { id: 'head', source: 'ffmpeg', input: 'testsrc2=size=320x240:rate=10', format: 'lavfi', realtime: true },
         // A stereo camera whose left view is all red and right view all blue: each eye must see only its own colour.
         { id: 'eyes', source: 'ffmpeg', input: 'color=c=red:s=160x120:r=10[a];color=c=blue:s=160x120:r=10[b];[a][b]hstack', format: 'lavfi', realtime: true, stereo: 'side-by-side' },
+        // An H.264 camera: decoded by WebCodecs on the headset panel and in the recording's replay.
+        { id: 'arm', source: 'ffmpeg', input: 'testsrc2=size=320x240:rate=10', format: 'lavfi', realtime: true, codec: 'h264' },
       ],
     });
     base = `http://localhost:${run.port}`;
@@ -344,6 +346,16 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
         expect(overlap(r.robot, r.camera!), 'camera panel over the robot').toBe(false);
         expect(overlap(r.hud!, r.camera!), 'camera panel over the HUD').toBe(false);
       });
+      expect(pageErrors).toEqual([]);
+    });
+
+    it('an H.264 camera shows on the headset panel, decoded by WebCodecs', async () => {
+      expect(await op.page.evaluate(() => typeof VideoDecoder), 'Chromium has WebCodecs').toBe('function');
+      await showCamera('arm');
+      const before = (await op.page.evaluate(() => (window as unknown as OperatorWindow).dexbridge.xrView.cameraPanel()))!.frames;
+      // Frames keep coming out of the decoder (each drawn frame is a decoded VideoFrame).
+      await until('more decoded H.264 frames on the panel', async () => (await op.page.evaluate(() => (window as unknown as OperatorWindow).dexbridge.xrView.cameraPanel()))!.frames >= before + 5);
+      await op.page.screenshot({ path: join(ARTIFACTS, 'views-operator-h264-panel.png') });
       expect(pageErrors).toEqual([]);
     });
 
@@ -650,6 +662,20 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       await scrubTo(late);
       const atLate = await shown();
       expect(atLate.colour, 'the test pattern is drawn').toBeGreaterThan(0.3);
+      // The H.264 camera at the same playhead: decoded from the key frame before it, the picture at or before the playhead.
+      const arm = () =>
+        page.evaluate(() => {
+          const c = document.querySelector('[data-testid=replay-camera-arm]') as HTMLCanvasElement | null;
+          if (!c) return { t: Number.NaN, playhead: Number.NaN, colour: 0 };
+          const px = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+          let colour = 0;
+          for (let i = 0; i < px.length; i += 4) if (Math.max(px[i]!, px[i + 1]!, px[i + 2]!) - Math.min(px[i]!, px[i + 1]!, px[i + 2]!) > 100) colour++;
+          return { t: c.dataset['t'] ? Number(c.dataset['t']) : Number.NaN, playhead: Number(c.dataset['playhead']), colour: colour / (c.width * c.height) };
+        });
+      await until('the H.264 picture at the playhead', async () => {
+        const s = await arm();
+        return Math.abs(s.playhead - late) < 0.011 && s.t <= late + 1e-6 && late - s.t < 1 && s.colour > 0.3;
+      });
       await page.screenshot({ path: join(ARTIFACTS, 'views-recording-cameras.png') });
       await scrubTo(early);
       const atEarly = await shown();
