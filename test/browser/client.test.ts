@@ -237,7 +237,10 @@ describe('the client in Chromium with an emulated Quest 3', () => {
     // The H.264 camera, decoded by WebCodecs' VideoDecoder (Debian's Chromium has it, software decoding, in a secure context: localhost).
     expect(await page.evaluate(() => typeof VideoDecoder)).toBe('function');
     let video = 0;
-    await until('the H.264 camera picture', async () => (video = fraction(await countPixels(page, '[data-testid=camera-arm]', 'saturated'))) > 0.3, 30_000);
+    await until('the H.264 camera picture', async () => {
+      video = fraction(await countPixels(page, '[data-testid=camera-arm]', 'saturated'));
+      return video > 0.3;
+    }, 30_000);
     await page.waitForFunction(() => /age \d+ ms/.test(document.querySelector('[data-testid=camera-age-arm]')?.textContent ?? ''), undefined, { timeout: 30_000 });
     expect((await page.textContent('[data-testid=camera-age-arm]')) ?? '').toMatch(/^320×240 · age \d+ ms$/);
     expect(await page.isHidden('[data-testid=camera-decode-problem-arm]')).toBe(true);
