@@ -18,7 +18,7 @@ import { startDexbridge } from '../server/src/bridge/startDexbridge.js';
 import { demoCameras, FlvH264Splitter, type H264AccessUnit, MjpegSplitter } from '../server/src/cameras/index.js';
 import { main } from '../server/src/cli/main.js';
 import { ExportError, exportLeRobot } from '../server/src/export/lerobot.js';
-import { FileSink, Recorder } from '../server/src/recording/index.js';
+import { FileSink, Recorder, recoverMcap } from '../server/src/recording/index.js';
 
 const T0 = 1_700_000_000_000;
 const FPS = 30;
@@ -326,6 +326,51 @@ describe('export with cameras', () => {
 describe('export of H.264 cameras', () => {
   // arm: 20 Hz from 10 ms, 160×120, H.264 with a key frame every 10 frames (0.5 s).
   const ARM: TestCamera = { id: 'arm', width: 160, height: 120, time: (k) => 10 + 50 * k };
+
+  it('a recording cut short by a crash, recovered, exports its video up to the last flushed chunk, a frame per row', async () => {
+    const path = join(dir, 'video-crash.mcap');
+    const recorder = await Recorder.open(await FileSink.create(path), {
+      softwareVersion: 'test', startedAtIso: new Date(T0).toISOString(), urdf: '<robot name="test"/>', task: 'pick', flushIntervalMs: 0, cameras: [{ id: 'arm', codec: 'h264' }],
+    });
+    const units = h264Units(imageCount(ARM, 2), ARM.width, ARM.height);
+    const state = STATE_JOINT_NAMES.map((_, k) => 0.01 * k);
+    const action = new Array<number>(ACTION_DIM).fill(0.1);
+    // Time order, as a server writes: states every 10 ms, the camera's access units at their own times.
+    let k = 0;
+    const crashed = join(dir, 'video-crashed.mcap');
+    for (let t = 0; t <= 2000; t += 10) {
+      recorder.writeJointState(T0 + t, state);
+      recorder.writeAction(T0 + t, action);
+      while (k < units.length && ARM.time(k) <= t) {
+        recorder.writeCameraFrame('arm', T0 + ARM.time(k), 'h264', units[k]!.data);
+        k++;
+      }
+      if (t === 1200) {
+        // What a kill -9 now leaves on disk: the chunks flushed so far, no summary.
+        await recorder.flush();
+        await copyFile(path, crashed);
+      }
+    }
+    await recorder.close();
+    const recovered = join(dir, 'video-recovered.mcap');
+    expect((await recoverMcap(crashed, recovered)).inputComplete).toBe(false);
+    const out = join(dir, 'ds-video-recovered');
+    const r = await run(['export', recovered, '--format', 'lerobot', '--fps', String(FPS), '--out', out, '--all']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const data = await readRows(join(out, 'data/chunk-000/file-000.parquet'));
+    // 0 .. 1.2 s at 30 fps: what was flushed, and no more.
+    expect(data.length).toBe(37);
+    const file = join(out, 'videos/observation.images.arm/chunk-000/file-000.mp4');
+    expect(Number(probe(file).nb_read_frames)).toBe(data.length);
+    const rgb = decodeRgb(file);
+    const frameBytes = 160 * 120 * 3;
+    const centre = (60 * 160 + 80) * 3;
+    data.forEach((row, i) => {
+      const want = videoLevel(expectedImage(ARM, units.length, (Number(row.frame_index) * 1000) / FPS));
+      expect(Math.abs(rgb[i * frameBytes + centre]! - want), `row ${i}`).toBeLessThanOrEqual(8);
+    });
+  });
 
   it('decodes the recorded video and resamples it like images: frame i shows the access unit of row i, frames = parquet rows, stats from the pictures', async () => {
     const paths = [join(dir, 'video-a.mcap'), join(dir, 'video-b.mcap')];
