@@ -80,6 +80,8 @@ describe('FlvH264Splitter', () => {
     // ffmpeg decodes the access units back to back: every frame, at the right size; and from the second key frame on alone.
     expect(ffprobeH264(Buffer.concat(whole.map((a) => a.data)))).toEqual({ frames: 25, width: 170, height: 90 });
     expect(ffprobeH264(Buffer.concat(whole.slice(10).map((a) => a.data)))).toEqual({ frames: 15, width: 170, height: 90 });
+    // An odd-sized source (which libx264 refuses in 4:2:0) loses its last column and row.
+    expect(new FlvH264Splitter().push(flvStream(2, '161x121', 1)).map((au) => [au.width, au.height])).toEqual([[160, 120], [160, 120]]);
   });
 
   it('the SPS gives the size and the WebCodecs codec string (constrained baseline); bad bytes are errors', () => {

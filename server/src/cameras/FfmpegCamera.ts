@@ -36,6 +36,8 @@ export function ffmpegArgs(o: FfmpegCameraOptions): string[] {
   if (o.fps !== undefined) filters.push(`fps=${o.fps}`);
   if (o.width !== undefined || o.height !== undefined) filters.push(`scale=${o.width ?? -2}:${o.height ?? -2}`);
   if (o.filter !== undefined) filters.push(o.filter);
+  // 4:2:0 H.264 needs even sizes: libx264 refuses an odd width or height, so an odd last column or row is cropped away.
+  if (o.codec === 'h264') filters.push('crop=trunc(iw/2)*2:trunc(ih/2)*2');
   return [
     '-hide_banner', '-loglevel', 'error', '-nostdin',
     ...(o.realtime === true ? ['-re'] : []),
