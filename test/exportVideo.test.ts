@@ -11,6 +11,7 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ACTION_DIM, STATE_JOINT_NAMES } from '@dexbridge/retarget';
+import { McapIndexedReader, McapWriter } from '@mcap/core';
 import { parquetReadObjects } from 'hyparquet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExportJobStatus } from '../server/src/bridge/ExportJobs.js';
@@ -326,6 +327,65 @@ describe('export with cameras', () => {
 describe('export of H.264 cameras', () => {
   // arm: 20 Hz from 10 ms, 160×120, H.264 with a key frame every 10 frames (0.5 s).
   const ARM: TestCamera = { id: 'arm', width: 160, height: 120, time: (k) => 10 + 50 * k };
+
+  it('a recording from another tool that starts between key frames: the delta frames before the first key frame are left out, earlier rows show the key frame', async () => {
+    const recorded = join(dir, 'video-keyed.mcap');
+    const recorder = await Recorder.open(await FileSink.create(recorded), {
+      softwareVersion: 'test', startedAtIso: new Date(T0).toISOString(), urdf: '<robot name="test"/>', task: 'pick', flushIntervalMs: 0, cameras: [{ id: 'arm', codec: 'h264' }],
+    });
+    const units = h264Units(imageCount(ARM, 1.5), ARM.width, ARM.height);
+    const state = STATE_JOINT_NAMES.map((_, k) => 0.01 * k);
+    const action = new Array<number>(ACTION_DIM).fill(0.1);
+    for (let t = 0; t <= 1500; t += 10) {
+      recorder.writeJointState(T0 + t, state);
+      recorder.writeAction(T0 + t, action);
+    }
+    // dexbridge's recorder itself starts at a key frame: 10 is the first it writes.
+    for (let k = 10; k < units.length; k++) expect(recorder.writeCameraFrame('arm', T0 + ARM.time(k), 'h264', units[k]!.data)).toBe(true);
+    await recorder.close();
+    // Another tool might have kept the delta frames 3..9 before it: copy the file with them added.
+    const bytes = await readFile(recorded);
+    const reader = await McapIndexedReader.Initialize({ readable: { size: async () => BigInt(bytes.length), read: async (o, n) => bytes.subarray(Number(o), Number(o + n)) } });
+    const parts: Uint8Array[] = [];
+    let at = 0n;
+    const writer = new McapWriter({ writable: { position: () => at, write: async (b) => void (parts.push(b.slice()), (at += BigInt(b.length))) } });
+    await writer.start({ profile: '', library: 'test' });
+    const channelIds = new Map<number, number>();
+    for (const ch of reader.channelsById.values()) {
+      const schema = reader.schemasById.get(ch.schemaId);
+      const schemaId = schema ? await writer.registerSchema({ name: schema.name, encoding: schema.encoding, data: schema.data }) : 0;
+      channelIds.set(ch.id, await writer.registerChannel({ schemaId, topic: ch.topic, messageEncoding: ch.messageEncoding, metadata: ch.metadata }));
+    }
+    for await (const m of reader.readMetadata()) await writer.addMetadata(m);
+    const arm = [...reader.channelsById.values()].find((c) => c.topic === '/dexbridge/cameras/arm')!;
+    for (let k = 3; k < 10; k++) {
+      const ns = BigInt(T0 + ARM.time(k)) * 1_000_000n;
+      const json = JSON.stringify({ timestamp: { sec: 0, nsec: 0 }, frame_id: 'arm', data: Buffer.from(units[k]!.data).toString('base64'), format: 'h264' });
+      await writer.addMessage({ channelId: channelIds.get(arm.id)!, sequence: 0, logTime: ns, publishTime: ns, data: new TextEncoder().encode(json) });
+    }
+    for await (const m of reader.readMessages()) await writer.addMessage({ ...m, channelId: channelIds.get(m.channelId)! });
+    await writer.end();
+    const edited = join(dir, 'video-leading-deltas.mcap');
+    await writeFile(edited, Buffer.concat(parts));
+
+    const out = join(dir, 'ds-video-leading');
+    const r = await run(['export', edited, '--format', 'lerobot', '--fps', String(FPS), '--out', out, '--all']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const data = await readRows(join(out, 'data/chunk-000/file-000.parquet'));
+    expect(data.length).toBe(LENGTHS[1]);
+    const file = join(out, 'videos/observation.images.arm/chunk-000/file-000.mp4');
+    expect(Number(probe(file).nb_read_frames)).toBe(data.length);
+    const rgb = decodeRgb(file);
+    const frameBytes = 160 * 120 * 3;
+    const centre = (60 * 160 + 80) * 3;
+    data.forEach((row, i) => {
+      const t = (Number(row.frame_index) * 1000) / FPS;
+      // Before the first key frame (unit 10) nothing else can be shown: the rows there show it.
+      const k = Math.max(10, expectedImage(ARM, units.length, t));
+      expect(Math.abs(rgb[i * frameBytes + centre]! - videoLevel(k)), `row ${i} should show access unit ${k}`).toBeLessThanOrEqual(8);
+    });
+  });
 
   it('a recording cut short by a crash, recovered, exports its video up to the last flushed chunk, a frame per row', async () => {
     const path = join(dir, 'video-crash.mcap');
