@@ -348,7 +348,14 @@ describe('export of H.264 cameras', () => {
     const reader = await McapIndexedReader.Initialize({ readable: { size: async () => BigInt(bytes.length), read: async (o, n) => bytes.subarray(Number(o), Number(o + n)) } });
     const parts: Uint8Array[] = [];
     let at = 0n;
-    const writer = new McapWriter({ writable: { position: () => at, write: async (b) => void (parts.push(b.slice()), (at += BigInt(b.length))) } });
+    const writable = {
+      position: () => at,
+      write: async (b: Uint8Array) => {
+        parts.push(b.slice());
+        at += BigInt(b.length);
+      },
+    };
+    const writer = new McapWriter({ writable });
     await writer.start({ profile: '', library: 'test' });
     const channelIds = new Map<number, number>();
     for (const ch of reader.channelsById.values()) {
