@@ -218,6 +218,10 @@ export class CameraFeed {
         return;
       }
       if (v.decoder === undefined || v.decoder.state === 'closed' || v.decoder.state === 'unconfigured' || codec !== v.codec) this.#configure(s, v, codec, info.cameraId);
+      if (v.decoder === undefined) {
+        s.framesDropped++;
+        return;
+      }
       v.needKey = false;
     } else if (v.needKey || v.decoder === undefined || v.decoder.state !== 'configured') {
       s.framesDropped++; // a delta frame without the frames before it: nothing to decode it from
@@ -264,9 +268,17 @@ export class CameraFeed {
         this.#setProblem(s, `camera ${cameraId}: the H.264 decoder (${codec}) failed: ${e.message}; trying again at the next key frame`);
       },
     });
-    // Annex B: no `description` (SPS/PPS are in the stream); optimizeForLatency asks for no output delay.
-    decoder.configure({ codec, optimizeForLatency: true });
     v.decoder = decoder;
     v.codec = codec;
+    try {
+      // Annex B: no `description` (SPS/PPS are in the stream); optimizeForLatency asks for no output delay.
+      decoder.configure({ codec, optimizeForLatency: true });
+    } catch (e) {
+      // A codec string the browser rejects outright (an unsupported one arrives through `error` instead).
+      decoder.close();
+      v.decoder = undefined;
+      v.needKey = true;
+      this.#setProblem(s, `camera ${cameraId}: this browser cannot decode H.264 ${codec}: ${(e as Error).message}`);
+    }
   }
 }
