@@ -164,6 +164,23 @@ describe('FfmpegCamera with codec h264', () => {
   });
 });
 
+describe('no frame held back in the encoder', () => {
+  it('both codecs hand a frame on as soon as it is encoded, not when the next one comes (a source with one frame per 100 s)', async () => {
+    // A frame-threaded or look-ahead encoder keeps frame 0 until frame 1 arrives, 100 s later: the wait below would time out.
+    for (const codec of ['jpeg', 'h264'] as const) {
+      const frames: CameraFrame[] = [];
+      const cam = new FfmpegCamera({ id: `slow-${codec}`, input: 'testsrc2=size=160x120:rate=0.01', format: 'lavfi', realtime: true, codec, now: () => performance.now(), stallMs: 600_000 });
+      cam.start((f) => frames.push(f));
+      try {
+        await until(() => frames.length === 1, `the first ${codec} frame`, 30_000);
+        expect(frames[0]).toMatchObject({ codec, keyFrame: true, width: 160, height: 120 });
+      } finally {
+        await cam.close();
+      }
+    }
+  });
+});
+
 describe('OutgoingBudget: H.264 frames start at a key frame', () => {
   it('a new subscription and a skipped frame each wait for the next key frame; JPEG cameras and other cameras are not held', () => {
     const sent: string[] = [];

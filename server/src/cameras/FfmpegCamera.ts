@@ -70,6 +70,9 @@ function h264Output(o: FfmpegCameraOptions): string[] {
 
 function mjpegOutput(o: FfmpegCameraOptions): string[] {
   return [
+    // One encoder thread: ffmpeg's MJPEG encoder otherwise uses frame threads, each holding a frame
+    // back (measured: every frame a frame period late on 2 cores), which is latency on every frame.
+    '-threads', '1',
     // Full-range YUV is what a browser's JPEG decoder and every image tool expect from a JPEG.
     '-pix_fmt', 'yuvj420p', '-c:v', 'mjpeg', '-q:v', String(o.quality ?? 5),
     '-flush_packets', '1', '-f', 'mjpeg', 'pipe:1',
