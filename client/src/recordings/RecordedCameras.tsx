@@ -6,9 +6,9 @@
  * next read asks for where it is then (latest wins, as for live cameras).
  *
  * An H.264 camera's picture at the playhead needs the access units from the key frame before it:
- * they come with it (`chain`), and a WebCodecs VideoDecoder decodes them; while the playhead moves
- * forward within one group of pictures only the units not yet decoded are fed, otherwise the
- * decoder starts again at the key frame. Without VideoDecoder the caption says so.
+ * they come with it (`chain`), and a WebCodecs VideoDecoder decodes them from that key frame for
+ * every new picture drawn (up to a key-frame interval of units: 15 at 15 Hz with the default 1 s).
+ * Without VideoDecoder the caption says so.
  */
 import { accessUnitSps, h264CodecString } from '@dexbridge/server/protocol';
 import { type RefObject, useEffect, useRef } from 'react';
@@ -28,17 +28,19 @@ export function RecordedCameras({ rec, play }: { rec: LoadedRecording; play: Ref
   );
 }
 
-/** Decodes a recorded H.264 camera's pictures, one group of pictures at a time. */
+/**
+ * Decodes a recorded H.264 camera's picture at the playhead: its access units from the key frame
+ * before it, each time from that key frame. (Carrying on from the picture before would save work
+ * while playing, but WebCodecs wants a key frame after every `flush()`, and without a flush a
+ * decoder may keep the last picture back.)
+ */
 class ChainDecoder {
   #decoder: VideoDecoder | undefined;
   #codec = '';
-  /** Time of the key frame of the group being decoded, and of the last unit fed (s). */
-  #key = Number.NaN;
-  #fed = Number.NaN;
   #latest: VideoFrame | undefined;
   #error: Error | undefined;
 
-  /** Decodes what `image.chain` needs and returns its picture (the caller closes it), or throws. */
+  /** Decodes `image.chain` and returns its last picture (the caller closes it), or throws. */
   async picture(image: RecordedImage): Promise<VideoFrame> {
     if (typeof VideoDecoder !== 'function') throw new Error('this browser has no WebCodecs VideoDecoder to show H.264 (Chromium and the Quest Browser have it, on HTTPS or localhost)');
     const chain = image.chain ?? [];
@@ -47,14 +49,15 @@ class ChainDecoder {
     const sps = accessUnitSps(key.bytes);
     if (sps === null) throw new Error('the key frame has no SPS');
     const codec = h264CodecString(sps);
-    // Forward within the same group of pictures: only what was not fed yet. Otherwise from the key frame.
-    const continues = this.#decoder?.state === 'configured' && codec === this.#codec && key.t === this.#key && this.#fed < image.t;
-    if (!continues) this.#reset(codec, key.t);
+    if (this.#decoder === undefined || this.#decoder.state === 'closed' || codec !== this.#codec) this.#create(codec);
     const decoder = this.#decoder!;
-    for (const unit of chain) {
-      if (continues && unit.t <= this.#fed) continue;
-      decoder.decode(new EncodedVideoChunk({ type: unit === key ? 'key' : 'delta', timestamp: Math.round(unit.t * 1e6), data: unit.bytes }));
-      this.#fed = unit.t;
+    if (decoder.state === 'configured') decoder.reset();
+    decoder.configure({ codec, optimizeForLatency: true });
+    this.#latest?.close();
+    this.#latest = undefined;
+    this.#error = undefined;
+    for (const [i, unit] of chain.entries()) {
+      decoder.decode(new EncodedVideoChunk({ type: i === 0 ? 'key' : 'delta', timestamp: Math.round(unit.t * 1e6), data: unit.bytes }));
     }
     await decoder.flush();
     if (this.#error) throw this.#error;
@@ -64,9 +67,8 @@ class ChainDecoder {
     return frame;
   }
 
-  #reset(codec: string, keyT: number): void {
+  #create(codec: string): void {
     this.close();
-    this.#error = undefined;
     this.#decoder = new VideoDecoder({
       output: (frame) => {
         // Only the newest picture is drawn: earlier ones of the chain are closed at once.
@@ -77,10 +79,7 @@ class ChainDecoder {
         this.#error = e;
       },
     });
-    this.#decoder.configure({ codec, optimizeForLatency: true });
     this.#codec = codec;
-    this.#key = keyT;
-    this.#fed = Number.NEGATIVE_INFINITY;
   }
 
   close(): void {
