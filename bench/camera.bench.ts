@@ -10,7 +10,9 @@
  * - `camera.state_latency_delta_ms`: robot-state latency (state made → viewer received, server
  *   clock) with cameras minus without, p50 and p99;
  * - `recording.mb_per_hour_per_camera`: one such camera recorded (zstd, as the server does) for
- *   10 s in this process, extrapolated to an hour.
+ *   10 s in this process, extrapolated to an hour;
+ * - `camera.h264.*` and `recording.h264.mb_per_hour_per_camera`: the same three cameras and one
+ *   recorded camera with `codec: "h264"` (libx264, the camera's low-latency settings, CRF 23).
  * The viewers all live in this one process: on 2 cores they compete with the server and ffmpeg,
  * so the latencies are upper bounds for a machine of this size.
  */
@@ -31,11 +33,13 @@ const CAMERAS = 3;
 const PHASE_MS = 15_000;
 const RECORD_MS = 10_000;
 
-const camera = (id: string): Record<string, unknown> => ({ id, source: 'ffmpeg', input: 'testsrc2=size=640x480:rate=30', format: 'lavfi', realtime: true, quality: 5 });
+type Codec = 'jpeg' | 'h264';
+const encoding = (codec: Codec): Record<string, unknown> => (codec === 'h264' ? { codec: 'h264' } : { quality: 5 });
+const camera = (id: string, codec: Codec): Record<string, unknown> => ({ id, source: 'ffmpeg', input: 'testsrc2=size=640x480:rate=30', format: 'lavfi', realtime: true, ...encoding(codec) });
 
-function startServer(dir: string, cameras: number): Promise<{ child: ChildProcess; port: number }> {
-  const config = join(dir, `robot-${cameras}.json`);
-  writeFileSync(config, JSON.stringify({ cameras: Array.from({ length: cameras }, (_, i) => camera(`cam${i}`)) }));
+function startServer(dir: string, cameras: number, codec: Codec): Promise<{ child: ChildProcess; port: number }> {
+  const config = join(dir, `robot-${cameras}-${codec}.json`);
+  writeFileSync(config, JSON.stringify({ cameras: Array.from({ length: cameras }, (_, i) => camera(`cam${i}`, codec)) }));
   const args = ['server/bin/dexbridge.js', 'serve', '--port', '0', '--record', 'off', '--recordings', dir, '--robot-config', config];
   return startServe(process.execPath, args, ROOT);
 }
@@ -95,8 +99,8 @@ interface Phase {
   seconds: number;
 }
 
-async function phase(dir: string, cameras: number): Promise<Phase> {
-  const { child, port } = await startServer(dir, cameras);
+async function phase(dir: string, cameras: number, codec: Codec = 'jpeg'): Promise<Phase> {
+  const { child, port } = await startServer(dir, cameras, codec);
   const pid = child.pid!;
   const sockets: WebSocket[] = [];
   try {
@@ -152,23 +156,24 @@ async function phase(dir: string, cameras: number): Promise<Phase> {
 }
 
 /** One 640×480 30 Hz camera recorded for RECORD_MS as the server records it; MB per hour. */
-async function recordingMbPerHour(): Promise<number> {
+async function recordingMbPerHour(codec: Codec): Promise<number> {
   const sink = new MemorySink();
-  const rec = await Recorder.open(sink, { softwareVersion: 'bench', startedAtIso: new Date().toISOString(), urdf: rigUrdf(), cameras: ['cam0'], compressChunk: await loadZstdCompressor() });
-  const cam = new FfmpegCamera({ id: 'cam0', input: 'testsrc2=size=640x480:rate=30', format: 'lavfi', realtime: true, quality: 5, now: () => performance.now() });
+  const cameras = [{ id: 'cam0', codec }];
+  const rec = await Recorder.open(sink, { softwareVersion: 'bench', startedAtIso: new Date().toISOString(), urdf: rigUrdf(), cameras, compressChunk: await loadZstdCompressor() });
+  const cam = new FfmpegCamera({ id: 'cam0', input: 'testsrc2=size=640x480:rate=30', format: 'lavfi', realtime: true, ...encoding(codec), now: () => performance.now() });
   let first = Number.NaN;
   let last = Number.NaN;
   cam.start((f) => {
     if (Number.isNaN(first)) first = f.captureTimeMs;
     last = f.captureTimeMs;
-    rec.writeCameraFrame('cam0', performance.timeOrigin + f.captureTimeMs, 'jpeg', f.data);
+    rec.writeCameraFrame('cam0', performance.timeOrigin + f.captureTimeMs, f.codec, f.data);
   });
   await sleep(RECORD_MS);
   await cam.close();
   await rec.close();
   // Less what a recording without images takes (header, URDF, summary).
   const empty = new MemorySink();
-  await (await Recorder.open(empty, { softwareVersion: 'bench', startedAtIso: new Date().toISOString(), urdf: rigUrdf(), cameras: ['cam0'], compressChunk: await loadZstdCompressor() })).close();
+  await (await Recorder.open(empty, { softwareVersion: 'bench', startedAtIso: new Date().toISOString(), urdf: rigUrdf(), cameras, compressChunk: await loadZstdCompressor() })).close();
   const header = empty.bytes().length;
   const seconds = (last - first) / 1000;
   return ((sink.bytes().length - header) / seconds) * 3600 / 1e6;
@@ -180,7 +185,9 @@ export async function runCameraBenchmarks(): Promise<Record<string, number>> {
   try {
     const without = await phase(dir, 0);
     const withCams = await phase(dir, CAMERAS);
-    const mbPerHour = await recordingMbPerHour();
+    const mbPerHour = await recordingMbPerHour('jpeg');
+    const withH264 = await phase(dir, CAMERAS, 'h264');
+    const mbPerHourH264 = await recordingMbPerHour('h264');
     const cam = withCams.cameraLatencyMs;
     const figures: Record<string, number> = {
       'camera.ingest_to_viewer_ms.p50': round(percentile(cam, 0.5), 3),
@@ -197,6 +204,15 @@ export async function runCameraBenchmarks(): Promise<Record<string, number>> {
       'camera.state_latency_delta_ms': round(percentile(withCams.stateLatencyMs, 0.5) - percentile(without.stateLatencyMs, 0.5), 3),
       'camera.state_latency_delta_ms.p99': round(percentile(withCams.stateLatencyMs, 0.99) - percentile(without.stateLatencyMs, 0.99), 3),
       'recording.mb_per_hour_per_camera': round(mbPerHour, 4),
+      // H.264: the same cameras with codec h264 (the extra server CPU against the same run without cameras).
+      'camera.h264.ingest_to_viewer_ms.p50': round(percentile(withH264.cameraLatencyMs, 0.5), 3),
+      'camera.h264.ingest_to_viewer_ms.p99': round(percentile(withH264.cameraLatencyMs, 0.99), 3),
+      'camera.h264.frames_per_viewer_per_s': round(withH264.cameraFrames / VIEWERS / withH264.seconds, 3),
+      'camera.h264.cpu_per_camera': round((withH264.ffmpegCpuCores + Math.max(0, withH264.serverCpuCores - without.serverCpuCores)) / CAMERAS, 3),
+      'camera.h264.ffmpeg_cpu_per_camera': round(withH264.ffmpegCpuCores / CAMERAS, 3),
+      'camera.h264.server_cpu_cores': round(withH264.serverCpuCores, 3),
+      'camera.h264.state_latency_ms.p50': round(percentile(withH264.stateLatencyMs, 0.5), 3),
+      'recording.h264.mb_per_hour_per_camera': round(mbPerHourH264, 4),
     };
     for (const [k, v] of Object.entries(figures)) console.log(`  ${k.padEnd(42)} ${v}`);
     return figures;

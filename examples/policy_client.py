@@ -92,7 +92,11 @@ class Observations:
     def __init__(self):
         self.state = None
         self.states = 0
-        self.frames = {}  # camera id -> newest decoded frame
+        # camera id -> newest frame as received. A JPEG/PNG payload is a whole picture; an "h264"
+        # payload is one access unit that decodes only after those before it (from the key frame
+        # the server always sends first): feed every one, in order, to a decoder such as PyAV's
+        # av.CodecContext.create("h264", "r").decode(av.Packet(payload)) and keep its newest picture.
+        self.frames = {}
         self.frame_counts = {}
         self.errors = []
         self.offset_ms = None  # server clock = client clock + offset

@@ -11,14 +11,15 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ACTION_DIM, STATE_JOINT_NAMES } from '@dexbridge/retarget';
+import { McapIndexedReader, McapWriter } from '@mcap/core';
 import { parquetReadObjects } from 'hyparquet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExportJobStatus } from '../server/src/bridge/ExportJobs.js';
 import { startDexbridge } from '../server/src/bridge/startDexbridge.js';
-import { demoCameras, MjpegSplitter } from '../server/src/cameras/index.js';
+import { demoCameras, FlvH264Splitter, type H264AccessUnit, MjpegSplitter } from '../server/src/cameras/index.js';
 import { main } from '../server/src/cli/main.js';
 import { ExportError, exportLeRobot } from '../server/src/export/lerobot.js';
-import { FileSink, Recorder } from '../server/src/recording/index.js';
+import { FileSink, Recorder, recoverMcap } from '../server/src/recording/index.js';
 
 const T0 = 1_700_000_000_000;
 const FPS = 30;
@@ -57,6 +58,31 @@ function jpegs(n: number, width: number, height: number): Uint8Array[] {
     { input: raw, maxBuffer: 1 << 28 },
   );
   return new MjpegSplitter().push(stream).map((i) => i.data);
+}
+
+/** The red (and green) level of access unit k of an H.264 test camera: 20 apart, as it goes through two lossy codecs. */
+const videoLevel = (k: number): number => 16 + ((20 * k) % 220);
+
+/**
+ * `n` H.264 access units of `width × height`, frame k a flat colour (videoLevel(k), videoLevel(k), BLUE), encoded as an
+ * H.264 camera encodes (libx264 baseline, zerolatency, SPS/PPS in every key frame), a key frame
+ * every 10 frames.
+ */
+function h264Units(n: number, width: number, height: number): H264AccessUnit[] {
+  const raw = Buffer.alloc(n * width * height * 3);
+  for (let k = 0; k < n; k++) {
+    for (let p = 0; p < width * height; p++) raw.set([videoLevel(k), videoLevel(k), BLUE], (k * width * height + p) * 3);
+  }
+  const flv = execFileSync(
+    'ffmpeg',
+    [
+      '-hide_banner', '-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-r', '20', '-i', 'pipe:0',
+      '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'baseline', '-bf', '0', '-g', '10',
+      '-x264-params', 'repeat-headers=1', '-f', 'flv', 'pipe:1',
+    ],
+    { input: raw, maxBuffer: 1 << 28 },
+  );
+  return new FlvH264Splitter().push(flv);
 }
 
 /** The index of the image a frame at `t` ms shows: the latest at or before t, else the first. */
@@ -298,8 +324,180 @@ describe('export with cameras', () => {
   });
 });
 
+describe('export of H.264 cameras', () => {
+  // arm: 20 Hz from 10 ms, 160×120, H.264 with a key frame every 10 frames (0.5 s).
+  const ARM: TestCamera = { id: 'arm', width: 160, height: 120, time: (k) => 10 + 50 * k };
+
+  it('a recording from another tool that starts between key frames: the delta frames before the first key frame are left out, earlier rows show the key frame', async () => {
+    const recorded = join(dir, 'video-keyed.mcap');
+    const recorder = await Recorder.open(await FileSink.create(recorded), {
+      softwareVersion: 'test', startedAtIso: new Date(T0).toISOString(), urdf: '<robot name="test"/>', task: 'pick', flushIntervalMs: 0, cameras: [{ id: 'arm', codec: 'h264' }],
+    });
+    const units = h264Units(imageCount(ARM, 1.5), ARM.width, ARM.height);
+    const state = STATE_JOINT_NAMES.map((_, k) => 0.01 * k);
+    const action = new Array<number>(ACTION_DIM).fill(0.1);
+    for (let t = 0; t <= 1500; t += 10) {
+      recorder.writeJointState(T0 + t, state);
+      recorder.writeAction(T0 + t, action);
+    }
+    // dexbridge's recorder itself starts at a key frame: 10 is the first it writes.
+    for (let k = 10; k < units.length; k++) expect(recorder.writeCameraFrame('arm', T0 + ARM.time(k), 'h264', units[k]!.data)).toBe(true);
+    await recorder.close();
+    // Another tool might have kept the delta frames 3..9 before it: copy the file with them added.
+    const bytes = await readFile(recorded);
+    const reader = await McapIndexedReader.Initialize({ readable: { size: async () => BigInt(bytes.length), read: async (o, n) => bytes.subarray(Number(o), Number(o + n)) } });
+    const parts: Uint8Array[] = [];
+    let at = 0n;
+    const writable = {
+      position: () => at,
+      write: async (b: Uint8Array) => {
+        parts.push(b.slice());
+        at += BigInt(b.length);
+      },
+    };
+    const writer = new McapWriter({ writable });
+    await writer.start({ profile: '', library: 'test' });
+    const channelIds = new Map<number, number>();
+    for (const ch of reader.channelsById.values()) {
+      const schema = reader.schemasById.get(ch.schemaId);
+      const schemaId = schema ? await writer.registerSchema({ name: schema.name, encoding: schema.encoding, data: schema.data }) : 0;
+      channelIds.set(ch.id, await writer.registerChannel({ schemaId, topic: ch.topic, messageEncoding: ch.messageEncoding, metadata: ch.metadata }));
+    }
+    for await (const m of reader.readMetadata()) await writer.addMetadata(m);
+    const arm = [...reader.channelsById.values()].find((c) => c.topic === '/dexbridge/cameras/arm')!;
+    for (let k = 3; k < 10; k++) {
+      const ns = BigInt(T0 + ARM.time(k)) * 1_000_000n;
+      const json = JSON.stringify({ timestamp: { sec: 0, nsec: 0 }, frame_id: 'arm', data: Buffer.from(units[k]!.data).toString('base64'), format: 'h264' });
+      await writer.addMessage({ channelId: channelIds.get(arm.id)!, sequence: 0, logTime: ns, publishTime: ns, data: new TextEncoder().encode(json) });
+    }
+    for await (const m of reader.readMessages()) await writer.addMessage({ ...m, channelId: channelIds.get(m.channelId)! });
+    await writer.end();
+    const edited = join(dir, 'video-leading-deltas.mcap');
+    await writeFile(edited, Buffer.concat(parts));
+
+    const out = join(dir, 'ds-video-leading');
+    const r = await run(['export', edited, '--format', 'lerobot', '--fps', String(FPS), '--out', out, '--all']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const data = await readRows(join(out, 'data/chunk-000/file-000.parquet'));
+    expect(data.length).toBe(LENGTHS[1]);
+    const file = join(out, 'videos/observation.images.arm/chunk-000/file-000.mp4');
+    expect(Number(probe(file).nb_read_frames)).toBe(data.length);
+    const rgb = decodeRgb(file);
+    const frameBytes = 160 * 120 * 3;
+    const centre = (60 * 160 + 80) * 3;
+    data.forEach((row, i) => {
+      const t = (Number(row.frame_index) * 1000) / FPS;
+      // Before the first key frame (unit 10) nothing else can be shown: the rows there show it.
+      const k = Math.max(10, expectedImage(ARM, units.length, t));
+      expect(Math.abs(rgb[i * frameBytes + centre]! - videoLevel(k)), `row ${i} should show access unit ${k}`).toBeLessThanOrEqual(8);
+    });
+  });
+
+  it('a recording cut short by a crash, recovered, exports its video up to the last flushed chunk, a frame per row', async () => {
+    const path = join(dir, 'video-crash.mcap');
+    const recorder = await Recorder.open(await FileSink.create(path), {
+      softwareVersion: 'test', startedAtIso: new Date(T0).toISOString(), urdf: '<robot name="test"/>', task: 'pick', flushIntervalMs: 0, cameras: [{ id: 'arm', codec: 'h264' }],
+    });
+    const units = h264Units(imageCount(ARM, 2), ARM.width, ARM.height);
+    const state = STATE_JOINT_NAMES.map((_, k) => 0.01 * k);
+    const action = new Array<number>(ACTION_DIM).fill(0.1);
+    // Time order, as a server writes: states every 10 ms, the camera's access units at their own times.
+    let k = 0;
+    const crashed = join(dir, 'video-crashed.mcap');
+    for (let t = 0; t <= 2000; t += 10) {
+      recorder.writeJointState(T0 + t, state);
+      recorder.writeAction(T0 + t, action);
+      while (k < units.length && ARM.time(k) <= t) {
+        recorder.writeCameraFrame('arm', T0 + ARM.time(k), 'h264', units[k]!.data);
+        k++;
+      }
+      if (t === 1200) {
+        // What a kill -9 now leaves on disk: the chunks flushed so far, no summary.
+        await recorder.flush();
+        await copyFile(path, crashed);
+      }
+    }
+    await recorder.close();
+    const recovered = join(dir, 'video-recovered.mcap');
+    expect((await recoverMcap(crashed, recovered)).inputComplete).toBe(false);
+    const out = join(dir, 'ds-video-recovered');
+    const r = await run(['export', recovered, '--format', 'lerobot', '--fps', String(FPS), '--out', out, '--all']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const data = await readRows(join(out, 'data/chunk-000/file-000.parquet'));
+    // 0 .. 1.2 s at 30 fps: what was flushed, and no more.
+    expect(data.length).toBe(37);
+    const file = join(out, 'videos/observation.images.arm/chunk-000/file-000.mp4');
+    expect(Number(probe(file).nb_read_frames)).toBe(data.length);
+    const rgb = decodeRgb(file);
+    const frameBytes = 160 * 120 * 3;
+    const centre = (60 * 160 + 80) * 3;
+    data.forEach((row, i) => {
+      const want = videoLevel(expectedImage(ARM, units.length, (Number(row.frame_index) * 1000) / FPS));
+      expect(Math.abs(rgb[i * frameBytes + centre]! - want), `row ${i}`).toBeLessThanOrEqual(8);
+    });
+  });
+
+  it('decodes the recorded video and resamples it like images: frame i shows the access unit of row i, frames = parquet rows, stats from the pictures', async () => {
+    const paths = [join(dir, 'video-a.mcap'), join(dir, 'video-b.mcap')];
+    for (const [e, path] of paths.entries()) {
+      const recorder = await Recorder.open(await FileSink.create(path), {
+        softwareVersion: 'test', startedAtIso: new Date(T0).toISOString(), urdf: '<robot name="test"/>', task: 'pick', flushIntervalMs: 0, cameras: [{ id: 'arm', codec: 'h264' }, 'head'],
+      });
+      const end = SECONDS[e]! * 1000;
+      const state = STATE_JOINT_NAMES.map((_, k) => 0.01 * k);
+      const action = new Array<number>(ACTION_DIM).fill(0.1);
+      for (let t = 0; t <= end; t += 10) {
+        recorder.writeJointState(T0 + t, state);
+        recorder.writeAction(T0 + t, action);
+      }
+      const count = imageCount(ARM, SECONDS[e]!);
+      const units = h264Units(count, ARM.width, ARM.height);
+      expect(units).toHaveLength(count);
+      expect(units.flatMap((u, k) => (u.keyFrame ? [k] : [])).slice(0, 2)).toEqual([0, 10]);
+      for (let k = 0; k < count; k++) expect(recorder.writeCameraFrame('arm', T0 + ARM.time(k), 'h264', units[k]!.data)).toBe(true);
+      // And a JPEG camera beside it: both kinds in one dataset.
+      const head = CAMERAS[0]!;
+      const images = jpegs(imageCount(head, SECONDS[e]!), head.width, head.height);
+      for (const [k, img] of images.entries()) recorder.writeCameraFrame('head', T0 + head.time(k), 'jpeg', img);
+      recorder.setOutcome({ success: true });
+      await recorder.close();
+    }
+    const out = join(dir, 'ds-video');
+    const r = await run(['export', ...paths, '--format', 'lerobot', '--fps', String(FPS), '--out', out]);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const info = JSON.parse(await readFile(join(out, 'meta/info.json'), 'utf8'));
+    const data = await readRows(join(out, 'data/chunk-000/file-000.parquet'));
+    expect(data.length).toBe(LENGTHS[0]! + LENGTHS[1]!);
+    const key = 'observation.images.arm';
+    expect(info.features[key]).toMatchObject({ dtype: 'video', shape: [120, 160, 3] });
+    const file = join(out, `videos/${key}/chunk-000/file-000.mp4`);
+    const p = probe(file);
+    expect(p).toMatchObject({ codec_name: 'av1', width: 160, height: 120, r_frame_rate: `${FPS}/1` });
+    expect(Number(p.nb_read_frames)).toBe(data.length);
+    expect(Number(probe(join(out, 'videos/observation.images.head/chunk-000/file-000.mp4')).nb_read_frames)).toBe(data.length);
+    const rgb = decodeRgb(file);
+    const frameBytes = 160 * 120 * 3;
+    const centre = (60 * 160 + 80) * 3;
+    const shown: number[] = [];
+    data.forEach((row, i) => {
+      const e = Number(row.episode_index);
+      const k = expectedImage(ARM, imageCount(ARM, SECONDS[e]!), (Number(row.frame_index) * 1000) / FPS);
+      shown.push(videoLevel(k));
+      // H.264 then AV1: a few levels off; the neighbouring access units are 20 off.
+      expect(Math.abs(rgb[i * frameBytes + centre]! - videoLevel(k)), `row ${i} (episode ${e}, frame ${row.frame_index}) should show access unit ${k}`).toBeLessThanOrEqual(8);
+      expect(Math.abs(rgb[i * frameBytes + centre + 2]! - BLUE)).toBeLessThanOrEqual(8);
+    });
+    const stats = JSON.parse(await readFile(join(out, 'meta/stats.json'), 'utf8'))[key];
+    expect(stats.count).toEqual([data.length]);
+    expect(Math.abs(stats.mean[0][0][0] * 255 - shown.reduce((a, b) => a + b, 0) / shown.length)).toBeLessThan(3);
+  });
+});
+
 describe('from the running server to the dataset', () => {
-  it('a demo session recorded with its two ffmpeg cameras exports with one video per camera, a frame per row', async () => {
+  it('a demo session recorded with its two ffmpeg cameras (MJPEG and H.264) exports with one video per camera, a frame per row', async () => {
     const recDir = join(dir, 'served');
     const server = await startDexbridge({ port: 0, demo: true, recordingsDir: recDir, record: 'session', cameras: demoCameras() });
     try {
@@ -313,7 +511,8 @@ describe('from the running server to the dataset', () => {
       for (;;) {
         const frames = server.cameras.status().map((c) => c.frames);
         if (server.recording?.active() === true) atStart ??= frames;
-        if (atStart !== undefined && states >= 100 && frames.every((f, i) => f >= atStart![i]! + 5)) break;
+        // 20 frames at 15 Hz: more than the H.264 camera's key-frame interval (1 s), so its video has a key frame to start from.
+        if (atStart !== undefined && states >= 100 && frames.every((f, i) => f >= atStart![i]! + 20)) break;
         if (Date.now() > deadline) throw new Error(`after 60 s: ${states} states, camera frames ${frames.join(', ')}`);
         await new Promise((r) => setTimeout(r, 20));
       }

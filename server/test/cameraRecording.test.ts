@@ -1,20 +1,21 @@
 /**
- * Camera images in the session MCAP: `foxglove.CompressedImage` with Foxglove's published JSON
- * Schema, read back with @mcap/core's indexed reader, the JPEGs decoded by ffmpeg (ffprobe counts
- * the frames); after a crash, `recoverMcap` keeps the images up to the last flushed chunk; and a
+ * Camera images in the session MCAP: `foxglove.CompressedImage` (JPEG) and
+ * `foxglove.CompressedVideo` (H.264) with Foxglove's published JSON Schemas, read back with
+ * @mcap/core's indexed reader, decoded by ffmpeg (ffprobe counts the frames); after a crash, `recoverMcap` keeps the images up to the last flushed chunk; and a
  * running dexbridge records its cameras. Needs Debian's ffmpeg (.ci/run installs it).
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CompressedImage } from '@foxglove/schemas/jsonschema.js';
+import { CompressedImage, CompressedVideo } from '@foxglove/schemas/jsonschema.js';
 import { McapIndexedReader } from '@mcap/core';
 import { rigUrdf } from '@dexbridge/urdf';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startDexbridge } from '../src/bridge/startDexbridge.js';
 import { imageSize } from '../src/export/video.js';
-import { MjpegSplitter } from '../src/cameras/index.js';
+import { ffmpegArgs, FlvH264Splitter, type H264AccessUnit, MjpegSplitter } from '../src/cameras/index.js';
+import { firstSliceType, NAL_TYPE } from '../src/protocol/index.js';
 import { base64, FileReadable, FileSink, Recorder, recoverMcap, ZSTD_DECOMPRESS_HANDLERS, loadZstdCompressor } from '../src/recording/index.js';
 
 const dirs: string[] = [];
@@ -38,6 +39,23 @@ function ffprobeFrames(images: Uint8Array[]): number {
   const file = join(tmp(), 'images.mjpeg');
   writeFileSync(file, Buffer.concat(images));
   const out = execFileSync('ffprobe', ['-v', 'error', '-f', 'mjpeg', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames,width,height', '-of', 'json', file], { encoding: 'utf8' });
+  const s = (JSON.parse(out) as { streams: { nb_read_frames: string; width: number; height: number }[] }).streams[0]!;
+  expect([s.width, s.height]).toEqual([160, 120]);
+  return Number(s.nb_read_frames);
+}
+
+/** `n` H.264 access units of the test pattern at 10 fps as an H.264 camera encodes them: a key frame every second (0, 10, 20, …). */
+function accessUnits(n: number): H264AccessUnit[] {
+  const args = ffmpegArgs({ id: 't', input: 'testsrc2=size=160x120:rate=10', format: 'lavfi', codec: 'h264', now: () => 0 });
+  const at = args.indexOf('-i');
+  return new FlvH264Splitter().push(execFileSync('ffmpeg', [...args.slice(0, at + 2), '-frames:v', String(n), ...args.slice(at + 2)]));
+}
+
+/** Frames ffmpeg decodes from H.264 access units back to back (`ffprobe -f h264 -count_frames`). */
+function ffprobeH264Frames(units: Uint8Array[]): number {
+  const file = join(tmp(), 'video.h264');
+  writeFileSync(file, Buffer.concat(units));
+  const out = execFileSync('ffprobe', ['-v', 'error', '-f', 'h264', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames,width,height', '-of', 'json', file], { encoding: 'utf8' });
   const s = (JSON.parse(out) as { streams: { nb_read_frames: string; width: number; height: number }[] }).streams[0]!;
   expect([s.width, s.height]).toEqual([160, 120]);
   return Number(s.nb_read_frames);
@@ -127,19 +145,67 @@ describe('camera images in the MCAP', () => {
     expect(ffprobeFrames(kept.map((m) => Buffer.from(m.msg.data, 'base64')))).toBe(8);
   });
 
+  it('H.264 frames are foxglove.CompressedVideo from the first key frame on, decodable by ffmpeg; recover keeps the video up to the last flushed chunk', async () => {
+    const dir = tmp();
+    const file = join(dir, 'video.mcap');
+    const units = accessUnits(25);
+    expect(units.flatMap((u, i) => (u.keyFrame ? [i] : []))).toEqual([0, 10, 20]);
+    const rec = await Recorder.open(await FileSink.create(file), {
+      softwareVersion: 'test', startedAtIso: new Date().toISOString(), urdf: rigUrdf(), cameras: [{ id: 'arm', codec: 'h264' }, 'head'], flushIntervalMs: 0, compressChunk: await loadZstdCompressor(),
+    });
+    const t0 = Date.now();
+    const at = (i: number): number => t0 + i * 100 + 0.5;
+    // The recording starts in the middle of a group of pictures: frames 3..9 cannot be decoded from the file and are left out.
+    for (let i = 3; i < 10; i++) expect(rec.writeCameraFrame('arm', at(i), 'h264', units[i]!.data)).toBe(false);
+    for (let i = 10; i < 20; i++) expect(rec.writeCameraFrame('arm', at(i), 'h264', units[i]!.data)).toBe(true);
+    await rec.flush();
+    const crashed = join(dir, 'crashed.mcap');
+    copyFileSync(file, crashed);
+    for (let i = 20; i < 25; i++) expect(rec.writeCameraFrame('arm', at(i), 'h264', units[i]!.data)).toBe(true);
+    // An image on the video channel, or H.264 on the image channel, is refused and counted.
+    expect(rec.writeCameraFrame('arm', at(25), 'jpeg', jpegs(1)[0]!)).toBe(false);
+    expect(rec.writeCameraFrame('head', at(25), 'h264', units[20]!.data)).toBe(false);
+    expect(rec.stats.rejected).toBe(2);
+    await rec.close();
+
+    const all = await readImages(file, '/dexbridge/cameras/arm');
+    expect(all).toHaveLength(15);
+    expect(all[0]!.schema).toBe('foxglove.CompressedVideo');
+    expect(JSON.parse(all[0]!.schemaText)).toEqual(CompressedVideo); // Foxglove's own definition
+    all.forEach((m, i) => {
+      expect(m.msg).toMatchObject({ frame_id: 'arm', format: 'h264', timestamp: { sec: Math.floor(at(i + 10) / 1000) } });
+      expect(Buffer.from(m.msg.data, 'base64')).toEqual(Buffer.from(units[i + 10]!.data));
+    });
+    expect(ffprobeH264Frames(all.map((m) => Buffer.from(m.msg.data, 'base64')))).toBe(15);
+
+    const recovered = join(dir, 'recovered.mcap');
+    expect((await recoverMcap(crashed, recovered)).inputComplete).toBe(false);
+    const kept = await readImages(recovered, '/dexbridge/cameras/arm');
+    expect(kept.map((m) => m.msg.data)).toEqual(all.slice(0, 10).map((m) => m.msg.data));
+    expect(ffprobeH264Frames(kept.map((m) => Buffer.from(m.msg.data, 'base64')))).toBe(10);
+  });
+
   it('a running dexbridge records every camera of the session, its own stream and never its tiers', async () => {
     const dir = tmp();
     const run = await startDexbridge({
       port: 0, operatorToken: 'operator-token-123', policyToken: 'policy-token-123', recordingsDir: dir, record: 'manual',
-      cameras: [{ id: 'head', source: 'ffmpeg', input: 'testsrc2=size=160x120:rate=20', format: 'lavfi', realtime: true, tiers: [{ name: 'low', width: 80, height: 60 }] }],
+      cameras: [
+        { id: 'head', source: 'ffmpeg', input: 'testsrc2=size=160x120:rate=20', format: 'lavfi', realtime: true, tiers: [{ name: 'low', width: 80, height: 60 }] },
+        { id: 'arm', source: 'ffmpeg', input: 'testsrc2=size=160x120:rate=20', format: 'lavfi', realtime: true, codec: 'h264', keyframeIntervalS: 0.5 },
+      ],
     });
     try {
       const recording = run.recording!;
       recording.start({ operator: 'test' }, 'test');
       await until(() => recording.active(), 'the recording to start');
       const framesAtStart = run.cameras.status()[0]!.frames;
-      const tierAtStart = run.cameras.status()[1]!.frames;
-      await until(() => run.cameras.status()[0]!.frames >= framesAtStart + 10 && run.cameras.status()[1]!.frames >= tierAtStart + 10, '10 frames of the camera and of its tier while recording');
+      const armAtStart = run.cameras.status()[1]!.frames;
+      const tierAtStart = run.cameras.status()[2]!.frames; // head@low: tiers come after the cameras
+      // Past the second key frame of the H.264 camera (every 10 frames): at least one is in the file.
+      await until(
+        () => run.cameras.status()[0]!.frames >= framesAtStart + 10 && run.cameras.status()[1]!.frames >= armAtStart + 25 && run.cameras.status()[2]!.frames >= tierAtStart + 10,
+        'camera frames while recording',
+      );
     } finally {
       await run.close();
     }
@@ -150,5 +216,11 @@ describe('camera images in the MCAP', () => {
     for (const m of images) expect(imageSize('jpeg', Buffer.from(m.msg.data, 'base64'))).toEqual({ width: 160, height: 120 });
     for (let i = 1; i < images.length; i++) expect(images[i]!.logTime).toBeGreaterThanOrEqual(images[i - 1]!.logTime);
     expect(ffprobeFrames(images.map((m) => Buffer.from(m.msg.data, 'base64')))).toBe(images.length);
+    // The H.264 camera: CompressedVideo from a key frame on, every access unit decodable.
+    const video = await readImages(join(dir, name), '/dexbridge/cameras/arm');
+    expect(video.length).toBeGreaterThanOrEqual(5);
+    expect(video[0]!.schema).toBe('foxglove.CompressedVideo');
+    expect(firstSliceType(Buffer.from(video[0]!.msg.data, 'base64'))).toBe(NAL_TYPE.IDR);
+    expect(ffprobeH264Frames(video.map((m) => Buffer.from(m.msg.data, 'base64')))).toBe(video.length);
   });
 });

@@ -57,7 +57,7 @@ const humanPinchM = (h: ArrayLike<number>): number => Math.hypot(h[4 * 8]! - h[9
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>, idx: readonly number[]): number => Math.max(...idx.map((i) => Math.abs(a[i]! - b[i]!)));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-const until = (what: string, test: () => boolean, ms = 15_000): Promise<void> => untilHolds(what, test, ms);
+const until = (what: string, test: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> => untilHolds(what, test, ms);
 const newPage = (): Promise<{ context: BrowserContext; page: Page }> => newWindow(browser, pageErrors);
 
 /** Opens the operator view with an emulated Quest 3 and enters XR; resolves when frames flow. */
@@ -144,8 +144,11 @@ describe('the client in Chromium with an emulated Quest 3', () => {
     recordingsDir = mkdtempSync(join(tmpdir(), 'dexbridge-recs-'));
     run = await startDexbridge({
       port: 0, operatorToken: TOKEN, policyToken: POLICY, recordingsDir, record: 'session', clientDir,
-      // One small synthetic camera (ffmpeg's test pattern): the dashboard's camera panel shows it.
-      cameras: [{ id: 'head', source: 'ffmpeg', input: 'testsrc2=size=320x240:rate=10', format: 'lavfi', realtime: true }],
+      // Two small synthetic cameras (ffmpeg's test pattern), MJPEG and H.264: the dashboard's camera panel shows both.
+      cameras: [
+        { id: 'head', source: 'ffmpeg', input: 'testsrc2=size=320x240:rate=10', format: 'lavfi', realtime: true },
+        { id: 'arm', source: 'ffmpeg', input: 'testsrc2=size=320x240:rate=10', format: 'lavfi', realtime: true, codec: 'h264' },
+      ],
     });
     base = `http://localhost:${run.port}`;
     run.server.loop.onFrame((recvMs, seq, f) => {
@@ -216,7 +219,7 @@ describe('the client in Chromium with an emulated Quest 3', () => {
     expect(pageErrors).toEqual([]);
   }, 180_000);
 
-  it('the dashboard shows the robot camera: a non-blank picture and its age', async () => {
+  it('the dashboard shows the robot cameras, JPEG and H.264: a non-blank picture and its age', async () => {
     const dash = await openDashboard();
     const page = dash.page;
     await page.waitForSelector('[data-testid=camera-head]', { timeout: 30_000 });
@@ -230,8 +233,29 @@ describe('the client in Chromium with an emulated Quest 3', () => {
     const caption = (await page.textContent('[data-testid=camera-age-head]')) ?? '';
     expect(caption).toMatch(/^320×240 · age \d+ ms$/);
     console.info(`browser camera: ${(drawn * 100).toFixed(0)} % of the panel drawn, caption "${caption}"`);
+    // The H.264 camera, decoded by WebCodecs' VideoDecoder (Debian's Chromium has it, software decoding, in a secure context: localhost).
+    expect(await page.evaluate(() => typeof VideoDecoder)).toBe('function');
+    let video = 0;
+    await until('the H.264 camera picture', async () => {
+      video = fraction(await countPixels(page, '[data-testid=camera-arm]', 'saturated'));
+      return video > 0.3;
+    }, 30_000);
+    await page.waitForFunction(() => /age \d+ ms/.test(document.querySelector('[data-testid=camera-age-arm]')?.textContent ?? ''), undefined, { timeout: 30_000 });
+    expect((await page.textContent('[data-testid=camera-age-arm]')) ?? '').toMatch(/^320×240 · age \d+ ms$/);
+    expect(await page.isHidden('[data-testid=camera-decode-problem-arm]')).toBe(true);
     await page.screenshot({ path: join(ARTIFACTS, 'camera-panel.png') });
+    console.info(`browser camera (H.264): ${(video * 100).toFixed(0)} % of the panel drawn`);
     await dash.context.close();
+    // A browser without WebCodecs (VideoDecoder removed before the page runs): the panel says why, the JPEG camera still shows.
+    const bare = await newPage();
+    await bare.context.addInitScript(() => {
+      Object.defineProperty(window, 'VideoDecoder', { value: undefined, configurable: true });
+    });
+    await bare.page.goto(`${base}/#token=${TOKEN}`);
+    await bare.page.waitForSelector('[data-testid=camera-decode-problem-arm]:not([hidden])', { timeout: 30_000 });
+    expect(await bare.page.textContent('[data-testid=camera-decode-problem-arm]')).toMatch(/camera arm sends H\.264, and this browser has no WebCodecs VideoDecoder/);
+    await until('the JPEG camera without WebCodecs', async () => fraction(await countPixels(bare.page, '[data-testid=camera-head]', 'saturated')) > 0.3, 30_000);
+    await bare.context.close();
     expect(pageErrors).toEqual([]);
   }, 120_000);
 

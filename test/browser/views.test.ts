@@ -194,6 +194,8 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
         { id: 'head', source: 'ffmpeg', input: 'testsrc2=size=320x240:rate=10', format: 'lavfi', realtime: true },
         // A stereo camera whose left view is all red and right view all blue: each eye must see only its own colour.
         { id: 'eyes', source: 'ffmpeg', input: 'color=c=red:s=160x120:r=10[a];color=c=blue:s=160x120:r=10[b];[a][b]hstack', format: 'lavfi', realtime: true, stereo: 'side-by-side' },
+        // An H.264 camera: decoded by WebCodecs on the headset panel and in the recording's replay.
+        { id: 'arm', source: 'ffmpeg', input: 'testsrc2=size=320x240:rate=10', format: 'lavfi', realtime: true, codec: 'h264' },
       ],
     });
     base = `http://localhost:${run.port}`;
@@ -343,6 +345,16 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
         expect(overlap(r.robot, r.camera!), 'camera panel over the robot').toBe(false);
         expect(overlap(r.hud!, r.camera!), 'camera panel over the HUD').toBe(false);
       });
+      expect(pageErrors).toEqual([]);
+    });
+
+    it('an H.264 camera shows on the headset panel, decoded by WebCodecs', async () => {
+      expect(await op.page.evaluate(() => typeof VideoDecoder), 'Chromium has WebCodecs').toBe('function');
+      await showCamera('arm');
+      const before = (await op.page.evaluate(() => (window as unknown as OperatorWindow).dexbridge.xrView.cameraPanel()))!.frames;
+      // Frames keep coming out of the decoder (each drawn frame is a decoded VideoFrame).
+      await until('more decoded H.264 frames on the panel', async () => (await op.page.evaluate(() => (window as unknown as OperatorWindow).dexbridge.xrView.cameraPanel()))!.frames >= before + 5);
+      await op.page.screenshot({ path: join(ARTIFACTS, 'views-operator-h264-panel.png') });
       expect(pageErrors).toEqual([]);
     });
 
@@ -649,6 +661,26 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       await scrubTo(late);
       const atLate = await shown();
       expect(atLate.colour, 'the test pattern is drawn').toBeGreaterThan(0.3);
+      // The H.264 camera at the same playhead: decoded from the key frame before it, the picture at or before the playhead.
+      const arm = () =>
+        page.evaluate(() => {
+          const c = document.querySelector('[data-testid=replay-camera-arm]') as HTMLCanvasElement | null;
+          if (!c) return { t: Number.NaN, playhead: Number.NaN, colour: 0, caption: 'no canvas' };
+          const px = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+          let colour = 0;
+          for (let i = 0; i < px.length; i += 4) if (Math.max(px[i]!, px[i + 1]!, px[i + 2]!) - Math.min(px[i]!, px[i + 1]!, px[i + 2]!) > 100) colour++;
+          const caption = c.parentElement?.querySelector('figcaption span')?.textContent ?? '';
+          return { t: c.dataset['t'] ? Number(c.dataset['t']) : Number.NaN, playhead: Number(c.dataset['playhead']), colour: colour / (c.width * c.height), caption };
+        });
+      let armLate = await arm();
+      try {
+        await until('the H.264 picture at the playhead', async () => {
+          armLate = await arm();
+          return Math.abs(armLate.playhead - late) < 0.011 && armLate.t <= late + 1e-6 && late - armLate.t < 1 && armLate.colour > 0.3;
+        });
+      } catch (e) {
+        throw new Error(`${(e as Error).message}; last seen ${JSON.stringify(armLate)}`);
+      }
       await page.screenshot({ path: join(ARTIFACTS, 'views-recording-cameras.png') });
       await scrubTo(early);
       const atEarly = await shown();
@@ -657,6 +689,13 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       await page.selectOption('select[aria-label=speed]', '4');
       await page.click('[data-testid=play]');
       await until('a later image while playing', async () => (await shown()).t > atEarly.t);
+      // The H.264 camera moves on too: one picture after another decoded while playing.
+      const armTimes = new Set<number>();
+      await until('three H.264 pictures while playing', async () => {
+        const s = await arm();
+        if (s.colour > 0.3 && Number.isFinite(s.t)) armTimes.add(s.t);
+        return armTimes.size >= 3;
+      });
       await page.click('[data-testid=play]');
       console.info(`views: recorded camera head: image ${atLate.t.toFixed(2)} s at playhead ${atLate.playhead.toFixed(2)} s, ${(atLate.colour * 100).toFixed(0)} % colour; then ${atEarly.t.toFixed(2)} s at ${atEarly.playhead.toFixed(2)} s`);
       await dash.context.close();

@@ -1,6 +1,7 @@
 /**
  * The dashboard's camera panel: every camera the server has, its newest picture and its age
- * (server now − capture time), and the camera's problem when it has one (status.cameras). Frames
+ * (server now − capture time), the camera's problem when it has one (status.cameras), and why this
+ * browser cannot show it when it cannot (an H.264 camera without WebCodecs). Frames
  * are drawn straight onto each canvas by the CameraFeed, outside React's render cycle; the age
  * text is refreshed 5 times a second.
  */
@@ -8,7 +9,7 @@ import type { CameraStatus } from '@dexbridge/server/protocol';
 import { useEffect, useRef, useState } from 'react';
 import { useStore } from 'zustand';
 import type { LiveSession } from '../store/live.js';
-import { CameraFeed } from './CameraFeed.js';
+import { CameraFeed, cameraImageSize } from './CameraFeed.js';
 
 export function CameraPanel({ session }: { session: LiveSession }) {
   const cameras = useStore(session.store, (s) => s.welcome?.cameras);
@@ -33,16 +34,24 @@ function CameraTile({ id, tiers, feed, status }: { id: string; tiers: readonly s
   const canvas = useRef<HTMLCanvasElement>(null);
   const [tier, setTier] = useState<string>('');
   const caption = useRef<HTMLSpanElement>(null);
+  const decodeProblem = useRef<HTMLDivElement>(null);
   useEffect(() => {
     feed.setView(id, {
-      draw(bitmap) {
+      draw(image) {
         const c = canvas.current;
         if (!c) return;
-        if (c.width !== bitmap.width || c.height !== bitmap.height) {
-          c.width = bitmap.width;
-          c.height = bitmap.height;
+        const { width, height } = cameraImageSize(image);
+        if (c.width !== width || c.height !== height) {
+          c.width = width;
+          c.height = height;
         }
-        c.getContext('2d')?.drawImage(bitmap, 0, 0);
+        c.getContext('2d')?.drawImage(image, 0, 0);
+      },
+      problem(text) {
+        const el = decodeProblem.current;
+        if (!el) return;
+        el.textContent = text ?? '';
+        el.hidden = text === undefined;
       },
     });
     const timer = setInterval(() => {
@@ -85,6 +94,8 @@ function CameraTile({ id, tiers, feed, status }: { id: string; tiers: readonly s
           no frame yet
         </span>
       </figcaption>
+      {/* Why this browser cannot show the camera (e.g. H.264 without WebCodecs): filled by the feed. */}
+      <div ref={decodeProblem} className="pill bad" data-testid={`camera-decode-problem-${id}`} hidden />
       {problem ? (
         <div className="pill bad" data-testid={`camera-problem-${id}`}>
           {problem}

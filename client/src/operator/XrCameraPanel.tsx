@@ -6,14 +6,15 @@
  * the same place: the left half of the image on three.js layer 1 (which only the left eye's XR
  * camera renders) and the right half on layer 2 (the right eye's); outside XR the page's camera
  * also renders layer 1, so the preview shows the left view. Frames are decoded by CameraFeed
- * (createImageBitmap, latest wins) and copied into the panel's canvas, whose texture is uploaded
- * once per new frame.
+ * (createImageBitmap for JPEG, WebCodecs VideoDecoder for H.264) and copied into the panel's
+ * canvas, whose texture is uploaded once per new frame; a camera the browser cannot decode has
+ * its reason written on the panel.
  */
 import type { CameraInfo } from '@dexbridge/server/protocol';
 import { useFrame } from '@react-three/fiber';
 import { useEffect, useMemo } from 'react';
 import { Box3, CanvasTexture, Group, Mesh, MeshBasicMaterial, type Object3D, PlaneGeometry, SRGBColorSpace, Vector3 } from 'three';
-import type { CameraFeed, CameraView } from '../cameras/CameraFeed.js';
+import { type CameraFeed, type CameraImage, type CameraView, cameraImageSize } from '../cameras/CameraFeed.js';
 import { robotBox } from '../robot/bounds.js';
 import { aboveRobot } from './placement.js';
 
@@ -35,6 +36,8 @@ export class CameraPanel3d implements CameraView {
   readonly #textures: CanvasTexture[] = [];
   readonly #stereo: boolean;
   frames = 0;
+  /** What the panel says instead of a picture, if anything. */
+  problemText: string | undefined;
   /** Whether the panel has arrived where it was last placed (within 1 mm). */
   settled = false;
 
@@ -68,17 +71,44 @@ export class CameraPanel3d implements CameraView {
     return this.meshes[0]!.scale.x / this.meshes[0]!.scale.y;
   }
 
-  draw(bitmap: ImageBitmap): void {
-    if (this.canvas.width !== bitmap.width || this.canvas.height !== bitmap.height) {
-      this.canvas.width = bitmap.width;
-      this.canvas.height = bitmap.height;
+  draw(image: CameraImage): void {
+    const { width, height } = cameraImageSize(image);
+    if (this.canvas.width !== width || this.canvas.height !== height) {
+      this.canvas.width = width;
+      this.canvas.height = height;
       // A texture's size is fixed once uploaded: a new size needs new GPU storage.
       for (const t of this.#textures) t.dispose();
-      this.#resize(bitmap.width / (this.#stereo ? 2 : 1) / bitmap.height);
+      this.#resize(width / (this.#stereo ? 2 : 1) / height);
     }
-    this.canvas.getContext('2d')?.drawImage(bitmap, 0, 0);
+    this.canvas.getContext('2d')?.drawImage(image, 0, 0);
     for (const t of this.#textures) t.needsUpdate = true;
     this.frames++;
+  }
+
+  /** Why the camera cannot be shown (H.264 without WebCodecs): written on the panel itself, where the operator looks. */
+  problem(text: string | undefined): void {
+    this.problemText = text;
+    if (text === undefined) return;
+    const c = this.canvas;
+    const g = c.getContext('2d');
+    if (!g) return;
+    g.fillStyle = '#400';
+    g.fillRect(0, 0, c.width, c.height);
+    g.fillStyle = '#fff';
+    g.font = `${Math.round(c.height / 14)}px sans-serif`;
+    // Wrapped by words to the panel's width.
+    const lines: string[] = [];
+    let line = '';
+    for (const word of text.split(' ')) {
+      const next = line === '' ? word : `${line} ${word}`;
+      if (g.measureText(next).width > c.width * 0.9 && line !== '') {
+        lines.push(line);
+        line = word;
+      } else line = next;
+    }
+    lines.push(line);
+    for (const [i, l] of lines.entries()) g.fillText(l, c.width * 0.05, (c.height / 10) * (i + 1.5));
+    for (const t of this.#textures) t.needsUpdate = true;
   }
 
   #resize(aspect: number): void {

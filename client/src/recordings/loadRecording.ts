@@ -8,7 +8,7 @@
  * chunks around t are decompressed). Layout of the file: docs/recording.md.
  */
 import { ACTION_DIM, createRig, type HandFrame, Retargeter, type RetargeterOptions } from '@dexbridge/retarget';
-import { decodeActionBlock, decodeHandBlock, ROW_BLOCK_ENCODING, type RecordingInfo } from '@dexbridge/server/protocol';
+import { decodeActionBlock, decodeHandBlock, firstSliceType, NAL_TYPE, ROW_BLOCK_ENCODING, type RecordingInfo } from '@dexbridge/server/protocol';
 import { hasMcapPrefix, McapIndexedReader, McapStreamReader } from '@mcap/core';
 import { decompress } from 'fzstd';
 
@@ -48,19 +48,28 @@ export interface LoadedRecording {
   readonly images: RecordingImages;
 }
 
-/** One recorded camera image (foxglove.CompressedImage on `/dexbridge/cameras/<id>`). */
+/** One recorded camera image (foxglove.CompressedImage on `/dexbridge/cameras/<id>`), or H.264 access unit (foxglove.CompressedVideo). */
 export interface RecordedImage {
   /** Log time (the capture time on the server clock), s from the recording's start. */
   readonly t: number;
-  /** `jpeg` or `png`. */
+  /** `jpeg`, `png` or `h264`. */
   readonly format: string;
   readonly bytes: Uint8Array;
+  /**
+   * `h264` only: what a decoder needs to show this picture, in order: the access units from the
+   * key frame at or before it up to and including it (a delta frame decodes only after those).
+   */
+  readonly chain?: readonly RecordedImage[];
 }
 
 export interface RecordingImages {
   /** Ids of the recorded cameras. */
   readonly cameras: readonly string[];
-  /** The newest image of camera `id` at or before `t` (s from the start), no older than {@link IMAGE_LOOKBACK_S}; null when there is none. */
+  /**
+   * The newest image of camera `id` at or before `t` (s from the start), no older than
+   * {@link IMAGE_LOOKBACK_S}; null when there is none. For H.264, with its `chain` back to the key
+   * frame, which must lie within the look-back too (cameras send one every second).
+   */
   at(id: string, t: number): Promise<RecordedImage | null>;
 }
 
@@ -75,6 +84,27 @@ function decodeImage(data: Uint8Array, logTime: bigint, startNs: bigint): Record
   const bytes = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
   return { t: Number(logTime - startNs) / 1e9, format: v.format, bytes };
+}
+
+const isKey = (image: RecordedImage): boolean => firstSliceType(image.bytes) === NAL_TYPE.IDR;
+
+/**
+ * The picture to show from `newestFirst` (a camera's messages at or before the playhead, newest
+ * first, within the look-back): an image as it is; an H.264 access unit with the units back to
+ * its key frame (null if none is within the look-back: nothing could decode it).
+ */
+async function pictureAt(newestFirst: AsyncIterable<{ data: Uint8Array; logTime: bigint }> | Iterable<{ data: Uint8Array; logTime: bigint }>, startNs: bigint): Promise<RecordedImage | null> {
+  const back: RecordedImage[] = [];
+  for await (const m of newestFirst) {
+    const image = decodeImage(m.data, m.logTime, startNs);
+    if (image.format !== 'h264') return back.length === 0 ? image : null;
+    back.push(image);
+    if (isKey(image)) {
+      const chain = back.reverse();
+      return { ...chain.at(-1)!, chain };
+    }
+  }
+  return null;
 }
 
 const cameraIds = (topics: ReadonlyMap<number, string>): string[] =>
@@ -158,10 +188,7 @@ async function indexed(bytes: Uint8Array): Promise<McapContents> {
       const endTime = startNs + BigInt(Math.round(t * 1e9));
       const startTime = endTime - BigInt(IMAGE_LOOKBACK_S * 1e9);
       // Newest first within the window: the chunk index finds the chunks that hold it, and only those are decompressed.
-      for await (const m of reader.readMessages({ topics: [CAMERA_PREFIX + id], startTime: startTime < startNs ? startNs : startTime, endTime, reverse: true })) {
-        return decodeImage(m.data, m.logTime, startNs);
-      }
-      return null;
+      return pictureAt(reader.readMessages({ topics: [CAMERA_PREFIX + id], startTime: startTime < startNs ? startNs : startTime, endTime, reverse: true }), startNs);
     },
   };
   return { startNs, endNs: reader.statistics?.messageEndTime ?? startNs, topics, encodings, metadata, messages: reader.readMessages({ topics: [TOPIC_ACTION, TOPIC_EVENTS, TOPIC_HANDS, TOPIC_CALIBRATION] }), partial: false, images };
@@ -234,8 +261,11 @@ function streamed(bytes: Uint8Array): McapContents {
           if (list[mid]!.logTime <= at) lo = mid + 1;
           else hi = mid;
         }
-        const m = list[lo - 1];
-        return m && at - m.logTime <= BigInt(IMAGE_LOOKBACK_S * 1e9) ? decodeImage(m.data, m.logTime, startNs) : null;
+        const oldest = at - BigInt(IMAGE_LOOKBACK_S * 1e9);
+        const newestFirst = function* () {
+          for (let i = lo - 1; i >= 0 && list[i]!.logTime >= oldest; i--) yield list[i]!;
+        };
+        return pictureAt(newestFirst(), startNs);
       },
     },
   };

@@ -555,6 +555,9 @@ export class BridgeServer {
         return this.error(s, 'CAMERA_UNKNOWN', `server: camera ${JSON.stringify(id)} has no tier ${JSON.stringify(tier)} (tiers: ${offered.length > 0 ? offered.join(', ') : 'none'}); subscription unchanged`, 'camera_subscribe');
       }
     }
+    // A camera subscribed anew, or at another tier (another encoder), starts at its next key frame
+    // (H.264 deltas need what came before).
+    for (const id of ids) if (!s.cameras.has(id) || s.cameras.get(id) !== tiers[id]) s.out.awaitKeyFrame(id);
     s.cameras = new Map(ids.map((id) => [id, tiers[id]]));
     s.reply.send({ type: 'ack', ref: 'camera_subscribe', serverTimeMs: now });
   }
@@ -563,16 +566,18 @@ export class BridgeServer {
    * One camera frame to every connection that subscribed to its camera, inside each connection's
    * outgoing budget (OutgoingBudget.camera): a connection without room skips it, and the next
    * frame of the camera carries the news (latest wins). Encoded once, only when someone wants it.
+   * H.264 frames go to a connection only from a key frame on (OutgoingBudget.camera, docs/cameras.md).
    */
   private broadcastCamera(f: CameraFrame): void {
     let buf: Uint8Array | undefined;
+    const inter = f.codec === 'h264' ? { cameraId: f.cameraId, keyFrame: f.keyFrame } : undefined;
     for (const s of this.sessions) {
       // Subscribed to this camera, at this frame's tier (undefined: the camera's own stream).
       if (!s.cameras.has(f.cameraId) || s.cameras.get(f.cameraId) !== f.tier || s.ws.readyState !== s.ws.OPEN) continue;
       buf ??= encodeCameraFrame({
         cameraId: f.cameraId, seq: f.seq >>> 0, captureTimeMs: f.captureTimeMs, codec: f.codec, keyFrame: f.keyFrame, width: f.width, height: f.height, payload: f.data,
       });
-      s.out.camera(buf);
+      s.out.camera(buf, inter);
     }
   }
 

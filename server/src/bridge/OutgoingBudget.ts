@@ -14,7 +14,10 @@
  *   next error that goes out says how many were not sent;
  * - camera frames (large, many per second) only go out when they fit under `latestBytes` on top
  *   of what is unsent, or onto an empty queue: so a camera never makes a robot state be skipped,
- *   and a state queues behind at most `latestBytes` of pictures ({@link camera});
+ *   and a state queues behind at most `latestBytes` of pictures ({@link camera}); for a codec
+ *   whose frames build on the ones before (H.264), a connection that did not get a frame gets
+ *   none of that camera until its next key frame, nor does one that just subscribed (a delta
+ *   frame without its predecessors decodes to garbage or not at all);
  * - a connection that stays over `budgetBytes` for `overBudgetCloseMs` is to be closed (the
  *   server asks {@link shouldClose} every status tick).
  */
@@ -59,6 +62,8 @@ export interface OutgoingStats {
   readonly suppressedErrors: number;
   /** Camera frames skipped because the queue had no room for them. */
   readonly skippedCamera: number;
+  /** H.264 delta frames not sent because the connection waits for its camera's next key frame. */
+  readonly skippedAwaitingKeyFrame: number;
 }
 
 export class OutgoingBudget {
@@ -72,6 +77,9 @@ export class OutgoingBudget {
   #droppedOverBudget = 0;
   #suppressedErrors = 0;
   #skippedCamera = 0;
+  #skippedAwaitingKey = 0;
+  /** Cameras whose next frame sent must be a key frame (new subscription, or a frame was skipped). */
+  readonly #awaitingKey = new Set<string>();
 
   /** @param nowMs the current time on the caller's clock (ms); later calls use the same clock. */
   constructor(socket: OutgoingSocket, options: ResolvedOutgoingOptions, nowMs: number) {
@@ -82,7 +90,7 @@ export class OutgoingBudget {
   }
 
   get stats(): OutgoingStats {
-    return { skippedLatest: this.#skippedLatest, droppedOverBudget: this.#droppedOverBudget, suppressedErrors: this.#suppressedErrors, skippedCamera: this.#skippedCamera };
+    return { skippedLatest: this.#skippedLatest, droppedOverBudget: this.#droppedOverBudget, suppressedErrors: this.#suppressedErrors, skippedCamera: this.#skippedCamera, skippedAwaitingKeyFrame: this.#skippedAwaitingKey };
   }
 
   /**
@@ -103,15 +111,31 @@ export class OutgoingBudget {
    * replaced by the next): sent when it fits under `latestBytes` together with what is unsent, or
    * when nothing is unsent (a frame larger than `latestBytes` goes only onto an empty queue).
    * Returns whether it went out.
+   *
+   * `inter` describes a frame of a codec with inter-frame prediction (H.264): its camera and
+   * whether it is a key frame. Such a camera's frames go out only from a key frame on after
+   * {@link awaitKeyFrame} or after one of its frames was skipped here: a key frame is sent when it
+   * fits, and the delta frames after it; once one is skipped, the rest wait for the next key frame.
    */
-  camera(data: Uint8Array): boolean {
+  camera(data: Uint8Array, inter?: { readonly cameraId: string; readonly keyFrame: boolean }): boolean {
+    if (inter !== undefined && !inter.keyFrame && this.#awaitingKey.has(inter.cameraId)) {
+      this.#skippedAwaitingKey++;
+      return false;
+    }
     const buffered = this.#socket.bufferedAmount;
     if (buffered > 0 && buffered + data.byteLength > this.#o.latestBytes) {
       this.#skippedCamera++;
+      if (inter !== undefined) this.#awaitingKey.add(inter.cameraId);
       return false;
     }
     this.#socket.send(data);
+    if (inter !== undefined) this.#awaitingKey.delete(inter.cameraId);
     return true;
+  }
+
+  /** The next frame of `cameraId` this connection is sent must be a key frame (it has just subscribed). */
+  awaitKeyFrame(cameraId: string): void {
+    this.#awaitingKey.add(cameraId);
   }
 
   /** A reply or event: sent while within `budgetBytes`, else dropped. Returns whether it went out. */

@@ -1,7 +1,9 @@
 /**
  * A camera read through Debian's `ffmpeg` run as a child process: anything ffmpeg opens (a V4L2
  * USB camera, an RTSP IP camera, a file, a synthetic test source) comes out of its stdout as MJPEG
- * (JPEG files back to back), split into frames by {@link MjpegSplitter}.
+ * (JPEG files back to back, split into frames by {@link MjpegSplitter}) or, with `codec: 'h264'`,
+ * as H.264 from libx264 with low-latency settings in FLV tags (split into access units by
+ * {@link FlvH264Splitter}; why FLV there).
  *
  * It never blocks the caller: the child runs on its own; its output arrives as stream events.
  * A missing `ffmpeg` (`CAMERA_FFMPEG_MISSING`), a child that exits (`CAMERA_SOURCE_FAILED`, with
@@ -12,6 +14,7 @@
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import type { FfmpegCameraConfig } from './cameraConfig.js';
+import { FlvH264Splitter } from './FlvH264Splitter.js';
 import { MjpegSplitter } from './MjpegSplitter.js';
 import type { CameraErrorCode, CameraFrame, CameraSource, CameraSourceStatus } from './types.js';
 
@@ -33,6 +36,8 @@ export function ffmpegArgs(o: FfmpegCameraOptions): string[] {
   if (o.fps !== undefined) filters.push(`fps=${o.fps}`);
   if (o.width !== undefined || o.height !== undefined) filters.push(`scale=${o.width ?? -2}:${o.height ?? -2}`);
   if (o.filter !== undefined) filters.push(o.filter);
+  // 4:2:0 H.264 needs even sizes: libx264 refuses an odd width or height, so an odd last column or row is cropped away.
+  if (o.codec === 'h264') filters.push('crop=trunc(iw/2)*2:trunc(ih/2)*2');
   return [
     '-hide_banner', '-loglevel', 'error', '-nostdin',
     ...(o.realtime === true ? ['-re'] : []),
@@ -42,6 +47,32 @@ export function ffmpegArgs(o: FfmpegCameraOptions): string[] {
     '-i', o.input,
     '-an', '-sn', '-dn',
     ...(filters.length > 0 ? ['-vf', filters.join(',')] : []),
+    ...(o.codec === 'h264' ? h264Output(o) : mjpegOutput(o)),
+  ];
+}
+
+/**
+ * libx264 for a live view: `ultrafast` + `zerolatency` (no look-ahead, no frame buffering: a frame
+ * leaves the encoder as soon as it is encoded), the baseline profile (no B-frames, so decode order
+ * is display order and every browser decoder takes it), a key frame at least every
+ * `keyframeIntervalS` (a new viewer, or one that skipped a frame, waits at most that long),
+ * SPS/PPS repeated in every key frame (each one starts a decoder on its own), and each frame
+ * flushed to the pipe as one FLV tag.
+ */
+function h264Output(o: FfmpegCameraOptions): string[] {
+  const interval = o.keyframeIntervalS ?? 1;
+  return [
+    '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'baseline', '-bf', '0',
+    '-crf', String(o.crf ?? 23), '-force_key_frames', `expr:gte(t,n_forced*${interval})`, '-x264-params', 'repeat-headers=1',
+    '-flush_packets', '1', '-f', 'flv', 'pipe:1',
+  ];
+}
+
+function mjpegOutput(o: FfmpegCameraOptions): string[] {
+  return [
+    // One encoder thread: ffmpeg's MJPEG encoder otherwise uses frame threads, each holding a frame
+    // back (measured: every frame a frame period late on 2 cores), which is latency on every frame.
+    '-threads', '1',
     // Full-range YUV is what a browser's JPEG decoder and every image tool expect from a JPEG.
     '-pix_fmt', 'yuvj420p', '-c:v', 'mjpeg', '-q:v', String(o.quality ?? 5),
     '-flush_packets', '1', '-f', 'mjpeg', 'pipe:1',
@@ -50,7 +81,7 @@ export function ffmpegArgs(o: FfmpegCameraOptions): string[] {
 
 export class FfmpegCamera implements CameraSource {
   readonly kind = 'ffmpeg' as const;
-  readonly codec = 'jpeg' as const;
+  readonly codec: 'jpeg' | 'h264';
   readonly id: string;
   readonly #o: FfmpegCameraOptions;
   readonly #restartMs: number;
@@ -71,11 +102,13 @@ export class FfmpegCamera implements CameraSource {
   #stalled = false;
 
   constructor(o: FfmpegCameraOptions) {
-    for (const k of ['fps', 'width', 'height', 'quality', 'restartMs', 'stallMs'] as const) {
+    for (const k of ['fps', 'width', 'height', 'quality', 'keyframeIntervalS', 'restartMs', 'stallMs'] as const) {
       const v = o[k];
       if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v > 0)) throw new RangeError(`camera ${o.id}: ${k} must be a positive number, got ${String(v)}`);
     }
+    if (o.crf !== undefined && !(Number.isInteger(o.crf) && o.crf >= 0 && o.crf <= 51)) throw new RangeError(`camera ${o.id}: crf must be an integer in 0..51, got ${String(o.crf)}`);
     this.id = o.id;
+    this.codec = o.codec ?? 'jpeg';
     this.#o = o;
     this.#restartMs = o.restartMs ?? 2000;
     this.#stallMs = o.stallMs ?? 3000;
@@ -142,7 +175,7 @@ export class FfmpegCamera implements CameraSource {
   #spawn(): void {
     this.#timer = null;
     if (this.#closed) return;
-    const splitter = new MjpegSplitter();
+    const push = this.#splitter();
     this.#stderrTail = [];
     this.#stalled = false;
     let child: ChildProcessByStdio<null, Readable, Readable>;
@@ -155,6 +188,7 @@ export class FfmpegCamera implements CameraSource {
     }
     this.#child = child;
     let spawnFailed = false;
+    let badStream = false;
     let ended = (): void => undefined;
     this.#exited = new Promise<void>((resolve) => {
       ended = () => {
@@ -164,7 +198,7 @@ export class FfmpegCamera implements CameraSource {
       };
     });
     child.once('close', (code, signal) => {
-      if (!this.#closed && !spawnFailed && !this.#stalled) {
+      if (!this.#closed && !spawnFailed && !this.#stalled && !badStream) {
         const tail = this.#stderrTail.join(' | ').slice(-400);
         this.#setError('CAMERA_SOURCE_FAILED', `camera ${this.id}: ffmpeg exited (${signal ?? `code ${code}`})${tail ? `: ${tail}` : ''}; restarting in ${this.#restartMs} ms`);
       }
@@ -186,8 +220,30 @@ export class FfmpegCamera implements CameraSource {
       if (this.#stderrTail.length > 4) this.#stderrTail.splice(0, this.#stderrTail.length - 4);
     });
     child.stdout.on('data', (chunk: Buffer) => {
-      for (const img of splitter.push(chunk)) this.#deliver(img.data, img.width, img.height);
+      if (badStream) return;
+      try {
+        push(chunk);
+      } catch (err) {
+        // A stream that cannot be split cannot be resynchronised either: a new child starts a clean one.
+        badStream = true;
+        this.#setError('CAMERA_BAD_FRAME', `camera ${this.id}: ${(err as Error).message}; restarting ffmpeg`);
+        child.kill('SIGKILL');
+      }
     });
+  }
+
+  /** A fresh splitter for one child's output, delivering what it completes. */
+  #splitter(): (chunk: Buffer) => void {
+    if (this.codec === 'h264') {
+      const flv = new FlvH264Splitter();
+      return (chunk) => {
+        for (const au of flv.push(chunk)) this.#deliver(au.data, au.width, au.height, au.keyFrame);
+      };
+    }
+    const mjpeg = new MjpegSplitter();
+    return (chunk) => {
+      for (const img of mjpeg.push(chunk)) this.#deliver(img.data, img.width, img.height, true);
+    };
   }
 
   #scheduleRestart(): void {
@@ -196,7 +252,7 @@ export class FfmpegCamera implements CameraSource {
     this.#timer.unref?.();
   }
 
-  #deliver(data: Uint8Array, width: number, height: number): void {
+  #deliver(data: Uint8Array, width: number, height: number, keyFrame: boolean): void {
     const now = this.#o.now();
     this.#lastFrameMs = now;
     // ffmpeg hands over a frame as soon as it is encoded: the time the server has it is the
@@ -208,7 +264,7 @@ export class FfmpegCamera implements CameraSource {
     }
     this.#stalled = false;
     const frame: CameraFrame = {
-      cameraId: this.id, seq: this.#seq++, captureTimeMs: now, receivedTimeMs: now, codec: 'jpeg', keyFrame: true,
+      cameraId: this.id, seq: this.#seq++, captureTimeMs: now, receivedTimeMs: now, codec: this.codec, keyFrame,
       width: Math.min(width, 0xffff), height: Math.min(height, 0xffff), data,
     };
     this.#onFrame?.(frame);

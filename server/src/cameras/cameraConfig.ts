@@ -5,6 +5,10 @@
 import { CAMERA_ID_RE, CAMERA_STEREO_LAYOUTS, type CameraStereoLayout } from '../protocol/index.js';
 import { CameraConfigError } from './types.js';
 
+/** What an ffmpeg camera can encode to. */
+export const FFMPEG_CAMERA_CODECS = ['jpeg', 'h264'] as const;
+export type FfmpegCameraCodec = (typeof FFMPEG_CAMERA_CODECS)[number];
+
 /** A camera read through ffmpeg (a device, an RTSP stream, a file, a synthetic source). */
 export interface FfmpegCameraConfig {
   readonly id: string;
@@ -23,8 +27,18 @@ export interface FfmpegCameraConfig {
   readonly fps?: number;
   readonly width?: number;
   readonly height?: number;
-  /** MJPEG `-q:v`, 2 (best) .. 31; default 5. */
+  /**
+   * What ffmpeg encodes to: `jpeg` (MJPEG, the default: every frame stands alone) or `h264`
+   * (libx264 with low-latency settings: about a tenth of the bytes, but a frame needs the ones
+   * before it back to the last key frame). docs/cameras.md, "Codec".
+   */
+  readonly codec?: FfmpegCameraCodec;
+  /** MJPEG `-q:v`, 2 (best) .. 31; default 5. Only for `jpeg`. */
   readonly quality?: number;
+  /** libx264 `-crf`, 0 (lossless) .. 51; default 23. Only for `h264`. */
+  readonly crf?: number;
+  /** A key frame at least this often, s; default 1 (a new viewer waits at most this long for its first picture). Only for `h264`. */
+  readonly keyframeIntervalS?: number;
   /** Extra ffmpeg video filter appended (e.g. a drawtext clock for the demo). */
   readonly filter?: string;
   /** A stereo camera's layout, announced in `welcome.cameras` (the headset shows each half to its eye). */
@@ -154,7 +168,7 @@ export function parseCameraConfigs(value: unknown, path = 'cameras'): CameraConf
       });
     }
     if (source !== 'ffmpeg') fail(`${p}.source`, '"ffmpeg" or "ros"', source);
-    const known = ['id', 'source', 'input', 'format', 'inputOptions', 'realtime', 'loop', 'fps', 'width', 'height', 'quality', 'filter', 'stereo', 'tiers'];
+    const known = ['id', 'source', 'input', 'format', 'inputOptions', 'realtime', 'loop', 'fps', 'width', 'height', 'codec', 'quality', 'crf', 'keyframeIntervalS', 'filter', 'stereo', 'tiers'];
     for (const k of Object.keys(c)) if (!known.includes(k)) fail(`${p}.${k}`, `absent (an ffmpeg camera has ${known.join(', ')})`, k);
     const input = optString(c, p, 'input');
     if (input === undefined) fail(`${p}.input`, 'what ffmpeg opens (a device, URL or file)', input);
@@ -174,8 +188,18 @@ export function parseCameraConfigs(value: unknown, path = 'cameras'): CameraConf
     if (width !== undefined) out.width = width;
     const height = optNumber(c, p, 'height', 16, 8192, true);
     if (height !== undefined) out.height = height;
+    const codec = c['codec'];
+    if (codec !== undefined && !(FFMPEG_CAMERA_CODECS as readonly unknown[]).includes(codec)) fail(`${p}.codec`, FFMPEG_CAMERA_CODECS.map((x) => JSON.stringify(x)).join(' or '), codec);
+    if (codec !== undefined) out.codec = codec as FfmpegCameraCodec;
     const quality = optNumber(c, p, 'quality', 2, 31, true);
     if (quality !== undefined) out.quality = quality;
+    const crf = optNumber(c, p, 'crf', 0, 51, true);
+    if (crf !== undefined) out.crf = crf;
+    const keyframeIntervalS = optNumber(c, p, 'keyframeIntervalS', 0.1, 60);
+    if (keyframeIntervalS !== undefined) out.keyframeIntervalS = keyframeIntervalS;
+    // A setting of the other codec would silently do nothing: say so instead.
+    if ((out.codec ?? 'jpeg') === 'jpeg' && (crf !== undefined || keyframeIntervalS !== undefined)) fail(`${p}.codec`, '"h264" when crf or keyframeIntervalS is given', codec);
+    if (out.codec === 'h264' && quality !== undefined) fail(`${p}.quality`, 'absent for an h264 camera (use crf)', quality);
     const filter = optString(c, p, 'filter');
     if (filter !== undefined) out.filter = filter;
     const stereo = optStereo(c, p).stereo;
@@ -204,29 +228,37 @@ export function parseCameraConfigs(value: unknown, path = 'cameras'): CameraConf
  * One `serve --camera <id>=<source>`: `ros:/topic` (a ROS CompressedImage topic), `ros-raw:/topic`
  * (a raw `sensor_msgs/Image` topic, encoded to JPEG), `/dev/videoN`
  * (a V4L2 device), `rtsp://…` (an IP camera, over TCP), `demo` (a synthetic test source with a
- * running clock), anything else a file ffmpeg can read (played in real time, looped).
- * @throws CameraConfigError for a spec without `=`, a bad id or an empty source.
+ * running clock), anything else a file ffmpeg can read (played in real time, looped). An ffmpeg
+ * source written `h264:<source>` is encoded to H.264 instead of MJPEG.
+ * @throws CameraConfigError for a spec without `=`, a bad id, an empty source or `h264:` in front of a ROS topic.
  */
 export function parseCameraSpec(spec: string): CameraConfig {
   const eq = spec.indexOf('=');
   const id = eq < 0 ? '' : spec.slice(0, eq);
-  const src = eq < 0 ? '' : spec.slice(eq + 1);
+  let src = eq < 0 ? '' : spec.slice(eq + 1);
+  const h264 = src.startsWith('h264:');
+  if (h264) src = src.slice(5);
   if (!CAMERA_ID_RE.test(id) || src === '') {
-    throw new CameraConfigError(`cameras: --camera must be <id>=<source> with an id of 1..64 letters, digits, _ or - (e.g. head=/dev/video0), got ${JSON.stringify(spec)}`);
+    throw new CameraConfigError(`cameras: --camera must be <id>=<source> or <id>=h264:<source> with an id of 1..64 letters, digits, _ or - (e.g. head=/dev/video0), got ${JSON.stringify(spec)}`);
   }
-  if (src.startsWith('ros:')) return parseCameraConfigs([{ id, source: 'ros', topic: src.slice(4) }], '--camera')[0]!;
-  if (src.startsWith('ros-raw:')) return parseCameraConfigs([{ id, source: 'ros', topic: src.slice(8), type: 'sensor_msgs/Image' }], '--camera')[0]!;
-  if (src === 'demo') return demoCamera(id, 0);
-  if (/^\/dev\/video\d+$/.test(src)) return Object.freeze({ id, source: 'ffmpeg', input: src, format: 'v4l2' });
-  if (/^rtsps?:\/\//.test(src)) return Object.freeze({ id, source: 'ffmpeg', input: src, format: 'rtsp', inputOptions: ['-rtsp_transport', 'tcp'] });
-  return Object.freeze({ id, source: 'ffmpeg', input: src, realtime: true, loop: true });
+  if (src.startsWith('ros:') || src.startsWith('ros-raw:')) {
+    // A ROS topic arrives already encoded (or raw, encoded to JPEG here): dexbridge does not transcode it.
+    if (h264) throw new CameraConfigError(`cameras: --camera ${JSON.stringify(spec)}: h264: applies to ffmpeg sources, not ROS topics`);
+    if (src.startsWith('ros:')) return parseCameraConfigs([{ id, source: 'ros', topic: src.slice(4) }], '--camera')[0]!;
+    return parseCameraConfigs([{ id, source: 'ros', topic: src.slice(8), type: 'sensor_msgs/Image' }], '--camera')[0]!;
+  }
+  const codec = h264 ? ({ codec: 'h264' } as const) : {};
+  if (src === 'demo') return demoCamera(id, 0, codec);
+  if (/^\/dev\/video\d+$/.test(src)) return Object.freeze({ id, source: 'ffmpeg', input: src, format: 'v4l2', ...codec });
+  if (/^rtsps?:\/\//.test(src)) return Object.freeze({ id, source: 'ffmpeg', input: src, format: 'rtsp', inputOptions: ['-rtsp_transport', 'tcp'], ...codec });
+  return Object.freeze({ id, source: 'ffmpeg', input: src, realtime: true, loop: true, ...codec });
 }
 
 /**
  * A synthetic camera: ffmpeg's `testsrc2` pattern with the running time burned in (its own
  * clock), 640×480 at 15 Hz. `variant` picks the pattern (0 testsrc2, 1 the SMPTE bars).
  */
-export function demoCamera(id: string, variant: number, o: { width?: number; height?: number; fps?: number } = {}): FfmpegCameraConfig {
+export function demoCamera(id: string, variant: number, o: { width?: number; height?: number; fps?: number; codec?: FfmpegCameraCodec } = {}): FfmpegCameraConfig {
   const w = o.width ?? 640;
   const h = o.height ?? 480;
   const fps = o.fps ?? 15;
@@ -234,11 +266,15 @@ export function demoCamera(id: string, variant: number, o: { width?: number; hei
   // drawtext needs a font: DejaVu ships with Debian's ffmpeg dependencies (fontconfig); the
   // stream time in seconds, large, so an age or a freeze is visible on the picture itself.
   const text = `drawtext=text='${id} %{pts\\:hms}':fontsize=${Math.round(h / 12)}:fontcolor=white:box=1:boxcolor=black@0.6:x=10:y=h-th-10`;
-  return Object.freeze({ id, source: 'ffmpeg', input: `${pattern}=size=${w}x${h}:rate=${fps}`, format: 'lavfi', realtime: true, filter: text, quality: 7 });
+  const encoding = o.codec === 'h264' ? { codec: 'h264' as const } : { quality: 7 };
+  return Object.freeze({ id, source: 'ffmpeg', input: `${pattern}=size=${w}x${h}:rate=${fps}`, format: 'lavfi', realtime: true, filter: text, ...encoding });
 }
 
-/** The demo's two synthetic cameras (`--demo` without cameras of its own). */
-export const demoCameras = (): CameraConfig[] => [demoCamera('head', 0), demoCamera('side', 1)];
+/**
+ * The demo's two synthetic cameras (`--demo` without cameras of its own): `head` in MJPEG, `side`
+ * in H.264, so that the demo shows both paths (decoding, recording, export) end to end.
+ */
+export const demoCameras = (): CameraConfig[] => [demoCamera('head', 0), demoCamera('side', 1, { codec: 'h264' })];
 
 function rosCompression(c: Record<string, unknown>, p: string): RosImageCompression {
   const v = c['compression'];

@@ -31,7 +31,8 @@ Options:
   --camera <id>=<source>     a robot camera (repeatable; replaces the robot config's): /dev/videoN (V4L2),
                              rtsp://… (IP camera), ros:/topic (sensor_msgs/CompressedImage through
                              rosbridge), ros-raw:/topic (raw sensor_msgs/Image), demo (synthetic),
-                             or a video file (looped); docs/cameras.md
+                             or a video file (looped); h264:<source> encodes an ffmpeg source to H.264
+                             instead of MJPEG (e.g. head=h264:/dev/video0); docs/cameras.md
   --no-demo-cameras          --demo without its two synthetic cameras
   --recordings <dir>         recordings folder (default ./recordings)
   --record <policy>          session (default: each operator lease), engage, manual, off

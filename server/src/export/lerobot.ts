@@ -8,14 +8,17 @@ import { ACTION_DIM, ACTION_ENTRIES, ACTION_NAMES, STATE_JOINT_NAMES } from '@de
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { decodeActionMessage, readRecordingInfo, readSidecar, readRecording } from '../recording/index.js';
 import { cameraTopic, SESSION_METADATA_NAME, TOPICS } from '../recording/schemas.js';
+import { accessUnitSps, firstSliceType, NAL_TYPE } from '../protocol/h264.js';
 import { ExportError } from './errors.js';
 import { resample, type TimedSeries } from './resample.js';
 import {
   type ChosenEncoder,
   chooseEncoder,
   decodeArgs,
+  decodeH264Args,
   EpisodeHistogram,
   encodeArgs,
+  encodeRgbArgs,
   FfmpegPipe,
   type ImageFormat,
   imageStats,
@@ -119,14 +122,19 @@ const ROTATION_OFFSETS: readonly number[] = ACTION_ENTRIES.filter((e, i) => e.ki
   (e) => e.index,
 );
 
+/** What a camera channel holds: JPEG/PNG images (`foxglove.CompressedImage`) or H.264 access units (`foxglove.CompressedVideo`). */
+type CameraFormat = ImageFormat | 'h264';
+
 /** The images of one camera in one recording, as the first reading pass found them. */
 interface CameraTrack {
   readonly id: string;
-  readonly format: ImageFormat;
+  readonly format: CameraFormat;
   readonly width: number;
   readonly height: number;
-  /** Log time (ms) of every image, in order. */
+  /** Log time (ms) of every image, in order (H.264: of every access unit from the first key frame on). */
   readonly timesMs: Float64Array;
+  /** H.264 access units before the first key frame: they cannot be decoded, and are left out. 0 for images. */
+  readonly leading: number;
 }
 
 /** A camera of one episode: how many of the episode's frames show each image, and how many sampled frames for the statistics. */
@@ -172,8 +180,8 @@ export function decodeJointState(data: Uint8Array): { names: string[]; position:
 
 const nsToMs = (ns: bigint): number => Number(ns / 1000n) / 1000;
 
-/** `{data, format}` of a `foxglove.CompressedImage` message, checked; `where` names it in errors. */
-function parseImageMessage(data: Uint8Array, where: string): { data: string; format: ImageFormat } {
+/** `{data, format}` of a `foxglove.CompressedImage` (jpeg, png) or `foxglove.CompressedVideo` (h264) message, checked; `where` names it in errors. */
+function parseImageMessage(data: Uint8Array, where: string): { data: string; format: CameraFormat } {
   let value: unknown;
   try {
     value = JSON.parse(new TextDecoder().decode(data));
@@ -181,8 +189,8 @@ function parseImageMessage(data: Uint8Array, where: string): { data: string; for
     throw new ExportError('EXPORT_BAD_MESSAGE', `export: ${where}: not valid JSON`);
   }
   const { data: base64, format } = (value ?? {}) as { data?: unknown; format?: unknown };
-  if (typeof base64 !== 'string' || (format !== 'jpeg' && format !== 'png')) {
-    throw new ExportError('EXPORT_BAD_MESSAGE', `export: ${where}: expected a CompressedImage with base64 "data" and format "jpeg" or "png", got format ${JSON.stringify(format)}`);
+  if (typeof base64 !== 'string' || (format !== 'jpeg' && format !== 'png' && format !== 'h264')) {
+    throw new ExportError('EXPORT_BAD_MESSAGE', `export: ${where}: expected a CompressedImage (format "jpeg" or "png") or CompressedVideo (format "h264") with base64 "data", got format ${JSON.stringify(format)}`);
   }
   return { data: base64, format };
 }
@@ -191,6 +199,26 @@ function parseImageMessage(data: Uint8Array, where: string): { data: string; for
 function base64ImageSize(format: ImageFormat, base64: string): { width: number; height: number } | null {
   const head = imageSize(format, Buffer.from(base64.slice(0, 4096), 'base64'));
   return head ?? (base64.length > 4096 ? imageSize(format, Buffer.from(base64, 'base64')) : null);
+}
+
+/**
+ * The first slice type of a base64 H.264 access unit and, for a key frame with an SPS, the picture
+ * size. Parameter sets and the slice header are at the start: only that part is decoded first.
+ * `slice` 0: no slice, or a malformed SPS.
+ */
+function base64H264Info(b64: string): { slice: number; size: { width: number; height: number } | null } {
+  const look = (bytes: Uint8Array): { slice: number; size: { width: number; height: number } | null } | null => {
+    const slice = firstSliceType(bytes);
+    if (slice === 0) return null;
+    if (slice !== NAL_TYPE.IDR) return { slice, size: null };
+    try {
+      const sps = accessUnitSps(bytes);
+      return { slice, size: sps === null ? null : { width: sps.width, height: sps.height } };
+    } catch {
+      return null; // cut off inside the SPS (the head only), or malformed (the whole unit)
+    }
+  };
+  return (b64.length > 8192 ? look(Buffer.from(b64.slice(0, 8192), 'base64')) : null) ?? look(Buffer.from(b64, 'base64')) ?? { slice: 0, size: null };
 }
 
 /** `onRead(read, total)` is called every {@link PROGRESS_MESSAGES} messages read. */
@@ -213,7 +241,7 @@ async function readEpisodeSeries(
     const cameraChannels = recording.channels.filter((c) => c.topic.startsWith(CAMERA_PREFIX) && c.messageCount > 0);
     for (const c of cameraChannels) total += c.messageCount;
     const cameraTopics = cameraChannels.map((c) => c.topic);
-    const images = new Map<string, { format: ImageFormat; width: number; height: number; times: number[] }>();
+    const images = new Map<string, { format: CameraFormat; width: number; height: number; times: number[]; leading: number }>();
     let read = 0;
     const stateDim = STATE_JOINT_NAMES.length;
     const stateTimes: number[] = [];
@@ -249,13 +277,38 @@ async function readEpisodeSeries(
         // Checked here, in the reading pass, so that a bad image fails the export before any file is written.
         const id = m.topic.slice(CAMERA_PREFIX.length);
         const image = parseImageMessage(m.data, where);
+        if (image.format === 'h264') {
+          const track = images.get(id) ?? { format: 'h264', width: 0, height: 0, times: [], leading: 0 };
+          images.set(id, track);
+          if (track.format !== 'h264') {
+            throw new ExportError('EXPORT_CAMERA_MISMATCH', `export: ${where}: camera ${id} changes from ${track.format} images to h264 video within the recording`);
+          }
+          const { slice, size } = base64H264Info(image.data);
+          if (slice === 0) throw new ExportError('EXPORT_BAD_MESSAGE', `export: ${where}: "data" is not an H.264 access unit with a slice (or its SPS is malformed)`);
+          if (track.times.length === 0 && slice !== NAL_TYPE.IDR) {
+            // Before the first key frame nothing decodes (a file from another recorder may start so).
+            track.leading++;
+            continue;
+          }
+          if (slice === NAL_TYPE.IDR && size !== null) {
+            if (track.times.length === 0) {
+              track.width = size.width;
+              track.height = size.height;
+            } else if (size.width !== track.width || size.height !== track.height) {
+              throw new ExportError('EXPORT_CAMERA_MISMATCH', `export: ${where}: camera ${id} changes from ${track.width}×${track.height} to ${size.width}×${size.height} h264 within the recording`);
+            }
+          }
+          if (track.width === 0 || track.height === 0) throw new ExportError('EXPORT_BAD_MESSAGE', `export: ${where}: the first H.264 key frame of camera ${id} has no SPS (no picture size)`);
+          track.times.push(nsToMs(m.logTimeNs));
+          continue;
+        }
         const size = base64ImageSize(image.format, image.data);
         if (size === null || size.width === 0 || size.height === 0) {
           throw new ExportError('EXPORT_BAD_MESSAGE', `export: ${where}: "data" is not a ${image.format} image with a readable size`);
         }
         const track = images.get(id);
         if (track === undefined) {
-          images.set(id, { format: image.format, width: size.width, height: size.height, times: [nsToMs(m.logTimeNs)] });
+          images.set(id, { format: image.format, width: size.width, height: size.height, times: [nsToMs(m.logTimeNs)], leading: 0 });
           continue;
         }
         // One video per camera: its frames must all be alike (LeRobot's video features have one shape).
@@ -279,7 +332,9 @@ async function readEpisodeSeries(
       action: { dim: ACTION_DIM, timesMs: Float64Array.from(actionTimes), values: Float64Array.from(actionValues) },
       cameras: [...images.entries()]
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-        .map(([id, t]) => ({ id, format: t.format, width: t.width, height: t.height, timesMs: Float64Array.from(t.times) })),
+        // A video channel that never reached a key frame shows nothing: no camera of this episode.
+        .filter(([, t]) => t.times.length > 0)
+        .map(([id, t]) => ({ id, format: t.format, width: t.width, height: t.height, timesMs: Float64Array.from(t.times), leading: t.leading })),
     };
   } finally {
     await recording.close();
@@ -447,11 +502,17 @@ interface CameraJob {
   readonly id: string;
   readonly key: string;
   readonly encoder: FfmpegPipe;
+  /** Images: decodes the sampled images for the statistics. H.264: decodes every access unit, for the encoder and the statistics. */
   readonly decoder: FfmpegPipe;
-  /** Episode and multiplicity of every image handed to the decoder and not yet decoded, in order. */
-  readonly pending: { episode: number; weight: number }[];
+  /**
+   * Episode and multiplicity (`weight`: in the statistics; `repeats`: in the video, H.264 only) of
+   * every image handed to the decoder and not yet decoded, in order.
+   */
+  readonly pending: { episode: number; weight: number; repeats: number }[];
   readonly histograms: EpisodeHistogram[];
   readonly started: number;
+  /** H.264: the decoded frames' writes into the encoder, in order, and the first failure among them. */
+  readonly video?: { writing: Promise<void>; failure: unknown };
 }
 
 /**
@@ -483,8 +544,19 @@ async function writeVideos(
       const { width, height } = camera;
       const frameBytes = width * height * 3;
       const histograms = episodes.map(() => new EpisodeHistogram());
-      const pending: { episode: number; weight: number }[] = [];
-      // The decoder's output arrives in pieces: gather whole RGB frames, then count their pixels.
+      const pending: CameraJob['pending'] = [];
+      const format = camera.format;
+      const video = format === 'h264' ? { writing: Promise.resolve(), failure: undefined as unknown } : undefined;
+      let queued = 0;
+      let paused = false;
+      let decoder: FfmpegPipe | undefined;
+      const encoder = new FfmpegPipe(
+        ffmpegPath,
+        format === 'h264' ? encodeRgbArgs(chosen, fps, width, height, file) : encodeArgs(chosen, format, fps, width, height, file),
+        `encoding camera ${camera.id}`,
+      );
+      // The decoder's output arrives in pieces: gather whole RGB frames, then count their pixels
+      // (and, for H.264, hand each to the encoder as many times as dataset frames show it).
       let frame = Buffer.alloc(frameBytes);
       let filled = 0;
       const onRgb = (chunk: Buffer): void => {
@@ -495,20 +567,38 @@ async function writeVideos(
           at += n;
           if (filled < frameBytes) continue;
           const item = pending.shift();
-          if (item !== undefined) histograms[item.episode]!.add(frame, width, height, item.weight);
+          if (item !== undefined && item.weight > 0) histograms[item.episode]!.add(frame, width, height, item.weight);
+          if (video !== undefined && item !== undefined && item.repeats > 0) {
+            const rgb = frame;
+            const repeats = item.repeats;
+            // The encoder is slower than the decoder: stop reading decoded frames while 8 wait, so memory stays bounded.
+            if (++queued >= 8 && !paused) {
+              paused = true;
+              decoder?.pauseOutput();
+            }
+            video.writing = video.writing
+              .then(async () => {
+                for (let r = 0; r < repeats; r++) await encoder.write(rgb);
+              })
+              .catch((error: unknown) => {
+                video.failure ??= error;
+              })
+              .finally(() => {
+                if (--queued < 4 && paused) {
+                  paused = false;
+                  decoder?.resumeOutput();
+                }
+              });
+          }
           frame = Buffer.alloc(frameBytes);
           filled = 0;
         }
       };
-      jobs.push({
-        id: camera.id,
-        key,
-        encoder: new FfmpegPipe(ffmpegPath, encodeArgs(chosen, camera.format, fps, width, height, file), `encoding camera ${camera.id}`),
-        decoder: new FfmpegPipe(ffmpegPath, decodeArgs(camera.format), `decoding camera ${camera.id} for its statistics`, onRgb),
-        pending,
-        histograms,
-        started: performance.now(),
-      });
+      decoder =
+        format === 'h264'
+          ? new FfmpegPipe(ffmpegPath, decodeH264Args(), `decoding camera ${camera.id}`, onRgb)
+          : new FfmpegPipe(ffmpegPath, decodeArgs(format), `decoding camera ${camera.id} for its statistics`, onRgb);
+      jobs.push({ id: camera.id, key, encoder, decoder, pending, histograms, started: performance.now(), ...(video ? { video } : {}) });
     }
     const totalFrames = episodes.reduce((n, e) => n + e.length, 0) * cameras.length;
     let framesDone = 0;
@@ -520,16 +610,27 @@ async function writeVideos(
         for await (const m of recording.messages({ topics: [...byTopic.keys()] })) {
           const job = byTopic.get(m.topic)!;
           const camera = e.cameras.get(job.id)!;
-          const k = next.get(job.id)!;
-          next.set(job.id, k + 1);
+          const read = next.get(job.id)!;
+          next.set(job.id, read + 1);
+          if (read < camera.leading) continue; // H.264 before the first key frame: left out in the first pass too
+          const k = read - camera.leading;
           const repeats = camera.repeats[k] ?? 0;
           const samples = camera.samples[k] ?? 0;
+          if (job.video !== undefined) {
+            // Every access unit is decoded, shown or not: the next ones are predicted from it.
+            if (job.video.failure !== undefined) throw job.video.failure;
+            job.pending.push({ episode: ei, weight: samples, repeats });
+            await job.decoder.write(Buffer.from(parseImageMessage(m.data, `${e.path}: ${m.topic}`).data, 'base64'));
+            framesDone += repeats;
+            if (repeats > 0) progress(framesDone / totalFrames);
+            continue;
+          }
           // Images no frame shows (a camera faster than fps) are not even decoded from base64.
           if (repeats === 0 && samples === 0) continue;
           const image = Buffer.from(parseImageMessage(m.data, `${e.path}: ${m.topic}`).data, 'base64');
           for (let r = 0; r < repeats; r++) await job.encoder.write(image);
           if (samples > 0) {
-            job.pending.push({ episode: ei, weight: samples });
+            job.pending.push({ episode: ei, weight: samples, repeats: 0 });
             await job.decoder.write(image);
           }
           framesDone += repeats;
@@ -541,8 +642,8 @@ async function writeVideos(
       for (const job of jobs) {
         const camera = e.cameras.get(job.id)!;
         // The first pass counted these images; a file that changed in between would misalign the video.
-        if (next.get(job.id) !== camera.timesMs.length) {
-          throw new ExportError('EXPORT_VIDEO_FAILED', `export: ${e.path}: camera ${job.id} had ${camera.timesMs.length} images when first read, ${next.get(job.id)} now`);
+        if (next.get(job.id) !== camera.leading + camera.timesMs.length) {
+          throw new ExportError('EXPORT_VIDEO_FAILED', `export: ${e.path}: camera ${job.id} had ${camera.leading + camera.timesMs.length} images when first read, ${next.get(job.id)} now`);
         }
         onVideo?.({ key: job.key, episode: ei, episodes: episodes.length, frames: e.length, images: camera.repeats.reduce((n, r) => n + (r > 0 ? 1 : 0), 0) });
       }
@@ -550,9 +651,16 @@ async function writeVideos(
     const videos: ExportedVideo[] = [];
     const stats: Record<string, ReturnType<typeof imageStats>> = {};
     for (const [c, job] of jobs.entries()) {
+      if (job.video !== undefined) {
+        // The decoder feeds the encoder: it must finish, and its frames be written, before the encoder's input ends.
+        await job.decoder.end();
+        await job.video.writing;
+        if (job.video.failure !== undefined) throw job.video.failure;
+        if (job.pending.length > 0) throw new ExportError('EXPORT_VIDEO_FAILED', `export: camera ${job.id}: ffmpeg decoded ${job.pending.length} fewer frames than the H.264 access units it was given`);
+      }
       await job.encoder.end();
       const ms = performance.now() - job.started;
-      await job.decoder.end();
+      if (job.video === undefined) await job.decoder.end();
       if (job.pending.length > 0) throw new ExportError('EXPORT_VIDEO_FAILED', `export: camera ${job.id}: ffmpeg decoded ${job.pending.length} fewer images than it was given`);
       const path = videoFile(job.key);
       const camera = cameras[c]!;

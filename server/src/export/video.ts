@@ -192,6 +192,16 @@ export class FfmpegPipe {
     if (this.#failure !== undefined) throw this.#failure;
   }
 
+  /** Stops reading the child's output (it then blocks once the pipe is full): the consumer is behind. */
+  pauseOutput(): void {
+    this.#child.stdout.pause();
+  }
+
+  /** Reads the child's output again. */
+  resumeOutput(): void {
+    this.#child.stdout.resume();
+  }
+
   /** Stops the child now (after a failure elsewhere) and waits for it to be gone. */
   async kill(): Promise<void> {
     if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGKILL');
@@ -219,6 +229,27 @@ export function encodeArgs(encoder: ChosenEncoder, format: ImageFormat, fps: num
 /** Arguments of the child that decodes images to packed RGB, one `width × height × 3` block each, in order. */
 export function decodeArgs(format: ImageFormat): string[] {
   return [...imageInput(format, 30), '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
+}
+
+/**
+ * Arguments of the child that decodes an H.264 stream (Annex B access units back to back, as
+ * recorded) to packed RGB, one `width × height × 3` block per access unit, in order: `passthrough`
+ * so that ffmpeg neither drops nor duplicates a frame (the raw stream has no timestamps of its
+ * own). Decode order is display order only without B-frames, which dexbridge's cameras never
+ * make (docs/dataset.md).
+ */
+export function decodeH264Args(): string[] {
+  return ['-f', 'h264', '-i', 'pipe:0', '-an', '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
+}
+
+/** Arguments of the child that encodes packed RGB frames of `width × height` (one per dataset frame, `fps` constant) into `outPath`. */
+export function encodeRgbArgs(encoder: ChosenEncoder, fps: number, width: number, height: number, outPath: string): string[] {
+  const even = videoSize(width, height);
+  const crop = even.width !== width || even.height !== height ? ['-vf', `crop=${even.width}:${even.height}:0:0`] : [];
+  return [
+    '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-video_size', `${width}x${height}`, '-framerate', String(fps), '-i', 'pipe:0',
+    '-an', ...crop, '-c:v', encoder.encoder, ...encoder.options, ...COMMON_OPTIONS, '-f', 'mp4', '-n', outPath,
+  ];
 }
 
 // --- Image statistics, in the form LeRobot's compute_stats gives images: per channel, over a

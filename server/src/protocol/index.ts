@@ -62,6 +62,7 @@ export {
   decodeCameraFrame,
   encodeCameraFrame,
 } from './camera.js';
+export { accessUnitSps, firstSliceType, h264CodecString, NAL_TYPE, type NalUnit, nalUnits, parseSps, type SpsInfo } from './h264.js';
 export {
   ARM_STATUS_CODES,
   armStatusCode,

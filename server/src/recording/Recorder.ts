@@ -32,6 +32,7 @@ import {
   HAND_BLOCK_COLUMNS,
   RowBlockBuilder,
 } from '../protocol/rowBlock.js';
+import { firstSliceType, NAL_TYPE } from '../protocol/h264.js';
 import { ChunkedMcapWriter, type ChunkCompressor, DEFAULT_CHUNK_SIZE_BYTES } from './ChunkedMcapWriter.js';
 import { errorMessage, RecordingError } from './RecordingError.js';
 import type { RecordingSink } from './RecordingSink.js';
@@ -73,8 +74,11 @@ export interface RecorderOptions {
   readonly jointNames?: readonly string[];
   /** Chunk compression (e.g. zstd where available); default none. */
   readonly compressChunk?: ChunkCompressor;
-  /** Ids of the cameras whose images are recorded (one `foxglove.CompressedImage` channel each). */
-  readonly cameras?: readonly string[];
+  /**
+   * The cameras whose frames are recorded, one channel each: an id (JPEG/PNG images,
+   * `foxglove.CompressedImage`), or an id with its codec (`h264`: `foxglove.CompressedVideo`).
+   */
+  readonly cameras?: readonly (string | { readonly id: string; readonly codec: 'jpeg' | 'png' | 'h264' })[];
 }
 
 /** How the session ended; kept for the closing `dexbridge` metadata record. */
@@ -191,9 +195,9 @@ export class Recorder {
   readonly #channelIds = new Map<RecordingTopicKey, number>();
   readonly #sequences = new Map<RecordingTopicKey, number>();
   readonly #reportedTopics = new Set<RecordingTopicKey>();
-  /** Camera id → channel id and next sequence number. */
-  readonly #cameraChannels = new Map<string, { id: number; seq: number }>();
-  readonly #cameraIds: readonly string[];
+  /** Camera id → channel id, next sequence number, whether it is video, and (video) whether a key frame was written. */
+  readonly #cameraChannels = new Map<string, { id: number; seq: number; video: boolean; keyed: boolean }>();
+  readonly #cameras: readonly { readonly id: string; readonly video: boolean }[];
   #cameraReported = false;
   #jointStateSeq = 0;
   #messages = 0;
@@ -233,11 +237,14 @@ export class Recorder {
     if (jointNames.length === 0 || jointNames.some((n) => typeof n !== 'string')) {
       throw new TypeError('recording: option jointNames must be a non-empty list of strings');
     }
-    const cameras = o.cameras ?? [];
-    if (!cameras.every((c) => typeof c === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(c)) || new Set(cameras).size !== cameras.length) {
-      throw new TypeError(`recording: option cameras must be distinct camera ids [A-Za-z0-9_-]{1,64}, got ${JSON.stringify(cameras)}`);
+    const cameras = (o.cameras ?? []).map((c) => (typeof c === 'string' ? { id: c, video: false } : { id: c?.id, video: c?.codec === 'h264', codec: c?.codec }));
+    if (
+      !cameras.every((c) => typeof c.id === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(c.id) && (!('codec' in c) || ['jpeg', 'png', 'h264'].includes(c.codec as string))) ||
+      new Set(cameras.map((c) => c.id)).size !== cameras.length
+    ) {
+      throw new TypeError(`recording: option cameras must be distinct camera ids [A-Za-z0-9_-]{1,64}, each alone or as {id, codec: jpeg|png|h264}, got ${JSON.stringify(o.cameras)}`);
     }
-    this.#cameraIds = cameras;
+    this.#cameras = cameras.map((c) => ({ id: c.id, video: c.video }));
     this.#failedSignal = new Promise((resolve) => {
       this.#signalFailed = resolve;
     });
@@ -404,21 +411,31 @@ export class Recorder {
   }
 
   /**
-   * One camera image on `/dexbridge/cameras/<cameraId>` as `foxglove.CompressedImage` (`format`
-   * `jpeg` or `png`; `timestamp`, log and publish time = `captureTimeMs`). The image is encoded
-   * at once (base64 in JSON); the caller may reuse `data`. A camera not given in `options.cameras`,
-   * another format or a bad time is dropped and reported like any bad write.
+   * One camera frame on `/dexbridge/cameras/<cameraId>`: a JPEG/PNG image as
+   * `foxglove.CompressedImage` (`format` `jpeg` or `png`), an H.264 access unit (Annex B) as
+   * `foxglove.CompressedVideo` (`format` `h264`); `timestamp`, log and publish time =
+   * `captureTimeMs`. The frame is encoded at once (base64 in JSON); the caller may reuse `data`.
+   * An H.264 camera's frames are written from its first key frame (an IDR slice, read from the
+   * data itself) on: the ones before could not be decoded from the file; they return false and
+   * are not errors. A camera not given in `options.cameras`, a format its channel does not take,
+   * an H.264 frame without a slice, or a bad time is dropped and reported like any bad write.
    */
-  writeCameraFrame(cameraId: string, captureTimeMs: number, format: 'jpeg' | 'png', data: Uint8Array): boolean {
+  writeCameraFrame(cameraId: string, captureTimeMs: number, format: 'jpeg' | 'png' | 'h264', data: Uint8Array): boolean {
     if (!this.recording) return false;
     const ch = this.#cameraChannels.get(cameraId);
-    if (ch === undefined || (format !== 'jpeg' && format !== 'png') || !(typeof captureTimeMs === 'number' && Number.isFinite(captureTimeMs) && captureTimeMs >= 0) || data.length === 0) {
+    const slice = ch?.video === true && format === 'h264' && data.length > 0 ? firstSliceType(data) : 0;
+    const formatOk = ch !== undefined && (ch.video ? format === 'h264' && slice !== 0 : format === 'jpeg' || format === 'png');
+    if (ch === undefined || !formatOk || !(typeof captureTimeMs === 'number' && Number.isFinite(captureTimeMs) && captureTimeMs >= 0) || data.length === 0) {
       this.#rejected++;
       if (!this.#cameraReported) {
         this.#cameraReported = true;
-        this.#report(new RecordingError('RECORDING_BAD_INPUT', `recording: camera ${JSON.stringify(cameraId)}: not a recorded camera, format ${JSON.stringify(format)}, time ${captureTimeMs} or ${data.length} bytes; image dropped (further bad images are only counted)`));
+        this.#report(new RecordingError('RECORDING_BAD_INPUT', `recording: camera ${JSON.stringify(cameraId)}: not a recorded camera, format ${JSON.stringify(format)} not its channel's (or an H.264 frame without a slice), time ${captureTimeMs} or ${data.length} bytes; frame dropped (further bad frames are only counted)`));
       }
       return false;
+    }
+    if (ch.video && !ch.keyed) {
+      if (slice !== NAL_TYPE.IDR) return false;
+      ch.keyed = true;
     }
     const ns = msToNs(captureTimeMs);
     const sec = Math.floor(captureTimeMs / 1000);
@@ -510,11 +527,11 @@ export class Recorder {
         this.#channelIds.set(key, channelId);
         this.#sequences.set(key, 0);
       }
-      for (const id of this.#cameraIds) {
-        const spec = cameraChannel(id);
+      for (const { id, video } of this.#cameras) {
+        const spec = cameraChannel(id, video ? 'video' : 'image');
         const schemaId = writer.registerSchema({ name: spec.schemaName, encoding: spec.schemaEncoding, data: utf8.encode(spec.schemaText) });
         const channelId = writer.registerChannel({ schemaId, topic: spec.topic, messageEncoding: spec.messageEncoding, metadata: new Map(spec.metadata) });
-        this.#cameraChannels.set(id, { id: channelId, seq: 0 });
+        this.#cameraChannels.set(id, { id: channelId, seq: 0, video, keyed: false });
       }
       writer.addAttachment({
         name: URDF_ATTACHMENT_NAME,

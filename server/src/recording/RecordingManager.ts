@@ -72,7 +72,7 @@ export class RecordingManager {
     // Images keep their capture time (server clock → epoch), like every other message.
     o.cameras?.onFrame((f) => {
       // A camera's own stream is recorded, never its tiers (the same view, smaller).
-      if (f.tier === undefined && (f.codec === 'jpeg' || f.codec === 'png')) this.recorder?.writeCameraFrame(f.cameraId, epochMs(f.captureTimeMs), f.codec, f.data);
+      if (f.tier === undefined) this.recorder?.writeCameraFrame(f.cameraId, epochMs(f.captureTimeMs), f.codec, f.data);
     });
     loop.onFrame((recvMs, seq, f) => this.recorder?.writeHandFrame(epochMs(recvMs), seq, f.left, f.right, f.tMs));
     loop.onState((s) => {
@@ -147,7 +147,7 @@ export class RecordingManager {
         this.recorder = await Recorder.open(sink, {
           ...(compressChunk ? { compressChunk } : {}),
           softwareVersion: this.o.softwareVersion, startedAtIso, urdf: this.o.urdf,
-          ...(this.o.cameras && this.o.cameras.cameras.length > 0 ? { cameras: this.o.cameras.cameras.map((c) => c.id) } : {}),
+          ...(this.o.cameras && this.o.cameras.cameras.length > 0 ? { cameras: this.o.cameras.cameras.map((c) => ({ id: c.id, codec: c.codec })) } : {}),
           ...(meta.operator !== undefined ? { operator: meta.operator } : {}),
           ...(meta.task !== undefined ? { task: meta.task } : {}),
           onError: (err) => {

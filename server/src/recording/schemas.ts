@@ -5,7 +5,7 @@
  * numbers). Pure TypeScript. The layout is documented in `docs/recording.md`.
  */
 import { ACTION_DIM, ACTION_ENTRIES, STATE_JOINT_NAMES, XR_HAND_LENGTH, XR_JOINT_NAMES } from '@dexbridge/retarget';
-import { CompressedImage } from '@foxglove/schemas/jsonschema.js';
+import { CompressedImage, CompressedVideo } from '@foxglove/schemas/jsonschema.js';
 import {
   ACTION_BLOCK_COLUMNS,
   ACTION_BLOCK_SCALE,
@@ -167,16 +167,19 @@ export const CHANNELS: Readonly<Record<RecordingTopicKey, ChannelSpec>> = {
 export const cameraTopic = (cameraId: string): string => `/dexbridge/cameras/${cameraId}`;
 
 /**
- * The channel of one camera: `foxglove.CompressedImage` with Foxglove's own published JSON
- * Schema (`@foxglove/schemas`), JSON-encoded (`data` base64, as that schema says), so Foxglove
- * and Lichtblick show the images in their Image panel beside the robot.
+ * The channel of one camera, with Foxglove's own published JSON Schema (`@foxglove/schemas`),
+ * JSON-encoded (`data` base64, as that schema says), so Foxglove and Lichtblick show the pictures
+ * in their Image panel beside the robot: `foxglove.CompressedImage` for a JPEG/PNG camera,
+ * `foxglove.CompressedVideo` (`format` `h264`, one Annex B access unit per message, the SPS in
+ * every key frame) for an H.264 camera.
  */
-export function cameraChannel(cameraId: string): ChannelSpec {
+export function cameraChannel(cameraId: string, kind: 'image' | 'video' = 'image'): ChannelSpec {
+  const schema = kind === 'video' ? CompressedVideo : CompressedImage;
   return {
     topic: cameraTopic(cameraId),
-    schemaName: CompressedImage.title,
+    schemaName: schema.title,
     schemaEncoding: 'jsonschema',
-    schemaText: JSON.stringify(CompressedImage),
+    schemaText: JSON.stringify(schema),
     messageEncoding: 'json',
     metadata: new Map([['camera_id', cameraId]]),
   };
