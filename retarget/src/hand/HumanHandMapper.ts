@@ -49,6 +49,12 @@ const DIGIT_JOINTS = [[1, 2, 3, 4], [6, 7, 8, 9], [11, 12, 13, 14], [16, 17, 18,
 
 /** Finger bones checked for plausibility: metacarpal to tip (the wrist's own bones vary most in Quest data). */
 const FINGER_BONES = XR_BONES.filter(([parent]) => parent !== XR.wrist);
+/** 0 below 0, 1 above 1, and 3x² − 2x³ between: a blend with no kink at either end. */
+function smoothstep(x: number): number {
+  const t = x <= 0 ? 0 : x >= 1 ? 1 : x;
+  return t * t * (3 - 2 * t);
+}
+
 /** The finger bones' parent and child joints, flat, so the per-frame check iterates without allocating. */
 const FINGER_BONE_A = Int32Array.from(FINGER_BONES, ([a]) => a);
 const FINGER_BONE_B = Int32Array.from(FINGER_BONES, ([, b]) => b);
@@ -307,8 +313,16 @@ export class HumanHandMapper {
       const lo = Math.min(gap, rawGap);
       if (lo < g0) this.pinching[j] = 1;
       else if (lo > g0 + this.o.pinchHysteresisM) this.pinching[j] = 0;
-      // α = 0 while pinching, 1 from the blend distance on.
-      const alpha = this.pinching[j] === 1 ? 0 : Math.min(1, Math.max(0, (gap - g0) / (g1 - g0)));
+      // α: 0 at a pinch, 1 from the blend distance on, continuous in the gap whether a pinch
+      // begins or ends: it rises linearly from the threshold; while a pinch lasts it is held down
+      // further, smoothly to 0 at the threshold, reaching the same value when the pinch ends at
+      // the threshold + hysteresis. (Weights that switched at a pinch's start and end, 1 ↔ 0.1 on
+      // the two tips and 10 → 8.7 on the pinch, made the robot's fingers jerk: on synthetic hands
+      // two thirds of the finger-curl jitter came from 1 % of the frames, at pinches.)
+      const ramp = Math.min(1, Math.max(0, (gap - g0) / (g1 - g0)));
+      // While pinching, the gap is the smaller of the filtered and the unfiltered one, as for the
+      // pinch's start: a fast pinch closes the robot's pads before the filter lets it through.
+      const alpha = this.pinching[j] === 1 ? Math.min(1, Math.max(0, (lo - g0) / (g1 - g0))) * smoothstep((lo - g0) / this.o.pinchHysteresisM) : ramp;
       // Near a pinch the robot's pads close in proportion to the human gap beyond the threshold,
       // so a human pinch asks for touching robot pads; far apart, the mapped tips' own vector.
       const touching = this.robotTipRadii[0]! + this.robotTipRadii[f]!;
@@ -322,11 +336,13 @@ export class HumanHandMapper {
       targets.pinchVectors[j * 3 + 1] = k * dy;
       targets.pinchVectors[j * 3 + 2] = k * dz;
       targets.pinchWeights[j] = wFar + (1 - alpha) * (wNear - wFar);
-      if (this.pinching[j] === 1) {
-        // While pinching, the pinch wins over where the two tips would be on their own.
-        targets.tipWeights[0] = tipWeight * this.o.pinchTipWeightFactor;
-        targets.tipWeights[f] = tipWeight * this.o.pinchTipWeightFactor;
-      }
+      // At a pinch the pinch wins over where the two tips would be on their own: their weights go
+      // down to the tip weight factor as the smaller gap closes from the threshold + hysteresis
+      // to the threshold, pinching or not (the thumb's to its closest pinch's).
+      const near = smoothstep((lo - g0) / this.o.pinchHysteresisM);
+      const tipW = tipWeight * (this.o.pinchTipWeightFactor + (1 - this.o.pinchTipWeightFactor) * near);
+      if (tipW < targets.tipWeights[0]!) targets.tipWeights[0] = tipW;
+      if (tipW < targets.tipWeights[f]!) targets.tipWeights[f] = tipW;
     }
   }
 }
