@@ -51,7 +51,7 @@ const DIGIT_JOINTS = [[1, 2, 3, 4], [6, 7, 8, 9], [11, 12, 13, 14], [16, 17, 18,
 const FINGER_BONES = XR_BONES.filter(([parent]) => parent !== XR.wrist);
 /** 0 below 0, 1 above 1, and 3x² − 2x³ between: a blend with no kink at either end. */
 function smoothstep(x: number): number {
-  const t = x <= 0 ? 0 : x >= 1 ? 1 : x;
+  const t = Math.min(1, Math.max(0, x));
   return t * t * (3 - 2 * t);
 }
 
