@@ -49,12 +49,6 @@ const DIGIT_JOINTS = [[1, 2, 3, 4], [6, 7, 8, 9], [11, 12, 13, 14], [16, 17, 18,
 
 /** Finger bones checked for plausibility: metacarpal to tip (the wrist's own bones vary most in Quest data). */
 const FINGER_BONES = XR_BONES.filter(([parent]) => parent !== XR.wrist);
-/** 0 below 0, 1 above 1, and 3x² − 2x³ between: a blend with no kink at either end. */
-function smoothstep(x: number): number {
-  const t = Math.min(1, Math.max(0, x));
-  return t * t * (3 - 2 * t);
-}
-
 /** The finger bones' parent and child joints, flat, so the per-frame check iterates without allocating. */
 const FINGER_BONE_A = Int32Array.from(FINGER_BONES, ([a]) => a);
 const FINGER_BONE_B = Int32Array.from(FINGER_BONES, ([, b]) => b);
@@ -322,7 +316,11 @@ export class HumanHandMapper {
       const ramp = Math.min(1, Math.max(0, (gap - g0) / (g1 - g0)));
       // While pinching, the gap is the smaller of the filtered and the unfiltered one, as for the
       // pinch's start: a fast pinch closes the robot's pads before the filter lets it through.
-      const alpha = this.pinching[j] === 1 ? Math.min(1, Math.max(0, (lo - g0) / (g1 - g0))) * smoothstep((lo - g0) / this.o.pinchHysteresisM) : ramp;
+      // `near` falls from 1 to 0 as that gap closes from threshold + hysteresis to the threshold,
+      // smoothly (3u² − 2u³: no kink at either end; written out, as a call here would box it).
+      const u = Math.min(1, Math.max(0, (lo - g0) / this.o.pinchHysteresisM));
+      const near = u * u * (3 - 2 * u);
+      const alpha = this.pinching[j] === 1 ? Math.min(1, Math.max(0, (lo - g0) / (g1 - g0))) * near : ramp;
       // Near a pinch the robot's pads close in proportion to the human gap beyond the threshold,
       // so a human pinch asks for touching robot pads; far apart, the mapped tips' own vector.
       const touching = this.robotTipRadii[0]! + this.robotTipRadii[f]!;
@@ -339,7 +337,6 @@ export class HumanHandMapper {
       // At a pinch the pinch wins over where the two tips would be on their own: their weights go
       // down to the tip weight factor as the smaller gap closes from the threshold + hysteresis
       // to the threshold, pinching or not (the thumb's to its closest pinch's).
-      const near = smoothstep((lo - g0) / this.o.pinchHysteresisM);
       const tipW = tipWeight * (this.o.pinchTipWeightFactor + (1 - this.o.pinchTipWeightFactor) * near);
       if (tipW < targets.tipWeights[0]!) targets.tipWeights[0] = tipW;
       if (tipW < targets.tipWeights[f]!) targets.tipWeights[f] = tipW;
