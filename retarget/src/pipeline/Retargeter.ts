@@ -129,7 +129,10 @@ export interface RetargeterOptions {
   readonly autoEngage?: boolean;
   /** One Euro parameters for the human joint positions (m). Default: the filter's hand defaults. */
   readonly filter?: OneEuroOptions | false;
-  /** Iteration cap of each warm hand solve. Default 16. */
+  /**
+   * Iteration cap of each warm hand solve. Default 8: every Quest and synthetic figure is the same
+   * with 6, 8 or 16 (a warm solve converges in 3–4), and the cap bounds the frame-time tail.
+   */
   readonly handIterations?: number;
   /**
    * Keep neighbouring long fingers' whole phalanx capsules apart (segment to segment), not only
@@ -244,7 +247,7 @@ export class Retargeter {
     this.rig = rig;
     this.assembler = new StateAssembler(rig);
     this.autoEngage = options.autoEngage ?? true;
-    this.handIterations = options.handIterations ?? 16;
+    this.handIterations = options.handIterations ?? 8;
     this.handRegularization = options.handRegularization ?? 2e-6;
     this.armIterations = options.armIterations ?? 12;
     this.onHandSolve = options.onHandSolve;
