@@ -166,6 +166,42 @@ describe('pinches', () => {
     mapper.map(hand, t, poseOut);
     expect(mapper.pinching[0]).toBe(0);
   });
+
+  it('a pinch that begins and ends changes no weight and no pinch target by a jump (gap 40 → 0 → 40 mm in 0.1 mm steps)', () => {
+    // Weights that switch when a pinch begins or ends (tips 1 ↔ 0.1, the pinch weight 10 → 8.7)
+    // made the robot's fingers jerk there; every weight and target is now continuous in the gap.
+    const mapper = new HumanHandMapper(rig.sides.right);
+    const hand = syntheticHumanHand(rig, 'right', new Float64Array(16));
+    const t = { tips: new Float64Array(15), tipWeights: new Float64Array(5), pinchVectors: new Float64Array(12), pinchWeights: new Float64Array(4), mids: new Float64Array(15), midWeights: new Float64Array(5), separationWeight: 0 };
+    const poseOut = new Float64Array(12);
+    const setGap = (gap: number): void => {
+      const r = hand[4 * 8 + 7]! + hand[9 * 8 + 7]!;
+      for (let c = 0; c < 3; c++) hand[4 * 8 + c] = hand[9 * 8 + c]! + (c === 1 ? -(r + gap) : 0);
+    };
+    const gaps = [...Array.from({ length: 401 }, (_, i) => 0.04 - i * 1e-4), ...Array.from({ length: 400 }, (_, i) => (i + 1) * 1e-4)];
+    let prev: number[] | undefined;
+    let began = Number.NaN, ended = Number.NaN, worstWeight = 0, worstVectorMm = 0;
+    for (const gap of gaps) {
+      setGap(gap);
+      const was = mapper.pinching[0];
+      mapper.map(hand, t, poseOut);
+      if (was === 0 && mapper.pinching[0] === 1) began = gap;
+      if (was === 1 && mapper.pinching[0] === 0) ended = gap;
+      const now = [t.pinchWeights[0]!, t.tipWeights[0]!, t.tipWeights[1]!, Math.hypot(t.pinchVectors[0]!, t.pinchVectors[1]!, t.pinchVectors[2]!) * 1000];
+      if (prev) {
+        for (let i = 0; i < 3; i++) worstWeight = Math.max(worstWeight, Math.abs(now[i]! - prev[i]!));
+        worstVectorMm = Math.max(worstVectorMm, Math.abs(now[3]! - prev[3]!));
+      }
+      prev = now;
+    }
+    // The pinch still begins below the 5 mm threshold and ends above threshold + hysteresis.
+    expect(began).toBeLessThan(0.005);
+    expect(ended).toBeGreaterThan(0.009);
+    // A 0.1 mm step of the gap moves a weight by under 0.1 (the old jumps: 0.9 and 1.3) and the
+    // pinch vector's length by under 0.2 mm.
+    expect(worstWeight).toBeLessThan(0.1);
+    expect(worstVectorMm).toBeLessThan(0.2);
+  });
 });
 
 describe('hand frame alignment', () => {

@@ -111,6 +111,18 @@ describe('Retargeter on the real Quest 3 session', () => {
     expect(moved).toBeGreaterThan(0.01);
   });
 
+  it('bounds every warm hand solve at 8 iterations by default (a deterministic worst case per frame)', () => {
+    let warm = 0;
+    for (const o of out) {
+      for (const st of [o.left, o.right]) {
+        if (!st.tracked || st.hand.cold) continue;
+        warm++;
+        expect(st.hand.iterations).toBeLessThanOrEqual(8);
+      }
+    }
+    expect(warm).toBeGreaterThan(1000);
+  });
+
   it('engages the arms at the first tracked frame without a jump', () => {
     const k = frames.findIndex((f) => f.right !== null);
     expect(out[k]!.right.engaged).toBe(true);

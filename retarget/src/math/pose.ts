@@ -4,6 +4,8 @@
  * function says otherwise, `out` may alias an input. Nothing here allocates.
  */
 
+import { norm3 } from './linalg.js';
+
 export const POSE_STRIDE = 12;
 
 export type Arr = Float64Array;
@@ -112,14 +114,14 @@ export function rotationVectorOfMatrix(out: Arr, oo: number, r: Arr, ro: number)
     az = zz; ax = (m02 + m20) / (2 * (1 - cosT) * az); ay = (m12 + m21) / (2 * (1 - cosT) * az);
     if (wz < 0) { ax = -ax; ay = -ay; az = -az; }
   }
-  const n = Math.hypot(ax, ay, az);
+  const n = norm3(ax, ay, az);
   out[oo] = (ax / n) * angle; out[oo + 1] = (ay / n) * angle; out[oo + 2] = (az / n) * angle;
   return out;
 }
 
 /** Rotation matrix of rotation vector (rx, ry, rz) into out[oo..oo+8] (translation untouched). */
 export function setRotationFromVector(out: Arr, oo: number, rx: number, ry: number, rz: number): Arr {
-  const angle = Math.hypot(rx, ry, rz);
+  const angle = norm3(rx, ry, rz);
   if (angle < 1e-12) {
     out[oo] = 1; out[oo + 1] = -rz; out[oo + 2] = ry;
     out[oo + 3] = rz; out[oo + 4] = 1; out[oo + 5] = -rx;

@@ -6,6 +6,7 @@ import { VelocityLimiter } from '../filters/VelocityLimiter.js';
 import { XR_HAND_LENGTH, XR_JOINT_COUNT, XR_JOINT_STRIDE, type HandFrame } from '../handFrame.js';
 import { createHandTargets, type HandSolveOptions, type HandSolveResult, type HandSolveStatus, HandSolver, type HandTargets } from '../hand/HandSolver.js';
 import { type HandCheck, HumanHandMapper, type HumanHandMapperOptions } from '../hand/HumanHandMapper.js';
+import { norm3 } from '../math/linalg.js';
 import { multiply, POSE_STRIDE, poseError } from '../math/pose.js';
 import type { Rig, RigSideModel } from '../rig.js';
 import { ARM_DOF, HAND_ACTIVE_DOF, SIDES, type Side } from '../robotNames.js';
@@ -128,7 +129,10 @@ export interface RetargeterOptions {
   readonly autoEngage?: boolean;
   /** One Euro parameters for the human joint positions (m). Default: the filter's hand defaults. */
   readonly filter?: OneEuroOptions | false;
-  /** Iteration cap of each warm hand solve. Default 16. */
+  /**
+   * Iteration cap of each warm hand solve. Default 8: every Quest and synthetic figure is the same
+   * with 6, 8 or 16 (a warm solve converges in 3–4), and the cap bounds the frame-time tail.
+   */
   readonly handIterations?: number;
   /**
    * Keep neighbouring long fingers' whole phalanx capsules apart (segment to segment), not only
@@ -243,7 +247,7 @@ export class Retargeter {
     this.rig = rig;
     this.assembler = new StateAssembler(rig);
     this.autoEngage = options.autoEngage ?? true;
-    this.handIterations = options.handIterations ?? 16;
+    this.handIterations = options.handIterations ?? 8;
     this.handRegularization = options.handRegularization ?? 2e-6;
     this.armIterations = options.armIterations ?? 12;
     this.onHandSolve = options.onHandSolve;
@@ -339,7 +343,8 @@ export class Retargeter {
    * Takes effect at the next frame.
    */
   setHandScale(scale: number | Partial<Record<Side, number>>): void {
-    for (const side of SIDES) {
+    for (let k = 0; k < SIDES.length; k++) {
+      const side = SIDES[k]!;
       const v = typeof scale === 'number' ? scale : scale[side];
       if (v !== undefined) this.sides[side].mapper.setScale(v);
     }
@@ -455,11 +460,11 @@ export class Retargeter {
     const dtS = Number.isFinite(this.lastTMs) ? (t - this.lastTMs) / 1000 : 0;
     const advances = !Number.isFinite(this.lastTMs) || dtS > 0;
     if (advances && Number.isFinite(t)) {
-      for (const side of SIDES) this.processSide(this.sides[side], frame[side], t, dtS);
+      for (let k = 0; k < SIDES.length; k++) this.processSide(this.sides[SIDES[k]!], frame[SIDES[k]!], t, dtS);
     } else {
-      for (const side of SIDES) this.holdSide(this.sides[side], frame[side] ? 'none' : 'missing');
+      for (let k = 0; k < SIDES.length; k++) this.holdSide(this.sides[SIDES[k]!], frame[SIDES[k]!] ? 'none' : 'missing');
     }
-    for (const side of SIDES) this.writeTarget(this.sides[side]);
+    for (let k = 0; k < SIDES.length; k++) this.writeTarget(this.sides[SIDES[k]!]);
     this.limiter.apply(this.commanded, this.target, advances && Number.isFinite(t) ? dtS : 0);
     // The acceleration limiter may brake past a target that sits on a joint limit; position limits
     // are absolute. (Clamping never lengthens a step, so velocity limits still hold.)
@@ -467,7 +472,8 @@ export class Retargeter {
       const v = this.commanded[i]!;
       this.commanded[i] = Math.max(this.activeLower[i]!, Math.min(this.activeUpper[i]!, v));
     }
-    for (const side of SIDES) {
+    for (let k = 0; k < SIDES.length; k++) {
+      const side = SIDES[k]!;
       const s = this.sides[side];
       let limited = false;
       for (let i = 0; i < ARM_DOF && !limited; i++) limited = Math.abs(this.commanded[s.armOffset + i]! - this.target[s.armOffset + i]!) > 1e-12;
@@ -592,8 +598,8 @@ export class Retargeter {
     const poses = tree.fk(s.armCommanded);
     const e = poseError(this.err6, 0, s.flangeTarget, 0, poses, (tree.linkCount - 1) * POSE_STRIDE);
     const arm = s.status.arm;
-    arm.commandPositionErrorM = Math.hypot(e[0]!, e[1]!, e[2]!);
-    arm.commandRotationErrorRad = Math.hypot(e[3]!, e[4]!, e[5]!);
+    arm.commandPositionErrorM = norm3(e[0]!, e[1]!, e[2]!);
+    arm.commandRotationErrorRad = norm3(e[3]!, e[4]!, e[5]!);
     arm.command = arm.commandPositionErrorM <= ARM_CONVERGED_POSITION_M && arm.commandRotationErrorRad <= ARM_CONVERGED_ROTATION_RAD
       ? 'converged'
       : arm.positionErrorM <= ARM_CONVERGED_POSITION_M ? 'limited' : 'failed';
@@ -618,18 +624,19 @@ export class Retargeter {
   private assemble(): void {
     const { q, action } = this.output;
     this.assembler.assemble(this.commanded, q, action);
-    for (const side of SIDES) {
+    for (let k = 0; k < SIDES.length; k++) {
+      const side = SIDES[k]!;
       const s = this.sides[side];
       const tips = this.assembler.tipsInHand[side];
       const st = s.status;
       const r = s.model.tipRadii;
       if (st.tracked) {
         for (let f = 0; f < 5; f++) {
-          st.fingertipErrorM[f] = Math.hypot(tips[f * 3]! - s.targets.tips[f * 3]!, tips[f * 3 + 1]! - s.targets.tips[f * 3 + 1]!, tips[f * 3 + 2]! - s.targets.tips[f * 3 + 2]!);
+          st.fingertipErrorM[f] = norm3(tips[f * 3]! - s.targets.tips[f * 3]!, tips[f * 3 + 1]! - s.targets.tips[f * 3 + 1]!, tips[f * 3 + 2]! - s.targets.tips[f * 3 + 2]!);
         }
       }
       for (let f = 1; f < 5; f++) {
-        st.robotGapsM[f - 1] = Math.hypot(tips[f * 3]! - tips[0]!, tips[f * 3 + 1]! - tips[1]!, tips[f * 3 + 2]! - tips[2]!) - r[0]! - r[f]!;
+        st.robotGapsM[f - 1] = norm3(tips[f * 3]! - tips[0]!, tips[f * 3 + 1]! - tips[1]!, tips[f * 3 + 2]! - tips[2]!) - r[0]! - r[f]!;
       }
     }
   }

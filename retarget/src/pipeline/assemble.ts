@@ -58,7 +58,8 @@ export class StateAssembler {
     const L = ACTION_LAYOUT;
     const armQ = this.armQ;
     const handQ = this.handQ;
-    for (const side of SIDES) {
+    for (let k = 0; k < SIDES.length; k++) {
+      const side = SIDES[k]!;
       const s = this.rig.sides[side];
       const right = side === 'right';
       const armOffset = activeArmOffset(side);
