@@ -4,7 +4,7 @@ import { ACTION_DIM, parseHandFramesJsonl } from '@dexbridge/retarget';
 import { rigUrdf } from '@dexbridge/urdf';
 import { loadZstdCompressor, MemorySink, Recorder } from '@dexbridge/server';
 import { describe, expect, it } from 'vitest';
-import { indexAt, parseRecording, reRetarget } from '../src/recordings/loadRecording.js';
+import { indexAt, openRecording, parseRecording, rangeReadable, reRetarget } from '../src/recordings/loadRecording.js';
 
 const frames = parseHandFramesJsonl(readFileSync(new URL('../../server/data/quest3-hands.jsonl', import.meta.url), 'utf8')).slice(0, 120);
 const T0 = Date.UTC(2026, 10, 25, 10, 0, 0);
@@ -26,7 +26,62 @@ async function record(compressed = false): Promise<Uint8Array> {
   return sink.bytes();
 }
 
+/** A fetch over `bytes` that answers `Range: bytes=a-b` with 206 (or ignores it, like a server without ranges), counting what it sent. */
+function fileServer(bytes: Uint8Array, ranges = true): { fetch: typeof fetch; sent: () => number; rangeRequests: () => number } {
+  let sent = 0;
+  let rangeRequests = 0;
+  const f = (async (_url: string, init?: RequestInit) => {
+    const range = new Headers(init?.headers).get('range');
+    const m = range === null ? null : /^bytes=(\d+)-(\d+)$/.exec(range);
+    if (m !== null) rangeRequests++;
+    if (m === null || !ranges) {
+      sent += bytes.length;
+      return new Response(bytes.slice(), { status: 200 });
+    }
+    const part = bytes.slice(Number(m[1]), Number(m[2]) + 1);
+    sent += part.length;
+    return new Response(part, { status: 206 });
+  }) as typeof fetch;
+  return { fetch: f, sent: () => sent, rangeRequests: () => rangeRequests };
+}
+
 describe('recordings in the browser', () => {
+  it('opens a complete recording by byte ranges, block by block, to the same result as the whole file', async () => {
+    const bytes = await record(true);
+    const whole = await parseRecording('r.mcap', bytes, () => undefined);
+    const server = fileServer(bytes);
+    const readable = rangeReadable('/r', bytes.length, undefined, server.fetch, 4096);
+    const rec = await openRecording('r.mcap', '/r', { complete: true, recording: false, sizeBytes: bytes.length }, () => undefined, undefined, () => readable);
+    expect(rec.t).toEqual(whole.t);
+    expect(rec.actions).toEqual(whole.actions);
+    expect(rec.frames).toEqual(whole.frames);
+    expect(rec.events).toEqual(whole.events);
+    expect(rec.partial).toBe(false);
+    // Several 4 KiB blocks, each fetched once (they are kept), never the whole file in one answer.
+    expect(readable.requests()).toBeGreaterThan(1);
+    expect(server.rangeRequests()).toBe(readable.requests());
+    expect(server.sent()).toBeLessThanOrEqual(bytes.length);
+    // A server that ignores Range sends the file whole: still the same recording.
+    const plain = fileServer(bytes, false);
+    const again = await openRecording('r.mcap', '/r', { complete: true, recording: false, sizeBytes: bytes.length }, () => undefined, undefined, (n) => rangeReadable('/r', n, undefined, plain.fetch, 4096));
+    expect(again.actions).toEqual(whole.actions);
+  });
+
+  it('a recording still being written is downloaded and read up to its last chunk', async () => {
+    const bytes = await record(true);
+    const cut = bytes.subarray(0, bytes.length - 200); // no footer
+    const server = fileServer(cut);
+    const original = globalThis.fetch;
+    globalThis.fetch = server.fetch;
+    try {
+      const rec = await openRecording('w.mcap', '/w', { complete: false, recording: true, sizeBytes: cut.length }, () => undefined);
+      expect(rec.partial).toBe(true);
+      expect(server.rangeRequests()).toBe(0);
+    } finally {
+      globalThis.fetch = original;
+    }
+  });
+
   it('reads a recording whose chunks are zstd-compressed, as the server writes them', async () => {
     const bytes = await record(true);
     expect(new TextDecoder().decode(bytes)).toContain('zstd');

@@ -6,6 +6,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { Admission, type Admittee } from '../src/bridge/Admission.js';
 import { HostAllowList, hostName } from '../src/bridge/HostAllowList.js';
 import { OutgoingBudget, resolveOutgoingOptions } from '../src/bridge/OutgoingBudget.js';
+import { byteRange } from '../src/bridge/http.js';
 
 /** A socket that never drains: every send stays buffered. */
 class DeafSocket {
@@ -187,5 +188,21 @@ describe('HostAllowList', () => {
 
   it('refuses a bad allowed-host option', () => {
     expect(() => new HostAllowList('127.0.0.1', ['http://x/'])).toThrow(RangeError);
+  });
+});
+
+describe('byteRange', () => {
+  it('reads one range of bytes, clamped to the file; ignores what it need not honour; says when it cannot be satisfied', () => {
+    expect(byteRange(undefined, 100)).toBeUndefined();
+    expect(byteRange('bytes=0-9', 100)).toEqual([0, 9]);
+    expect(byteRange('bytes=90-', 100)).toEqual([90, 99]);
+    expect(byteRange('bytes=90-500', 100)).toEqual([90, 99]);
+    expect(byteRange('bytes=-10', 100)).toEqual([90, 99]);
+    expect(byteRange('bytes=-500', 100)).toEqual([0, 99]);
+    expect(byteRange('bytes=100-', 100)).toBe('unsatisfiable');
+    expect(byteRange('bytes=-0', 100)).toBe('unsatisfiable');
+    expect(byteRange('bytes=0-1,5-6', 100)).toBeUndefined(); // several ranges: the whole file
+    expect(byteRange('items=0-1', 100)).toBeUndefined();
+    expect(byteRange('bytes=9-1', 100)).toBeUndefined();
   });
 });

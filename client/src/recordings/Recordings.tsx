@@ -17,7 +17,7 @@ import { ACTION_PLOT_GROUPS } from '../ui/jointGroups.js';
 import { ExportPanel } from './ExportPanel.js';
 import { MARKER_KINDS, markerSpans } from './markers.js';
 import { RecordedCameras } from './RecordedCameras.js';
-import { download, indexAt, type LoadedRecording, parseRecording, type RecordingListEntry, reRetarget } from './loadRecording.js';
+import { indexAt, type LoadedRecording, openRecording, type RecordingListEntry, reRetarget } from './loadRecording.js';
 
 const fmtBytes = (b: number): string => (b > 1e9 ? `${(b / 1e9).toFixed(2)} GB` : b > 1e6 ? `${(b / 1e6).toFixed(1)} MB` : `${(b / 1e3).toFixed(0)} kB`);
 const fmtDuration = (s: number | null): string => (s === null ? '–' : s >= 60 ? `${Math.floor(s / 60)} min ${Math.round(s % 60)} s` : `${s.toFixed(1)} s`);
@@ -111,11 +111,13 @@ function RecordingDetail({
   const [progress, setProgress] = useState<{ fraction: number; phase: string } | undefined>({ fraction: 0, phase: 'downloading' });
   const [error, setError] = useState<string | undefined>();
   const url = `/api/recordings/${encodeURIComponent(name)}`;
+  const entryAtOpen = useRef(entry);
+  entryAtOpen.current = entry;
   useEffect(() => {
     const abort = new AbortController();
     const onProgress = (fraction: number, phase: string) => setProgress({ fraction, phase });
-    download(url, onProgress, abort.signal)
-      .then((bytes) => parseRecording(name, bytes, onProgress))
+    // The listing's entry as it was at open: a listing refresh must not open the same file again.
+    openRecording(name, url, entryAtOpen.current, onProgress, abort.signal)
       .then((r) => {
         setRec(r);
         setProgress(undefined);

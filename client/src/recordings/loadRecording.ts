@@ -168,11 +168,88 @@ export function hasMcapFooter(bytes: Uint8Array): boolean {
   return bytes.length >= 16 && MAGIC.every((b, i) => bytes[bytes.length - 8 + i] === b);
 }
 
-async function indexed(bytes: Uint8Array): Promise<McapContents> {
-  const reader = await McapIndexedReader.Initialize({
-    readable: { size: async () => BigInt(bytes.length), read: async (offset, length) => bytes.subarray(Number(offset), Number(offset + length)) },
-    decompressHandlers: DECOMPRESS_HANDLERS,
-  });
+/** The part of @mcap/core's `IReadable` the indexed reader uses. */
+interface Readable {
+  size(): Promise<bigint>;
+  read(offset: bigint, length: bigint): Promise<Uint8Array>;
+}
+
+/** Size of the blocks {@link rangeReadable} fetches and keeps. */
+const RANGE_BLOCK_BYTES = 1 << 20;
+/** Blocks kept (least recently used dropped): what a recording opened by range holds at most, besides what is read from it. */
+const RANGE_BLOCKS_KEPT = 16;
+
+/**
+ * A complete recording on the server read where it is needed, by HTTP byte ranges of whole
+ * 1 MiB blocks (sequential chunk reads then cost one request per block), the last 16 blocks kept:
+ * a long recording is never held in memory whole, and the camera image at the playhead re-reads
+ * only the blocks of its chunk. A server that ignores `Range` (200) hands over the whole file,
+ * which is then used as is.
+ */
+export function rangeReadable(url: string, size: number, signal?: AbortSignal, fetchFn: typeof fetch = fetch, blockBytes = RANGE_BLOCK_BYTES): Readable & { readonly requests: () => number } {
+  const RANGE_BLOCK_BYTES = blockBytes;
+  const blocks = new Map<number, Promise<Uint8Array>>();
+  let whole: Uint8Array | undefined;
+  let requests = 0;
+  const block = (i: number): Promise<Uint8Array> => {
+    const kept = blocks.get(i);
+    if (kept !== undefined) {
+      blocks.delete(i); // most recently used last
+      blocks.set(i, kept);
+      return kept;
+    }
+    const start = i * RANGE_BLOCK_BYTES;
+    const end = Math.min(size, start + RANGE_BLOCK_BYTES) - 1;
+    requests++;
+    const got = fetchFn(url, { headers: { range: `bytes=${start}-${end}` }, ...(signal ? { signal } : {}) }).then(async (res) => {
+      if (res.status === 200) {
+        whole = new Uint8Array(await res.arrayBuffer());
+        return whole.subarray(start, end + 1);
+      }
+      if (res.status !== 206) throw new Error(`GET ${url} bytes ${start}-${end}: HTTP ${res.status} ${await res.text().catch(() => '')}`);
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      if (bytes.length !== end - start + 1) throw new Error(`GET ${url} bytes ${start}-${end}: ${bytes.length} bytes came`);
+      return bytes;
+    });
+    got.catch(() => blocks.delete(i)); // a failed fetch is tried again next time
+    blocks.set(i, got);
+    while (blocks.size > RANGE_BLOCKS_KEPT) blocks.delete(blocks.keys().next().value!);
+    return got;
+  };
+  return {
+    requests: () => requests,
+    size: async () => BigInt(size),
+    async read(offset, length) {
+      const from = Number(offset);
+      const to = from + Number(length);
+      if (from < 0 || to > size) throw new Error(`recording: read of bytes ${from}-${to} beyond the file's ${size}`);
+      if (whole !== undefined) return whole.subarray(from, to);
+      const first = Math.floor(from / RANGE_BLOCK_BYTES);
+      const last = Math.floor(Math.max(from, to - 1) / RANGE_BLOCK_BYTES);
+      const parts = await Promise.all(Array.from({ length: last - first + 1 }, (_, k) => block(first + k)));
+      const all = whole as Uint8Array | undefined; // a block's fetch may have brought the whole file
+      if (all !== undefined) return all.subarray(from, to);
+      if (parts.length === 1) return parts[0]!.subarray(from - first * RANGE_BLOCK_BYTES, to - first * RANGE_BLOCK_BYTES);
+      const out = new Uint8Array(to - from);
+      let at = 0;
+      parts.forEach((p, k) => {
+        const blockStart = (first + k) * RANGE_BLOCK_BYTES;
+        const piece = p.subarray(Math.max(0, from - blockStart), Math.min(p.length, to - blockStart));
+        out.set(piece, at);
+        at += piece.length;
+      });
+      return out;
+    },
+  };
+}
+
+const bytesReadable = (bytes: Uint8Array): Readable => ({
+  size: async () => BigInt(bytes.length),
+  read: async (offset, length) => bytes.subarray(Number(offset), Number(offset + length)),
+});
+
+async function indexed(readable: Readable): Promise<McapContents> {
+  const reader = await McapIndexedReader.Initialize({ readable, decompressHandlers: DECOMPRESS_HANDLERS });
   const startNs = reader.statistics?.messageStartTime ?? 0n;
   const topics = new Map<number, string>();
   const encodings = new Map<number, string>();
@@ -276,7 +353,31 @@ function streamed(bytes: Uint8Array): McapContents {
  * summary (being recorded) front to back up to its last complete chunk (`partial` in the result).
  */
 export async function parseRecording(name: string, bytes: Uint8Array, onProgress: Progress): Promise<LoadedRecording> {
-  const { startNs, endNs, topics, encodings, metadata, messages, partial, images } = hasMcapFooter(bytes) ? await indexed(bytes) : streamed(bytes);
+  return parseContents(name, hasMcapFooter(bytes) ? await indexed(bytesReadable(bytes)) : streamed(bytes), onProgress);
+}
+
+/**
+ * Opens recording `name` of the server at `url`: a complete one where it is needed, by byte
+ * ranges ({@link rangeReadable}); one still being written (or cut short) downloaded and read up to
+ * its last complete chunk.
+ */
+export async function openRecording(
+  name: string,
+  url: string,
+  entry: Pick<RecordingListEntry, 'complete' | 'recording' | 'sizeBytes'> | undefined,
+  onProgress: Progress,
+  signal?: AbortSignal,
+  readable: (size: number) => Readable = (size) => rangeReadable(url, size, signal),
+): Promise<LoadedRecording> {
+  if (entry?.complete && !entry.recording && entry.sizeBytes > 0) {
+    onProgress(0, 'reading');
+    return parseContents(name, await indexed(readable(entry.sizeBytes)), onProgress);
+  }
+  return parseRecording(name, await download(url, onProgress, signal), onProgress);
+}
+
+async function parseContents(name: string, contents: McapContents, onProgress: Progress): Promise<LoadedRecording> {
+  const { startNs, endNs, topics, encodings, metadata, messages, partial, images } = contents;
   let span = Number(endNs - startNs) / 1e9;
   const startMs = Number(startNs) / 1e6;
   const times: number[] = [];

@@ -249,13 +249,23 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
           // Served from the descriptor that was checked: no link can be swapped in meanwhile.
           const { handle, size } = await openRecordingFile(o.store.dir, name);
           try {
-            res.writeHead(200, {
+            // One byte range (RFC 9110 §14): the recordings view reads a long recording's index and
+            // chunks where it needs them instead of downloading it whole.
+            const range = byteRange(req.headers.range, size);
+            if (range === 'unsatisfiable') {
+              res.writeHead(416, { 'content-range': `bytes */${size}`, 'accept-ranges': 'bytes' });
+              return void res.end();
+            }
+            const [start, end] = range ?? [0, size - 1];
+            res.writeHead(range ? 206 : 200, {
               'content-type': 'application/octet-stream',
-              'content-length': size,
+              'content-length': Math.max(0, end - start + 1),
+              'accept-ranges': 'bytes',
+              ...(range ? { 'content-range': `bytes ${start}-${end}/${size}` } : {}),
               'content-disposition': `attachment; filename="${name}"`,
             });
-            if (method === 'HEAD') return void res.end();
-            await pipeline(handle.createReadStream({ start: 0, end: Math.max(0, size - 1), autoClose: false }), res);
+            if (method === 'HEAD' || end < start) return void res.end();
+            await pipeline(handle.createReadStream({ start, end, autoClose: false }), res);
           } finally {
             await handle.close();
           }
@@ -292,4 +302,24 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
       else sendError(res, err);
     });
   };
+}
+
+/**
+ * The one byte range a `Range` header asks for, clamped to the file: undefined to send the whole
+ * file (no header, another unit, several ranges, or a header that does not parse: RFC 9110 lets a
+ * server ignore those), 'unsatisfiable' for a range that starts past the end.
+ */
+export function byteRange(header: string | undefined, size: number): [number, number] | 'unsatisfiable' | undefined {
+  const m = header === undefined ? null : /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (m === null || (m[1] === '' && m[2] === '')) return undefined;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0) return 'unsatisfiable';
+    return [Math.max(0, size - suffix), size - 1];
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (start >= size) return 'unsatisfiable';
+  if (end < start) return undefined;
+  return [start, end];
 }
