@@ -67,6 +67,23 @@ describe('recordings in the browser', () => {
     expect(again.actions).toEqual(whole.actions);
   });
 
+  it('tries a block again when the connection drops (a network error), and gives up after three', async () => {
+    const bytes = await record(true);
+    const server = fileServer(bytes);
+    let calls = 0;
+    const flaky = (async (url: string, init?: RequestInit) => {
+      calls++;
+      if (calls % 3 === 1) throw new TypeError('Failed to fetch'); // every block's first try
+      return server.fetch(url, init);
+    }) as typeof fetch;
+    const rec = await openRecording('f.mcap', '/f', { complete: true, recording: false, sizeBytes: bytes.length }, () => undefined, undefined, (n) => rangeReadable('/f', n, undefined, flaky, 4096));
+    expect(rec.t.length).toBe(frames.length);
+    const down = (async () => {
+      throw new TypeError('Failed to fetch');
+    }) as typeof fetch;
+    await expect(openRecording('d.mcap', '/d', { complete: true, recording: false, sizeBytes: bytes.length }, () => undefined, undefined, (n) => rangeReadable('/d', n, undefined, down, 4096))).rejects.toThrow(/Failed to fetch/);
+  });
+
   it('a recording still being written is downloaded and read up to its last chunk', async () => {
     const bytes = await record(true);
     const cut = bytes.subarray(0, bytes.length - 200); // no footer

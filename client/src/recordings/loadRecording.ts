@@ -201,7 +201,19 @@ export function rangeReadable(url: string, size: number, signal?: AbortSignal, f
     const start = i * RANGE_BLOCK_BYTES;
     const end = Math.min(size, start + RANGE_BLOCK_BYTES) - 1;
     requests++;
-    const got = fetchFn(url, { headers: { range: `bytes=${start}-${end}` }, ...(signal ? { signal } : {}) }).then(async (res) => {
+    // A network error (not an HTTP status) is tried again twice: the server may close an idle
+    // keep-alive connection just as the browser reuses it (its admission sweeps idle sockets).
+    const request = async (): Promise<Response> => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await fetchFn(url, { headers: { range: `bytes=${start}-${end}` }, ...(signal ? { signal } : {}) });
+        } catch (error) {
+          if (attempt >= 3 || signal?.aborted) throw error;
+          await new Promise((r) => setTimeout(r, 50 * attempt));
+        }
+      }
+    };
+    const got = request().then(async (res) => {
       if (res.status === 200) {
         whole = new Uint8Array(await res.arrayBuffer());
         return whole.subarray(start, end + 1);
