@@ -13,7 +13,7 @@ import { McapIndexedReader } from '@mcap/core';
 import { rigUrdf } from '@dexbridge/urdf';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startDexbridge } from '../src/bridge/startDexbridge.js';
-import { imageSize } from '../src/export/video.js';
+import { imageSize } from '../src/cameras/imageSize.js';
 import { ffmpegArgs, FlvH264Splitter, type H264AccessUnit, MjpegSplitter } from '../src/cameras/index.js';
 import { firstSliceType, NAL_TYPE } from '../src/protocol/index.js';
 import { base64, FileReadable, FileSink, Recorder, recoverMcap, ZSTD_DECOMPRESS_HANDLERS, loadZstdCompressor } from '../src/recording/index.js';

@@ -7,7 +7,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { EpisodeHistogram, imageSize, imageStats, statsSampleIndices, statsStride, videoSize } from '../src/export/video.js';
+import { imageSize } from '../src/cameras/imageSize.js';
+import { EpisodeHistogram, imageStats, statsSampleIndices, statsStride, videoSize } from '../src/export/video.js';
 
 describe('statistics sampling', () => {
   it('picks the frames numpy.round(numpy.linspace(0, n - 1, count)) picks', () => {

@@ -187,7 +187,6 @@ const RANGE_BLOCKS_KEPT = 16;
  * which is then used as is.
  */
 export function rangeReadable(url: string, size: number, signal?: AbortSignal, fetchFn: typeof fetch = fetch, blockBytes = RANGE_BLOCK_BYTES): Readable & { readonly requests: () => number } {
-  const RANGE_BLOCK_BYTES = blockBytes;
   const blocks = new Map<number, Promise<Uint8Array>>();
   let whole: Uint8Array | undefined;
   let requests = 0;
@@ -198,8 +197,8 @@ export function rangeReadable(url: string, size: number, signal?: AbortSignal, f
       blocks.set(i, kept);
       return kept;
     }
-    const start = i * RANGE_BLOCK_BYTES;
-    const end = Math.min(size, start + RANGE_BLOCK_BYTES) - 1;
+    const start = i * blockBytes;
+    const end = Math.min(size, start + blockBytes) - 1;
     requests++;
     // A network error (not an HTTP status) is tried again twice: the server may close an idle
     // keep-alive connection just as the browser reuses it (its admission sweeps idle sockets).
@@ -236,16 +235,16 @@ export function rangeReadable(url: string, size: number, signal?: AbortSignal, f
       const to = from + Number(length);
       if (from < 0 || to > size) throw new Error(`recording: read of bytes ${from}-${to} beyond the file's ${size}`);
       if (whole !== undefined) return whole.subarray(from, to);
-      const first = Math.floor(from / RANGE_BLOCK_BYTES);
-      const last = Math.floor(Math.max(from, to - 1) / RANGE_BLOCK_BYTES);
+      const first = Math.floor(from / blockBytes);
+      const last = Math.floor(Math.max(from, to - 1) / blockBytes);
       const parts = await Promise.all(Array.from({ length: last - first + 1 }, (_, k) => block(first + k)));
       const all = whole as Uint8Array | undefined; // a block's fetch may have brought the whole file
       if (all !== undefined) return all.subarray(from, to);
-      if (parts.length === 1) return parts[0]!.subarray(from - first * RANGE_BLOCK_BYTES, to - first * RANGE_BLOCK_BYTES);
+      if (parts.length === 1) return parts[0]!.subarray(from - first * blockBytes, to - first * blockBytes);
       const out = new Uint8Array(to - from);
       let at = 0;
       parts.forEach((p, k) => {
-        const blockStart = (first + k) * RANGE_BLOCK_BYTES;
+        const blockStart = (first + k) * blockBytes;
         const piece = p.subarray(Math.max(0, from - blockStart), Math.min(p.length, to - blockStart));
         out.set(piece, at);
         at += piece.length;
@@ -406,7 +405,7 @@ async function parseContents(name: string, contents: McapContents, onProgress: P
       bigger.set(actions);
       actions = bigger;
     }
-    actions.set(Array.prototype.slice.call(a, 0, ACTION_DIM) as number[], n * ACTION_DIM);
+    for (let i = 0; i < ACTION_DIM; i++) actions[n * ACTION_DIM + i] = a[i] ?? 0;
     times.push(t);
     n++;
   };

@@ -18,6 +18,7 @@
  * 1 = NAL units, 2 = end of sequence), composition time (s24), then the payload.
  */
 import { accessUnitSps, NAL_TYPE, type SpsInfo } from '../protocol/h264.js';
+import { ByteQueue } from './ByteQueue.js';
 
 export interface H264AccessUnit {
   /** Annex B: every NAL unit behind a 4-byte start code. */
@@ -35,8 +36,7 @@ export class FlvStreamError extends Error {}
 const START = Uint8Array.of(0, 0, 0, 1);
 
 export class FlvH264Splitter {
-  #buf = new Uint8Array(0);
-  #len = 0;
+  readonly #in = new ByteQueue();
   #headerDone = false;
   /** NAL length field size of the AVC payloads (from the configuration record), bytes. */
   #lengthSize = 4;
@@ -56,33 +56,33 @@ export class FlvH264Splitter {
    *   resynchronise on: the caller starts the stream again).
    */
   push(chunk: Uint8Array): H264AccessUnit[] {
-    this.#append(chunk);
+    this.#in.append(chunk);
     const out: H264AccessUnit[] = [];
     let p = 0;
-    const b = this.#buf;
+    const b = this.#in.bytes;
     if (!this.#headerDone) {
-      if (this.#len < 9) return out;
+      if (this.#in.length < 9) return out;
       if (b[0] !== 0x46 || b[1] !== 0x4c || b[2] !== 0x56) throw new FlvStreamError('camera: the H.264 stream does not start with an FLV header');
       const headerBytes = ((b[5]! << 24) | (b[6]! << 16) | (b[7]! << 8) | b[8]!) >>> 0;
       if (headerBytes < 9 || headerBytes > 1024) throw new FlvStreamError(`camera: FLV header size ${headerBytes}`);
-      if (this.#len < headerBytes) return out;
+      if (this.#in.length < headerBytes) return out;
       p = headerBytes;
       this.#headerDone = true;
     }
     // Each step: PreviousTagSize (4), tag header (11), data.
-    while (p + 15 <= this.#len) {
+    while (p + 15 <= this.#in.length) {
       const type = b[p + 4]! & 0x1f;
       const size = (b[p + 5]! << 16) | (b[p + 6]! << 8) | b[p + 7]!;
       if (size > this.#maxTagBytes) throw new FlvStreamError(`camera: FLV tag of ${size} bytes, more than the ${this.#maxTagBytes} allowed`);
       const start = p + 15;
-      if (start + size > this.#len) break;
+      if (start + size > this.#in.length) break;
       if (type === 9) {
         const au = this.#video(b.subarray(start, start + size));
         if (au !== null) out.push(au);
       }
       p = start + size;
     }
-    this.#consume(p);
+    this.#in.consume(p);
     return out;
   }
 
@@ -155,19 +155,5 @@ export class FlvH264Splitter {
     this.#sps = accessUnitSps(ps) ?? this.#sps;
   }
 
-  #append(chunk: Uint8Array): void {
-    if (this.#len + chunk.length > this.#buf.length) {
-      const next = new Uint8Array(Math.max(this.#buf.length * 2, this.#len + chunk.length, 65536));
-      next.set(this.#buf.subarray(0, this.#len));
-      this.#buf = next;
-    }
-    this.#buf.set(chunk, this.#len);
-    this.#len += chunk.length;
-  }
 
-  #consume(n: number): void {
-    if (n === 0) return;
-    this.#buf.copyWithin(0, n, this.#len);
-    this.#len -= n;
-  }
 }

@@ -5,6 +5,7 @@
  * 0xFF bytes are always stuffed as 0xFF00 or are restart markers). Bytes before a start-of-image
  * marker are skipped (counted in {@link skippedBytes}). Pure TypeScript.
  */
+import { ByteQueue } from './ByteQueue.js';
 
 export interface JpegImage {
   /** The whole file, SOI to EOI (a copy: the splitter reuses its buffer). */
@@ -15,8 +16,7 @@ export interface JpegImage {
 }
 
 export class MjpegSplitter {
-  #buf = new Uint8Array(0);
-  #len = 0;
+  readonly #in = new ByteQueue();
   #skipped = 0;
   readonly #maxFrameBytes: number;
 
@@ -32,7 +32,7 @@ export class MjpegSplitter {
 
   /** Appends `chunk` and returns the images it completed, in order. */
   push(chunk: Uint8Array): JpegImage[] {
-    this.#append(chunk);
+    this.#in.append(chunk);
     const out: JpegImage[] = [];
     for (;;) {
       const start = this.#findSoi();
@@ -40,48 +40,38 @@ export class MjpegSplitter {
       if (start > 0) this.#consume(start, true);
       const r = this.#parse();
       if (r === null) {
-        if (this.#len > this.#maxFrameBytes) this.#consume(2, true); // give up on this image: resynchronise
+        if (this.#in.length > this.#maxFrameBytes) this.#consume(2, true); // give up on this image: resynchronise
         break;
       }
       if (r === 'bad') {
         this.#consume(2, true);
         continue;
       }
-      out.push({ data: this.#buf.slice(0, r.end), width: r.width, height: r.height });
+      out.push({ data: this.#in.bytes.slice(0, r.end), width: r.width, height: r.height });
       this.#consume(r.end, false);
     }
     return out;
   }
 
-  #append(chunk: Uint8Array): void {
-    if (this.#len + chunk.length > this.#buf.length) {
-      const next = new Uint8Array(Math.max(this.#buf.length * 2, this.#len + chunk.length, 65536));
-      next.set(this.#buf.subarray(0, this.#len));
-      this.#buf = next;
-    }
-    this.#buf.set(chunk, this.#len);
-    this.#len += chunk.length;
-  }
 
   #consume(n: number, skipped: boolean): void {
     if (skipped) this.#skipped += n;
-    this.#buf.copyWithin(0, n, this.#len);
-    this.#len -= n;
+    this.#in.consume(n);
   }
 
   /** Index of the first 0xFFD8, or −1 (then everything but a trailing 0xFF is garbage). */
   #findSoi(): number {
-    const b = this.#buf;
-    for (let i = 0; i + 1 < this.#len; i++) if (b[i] === 0xff && b[i + 1] === 0xd8) return i;
-    const keep = this.#len > 0 && b[this.#len - 1] === 0xff ? 1 : 0;
-    if (this.#len - keep > 0) this.#consume(this.#len - keep, true);
+    const b = this.#in.bytes;
+    for (let i = 0; i + 1 < this.#in.length; i++) if (b[i] === 0xff && b[i + 1] === 0xd8) return i;
+    const keep = this.#in.length > 0 && b[this.#in.length - 1] === 0xff ? 1 : 0;
+    if (this.#in.length - keep > 0) this.#consume(this.#in.length - keep, true);
     return -1;
   }
 
   /** The image starting at 0: its end (exclusive) and size, null if incomplete, 'bad' if malformed. */
   #parse(): { end: number; width: number; height: number } | null | 'bad' {
-    const b = this.#buf;
-    const len = this.#len;
+    const b = this.#in.bytes;
+    const len = this.#in.length;
     let width = 0;
     let height = 0;
     let p = 2;

@@ -13,6 +13,7 @@
 import type { CameraCodec } from '../protocol/index.js';
 import { RAW_ENCODINGS, type RawEncoding, RawImageEncoder } from './RawImageEncoder.js';
 import type { CameraErrorCode, CameraFrame, CameraSource, CameraSourceStatus } from './types.js';
+import { imageSize } from './imageSize.js';
 
 export interface RosCameraOptions {
   readonly id: string;
@@ -63,23 +64,6 @@ function bytesOf(data: unknown): Uint8Array | null {
 
 const isJpeg = (b: Uint8Array): boolean => b.length > 3 && b[0] === 0xff && b[1] === 0xd8;
 const isPng = (b: Uint8Array): boolean => b.length > 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47;
-
-/** Width and height of a PNG (IHDR) or a JPEG (first SOFn); 0×0 when not found. */
-function imageSize(b: Uint8Array, codec: CameraCodec): { width: number; height: number } {
-  if (codec === 'png' && b.length >= 24) {
-    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    return { width: dv.getUint32(16), height: dv.getUint32(20) };
-  }
-  let p = 2;
-  while (p + 9 < b.length && b[p] === 0xff) {
-    const m = b[p + 1]!;
-    const len = (b[p + 2]! << 8) | b[p + 3]!;
-    if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) return { height: (b[p + 5]! << 8) | b[p + 6]!, width: (b[p + 7]! << 8) | b[p + 8]! };
-    if (m === 0xda) break;
-    p += 2 + len;
-  }
-  return { width: 0, height: 0 };
-}
 
 export class RosCamera implements CameraSource {
   readonly kind = 'ros' as const;
@@ -164,7 +148,7 @@ export class RosCamera implements CameraSource {
       this.#error = `camera ${this.id}: ${this.topic}: ${why}; message ignored (${this.#bad} so far)`;
       return;
     }
-    const { width, height } = imageSize(data, codec);
+    const { width, height } = imageSize(codec, data) ?? { width: 0, height: 0 };
     this.#emit(data, codec, width, height, this.#captureTime(o['header'], now), now);
   }
 

@@ -182,12 +182,7 @@ export function parseCameraConfigs(value: unknown, path = 'cameras'): CameraConf
     if (realtime !== undefined) out.realtime = realtime;
     const loop = optBool(c, p, 'loop');
     if (loop !== undefined) out.loop = loop;
-    const fps = optNumber(c, p, 'fps', 0.1, 240);
-    if (fps !== undefined) out.fps = fps;
-    const width = optNumber(c, p, 'width', 16, 8192, true);
-    if (width !== undefined) out.width = width;
-    const height = optNumber(c, p, 'height', 16, 8192, true);
-    if (height !== undefined) out.height = height;
+    Object.assign(out, optSizeRate(c, p));
     const codec = c['codec'];
     if (codec !== undefined && !(FFMPEG_CAMERA_CODECS as readonly unknown[]).includes(codec)) fail(`${p}.codec`, FFMPEG_CAMERA_CODECS.map((x) => JSON.stringify(x)).join(' or '), codec);
     if (codec !== undefined) out.codec = codec as FfmpegCameraCodec;
@@ -205,13 +200,7 @@ export function parseCameraConfigs(value: unknown, path = 'cameras'): CameraConf
     const stereo = optStereo(c, p).stereo;
     if (stereo !== undefined) out.stereo = stereo;
     const tiers = optTiers(c, p, ['name', 'fps', 'width', 'height', 'quality'], (t, q) => {
-      const tier: { -readonly [K in keyof FfmpegCameraTier]: FfmpegCameraTier[K] } = { name: t['name'] as string };
-      const tf = optNumber(t, q, 'fps', 0.1, 240);
-      if (tf !== undefined) tier.fps = tf;
-      const tw = optNumber(t, q, 'width', 16, 8192, true);
-      if (tw !== undefined) tier.width = tw;
-      const th = optNumber(t, q, 'height', 16, 8192, true);
-      if (th !== undefined) tier.height = th;
+      const tier: { -readonly [K in keyof FfmpegCameraTier]: FfmpegCameraTier[K] } = { name: t['name'] as string, ...optSizeRate(t, q) };
       const tq = optNumber(t, q, 'quality', 2, 31, true);
       if (tq !== undefined) tier.quality = tq;
       return Object.freeze(tier);
@@ -303,4 +292,16 @@ function optTiers<T>(c: Record<string, unknown>, p: string, known: readonly stri
       return read(o, q);
     }),
   );
+}
+
+/** The output rate and size of an ffmpeg camera or of one of its tiers (each absent when not given). */
+function optSizeRate(o: Record<string, unknown>, p: string): { fps?: number; width?: number; height?: number } {
+  const out: { fps?: number; width?: number; height?: number } = {};
+  const fps = optNumber(o, p, 'fps', 0.1, 240);
+  if (fps !== undefined) out.fps = fps;
+  const width = optNumber(o, p, 'width', 16, 8192, true);
+  if (width !== undefined) out.width = width;
+  const height = optNumber(o, p, 'height', 16, 8192, true);
+  if (height !== undefined) out.height = height;
+  return out;
 }

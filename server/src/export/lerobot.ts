@@ -9,6 +9,7 @@ import { parquetWriteBuffer } from 'hyparquet-writer';
 import { decodeActionMessage, readRecordingInfo, readSidecar, readRecording } from '../recording/index.js';
 import { cameraTopic, SESSION_METADATA_NAME, TOPICS } from '../recording/schemas.js';
 import { accessUnitSps, firstSliceType, NAL_TYPE } from '../protocol/h264.js';
+import { imageSize } from '../cameras/imageSize.js';
 import { ExportError } from './errors.js';
 import { resample, type TimedSeries } from './resample.js';
 import {
@@ -22,7 +23,6 @@ import {
   FfmpegPipe,
   type ImageFormat,
   imageStats,
-  imageSize,
   QUANTILES,
   quantileKey,
   statsSampleIndices,
