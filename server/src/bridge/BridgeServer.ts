@@ -570,7 +570,7 @@ export class BridgeServer {
    */
   private broadcastCamera(f: CameraFrame): void {
     let buf: Uint8Array | undefined;
-    const inter = f.codec === 'h264' ? { cameraId: f.cameraId, keyFrame: f.keyFrame } : undefined;
+    const inter = f.codec === 'h264' ? f : undefined; // the frame itself carries cameraId and keyFrame
     for (const s of this.sessions) {
       // Subscribed to this camera, at this frame's tier (undefined: the camera's own stream).
       if (!s.cameras.has(f.cameraId) || s.cameras.get(f.cameraId) !== f.tier || s.ws.readyState !== s.ws.OPEN) continue;
