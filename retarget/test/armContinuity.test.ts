@@ -100,6 +100,17 @@ describe('arm continuity while engaged', () => {
     expect(statuses.filter((s) => s === 'failed')).toEqual([]);
   });
 
+  it('while the hand moves on a reachable path, the commanded flange follows within 3 mm (not a braking distance behind)', () => {
+    const frames = framesAlongArmPath('right', 270, sweepFromHome('right', 0.3, 7));
+    const rt = new Retargeter(rig);
+    let worst = 0;
+    frames.forEach((f, k) => {
+      const e = rt.process(f).status.right.arm.commandPositionErrorM;
+      if (k >= 90) worst = Math.max(worst, e);
+    });
+    expect(worst).toBeLessThan(3e-3);
+  });
+
   it('a wrist twisting 270° about the forearm (past joint 7’s range) never makes the solution leave the arm’s neighbourhood', () => {
     const side: Side = 'right';
     const home = armHome(side);

@@ -173,6 +173,23 @@ describe('ArmIk', () => {
     });
   }
 
+  it('tipVelocityToJoints gives joint velocities that move the flange at the asked linear velocity (finite differences)', () => {
+    const side = SIDES[0]!;
+    const tree = rig.sides[side].armTree;
+    const ik = new ArmIk(tree, flangeLinkName(side));
+    const flange = tree.linkIndex(flangeLinkName(side));
+    const next = rng(41);
+    for (let k = 0; k < 50; k++) {
+      const q = Float64Array.from(armHome(side), (h) => h + 0.6 * (next() - 0.5));
+      const v = [next() - 0.5, next() - 0.5, next() - 0.5];
+      const qd = ik.tipVelocityToJoints(q, v, new Float64Array(7));
+      const h = 1e-6;
+      const p0 = flangePose(tree, flange, q);
+      const p1 = flangePose(tree, flange, Float64Array.from(q, (x, i) => x + h * qd[i]!));
+      for (let i = 0; i < 3; i++) expect((p1[9 + i]! - p0[9 + i]!) / h).toBeCloseTo(v[i]!, 2);
+    }
+  });
+
   it('writes the same solution when out aliases the seed', () => {
     const tree = rig.sides.left.armTree;
     const flange = tree.linkIndex('left_arm_flange');

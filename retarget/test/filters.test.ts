@@ -387,6 +387,85 @@ describe('VelocityLimiter', () => {
     );
   });
 
+  it('with a target velocity: limits hold for random targets, velocities and steps', () => {
+    fc.assert(
+      fc.property(
+        finite(0.5, 5),
+        finite(1, 20),
+        fc.array(fc.tuple(finite(-3, 3), finite(-10, 10), finite(0.001, 0.05)), { minLength: 1, maxLength: 80 }),
+        (vmax, amax, steps) => {
+          const l = new VelocityLimiter([vmax], { maxAcceleration: amax });
+          const out = [0];
+          l.apply(out, [0], 0.01);
+          let v = 0;
+          for (const [target, w, dt] of steps) {
+            const prev = out[0]!;
+            l.apply(out, [target], dt, [w]);
+            const vNew = (out[0]! - prev) / dt;
+            if (Math.abs(vNew - v) > amax * dt + 1e-9 || Math.abs(vNew) > vmax + 1e-9) return false;
+            v = vNew;
+          }
+          return true;
+        },
+      ),
+    );
+  });
+
+  it('follows a target moving at a steady, reachable speed without lag when told its velocity (a braking distance behind without)', () => {
+    const dt = 1 / 90, vmax = 2.62, amax = 10, w = 1.5;
+    const run = (feedForward: boolean): number => {
+      const l = new VelocityLimiter([vmax], { maxAcceleration: amax });
+      const out = [0];
+      l.apply(out, [0], dt);
+      let lag = Number.NaN;
+      for (let k = 1; k <= 180; k++) {
+        const target = w * k * dt;
+        l.apply(out, [target], dt, feedForward ? [w] : undefined);
+        lag = target - out[0]!;
+      }
+      return lag;
+    };
+    expect(run(true)).toBe(0);
+    // Braking to stop at every frame's target keeps the output about w²/2a behind.
+    expect(run(false)).toBeGreaterThan((0.8 * w * w) / (2 * amax));
+  });
+
+  it('passes a target that stops dead by at most the braking distance, then settles on it', () => {
+    fc.assert(
+      fc.property(finite(0.2, 2.5), finite(5, 20), fc.integer({ min: 5, max: 120 }), (w, amax, moving) => {
+        const dt = 1 / 90, vmax = 2.62;
+        const l = new VelocityLimiter([vmax], { maxAcceleration: amax });
+        const out = [0];
+        l.apply(out, [0], dt);
+        let target = 0, overshoot = 0, v = 0;
+        for (let k = 1; k <= moving; k++) {
+          const prev = out[0]!;
+          target = w * k * dt;
+          l.apply(out, [target], dt, [w]);
+          v = (out[0]! - prev) / dt;
+        }
+        for (let i = 0; i < 2000 && out[0] !== target; i++) {
+          l.apply(out, [target], dt, [0]);
+          overshoot = Math.max(overshoot, out[0]! - target);
+        }
+        return out[0] === target && overshoot <= (v * v) / (2 * amax) + amax * dt * dt;
+      }),
+    );
+  });
+
+  it('treats a non-finite target velocity as a held target', () => {
+    const a = new VelocityLimiter([2], { maxAcceleration: 10 });
+    const b = new VelocityLimiter([2], { maxAcceleration: 10 });
+    const oa = [0], ob = [0];
+    a.apply(oa, [0], 0.01);
+    b.apply(ob, [0], 0.01);
+    for (let k = 0; k < 50; k++) {
+      a.apply(oa, [1], 0.01, [Number.NaN]);
+      b.apply(ob, [1], 0.01);
+      expect(oa[0]).toBe(ob[0]);
+    }
+  });
+
   it('reaches a held target with the acceleration limit without overshooting', () => {
     fc.assert(
       fc.property(finite(0.5, 5), finite(1, 20), finite(-3, 3), finite(0.001, 0.05), (vmax, amax, target, dt) => {

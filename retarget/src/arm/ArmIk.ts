@@ -219,6 +219,24 @@ export class ArmIk {
   }
 
   /**
+   * The least-norm joint velocities (rad/s, into `out`) that move the tip's origin at `velocity`
+   * (m/s, 3 numbers in the tree's root frame) at joints `q`, whatever the tip's rotation does:
+   * damped least squares on the Jacobian's position rows (damping `damping`, m², so the result
+   * stays bounded near a singularity). Zeros when the system cannot be factored.
+   */
+  tipVelocityToJoints(q: Float64Array, velocity: ArrayLike<number>, out: Float64Array, damping = 1e-4): Float64Array {
+    const { n, jac, w, dq, sc } = this;
+    this.tree.fk(q);
+    this.tree.jacobian(this.tip, jac);
+    for (let i = 3; i < 6; i++) for (let c = 0; c < n; c++) jac[i * n + c] = 0;
+    for (let i = 0; i < 6; i++) w[i] = i < 3 ? velocity[i]! : 0;
+    sc[SC_LAMBDA] = damping;
+    if (!this.step(q, undefined)) return out.fill(0);
+    for (let c = 0; c < n; c++) out[c] = dq[c]!;
+    return out;
+  }
+
+  /**
    * Solves for joint positions that put the tip link at `target` (a 12-number pose in the tree's
    * root frame), starting from `seed`, writing them into `out` (may alias `seed`). Returns the
    * shared result: `converged` when the error is below tolerance, else `max_iterations` with the

@@ -77,10 +77,19 @@ export class VelocityLimiter {
    * - `dtS` ≤ 0 or NaN: holds (writes the previous output, no motion).
    * - A non-finite target component holds that joint.
    *
+   * `targetVelocity` (dim numbers, optional): how fast each target moves. With an acceleration
+   * limit the output then brakes to stop where the target would stop if it braked now as hard as
+   * the joint may (w·|w|/2a beyond the target, w its velocity), instead of at the target itself:
+   * a moving target is followed without the lag of braking at every frame's target (that lag is
+   * the braking distance, v²/2a, at the output's speed). A target that stops harder than the joint
+   * can is passed by at most the difference of their braking distances; velocity and acceleration
+   * limits hold either way. Omitted, 0 or non-finite: braking stops at the target (no overshoot of
+   * a held target).
+   *
    * Allocation-free; `out` may alias `target`.
    * @returns `out`.
    */
-  apply<T extends FilterVector>(out: T, target: ArrayLike<number>, dtS: number): T {
+  apply<T extends FilterVector>(out: T, target: ArrayLike<number>, dtS: number, targetVelocity?: ArrayLike<number>): T {
     const n = this.dim;
     const q = this.q;
     const v = this.v;
@@ -123,10 +132,15 @@ export class VelocityLimiter {
       if (aMax !== undefined) {
         const adt = aMax[i]! * dtS;
         if (adt !== Number.POSITIVE_INFINITY) {
-          // Largest speed v from which steps v, v − a·dt, v − 2a·dt, … stop within `dist`. With
-          // m = ⌊v/(a·dt)⌋ they cover dt·(m+1)·(v − a·dt·m/2); m(m+1)/2·a·dt² ≤ dist picks m.
-          const m = Math.floor((Math.sqrt(1 + (8 * dist) / (adt * dtS)) - 1) / 2);
-          const brake = dist / ((m + 1) * dtS) + (adt * m) / 2;
+          // Where to be able to stop: at the target, or where a moving target would stop braking
+          // at this joint's limit (its velocity w, within the joint's own velocity limit).
+          let w = targetVelocity === undefined ? 0 : targetVelocity[i]!;
+          w = Number.isNaN(w) ? 0 : w > vm ? vm : w < -vm ? -vm : w;
+          const stopAt = Math.abs(err + (w * Math.abs(w)) / (2 * aMax[i]!));
+          // Largest speed v from which steps v, v − a·dt, v − 2a·dt, … stop within `stopAt`. With
+          // m = ⌊v/(a·dt)⌋ they cover dt·(m+1)·(v − a·dt·m/2); m(m+1)/2·a·dt² ≤ stopAt picks m.
+          const m = Math.floor((Math.sqrt(1 + (8 * stopAt) / (adt * dtS)) - 1) / 2);
+          const brake = stopAt / ((m + 1) * dtS) + (adt * m) / 2;
           if (brake < speed) {
             speed = brake;
             lands = false;

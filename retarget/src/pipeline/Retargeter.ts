@@ -193,6 +193,11 @@ interface SideState {
   readonly armUpper: Float64Array;
   /** Whether the arm was solved this frame (its command status is measured after the limiter). */
   armSolved: boolean;
+  /** The previous solved frame's flange position (NaN when that frame was not solved). */
+  readonly armPrevFlange: Float64Array;
+  /** How fast the arm's target moves in joint space (see {@link Retargeter.process}), rad/s. */
+  readonly armTargetVelocity: Float64Array;
+  readonly flangeVelocity: Float64Array;
   wasTracked: boolean;
   /** Time of the last tracked frame, ms. */
   lastTrackedMs: number;
@@ -228,6 +233,8 @@ export class Retargeter {
   private readonly sides: Record<Side, SideState>;
   private readonly limiter: VelocityLimiter;
   private readonly target = new Float64Array(ACTIVE_DIM);
+  /** How fast each target moves (the arms' feed-forward; 0 for the hands, which have no acceleration limit). */
+  private readonly targetVelocity = new Float64Array(ACTIVE_DIM);
   private readonly commanded = new Float64Array(ACTIVE_DIM);
   private readonly activeLower = new Float64Array(ACTIVE_DIM);
   private readonly activeUpper = new Float64Array(ACTIVE_DIM);
@@ -298,6 +305,9 @@ export class Retargeter {
         armLower,
         armUpper,
         armSolved: false,
+        armPrevFlange: new Float64Array(3).fill(Number.NaN),
+        armTargetVelocity: new Float64Array(ARM_DOF),
+        flangeVelocity: new Float64Array(3),
         wasTracked: false,
         lastTrackedMs: Number.NEGATIVE_INFINITY,
         everTracked: false,
@@ -465,7 +475,7 @@ export class Retargeter {
       for (let k = 0; k < SIDES.length; k++) this.holdSide(this.sides[SIDES[k]!], frame[SIDES[k]!] ? 'none' : 'missing');
     }
     for (let k = 0; k < SIDES.length; k++) this.writeTarget(this.sides[SIDES[k]!]);
-    this.limiter.apply(this.commanded, this.target, advances && Number.isFinite(t) ? dtS : 0);
+    this.limiter.apply(this.commanded, this.target, advances && Number.isFinite(t) ? dtS : 0, this.targetVelocity);
     // The acceleration limiter may brake past a target that sits on a joint limit; position limits
     // are absolute. (Clamping never lengthens a step, so velocity limits still hold.)
     for (let i = 0; i < ACTIVE_DIM; i++) {
@@ -497,6 +507,7 @@ export class Retargeter {
     st.arm.command = st.arm.status;
     st.arm.iterations = 0;
     s.armSolved = false;
+    s.armPrevFlange.fill(Number.NaN);
     st.engaged = s.mapping.engaged;
   }
 
@@ -555,6 +566,7 @@ export class Retargeter {
       this.commandedHandPose(s, this.handPose);
       s.armQ.set(s.armCommanded);
       s.mapping.engage(s.humanPose, this.handPose);
+      s.armPrevFlange.fill(Number.NaN); // the anchor moved the target: no velocity across it
       this.pendingEngage[side] = false;
     }
     if (s.mapping.flangeTarget(s.humanPose, s.flangeTarget)) {
@@ -572,6 +584,18 @@ export class Retargeter {
       }
       const r = s.ik.solve(s.flangeTarget, s.armQ, s.armQ, s.armSolveOptions);
       s.armSolved = true;
+      // Feed-forward: how fast the flange target moves (consecutive solved frames), as the
+      // least-norm joint velocity of that motion at the solution. The limiter brakes toward where
+      // the moving target would stop instead of stopping at every frame's solution, which kept the
+      // arm a braking distance behind a moving hand. Position only: the rotation gives way first.
+      const fp = s.armPrevFlange, fv = s.flangeVelocity;
+      if (!Number.isNaN(fp[0]!)) {
+        for (let i = 0; i < 3; i++) fv[i] = (s.flangeTarget[9 + i]! - fp[i]!) / dt;
+        s.ik.tipVelocityToJoints(s.armQ, fv, s.armTargetVelocity);
+      } else {
+        s.armTargetVelocity.fill(0);
+      }
+      for (let i = 0; i < 3; i++) fp[i] = s.flangeTarget[9 + i]!;
       st.arm.status = r.status;
       st.arm.residual = r.residual;
       st.arm.positionErrorM = r.positionError;
@@ -582,6 +606,7 @@ export class Retargeter {
       st.arm.command = 'not_engaged';
       st.arm.iterations = 0;
       s.armSolved = false;
+      s.armPrevFlange.fill(Number.NaN);
     }
     st.engaged = s.mapping.engaged;
     st.tracked = true;
@@ -609,6 +634,8 @@ export class Retargeter {
   private writeTarget(s: SideState): void {
     this.target.set(s.armQ, s.armOffset);
     this.target.set(s.handQ, s.handOffset);
+    if (!s.armSolved) s.armTargetVelocity.fill(0);
+    this.targetVelocity.set(s.armTargetVelocity, s.armOffset);
   }
 
   /** Rig-frame pose of a side's hand base for the commanded arm joints, into `out`. */
