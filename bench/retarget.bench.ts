@@ -141,6 +141,23 @@ export function benchCapsuleSeparation(rig: Rig, frames: readonly HandFrame[]): 
   };
 }
 
+/**
+ * The Quest session's arm figures without the arm acceleration limit (velocity limits only), as a
+ * reference: how much of `arm.flange_err_mm` is the 10 rad/s² limit's lag. Figures with the prefix
+ * `arm_no_accel_limit.`; never what the robot is sent.
+ */
+export function benchArmWithoutAccelerationLimit(rig: Rig, frames: readonly HandFrame[]): Record<string, number> {
+  const rt = new Retargeter(rig, { armMaxAcceleration: false });
+  const meter = new FidelityMeter(rig);
+  for (const f of frames) {
+    rt.process(f);
+    meter.add(f, rt);
+  }
+  const r = meter.figures();
+  const keys = ['arm.flange_err_mm.mean', 'arm.flange_err_mm.p99', 'arm.branch_jumps'];
+  return Object.fromEntries(keys.map((k) => [`arm_no_accel_limit.${k.slice(4)}`, round(r[k]!)]));
+}
+
 function roundAll(figures: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, Number.isInteger(v) ? v : round(v)]));
 }
@@ -283,6 +300,7 @@ export function runRetargetBenchmarks(): Record<string, number> {
   step('fidelity and optimality, real Quest 3 session', () => benchHandFidelity(rig, frames));
   step('fidelity, synthetic operators made from the robot', () => benchSyntheticFidelity(rig));
   step('capsule separation (handCapsuleSeparation), real Quest 3 session', () => benchCapsuleSeparation(rig, frames));
+  step('arm without its acceleration limit (reference), real Quest 3 session', () => benchArmWithoutAccelerationLimit(rig, frames));
   step('pinches generated from robot pinch poses', () => benchGeneratedPinches(rig));
   return figures;
 }
