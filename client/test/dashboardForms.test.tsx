@@ -16,7 +16,7 @@ describe('calibration inputs, checked in the page', () => {
     expect(parseCalibrationInput('abc', '', '1')).toEqual({ ok: false, error: 'left hand scale: "abc" is not a number' });
     expect(parseCalibrationInput('', '0', '1')).toEqual({ ok: false, error: 'right hand scale: 0 is outside [0.5, 2]' });
     expect(parseCalibrationInput('', '', '10')).toEqual({ ok: false, error: 'translation scale: 10 is outside [0.1, 4]' });
-    expect(parseCalibrationInput('', '', '')).toMatchObject({ ok: false, error: expect.stringMatching(/needs handScale or translationScale/) });
+    expect(parseCalibrationInput('', '', '')).toMatchObject({ ok: false, error: expect.stringMatching(/needs handScale, translationScale or digitScales/) });
   });
 });
 

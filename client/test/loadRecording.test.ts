@@ -9,7 +9,7 @@ import { indexAt, openRecording, parseRecording, rangeReadable, reRetarget } fro
 const frames = parseHandFramesJsonl(readFileSync(new URL('../../server/data/quest3-hands.jsonl', import.meta.url), 'utf8')).slice(0, 120);
 const T0 = Date.UTC(2026, 10, 25, 10, 0, 0);
 
-async function record(compressed = false): Promise<Uint8Array> {
+async function record(compressed = false, calibration?: Record<string, unknown>): Promise<Uint8Array> {
   const sink = new MemorySink();
   const r = await Recorder.open(sink, {
     softwareVersion: 'test', startedAtIso: new Date(T0).toISOString(), urdf: rigUrdf(), operator: 'unit', task: 'pick',
@@ -21,6 +21,7 @@ async function record(compressed = false): Promise<Uint8Array> {
     const action = new Float32Array(ACTION_DIM).fill(i / 1000);
     r.writeAction(t, action);
     if (i === 30) r.writeEvent(t, 'engage', { by: 'unit' });
+    if (i === 29 && calibration) r.writeCalibration(t, calibration);
   });
   await r.close();
   return sink.bytes();
@@ -136,6 +137,17 @@ describe('recordings in the browser', () => {
     let diff = 0;
     for (let i = 0; i < a.actions.length; i++) diff = Math.max(diff, Math.abs(a.actions[i]! - b.actions[i]!));
     expect(diff).toBeGreaterThan(0.01);
+  });
+
+  it('takes the recorded calibration as the re-retarget parameters, digit scales per hand included', async () => {
+    const digitScales = { left: [1, 1.2, 1, 1, 1], right: [0.9, 1, 1, 1, 1.1] };
+    const rec = await parseRecording('x.mcap', await record(false, { handScale: 1.3, translationScale: 2, digitScales }), () => {});
+    expect(rec.params).toEqual({ handScale: 1.3, translationScale: 2, digitScales });
+    const withDigits = await reRetarget(rec, rec.params, () => {});
+    const without = await reRetarget(rec, { handScale: 1.3, translationScale: 2 }, () => {});
+    let diff = 0;
+    for (let i = 0; i < without.actions.length; i++) diff = Math.max(diff, Math.abs(withDigits.actions[i]! - without.actions[i]!));
+    expect(diff).toBeGreaterThan(1e-3);
   });
 
   it('finds the sample at a time by binary search', () => {

@@ -440,6 +440,30 @@ describe('bridge', () => {
     await op.until(() => run.server.leaseHolder() === null, 2000);
   });
 
+  it('measures the operator\'s own hands with calibrate_hands and makes them the pending calibration', async () => {
+    const c = await TestClient.hello(ws, 'operator', OP, 'hands');
+    c.send({ type: 'lease_request' });
+    await c.waitEvent('lease', { holder: 'hands' });
+    c.send({ type: 'calibrate_hands', seconds: 9 });
+    expect((await c.waitError('CALIBRATION_OUT_OF_RANGE'))['message']).toContain('[0.5, 5]');
+    c.send({ type: 'calibrate_hands', seconds: 0.5 });
+    await c.waitJson((m) => m.type === 'event' && m['event'] === 'tracking' && (m['detail'] as Record<string, Record<string, unknown>>)['handCalibration']?.['measuring'] === true);
+    const isResult = (m: Record<string, unknown>): boolean =>
+      m.type === 'event' && m['event'] === 'tracking' && (m['detail'] as Record<string, Record<string, unknown>>)['handCalibration']?.['left'] !== undefined;
+    // The demo operator's hands, streamed until the half second has passed on the server's clock.
+    const op = new Operator(c);
+    while (!c.json.some(isResult)) await op.stream(110);
+    const report = (c.json.find(isResult)!['detail'] as Record<string, Record<string, { scale: number; digitScales: number[]; frames: number }>>)['handCalibration']!;
+    for (const side of ['left', 'right'] as const) {
+      expect(report[side]!.frames).toBeGreaterThanOrEqual(10);
+      expect(report[side]!.scale).toBeGreaterThan(0.5);
+      expect(report[side]!.digitScales).toHaveLength(5);
+    }
+    const pending = await c.waitJson((m) => m.type === 'event' && m['event'] === 'tracking' && (m['detail'] as Record<string, unknown>)['calibrationPending'] !== undefined, 3000, 0);
+    expect((pending['detail'] as Record<string, Record<string, unknown>>)['calibrationPending']!['handScale']).toEqual({ left: report['left']!.scale, right: report['right']!.scale });
+    await c.close();
+  });
+
   it('rate-limits a flooding connection while another keeps its rate', async () => {
     const flooder = await TestClient.hello(ws, 'viewer', undefined, 'flood');
     const viewer = await TestClient.hello(ws, 'viewer');

@@ -4,7 +4,9 @@
  * server's, and the operator clock refuses one bad stamp without locking the operator out.
  */
 import { readFileSync } from 'node:fs';
-import { ACTION_DIM, ACTION_LAYOUT, type ActionChunk, createRig, type HandFrame, parseHandFramesJsonl, STATE_JOINT_NAMES } from '@dexbridge/retarget';
+import {
+  ACTION_DIM, ACTION_LAYOUT, type ActionChunk, createRig, type HandFrame, parseHandFramesJsonl, placeHand, type Side, STATE_JOINT_NAMES, syntheticHumanHand,
+} from '@dexbridge/retarget';
 import { describe, expect, it } from 'vitest';
 import { activeLimits } from '../src/control/activeJoints.js';
 import { ControlLoop, type ControlLoopOptions, type LoopEvent } from '../src/control/ControlLoop.js';
@@ -240,6 +242,62 @@ describe('calibration', () => {
     expect(events.some((e) => e.event === 'tracking' && e.detail['calibrated'] !== undefined)).toBe(true);
     feed(loop, clock, 100, 40, seq, true);
     expect(maxDiff(states.at(-1)!.subarray(0, 14), settled.subarray(0, 14))).toBeLessThan(1e-6);
+  });
+
+  it('calibrate_hands measures a second of open hands into per-hand scales and digit scales, applied at the next engage', () => {
+    const { loop, clock, events } = makeLoop();
+    // The operator's hands: the robot's own open hand at 0.8 of its size, index 10 % longer on the left.
+    const right = placeHand(syntheticHumanHand(rig, 'right', new Float64Array(16), { scale: 0.8 }), [1, 0, 0, 0, 1, 0, 0, 0, 1, 0.2, 1.1, -0.3]);
+    const leftOpen = syntheticHumanHand(rig, 'left', new Float64Array(16), { scale: 0.8 });
+    for (let j = 7; j <= 9; j++) for (let c = 0; c < 3; c++) leftOpen[j * 8 + c] = leftOpen[6 * 8 + c]! + 1.1 * (leftOpen[j * 8 + c]! - leftOpen[6 * 8 + c]!);
+    const left = placeHand(leftOpen, [1, 0, 0, 0, 1, 0, 0, 0, 1, -0.2, 1.1, -0.3]);
+    expect(loop.calibrateHands(1, 'op')).toBeNull();
+    expect(events.at(-1)).toMatchObject({ event: 'tracking', detail: { handCalibration: { measuring: true, seconds: 1 } } });
+    let seq = 0;
+    for (let i = 0; i < 95; i++) {
+      clock.t += 11;
+      loop.handFrame(++seq, clock.t, left, right, clock.t);
+    }
+    const done = events.find((e) => e.event === 'tracking' && (e.detail['handCalibration'] as Record<string, unknown> | undefined)?.['left'] !== undefined);
+    const report = done!.detail['handCalibration'] as Record<Side, { scale: number; digitScales: number[]; frames: number }>;
+    expect(report.right.scale).toBeCloseTo(1 / 0.8, 2);
+    expect(report.left.digitScales[1]!).toBeCloseTo(1 / (0.8 * 1.1), 3);
+    expect(report.left.digitScales[2]!).toBeCloseTo(1 / 0.8, 3);
+    // 1 s of frames 11 ms apart: the frames before the end, not one after.
+    expect(report.right.frames).toBe(90);
+    const pending = loop.pendingCalibrationRequest!;
+    expect(pending.digitScales?.left?.[1]).toBeCloseTo(1 / (0.8 * 1.1), 3);
+    expect(events.some((e) => e.event === 'tracking' && e.detail['calibrated'] !== undefined)).toBe(false);
+    loop.setMode('teleop', 'op');
+    loop.engage(undefined, 'op');
+    const applied = events.find((e) => e.event === 'tracking' && e.detail['calibrated'] !== undefined)!;
+    expect(applied.detail['calibrated']).toMatchObject({ handScale: { left: report.left.scale, right: report.right.scale } });
+    expect(loop.pendingCalibrationRequest).toBeNull();
+  });
+
+  it('calibrate_hands reports a hand it never saw with a code and calibrates the other', () => {
+    const { loop, clock, events } = makeLoop();
+    const right = placeHand(syntheticHumanHand(rig, 'right', new Float64Array(16), { scale: 0.9 }), [1, 0, 0, 0, 1, 0, 0, 0, 1, 0.2, 1.1, -0.3]);
+    loop.calibrateHands(0.5, 'op');
+    for (let i = 0; i < 50; i++) {
+      clock.t += 11;
+      loop.handFrame(i + 1, clock.t, null, right, clock.t);
+    }
+    const done = events.find((e) => e.event === 'tracking' && (e.detail['handCalibration'] as Record<string, unknown> | undefined)?.['left'] !== undefined)!;
+    expect(done.detail['handCalibration']).toMatchObject({ left: { code: 'CALIBRATION_NO_HANDS' }, right: { frames: 45 } });
+    expect(loop.pendingCalibrationRequest?.handScale).toEqual({ right: expect.closeTo(1 / 0.9, 2) });
+  });
+
+  it('calibrate_hands refuses a duration outside 0.5–5 s', () => {
+    const { loop } = makeLoop();
+    for (const s of [0.1, 6, Number.NaN]) expect(loop.calibrateHands(s, 'op')).toMatchObject({ code: 'CALIBRATION_OUT_OF_RANGE' });
+  });
+
+  it('refuses digit scales outside their range or of the wrong length', () => {
+    const { loop } = makeLoop();
+    expect(loop.calibrate({ digitScales: { left: [1, 1, 1, 1] } }, 'test')).toMatchObject({ code: 'CALIBRATION_OUT_OF_RANGE' });
+    expect(loop.calibrate({ digitScales: { right: [1, 1, 3, 1, 1] } }, 'test')).toMatchObject({ code: 'CALIBRATION_OUT_OF_RANGE', message: expect.stringContaining('digitScales.right[2]') });
+    expect(loop.calibrate({ digitScales: { right: [1, 1.1, 1, 1, 0.9] } }, 'test')).toBeNull();
   });
 
   it('refuses scales outside their documented ranges with a coded error', () => {

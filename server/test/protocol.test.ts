@@ -877,6 +877,9 @@ describe('parseClientMessage', () => {
     ],
     ['{"type":"calibrate","handScale":1.1,"translationScale":0.8}', { type: 'calibrate', handScale: 1.1, translationScale: 0.8 }],
     ['{"type":"calibrate","handScale":{"left":1.2}}', { type: 'calibrate', handScale: { left: 1.2 } }],
+    ['{"type":"calibrate","digitScales":{"right":[1,1.1,1,0.9,1]}}', { type: 'calibrate', digitScales: { right: [1, 1.1, 1, 0.9, 1] } }],
+    ['{"type":"calibrate_hands"}', { type: 'calibrate_hands' }],
+    ['{"type":"calibrate_hands","seconds":2}', { type: 'calibrate_hands', seconds: 2 }],
     ['{"type":"ping","id":3,"clientTimeMs":123.5}', { type: 'ping', id: 3, clientTimeMs: 123.5 }],
     ['{"type":"camera_subscribe","cameras":["head","head","wrist_1"]}', { type: 'camera_subscribe', cameras: ['head', 'wrist_1'] }],
   ];
@@ -946,6 +949,8 @@ describe('parseClientMessage', () => {
       [{ type: 'set_recording_meta', task: 'x' }, 'protocol: set_recording_meta.file must be a string, got nothing'],
       [{ type: 'set_recording_meta', file: 'a.mcap', task: { t: 1 } }, 'protocol: set_recording_meta.task must be a string, got object {"t":1}'],
       [{ type: 'calibrate', handScale: -1 }, 'protocol: calibrate.handScale must be a finite number > 0, got number -1'],
+      [{ type: 'calibrate', digitScales: { left: [1, 1, 1] } }, 'protocol: calibrate.digitScales.left must be an array of 5 finite numbers > 0, got array [1,1,1]'],
+      [{ type: 'calibrate_hands', seconds: 'long' }, 'protocol: calibrate_hands.seconds must be a finite number > 0, got string "long"'],
       [{ type: 'calibrate', handScale: 'big' }, 'protocol: calibrate.handScale must be a finite number > 0 or {left?, right?}, got string "big"'],
       [{ type: 'calibrate', handScale: { right: 0 } }, 'protocol: calibrate.handScale.right must be a finite number > 0, got number 0'],
       [{ type: 'calibrate', translationScale: true }, 'protocol: calibrate.translationScale must be a finite number > 0, got boolean true'],

@@ -325,6 +325,18 @@ function Calibration({ session, token }: { session: LiveSession; token: string |
         >
           Apply
         </button>
+        <button
+          type="button"
+          disabled={!op}
+          data-testid="calibrate-hands"
+          title="The operator holds both hands open and flat in view for a second: hand and digit scales per hand, applied at the next engage"
+          onClick={() => {
+            session.client.send({ type: 'calibrate_hands' });
+            session.addLog('info', 'calibrate_hands sent: hold both hands open and flat for a second');
+          }}
+        >
+          Measure hands (1 s)
+        </button>
       </div>
       {!input.ok ? (
         <p className="error" data-testid="calibration-error">

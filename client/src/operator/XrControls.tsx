@@ -260,6 +260,7 @@ function MenuButtons({
   const right = useStore(session.store, (s) => s.summary?.right.engaged ?? false);
   const mode = useStore(session.store, (s) => s.summary?.mode ?? s.status?.mode ?? 'idle');
   const cameras = useStore(session.store, (s) => s.welcome?.cameras ?? []);
+  const calibrationPending = useStore(session.store, (s) => s.status?.motion?.calibrationPending ?? false);
   const mine = holdsLease(holder, ownName, session.client.welcome?.sessionId);
   const presets = useTaskPresets(token, recordingFile);
   const [task, setTask] = useState('');
@@ -302,8 +303,8 @@ function MenuButtons({
       <XrButton
         id="left"
         label={left ? 'L: disengage' : 'L: engage'}
-        position={[two[0].x, rows[2]!]}
-        size={[two[0].w, BH]}
+        position={[three[0].x, rows[2]!]}
+        size={[three[0].w, BH]}
         color={left ? '#1e4d2b' : '#3a4150'}
         onPress={send(left ? { type: 'disengage', side: 'left' } : { type: 'engage', side: 'left' })}
         {...b}
@@ -311,10 +312,20 @@ function MenuButtons({
       <XrButton
         id="right"
         label={right ? 'R: disengage' : 'R: engage'}
-        position={[two[1].x, rows[2]!]}
-        size={[two[1].w, BH]}
+        position={[three[1].x, rows[2]!]}
+        size={[three[1].w, BH]}
         color={right ? '#1e4d2b' : '#3a4150'}
         onPress={send(right ? { type: 'disengage', side: 'right' } : { type: 'engage', side: 'right' })}
+        {...b}
+      />
+      {/* Measures a second of both open hands (calibrate_hands); the result applies at the next Engage. */}
+      <XrButton
+        id="calibrate-hands"
+        label={calibrationPending ? 'Calibrated: Engage' : 'Calibrate hands'}
+        position={[three[2].x, rows[2]!]}
+        size={[three[2].w, BH]}
+        color={calibrationPending ? '#1e4d2b' : '#3a4150'}
+        onPress={send({ type: 'calibrate_hands' })}
         {...b}
       />
       {MODES.map((m, i) => {

@@ -7,7 +7,7 @@
  * the one shown at time t when the timeline gets there, through the file's chunk index (only the
  * chunks around t are decompressed). Layout of the file: docs/recording.md.
  */
-import { ACTION_DIM, createRig, type HandFrame, Retargeter, type RetargeterOptions } from '@dexbridge/retarget';
+import { ACTION_DIM, createRig, type HandFrame, Retargeter, type RetargeterOptions, type Side } from '@dexbridge/retarget';
 import { decodeActionBlock, decodeHandBlock, firstSliceType, NAL_TYPE, ROW_BLOCK_ENCODING, type RecordingInfo } from '@dexbridge/server/protocol';
 import { hasMcapPrefix, McapIndexedReader, McapStreamReader } from '@mcap/core';
 import { decompress } from 'fzstd';
@@ -452,13 +452,26 @@ function withCalibration(p: RetargetParams, c: unknown): RetargetParams {
   const side = typeof hs === 'object' && hs !== null ? (hs as Record<string, unknown>) : undefined;
   const sameSides = side && typeof side['left'] === 'number' && side['left'] === side['right'] ? (side['left'] as number) : undefined;
   const handScale = typeof hs === 'number' ? hs : (sameSides ?? p.handScale);
-  return { handScale, translationScale: typeof ts === 'number' && ts > 0 ? ts : p.translationScale };
+  // Digit scales (from `calibrate_hands`) are per side and kept as recorded.
+  const ds = o['digitScales'];
+  let digitScales = p.digitScales;
+  if (typeof ds === 'object' && ds !== null) {
+    const next: Partial<Record<Side, readonly number[]>> = { ...digitScales };
+    for (const s of ['left', 'right'] as const) {
+      const v = (ds as Record<string, unknown>)[s];
+      if (Array.isArray(v) && v.length === 5 && v.every((x) => typeof x === 'number' && Number.isFinite(x) && x > 0)) next[s] = v as number[];
+    }
+    digitScales = next;
+  }
+  return { handScale, translationScale: typeof ts === 'number' && ts > 0 ? ts : p.translationScale, ...(digitScales ? { digitScales } : {}) };
 }
 
 export interface RetargetParams {
   /** Robot hand / human hand; 'auto' measures it at the first plausible frame. */
   readonly handScale: number | 'auto';
   readonly translationScale: number;
+  /** Each digit's robot/human length ratio per side, as recorded (`calibrate_hands`); absent: measured at the start. */
+  readonly digitScales?: Partial<Record<Side, readonly number[]>>;
 }
 
 /**
@@ -467,7 +480,9 @@ export interface RetargetParams {
  * frame at the frame's log time.
  */
 export async function reRetarget(rec: LoadedRecording, params: RetargetParams, onProgress: Progress, signal?: AbortSignal): Promise<{ t: Float64Array; actions: Float32Array }> {
-  const options: RetargeterOptions = { hand: { scale: params.handScale }, arm: { translationScale: params.translationScale }, autoEngage: true };
+  const ds = params.digitScales;
+  const sides = ds ? Object.fromEntries(Object.entries(ds).map(([side, v]) => [side, { hand: { scale: params.handScale, digitScales: v } }])) : undefined;
+  const options: RetargeterOptions = { hand: { scale: params.handScale }, arm: { translationScale: params.translationScale }, autoEngage: true, ...(sides ? { sides } : {}) };
   const r = new Retargeter(createRig(), options);
   const n = rec.frames.length;
   const t = new Float64Array(n);

@@ -360,6 +360,18 @@ export class Retargeter {
     }
   }
 
+  /**
+   * Sets each digit's robot/human length ratio per side (calibration, e.g. from `calibrateHand`):
+   * 5 numbers per side, thumb first. Takes effect at the next frame.
+   * @throws RangeError when a side does not have 5 positive numbers.
+   */
+  setDigitScales(scales: Partial<Record<Side, ArrayLike<number>>>): void {
+    for (let k = 0; k < SIDES.length; k++) {
+      const v = scales[SIDES[k]!];
+      if (v !== undefined) this.sides[SIDES[k]!].mapper.setDigitScales(v);
+    }
+  }
+
   /** Sets the arms' translation scale (calibration); takes effect from the next engage on. */
   setTranslationScale(scale: number): void {
     for (const side of SIDES) this.sides[side].mapping.setTranslationScale(scale);

@@ -6,6 +6,7 @@ import type { ClientMessage } from '../protocol/control.js';
 import type { WireErrorCode } from '../protocol/errors.js';
 import type { ControlLease, LeaseSession } from './ControlLease.js';
 import type { ControlLoop, Mode } from './ControlLoop.js';
+import { CALIBRATE_HANDS_SECONDS } from './calibration.js';
 
 /** What the recording side offers (see RecordingManager). */
 export interface RecordingControl {
@@ -88,9 +89,18 @@ export class ControlCommands<S extends LeaseSession> {
       }
       case 'calibrate': {
         const bad = loop.calibrate(
-          { ...(msg.handScale !== undefined ? { handScale: msg.handScale } : {}), ...(msg.translationScale !== undefined ? { translationScale: msg.translationScale } : {}) },
+          {
+            ...(msg.handScale !== undefined ? { handScale: msg.handScale } : {}),
+            ...(msg.translationScale !== undefined ? { translationScale: msg.translationScale } : {}),
+            ...(msg.digitScales !== undefined ? { digitScales: msg.digitScales } : {}),
+          },
           s.name,
         );
+        if (bad) reply.error(bad.code, bad.message);
+        return;
+      }
+      case 'calibrate_hands': {
+        const bad = loop.calibrateHands(msg.seconds ?? CALIBRATE_HANDS_SECONDS.default, s.name);
         if (bad) reply.error(bad.code, bad.message);
         return;
       }

@@ -20,7 +20,8 @@ import {
 import { activeArmOffset, activeHandOffset, ARM_DOF, HAND_ACTIVE_DOF, StateAssembler } from '@dexbridge/retarget';
 import { activeFromAction } from './activeFromAction.js';
 import { ACTIVE_JOINT_NAMES } from './activeJoints.js';
-import { type CalibrationRequest, validateCalibration } from './calibration.js';
+import { CALIBRATE_HANDS_SECONDS, type CalibrationRequest, validateCalibration } from './calibration.js';
+import { HandCalibrationCapture } from './HandCalibrationCapture.js';
 import { ChunkExecutor } from './ChunkExecutor.js';
 import { GestureDetector } from './GestureDetector.js';
 import { Safety, type SafetyOptions } from './Safety.js';
@@ -172,6 +173,8 @@ export class ControlLoop {
   private readonly eventListeners: EventListener[] = [];
   private readonly chunkListeners: ChunkListener[] = [];
   private readonly frameListeners: FrameListener[] = [];
+  /** The `calibrate_hands` measurement in progress, and who asked for it. */
+  private handCapture: { readonly capture: HandCalibrationCapture; readonly by: string } | null = null;
   private readonly retargetListeners: RetargetListener[] = [];
   private timer: ReturnType<typeof setInterval> | undefined;
   private lastApplyMs: number;
@@ -413,9 +416,62 @@ export class ControlLoop {
     if (prev?.handScale !== undefined && c.handScale !== undefined && typeof prev.handScale === 'object' && typeof c.handScale === 'object') {
       merged.handScale = { ...prev.handScale, ...c.handScale };
     }
+    if (prev?.digitScales !== undefined && c.digitScales !== undefined) merged.digitScales = { ...prev.digitScales, ...c.digitScales };
     this.pendingCalibration = merged;
     this.emit('tracking', { calibrationPending: { ...merged }, appliesAt: 'engage', by });
     return null;
+  }
+
+  /**
+   * Starts measuring the operator's hands for a calibration (`calibrate_hands`): the next
+   * `seconds` of operator frames, hands held open and flat, become each hand's scale and digit
+   * scales (`calibrateHand`), made the pending calibration like a `calibrate`. A new request
+   * replaces one in progress. `tracking` events say `{handCalibration: {measuring, seconds}}` now
+   * and `{handCalibration: {left, right}}` at the end (each `{scale, digitScales, frames}` or
+   * `{code, message}`).
+   * @returns the refusal (seconds out of range), or null when the measurement started.
+   */
+  calibrateHands(seconds: number, by: string): { code: 'CALIBRATION_OUT_OF_RANGE'; message: string } | null {
+    const r = CALIBRATE_HANDS_SECONDS;
+    if (!(Number.isFinite(seconds) && seconds >= r.min && seconds <= r.max)) {
+      return { code: 'CALIBRATION_OUT_OF_RANGE', message: `control: seconds must be a number in [${r.min}, ${r.max}], got ${seconds}` };
+    }
+    this.handCapture = { capture: new HandCalibrationCapture(this.retargeter.rig, this.clock(), seconds), by };
+    this.emit('tracking', { handCalibration: { measuring: true, seconds }, by });
+    return null;
+  }
+
+  /** Feeds the hand measurement one operator frame; at its end, turns it into a pending calibration. */
+  private measureHands(recvMs: number, left: ArrayLike<number> | null, right: ArrayLike<number> | null): void {
+    const m = this.handCapture;
+    if (m === null) return;
+    if (!m.capture.ends(recvMs)) {
+      m.capture.add(left, right);
+      return;
+    }
+    this.handCapture = null;
+    const outcome = m.capture.finish();
+    const report: Record<string, unknown> = {};
+    const handScale: Partial<Record<Side, number>> = {};
+    const digitScales: Partial<Record<Side, number[]>> = {};
+    for (const side of SIDES) {
+      const o = outcome[side];
+      if (!o.ok) {
+        report[side] = { code: o.code, message: o.message };
+        continue;
+      }
+      const c = { handScale: { [side]: o.calibration.scale }, digitScales: { [side]: Array.from(o.calibration.digitScales) } };
+      const bad = validateCalibration(c);
+      if (bad !== null) {
+        report[side] = { code: 'CALIBRATION_OUT_OF_RANGE', message: `control: calibrate_hands: the ${side} hand measured out of range: ${bad.replace(/^control: /, '')}` };
+        continue;
+      }
+      handScale[side] = o.calibration.scale;
+      digitScales[side] = c.digitScales[side]!;
+      report[side] = { scale: o.calibration.scale, digitScales: digitScales[side], frames: o.calibration.frames };
+    }
+    this.emit('tracking', { handCalibration: report, by: m.by });
+    if (Object.keys(handScale).length > 0) this.calibrate({ handScale, digitScales }, m.by);
   }
 
   /** The calibration waiting for the next engage, or null. */
@@ -429,6 +485,7 @@ export class ControlLoop {
     this.pendingCalibration = null;
     if (c.handScale !== undefined) this.retargeter.setHandScale(c.handScale);
     if (c.translationScale !== undefined) this.retargeter.setTranslationScale(c.translationScale);
+    if (c.digitScales !== undefined) this.retargeter.setDigitScales(c.digitScales);
     this.emit('tracking', { calibrated: { ...c }, by });
   }
 
@@ -509,7 +566,10 @@ export class ControlLoop {
   handFrame(seq: number, tMs: number, left: ArrayLike<number> | null, right: ArrayLike<number> | null, recvMs: number, source: FrameSource = 'operator'): void {
     const mode = this.state.mode;
     const drives = source === 'replay' ? mode === 'replay' : mode === 'teleop';
-    if (source === 'operator') this.lastFrameRecvMs = recvMs;
+    if (source === 'operator') {
+      this.lastFrameRecvMs = recvMs;
+      if (this.handCapture !== null) this.measureHands(recvMs, left, right);
+    }
     if (source === 'replay' && !drives) return;
     // Frame time on the server clock: a fixed offset per operator session keeps the operator's
     // own (precise) frame intervals for the filters while staying monotonic across sessions.

@@ -72,6 +72,10 @@ export const AUTHORITY: Readonly<Record<AuthorityMessage, AuthorityRule>> = Obje
     note: 'labels the recording named by file (running or finished)',
   },
   calibrate: { roles: ['operator'], lease: 'holder', modes: ALL_MODES, whileEstop: true, rateLimited: true, note: 'validated now, applied at the next engage' },
+  calibrate_hands: {
+    roles: ['operator'], lease: 'holder', modes: ALL_MODES, whileEstop: true, rateLimited: true,
+    note: 'measures the operator\'s next frames; the result applies at the next engage',
+  },
   hand_frame: {
     roles: ['operator'], lease: 'claim', modes: ALL_MODES, whileEstop: true, rateLimited: true,
     note: 'moves the robot only in teleop, engaged; a free lease is claimed (idle becomes teleop)',

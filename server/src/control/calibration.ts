@@ -1,2 +1,2 @@
 /** The calibration request and its ranges live with the wire protocol (the pages check inputs with them). */
-export { type CalibrationRequest, HAND_SCALE_RANGE, TRANSLATION_SCALE_RANGE, validateCalibration } from '../protocol/calibration.js';
+export { CALIBRATE_HANDS_SECONDS, type CalibrationRequest, DIGIT_SCALE_RANGE, HAND_SCALE_RANGE, TRANSLATION_SCALE_RANGE, validateCalibration } from '../protocol/calibration.js';

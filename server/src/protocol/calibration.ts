@@ -11,6 +11,8 @@ export interface CalibrationRequest {
   handScale?: number | Partial<Record<Side, number>>;
   /** Robot wrist motion / human wrist motion. */
   translationScale?: number;
+  /** Robot digit length / human digit length per hand, 5 each (thumb first). */
+  digitScales?: Partial<Record<Side, readonly number[]>>;
 }
 
 /**
@@ -24,6 +26,14 @@ export const HAND_SCALE_RANGE = Object.freeze({ min: 0.5, max: 2 } as const);
  */
 export const TRANSLATION_SCALE_RANGE = Object.freeze({ min: 0.1, max: 4 } as const);
 
+/**
+ * Accepted digit scale (robot digit / human digit): each finger within a factor of two of the
+ * robot's, as the hand scale; beyond that the tracker measured a bone wrong.
+ */
+export const DIGIT_SCALE_RANGE = Object.freeze({ min: 0.5, max: 2 } as const);
+/** Seconds of open, flat hands `calibrate_hands` measures: at least 45 frames, at most 5 s of holding still. */
+export const CALIBRATE_HANDS_SECONDS = Object.freeze({ min: 0.5, max: 5, default: 1 } as const);
+
 function inRange(name: string, v: unknown, r: { readonly min: number; readonly max: number }): string | null {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < r.min || v > r.max) {
     return `control: ${name} must be a number in [${r.min}, ${r.max}], got ${typeof v === 'number' ? v : JSON.stringify(v)}`;
@@ -33,7 +43,20 @@ function inRange(name: string, v: unknown, r: { readonly min: number; readonly m
 
 /** Why a request is out of range (a message starting with `control:`), or null when it is valid. */
 export function validateCalibration(c: CalibrationRequest): string | null {
-  if (c.handScale === undefined && c.translationScale === undefined) return 'control: calibrate needs handScale or translationScale';
+  if (c.handScale === undefined && c.translationScale === undefined && c.digitScales === undefined) {
+    return 'control: calibrate needs handScale, translationScale or digitScales';
+  }
+  if (c.digitScales !== undefined) {
+    for (const side of ['left', 'right'] as const) {
+      const v = c.digitScales[side];
+      if (v === undefined) continue;
+      if (!Array.isArray(v) || v.length !== 5) return `control: digitScales.${side} must be 5 numbers (thumb first), got ${JSON.stringify(v)}`;
+      for (let i = 0; i < 5; i++) {
+        const bad = inRange(`digitScales.${side}[${i}]`, v[i], DIGIT_SCALE_RANGE);
+        if (bad) return bad;
+      }
+    }
+  }
   if (typeof c.handScale === 'number' || (c.handScale !== undefined && typeof c.handScale !== 'object')) {
     const bad = inRange('handScale', c.handScale, HAND_SCALE_RANGE);
     if (bad) return bad;

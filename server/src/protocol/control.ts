@@ -111,6 +111,17 @@ export interface CalibrateMessage {
   readonly handScale?: number | { readonly left?: number; readonly right?: number };
   /** Robot wrist motion / human wrist motion. */
   readonly translationScale?: number;
+  /** Robot digit length / human digit length, 5 per hand (thumb first), per hand. */
+  readonly digitScales?: { readonly left?: readonly number[]; readonly right?: readonly number[] };
+}
+/**
+ * Per-operator hand calibration from the operator's own hands: the server measures the next
+ * `seconds` (0.5–5, default 1) of the operator's frames, hands held open and flat, and makes the
+ * result (hand scale and digit scales per hand) the pending calibration.
+ */
+export interface CalibrateHandsMessage {
+  readonly type: 'calibrate_hands';
+  readonly seconds?: number;
 }
 /** Clock probe; the server answers with `pong` at once. */
 export interface PingMessage {
@@ -150,6 +161,7 @@ export type ClientMessage =
   | RecordStopMessage
   | SetRecordingMetaMessage
   | CalibrateMessage
+  | CalibrateHandsMessage
   | PingMessage
   | CameraSubscribeMessage;
 export type ClientMessageType = ClientMessage['type'];
@@ -168,6 +180,7 @@ export const CLIENT_MESSAGE_TYPES = [
   'record_stop',
   'set_recording_meta',
   'calibrate',
+  'calibrate_hands',
   'ping',
   'camera_subscribe',
 ] as const satisfies readonly ClientMessageType[];
@@ -487,6 +500,15 @@ class Fields {
     return this.has(f) ? this.positive(f) : undefined;
   }
 
+  /** Exactly `n` finite numbers > 0. */
+  positives(f: string, n: number): number[] {
+    const v = this.get(f);
+    if (!Array.isArray(v) || v.length !== n || !v.every((x) => typeof x === 'number' && Number.isFinite(x) && x > 0)) {
+      this.fail(f, `an array of ${n} finite numbers > 0`, v);
+    }
+    return [...(v as number[])];
+  }
+
   count(f: string): number {
     const v = this.get(f);
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) this.fail(f, 'an integer ≥ 0', v);
@@ -630,6 +652,21 @@ const CLIENT_READERS: ReadonlyMap<string, (r: Fields) => ClientMessage> = new Ma
         r.fail('handScale', 'a finite number > 0 or {left?, right?}', hs);
       }
       put(m, 'translationScale', r.optPositive('translationScale'));
+      if (r.has('digitScales')) {
+        const per = r.object('digitScales');
+        const scales: { left?: number[]; right?: number[] } = {};
+        put(scales, 'left', per.has('left') ? per.positives('left', 5) : undefined);
+        put(scales, 'right', per.has('right') ? per.positives('right', 5) : undefined);
+        m.digitScales = scales;
+      }
+      return m;
+    },
+  ],
+  [
+    'calibrate_hands',
+    (r) => {
+      const m: Mutable<CalibrateHandsMessage> = { type: 'calibrate_hands' };
+      put(m, 'seconds', r.optPositive('seconds'));
       return m;
     },
   ],

@@ -63,7 +63,7 @@ const MEANINGS: { readonly [C in WireErrorCode]: string } = {
   MODE_FORBIDDEN: 'the message is not allowed in the current mode',
   ESTOP_LATCHED: 'the e-stop is latched: motion commands are refused until `reset_estop`',
   MEASURED_STALE: '`engage` with `requireMeasured` on, but the robot\'s measured joints are missing, incomplete or older than the freshness limit',
-  CALIBRATION_OUT_OF_RANGE: 'a `calibrate` scale is outside its documented range (hand 0.5–2, translation 0.1–4)',
+  CALIBRATION_OUT_OF_RANGE: 'a `calibrate` scale is outside its documented range (hand 0.5–2, translation 0.1–4, digit 0.5–2), or `calibrate_hands` seconds outside 0.5–5',
   FRAME_BAD_SIZE: 'a HAND_FRAME or ROBOT_STATE message does not have its exact byte length',
   FRAME_NOT_FINITE: 'a HAND_FRAME has NaN or ±Infinity in `tMs` or in a tracked hand',
   FRAME_OUT_OF_ORDER: 'a HAND_FRAME `seq` is not greater than the previous frame\'s',

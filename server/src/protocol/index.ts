@@ -91,6 +91,7 @@ export {
 export {
   CLIENT_MESSAGE_TYPES,
   type CalibrateMessage,
+  type CalibrateHandsMessage,
   type CameraInfo,
   type CameraTierInfo,
   type CameraStatus,
@@ -154,7 +155,7 @@ export {
 } from './errors.js';
 export type { RecordingInfo } from './http.js';
 // The calibration ranges the server enforces, so a page can check its inputs with the same numbers.
-export { type CalibrationRequest, HAND_SCALE_RANGE, TRANSLATION_SCALE_RANGE, validateCalibration } from './calibration.js';
+export { CALIBRATE_HANDS_SECONDS, type CalibrationRequest, DIGIT_SCALE_RANGE, HAND_SCALE_RANGE, TRANSLATION_SCALE_RANGE, validateCalibration } from './calibration.js';
 export {
   ACTION_BLOCK_COLUMNS,
   ACTION_BLOCK_SCALE,

@@ -1,0 +1,62 @@
+/**
+ * The `calibrate_hands` measurement: the operator holds both hands open and flat for a second;
+ * the server keeps that second of the operator's frames and turns each hand's into a calibration
+ * (`calibrateHand`: hand scale and digit scales, medians over the plausible frames).
+ */
+import { calibrateHand, type HandCalibration, type Rig, type Side, XR_HAND_LENGTH } from '@dexbridge/retarget';
+
+/** What the measurement gave for one hand: a calibration, or why there is none. */
+export type HandCalibrationOutcome =
+  | { readonly ok: true; readonly calibration: HandCalibration }
+  | { readonly ok: false; readonly code: 'CALIBRATION_NO_HANDS'; readonly message: string };
+
+const SIDES = ['left', 'right'] as const;
+
+/**
+ * One measurement in progress. Frames are kept from the first one at or after `startMs` until
+ * `startMs + seconds`, on the server's clock (the frames' receive times), so a measurement ends
+ * with the first frame past its end whatever the operator's clock says.
+ */
+export class HandCalibrationCapture {
+  readonly startMs: number;
+  readonly endMs: number;
+  private readonly frames: Record<Side, Float64Array[]> = { left: [], right: [] };
+
+  constructor(
+    private readonly rig: Rig,
+    startMs: number,
+    readonly seconds: number,
+  ) {
+    this.startMs = startMs;
+    this.endMs = startMs + seconds * 1000;
+  }
+
+  /** Whether a frame received at `recvMs` ends the measurement (it is not kept then). */
+  ends(recvMs: number): boolean {
+    return recvMs >= this.endMs;
+  }
+
+  /** Keeps one operator frame's hands (copied: the caller reuses its buffers). */
+  add(left: ArrayLike<number> | null, right: ArrayLike<number> | null): void {
+    if (left) this.frames.left.push(Float64Array.from({ length: XR_HAND_LENGTH }, (_, i) => left[i]!));
+    if (right) this.frames.right.push(Float64Array.from({ length: XR_HAND_LENGTH }, (_, i) => right[i]!));
+  }
+
+  /** Each hand's calibration from the frames kept, or why there is none. */
+  finish(): Record<Side, HandCalibrationOutcome> {
+    const out = {} as Record<Side, HandCalibrationOutcome>;
+    for (const side of SIDES) {
+      const frames = this.frames[side];
+      try {
+        out[side] = { ok: true, calibration: calibrateHand(this.rig.sides[side], frames) };
+      } catch (err) {
+        out[side] = {
+          ok: false,
+          code: 'CALIBRATION_NO_HANDS',
+          message: `control: calibrate_hands: the ${side} hand was not held open in view long enough (${(err as Error).message})`,
+        };
+      }
+    }
+    return out;
+  }
+}
