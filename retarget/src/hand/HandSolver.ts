@@ -27,6 +27,14 @@ export interface HandTargets {
    * pushed apart when closer than their pad or phalanx radii. Default 0 (off).
    */
   separationWeight: number;
+  /**
+   * Soft joint limits (16 each, rad) and their weight (m²/rad²): a joint beyond its soft limit
+   * costs weight × (its distance past it)², so where the targets leave a joint free (a curled
+   * finger's abduction) the solver keeps it off its hard stop. Default: none.
+   */
+  softLower?: Float64Array;
+  softUpper?: Float64Array;
+  softLimitWeight?: number;
 }
 
 export function createHandTargets(): HandTargets {
@@ -277,6 +285,14 @@ export class HandSolver {
     const lambda = this.sc[SC_LAMBDA]!;
     let c = 0;
     for (let i = 0; i < this.n; i++) { const dq = q[i]! - qPrev[i]!; c += lambda * dq * dq; }
+    const ws = t.softLimitWeight ?? 0;
+    if (ws > 0) {
+      const lo = t.softLower!, hi = t.softUpper!;
+      for (let i = 0; i < this.n; i++) {
+        const v = q[i]!, e = v < lo[i]! ? v - lo[i]! : v > hi[i]! ? v - hi[i]! : 0;
+        c += ws * e * e;
+      }
+    }
     this.residualCost(t);
     this.sc[SC_COST] = c + this.sc[SC_COST]!;
   }
@@ -357,6 +373,15 @@ export class HandSolver {
       // Normal equations H = JᵀWJ + λI, g = JᵀWr + λ(q − q_prev), block by block.
       h.fill(0);
       for (let c = 0; c < n; c++) { h[c * n + c] = lambda; g[c] = lambda * (out[c]! - qPrev[c]!); }
+      const wsl = t.softLimitWeight ?? 0;
+      if (wsl > 0) {
+        const lo = t.softLower!, hi = t.softUpper!;
+        for (let c = 0; c < n; c++) {
+          const v = out[c]!;
+          if (v < lo[c]!) { h[c * n + c] = h[c * n + c]! + wsl; g[c] = g[c]! + wsl * (v - lo[c]!); }
+          else if (v > hi[c]!) { h[c * n + c] = h[c * n + c]! + wsl; g[c] = g[c]! + wsl * (v - hi[c]!); }
+        }
+      }
       for (let i = 0; i < 5; i++) {
         const w = t.tipWeights[i]!;
         const ci = cols[i]!;
