@@ -25,4 +25,5 @@ export {
 } from './metrics/FidelityMeter.js';
 export * as statistics from './metrics/statistics.js';
 export { placeHand, type SyntheticHandOptions, syntheticHumanHand } from './metrics/syntheticHand.js';
+export { handCapsuleInterpenetrationM } from './metrics/handCollision.js';
 export { calibrateHand, type HandCalibration } from './hand/calibrateHand.js';

@@ -1,5 +1,5 @@
 import type { KinematicTree } from '../kinematics/KinematicTree.js';
-import { choleskyFactor, choleskySolve, norm3 } from '../math/linalg.js';
+import { norm3 } from '../math/linalg.js';
 import { POSE_STRIDE } from '../math/pose.js';
 
 /**
@@ -157,6 +157,10 @@ export class HandSolver {
   private readonly sc = new Float64Array(5);
   /** Step of each joint held at a limit, rad. */
   private readonly held: Float64Array;
+  /** The step's variable order (the thumb's last, see {@link boundedStep}), each row's envelope, the permuted right-hand side. */
+  private readonly perm: Int32Array;
+  private readonly env: Int32Array;
+  private readonly x: Float64Array;
   private readonly seedQ: Float64Array;
   private readonly bestQ: Float64Array;
   private readonly bestErr = new Float64Array(5);
@@ -207,6 +211,10 @@ export class HandSolver {
     this.free = new Uint8Array(this.n);
     this.act = new Uint8Array(this.n);
     this.held = new Float64Array(this.n);
+    const thumb = new Set(this.cols[0]);
+    this.perm = Int32Array.from([...Array.from({ length: this.n }, (_, c) => c).filter((c) => !thumb.has(c)), ...[...thumb].sort((a, b) => a - b)]);
+    this.env = new Int32Array(this.n);
+    this.x = new Float64Array(this.n);
     this.seedQ = new Float64Array(this.n);
     this.bestQ = new Float64Array(this.n);
   }
@@ -473,30 +481,69 @@ export class HandSolver {
    * tail). False when the damped system is not positive definite.
    */
   private boundedStep(out: Float64Array): boolean {
-    const { n, tree, h, hf, g, d, free, act, held } = this;
+    const { n, tree, h, hf, g, d, free, act, held, perm, env, x } = this;
     const mu = this.sc[SC_MU]!;
+    let heldCount = 0;
     for (let c = 0; c < n; c++) { act[c] = free[c]!; held[c] = 0; }
     for (let pass = 0; pass <= n; pass++) {
-      for (let a = 0; a < n; a++) {
-        for (let b = 0; b < n; b++) hf[a * n + b] = act[a] === 1 && act[b] === 1 ? h[a * n + b]! : 0;
-        hf[a * n + a] = act[a] === 1 ? h[a * n + a]! * (1 + mu) + mu * 1e-4 : 1;
-        if (act[a] !== 1) { d[a] = 0; continue; }
+      // The damped system in the solver's order (the thumb last), lower triangle only, with each
+      // row's envelope: the column of its first nonzero. A finger couples only with the thumb
+      // and, through separation, its neighbours, so the envelopes are short and the factor
+      // (whose nonzeros stay within them) costs a fraction of a dense one.
+      for (let A = 0; A < n; A++) {
+        const a = perm[A]!;
+        if (act[a] !== 1) { hf[A * n + A] = 1; env[A] = A; x[A] = 0; continue; }
+        let e = A;
+        for (let B = 0; B < A; B++) {
+          const b = perm[B]!;
+          const v = act[b] === 1 ? h[a * n + b]! : 0;
+          hf[A * n + B] = v;
+          if (v !== 0 && B < e) e = B;
+        }
+        env[A] = e;
+        hf[A * n + A] = h[a * n + a]! * (1 + mu) + mu * 1e-4;
         let r = -g[a]!;
-        for (let b = 0; b < n; b++) if (act[b] === 2) r -= h[a * n + b]! * held[b]!;
-        d[a] = r;
+        if (heldCount > 0) for (let b = 0; b < n; b++) if (act[b] === 2) r -= h[a * n + b]! * held[b]!;
+        x[A] = r;
       }
-      if (!choleskyFactor(hf, n)) return false;
-      choleskySolve(hf, d, n);
+      // Envelope Cholesky (L·Lᵀ, lower triangle in place).
+      for (let j = 0; j < n; j++) {
+        const ej = env[j]!;
+        let dd = hf[j * n + j]!;
+        for (let k = ej; k < j; k++) dd -= hf[j * n + k]! * hf[j * n + k]!;
+        if (!(dd > 1e-300)) return false;
+        const l = Math.sqrt(dd);
+        hf[j * n + j] = l;
+        const inv = 1 / l;
+        for (let i = j + 1; i < n; i++) {
+          const ei = env[i]!;
+          if (ei > j) continue;
+          let sum = hf[i * n + j]!;
+          for (let k = Math.max(ei, ej); k < j; k++) sum -= hf[i * n + k]! * hf[j * n + k]!;
+          hf[i * n + j] = sum * inv;
+        }
+      }
+      for (let i = 0; i < n; i++) {
+        let sum = x[i]!;
+        for (let k = env[i]!; k < i; k++) sum -= hf[i * n + k]! * x[k]!;
+        x[i] = sum / hf[i * n + i]!;
+      }
+      for (let i = n - 1; i >= 0; i--) {
+        let sum = x[i]!;
+        for (let k = i + 1; k < n; k++) if (env[k]! <= i) sum -= hf[k * n + i]! * x[k]!;
+        x[i] = sum / hf[i * n + i]!;
+      }
+      for (let A = 0; A < n; A++) d[perm[A]!] = x[A]!;
       let hit = false;
       for (let c = 0; c < n; c++) {
         if (act[c] !== 1) continue;
         const v = out[c]! + d[c]!;
-        if (v < tree.lower[c]!) { act[c] = 2; held[c] = tree.lower[c]! - out[c]!; hit = true; }
-        else if (v > tree.upper[c]!) { act[c] = 2; held[c] = tree.upper[c]! - out[c]!; hit = true; }
+        if (v < tree.lower[c]!) { act[c] = 2; held[c] = tree.lower[c]! - out[c]!; hit = true; heldCount++; }
+        else if (v > tree.upper[c]!) { act[c] = 2; held[c] = tree.upper[c]! - out[c]!; hit = true; heldCount++; }
       }
       if (!hit) break;
     }
-    for (let c = 0; c < n; c++) if (act[c] === 2) d[c] = held[c]!;
+    for (let c = 0; c < n; c++) if (act[c] !== 1) d[c] = act[c] === 2 ? held[c]! : 0;
     return true;
   }
 
