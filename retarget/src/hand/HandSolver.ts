@@ -67,7 +67,7 @@ export interface HandSolverGeometry {
   readonly segmentRadii?: Float64Array;
 }
 
-/** A capsule pair farther apart than this at the start of an iteration is skipped in its trial costs, m. */
+/** A capsule pair farther apart than this at a solve's first iteration is left out of that solve (its later iterations and trial costs), m. */
 const NEAR_M = 0.01;
 
 /** Slots of `HandSolver.sc`: regularisation λ, LM damping μ, cost, a separation pair's penetration and weight. */
@@ -145,6 +145,8 @@ export class HandSolver {
    * All pairs are near outside a solve, so the public `cost` counts every pair.
    */
   private readonly near: Uint8Array;
+  /** Whether `near` holds this solve's measurement (else every pair counts as near). */
+  private nearMeasured = false;
   private readonly h: Float64Array;
   private readonly hf: Float64Array;
   private readonly g: Float64Array;
@@ -161,6 +163,9 @@ export class HandSolver {
   private readonly perm: Int32Array;
   private readonly env: Int32Array;
   private readonly x: Float64Array;
+  /** Per tip: the summed weight of its tip and pinch terms, and their summed weighted residual (xyz). */
+  private readonly wSum = new Float64Array(5);
+  private readonly eSum = new Float64Array(15);
   private readonly seedQ: Float64Array;
   private readonly bestQ: Float64Array;
   private readonly bestErr = new Float64Array(5);
@@ -362,6 +367,7 @@ export class HandSolver {
     if (out !== seed) out.set(seed);
     tree.clamp(out);
     this.near.fill(1);
+    this.nearMeasured = false;
     const sc = this.sc;
     sc[SC_LAMBDA] = lambda;
     this.evaluate(out, t, qPrev);
@@ -390,17 +396,40 @@ export class HandSolver {
           else if (v > hi[c]!) { h[c * n + c] = h[c * n + c]! + wsl; g[c] = g[c]! + wsl * (v - hi[c]!); }
         }
       }
+      // Tips and pinches together: a pinch row (tip_f − tip_thumb) adds w·J_fᵀJ_f to the finger's
+      // block and w·J_thumbᵀJ_thumb to the thumb's, so each tip's block is accumulated once with
+      // its summed weight and summed residual; only the thumb–finger cross blocks are per pinch
+      // (written on one side, mirrored once).
+      const { wSum, eSum } = this;
       for (let i = 0; i < 5; i++) {
         const w = t.tipWeights[i]!;
+        wSum[i] = w;
+        for (let r = 0; r < 3; r++) eSum[i * 3 + r] = w * (p[i * 3 + r]! - t.tips[i * 3 + r]!);
+      }
+      for (let j = 0; j < 4; j++) {
+        const w = t.pinchWeights[j]!;
+        if (w === 0) continue;
+        const f = j + 1;
+        wSum[0] = wSum[0]! + w;
+        wSum[f] = wSum[f]! + w;
+        for (let r = 0; r < 3; r++) {
+          const res = w * (p[f * 3 + r]! - p[r]! - t.pinchVectors[j * 3 + r]!);
+          eSum[f * 3 + r] = eSum[f * 3 + r]! + res;
+          eSum[r] = eSum[r]! - res;
+        }
+      }
+      for (let i = 0; i < 5; i++) {
+        const w = wSum[i]!;
         const ci = cols[i]!;
         for (let r = 0; r < 3; r++) {
           const row = (i * 3 + r) * n;
-          const res = w * (p[i * 3 + r]! - t.tips[i * 3 + r]!);
+          const res = eSum[i * 3 + r]!;
           for (let a = 0; a < ci.length; a++) {
             const ca = ci[a]!;
             const ja = jt[row + ca]!;
             g[ca] = g[ca]! + ja * res;
-            for (let b = 0; b < ci.length; b++) { const cb = ci[b]!; h[ca * n + cb] = h[ca * n + cb]! + w * ja * jt[row + cb]!; }
+            const wja = w * ja;
+            for (let b = 0; b < ci.length; b++) { const cb = ci[b]!; h[ca * n + cb] = h[ca * n + cb]! + wja * jt[row + cb]!; }
           }
         }
       }
@@ -410,28 +439,16 @@ export class HandSolver {
         if (w === 0) continue;
         const f = j + 1;
         const cf = cols[f]!;
-        for (let r = 0; r < 3; r++) {
-          const rowF = (f * 3 + r) * n;
-          const row0 = r * n;
-          const res = w * (p[f * 3 + r]! - p[r]! - t.pinchVectors[j * 3 + r]!);
-          // Row of (tip_f − tip_thumb): +J_f on the finger's columns, −J_thumb on the thumb's (disjoint).
-          for (let a = 0; a < cf.length; a++) {
-            const ca = cf[a]!;
-            const ja = jt[rowF + ca]!;
-            g[ca] = g[ca]! + ja * res;
-            for (let b = 0; b < cf.length; b++) { const cb = cf[b]!; h[ca * n + cb] = h[ca * n + cb]! + w * ja * jt[rowF + cb]!; }
-            for (let b = 0; b < c0.length; b++) {
-              const cb = c0[b]!;
-              const v = -w * ja * jt[row0 + cb]!;
-              h[ca * n + cb] = h[ca * n + cb]! + v;
-              h[cb * n + ca] = h[cb * n + ca]! + v;
-            }
-          }
-          for (let a = 0; a < c0.length; a++) {
-            const ca = c0[a]!;
-            const ja = jt[row0 + ca]!;
-            g[ca] = g[ca]! - ja * res;
-            for (let b = 0; b < c0.length; b++) { const cb = c0[b]!; h[ca * n + cb] = h[ca * n + cb]! + w * ja * jt[row0 + cb]!; }
+        // −w·J_fᵀJ_thumb into the finger rows' thumb columns, then its transpose.
+        for (let a = 0; a < cf.length; a++) {
+          const ca = cf[a]!;
+          for (let b = 0; b < c0.length; b++) {
+            const cb = c0[b]!;
+            let v = 0;
+            for (let r = 0; r < 3; r++) v += jt[(f * 3 + r) * n + ca]! * jt[r * n + cb]!;
+            v *= -w;
+            h[ca * n + cb] = h[ca * n + cb]! + v;
+            h[cb * n + ca] = h[cb * n + ca]! + v;
           }
         }
       }
@@ -468,6 +485,7 @@ export class HandSolver {
       // FK is at the accepted q: `cost` ran it last on qTry, which is now `out`.
     }
     this.near.fill(1);
+    this.nearMeasured = false;
     sc[SC_COST] = cost;
     return this.finish(t, status, iterations);
   }
@@ -599,6 +617,9 @@ export class HandSolver {
       for (let sa = 0; sa < 3; sa++) {
         for (let sb = 0; sb < 3; sb++) {
           const A = f * 4 + sa, B = (f + 1) * 4 + sb;
+          // A pair farther than NEAR_M at the solve's first iteration stays out of it: one solve
+          // moves a phalanx far less (a warm solve starts at the previous frame's solution).
+          if (this.nearMeasured && this.near[f * 9 + sa * 3 + sb] === 0) continue;
           this.segmentDistance(A, B);
           const d = this.closest[6]!;
           const res = this.segRadii[f * 3 + sa]! + this.segRadii[(f + 1) * 3 + sb]! - d;
@@ -610,6 +631,7 @@ export class HandSolver {
         }
       }
     }
+    this.nearMeasured = true;
   }
 
   /**
