@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createRig, type HandFrame, HAND_ACTIVE_SUFFIXES, HumanHandMapper, Retargeter, type Side, STATE_JOINT_NAMES, softAbduction, syntheticHumanHand } from '@dexbridge/retarget';
+import {
+  createHandTargets, createRig, type HandFrame, HAND_ACTIVE_SUFFIXES, HandSolver, HumanHandMapper, pose, Retargeter, type Side, STATE_JOINT_NAMES, softAbduction, syntheticHumanHand,
+} from '@dexbridge/retarget';
 
 const rig = createRig();
 const PERIOD_MS = 1000 / 90;
@@ -30,6 +32,36 @@ describe('softAbduction (the splay map)', () => {
     }
     // A 1 mrad step changes the slope by at most a few per cent: no kink at the knee.
     expect(worstSlopeJump).toBeLessThan(0.02);
+  });
+});
+
+describe('soft joint limits in the hand solve', () => {
+  it('keep a joint the targets pull past its soft limit near that limit, where without them it goes to its stop', () => {
+    const m = rig.sides.right;
+    const tree = m.handTree;
+    const v = HAND_ACTIVE_SUFFIXES.indexOf('index_mcp_abd');
+    // Fingertips of a pose with the index abducted to its upper stop: the target asks for the stop.
+    const q = new Float64Array(16);
+    q[v] = tree.upper[v]!;
+    const poses = tree.fk(q);
+    const t = createHandTargets();
+    for (let i = 0; i < 15; i++) t.tips[i] = poses[m.tipLinks[Math.floor(i / 3)]! * pose.POSE_STRIDE + 9 + (i % 3)]!;
+    t.pinchWeights.fill(0);
+    const solver = new HandSolver(tree, m.tipLinks);
+    const solveWith = (weight: number): number => {
+      t.softLower = Float64Array.from(tree.lower);
+      t.softUpper = Float64Array.from(tree.upper);
+      t.softUpper[v] = tree.upper[v]! - 0.05;
+      t.softLimitWeight = weight;
+      const out = new Float64Array(16);
+      solver.solve(t, out, out, out, { maxIterations: 100, regularization: 0, relativeTolerance: 1e-12 });
+      return out[v]!;
+    };
+    expect(solveWith(0)).toBeGreaterThan(tree.upper[v]! - 0.001);
+    // Weight 1 m²/rad² against a 48 mm proximal phalanx: the joint settles within 0.01 rad past the soft limit.
+    const held = solveWith(1);
+    expect(held).toBeLessThan(tree.upper[v]! - 0.04);
+    expect(held).toBeGreaterThan(tree.upper[v]! - 0.05);
   });
 });
 
