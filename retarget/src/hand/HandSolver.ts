@@ -166,6 +166,7 @@ export class HandSolver {
   /** Per tip: the summed weight of its tip and pinch terms, and their summed weighted residual (xyz). */
   private readonly wSum = new Float64Array(5);
   private readonly eSum = new Float64Array(15);
+  private readonly eMid = new Float64Array(3);
   private readonly seedQ: Float64Array;
   private readonly bestQ: Float64Array;
   private readonly bestErr = new Float64Array(5);
@@ -419,19 +420,7 @@ export class HandSolver {
         }
       }
       for (let i = 0; i < 5; i++) {
-        const w = wSum[i]!;
-        const ci = cols[i]!;
-        for (let r = 0; r < 3; r++) {
-          const row = (i * 3 + r) * n;
-          const res = eSum[i * 3 + r]!;
-          for (let a = 0; a < ci.length; a++) {
-            const ca = ci[a]!;
-            const ja = jt[row + ca]!;
-            g[ca] = g[ca]! + ja * res;
-            const wja = w * ja;
-            for (let b = 0; b < ci.length; b++) { const cb = ci[b]!; h[ca * n + cb] = h[ca * n + cb]! + wja * jt[row + cb]!; }
-          }
-        }
+        this.addPoint(i, wSum[i]!, eSum, i * 3);
       }
       const c0 = cols[0]!;
       for (let j = 0; j < 4; j++) {
@@ -565,24 +554,39 @@ export class HandSolver {
     return true;
   }
 
+  /**
+   * Adds one point's term to the normal equations: w·JᵀJ over its columns (each entry summed over
+   * the three rows, then written once and mirrored) and Jᵀe, with e its weighted residual at
+   * `e[o..o+2]`.
+   */
+  private addPoint(pt: number, w: number, e: Float64Array, o: number): void {
+    const { n, jt, h, g } = this;
+    const ci = this.cols[pt]!;
+    const r0 = pt * 3 * n, r1 = r0 + n, r2 = r1 + n;
+    const e0 = e[o]!, e1 = e[o + 1]!, e2 = e[o + 2]!;
+    for (let a = 0; a < ci.length; a++) {
+      const ca = ci[a]!;
+      const x0 = jt[r0 + ca]!, x1 = jt[r1 + ca]!, x2 = jt[r2 + ca]!;
+      g[ca] = g[ca]! + x0 * e0 + x1 * e1 + x2 * e2;
+      h[ca * n + ca] = h[ca * n + ca]! + w * (x0 * x0 + x1 * x1 + x2 * x2);
+      for (let b = a + 1; b < ci.length; b++) {
+        const cb = ci[b]!;
+        const v = w * (x0 * jt[r0 + cb]! + x1 * jt[r1 + cb]! + x2 * jt[r2 + cb]!);
+        h[ca * n + cb] = h[ca * n + cb]! + v;
+        h[cb * n + ca] = h[cb * n + ca]! + v;
+      }
+    }
+  }
+
   /** Adds the intermediate and separation terms to the normal equations (h, g). */
   private addMidAndSeparation(t: HandTargets): void {
-    const { n, jt, p, h, g, cols, grad } = this;
+    const { n, jt, p, h, g, cols, grad, eMid } = this;
     for (let i = 0; i < 5; i++) {
       const w = t.midWeights[i]!;
       if (w === 0) continue;
       const pt = 5 + i;
-      const ci = cols[pt]!;
-      for (let r = 0; r < 3; r++) {
-        const row = (pt * 3 + r) * n;
-        const res = w * (p[pt * 3 + r]! - t.mids[i * 3 + r]!);
-        for (let a = 0; a < ci.length; a++) {
-          const ca = ci[a]!;
-          const ja = jt[row + ca]!;
-          g[ca] = g[ca]! + ja * res;
-          for (let b = 0; b < ci.length; b++) { const cb = ci[b]!; h[ca * n + cb] = h[ca * n + cb]! + w * ja * jt[row + cb]!; }
-        }
-      }
+      for (let r = 0; r < 3; r++) eMid[r] = w * (p[pt * 3 + r]! - t.mids[i * 3 + r]!);
+      this.addPoint(pt, w, eMid, 0);
     }
     const ws = t.separationWeight;
     if (!(ws > 0)) return;
