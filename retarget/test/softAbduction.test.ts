@@ -76,6 +76,23 @@ describe('soft abduction in the mapping and the solve', () => {
       }
     });
 
+    it(`${side}: every long finger's abduction turns the finger about the hand's y axis (the palm normal the splay is measured about)`, () => {
+      const m = rig.sides[side];
+      const tree = m.handTree;
+      for (const [i, f] of LONG.entries()) {
+        const v = HAND_ACTIVE_SUFFIXES.indexOf(`${f}_mcp_abd`);
+        const flex = HAND_ACTIVE_SUFFIXES.indexOf(`${f}_mcp_flex`);
+        const tipY = (abd: number): number => {
+          const q = new Float64Array(16);
+          q[v] = abd;
+          q[flex] = 0.8; // a bent finger: its tip leaves the palm plane, so a tilted axis would show
+          return tree.fk(q)[m.tipLinks[i + 1]! * pose.POSE_STRIDE + 10]!;
+        };
+        expect(Math.abs(tipY(tree.lower[v]!) - tipY(0))).toBeLessThan(1e-9);
+        expect(Math.abs(tipY(tree.upper[v]!) - tipY(0))).toBeLessThan(1e-9);
+      }
+    });
+
     it(`${side}: a human little finger splayed 20° past the robot's range leaves the robot's abduction off its stop, at the soft limit`, () => {
       const joints = splayedLittle(side, 20);
       const rt = new Retargeter(rig);
