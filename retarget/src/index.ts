@@ -13,7 +13,7 @@ export { KinematicsError, KinematicTree, type KinematicTreeOptions } from './kin
 export { ArmIk, COLD_MAX_ITERATIONS, COLD_MAX_RESTARTS, type IkResult, type IkSolveOptions, type IkStatus } from './arm/ArmIk.js';
 export { ArmMapping, type ArmMappingMode, type ArmMappingOptions, CANONICAL_OPERATOR_HAND, offsetFor, XR_TO_RIG } from './arm/ArmMapping.js';
 export { createHandTargets, type HandSolveOptions, type HandSolveResult, type HandSolverGeometry, type HandSolveStatus, HandSolver, type HandTargets } from './hand/HandSolver.js';
-export { alignmentOf, type HandCheck, HumanHandMapper, type HumanHandMapperOptions, humanReferenceLengthM } from './hand/HumanHandMapper.js';
+export { alignmentOf, type HandCheck, HumanHandMapper, type HumanHandMapperOptions, humanReferenceLengthM, softAbduction } from './hand/HumanHandMapper.js';
 export {
   ACTIVE_DIM, ARM_CONVERGED_POSITION_M, ARM_CONVERGED_ROTATION_RAD, ARM_STEP_FACTOR, type ArmCommandStatus, armHome, FR3_HOME_RIGHT, type HandSolveObserver, type RetargeterOptions, type RetargeterSideOptions, type RetargetOutput, Retargeter, type SideHold, type SideStatus, STATE_DIM,
 } from './pipeline/Retargeter.js';
@@ -25,4 +25,5 @@ export {
 } from './metrics/FidelityMeter.js';
 export * as statistics from './metrics/statistics.js';
 export { placeHand, type SyntheticHandOptions, syntheticHumanHand } from './metrics/syntheticHand.js';
+export { handCapsuleInterpenetrationM } from './metrics/handCollision.js';
 export { calibrateHand, type HandCalibration } from './hand/calibrateHand.js';

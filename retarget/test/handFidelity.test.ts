@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  alignmentOf, calibrateHand, createRig, FidelityMeter, type HandFrame, HAND_ACTIVE_SUFFIXES, HandSolver, HumanHandMapper, pose, Retargeter, type Side, STATE_JOINT_NAMES, syntheticHumanHand,
+  alignmentOf, calibrateHand, createRig, FidelityMeter, type HandFrame, HAND_ACTIVE_SUFFIXES, HandSolver, handCapsuleInterpenetrationM, HumanHandMapper, pose, Retargeter, type Side, STATE_JOINT_NAMES,
+  syntheticHumanHand,
 } from '@dexbridge/retarget';
 import { mulberry32 } from '../../test/support/random.js';
 
@@ -17,6 +18,19 @@ function randomHandQ(side: Side, next: () => number, span: number): Float64Array
     const mid = (lo + t.upper[i]!) / 2;
     return mid + (t.upper[i]! - lo) * span * (next() - 0.5);
   });
+}
+
+/**
+ * Like {@link randomHandQ}, but only poses whose neighbouring phalanx capsules do not
+ * interpenetrate: the retargeting keeps those capsules apart (`handCapsuleSeparation`), so a
+ * pose the robot itself cannot take without interpenetrating is no ground truth to demand back.
+ * About a fifth of the poses at 70 % of each range interpenetrate.
+ */
+function randomFreeHandQ(side: Side, next: () => number, span: number): Float64Array {
+  for (;;) {
+    const q = randomHandQ(side, next, span);
+    if (handCapsuleInterpenetrationM(rig.sides[side], q) <= 0) return q;
+  }
 }
 
 /** Holds one hand still for `count` frames through a fresh Retargeter; returns it. */
@@ -42,12 +56,12 @@ function commandedHandQ(rt: Retargeter, side: Side): Float64Array {
 
 describe('hand retargeting against ground truth from the robot', () => {
   for (const side of ['left', 'right'] as const) {
-    it(`${side}: hands made from random robot poses (human knuckle layout, 0.86 size) come back within 3 mm at every fingertip in at least 90 % of poses`, () => {
+    it(`${side}: hands made from random robot poses (human knuckle layout, 0.86 size; poses that do not interpenetrate) come back within 3 mm at every fingertip in at least 90 % of poses`, () => {
       const next = mulberry32(side === 'left' ? 11 : 12);
       let good = 0;
       const poses = 40;
       for (let k = 0; k < poses; k++) {
-        const q = randomHandQ(side, next, 0.7);
+        const q = randomFreeHandQ(side, next, 0.7);
         const truth = tipsAt(side, q);
         const rt = hold(side, syntheticHumanHand(rig, side, q, { scale: 0.86 }));
         const got = tipsAt(side, commandedHandQ(rt, side));
@@ -63,7 +77,7 @@ describe('hand retargeting against ground truth from the robot', () => {
       const pip = HAND_ACTIVE_SUFFIXES.flatMap((s, i) => (s.endsWith('_pip') ? [i] : []));
       let worst = 0;
       for (let k = 0; k < 25; k++) {
-        const q = randomHandQ(side, next, 0.7);
+        const q = randomFreeHandQ(side, next, 0.7);
         const got = commandedHandQ(hold(side, syntheticHumanHand(rig, side, q, { scale: 0.86 })), side);
         for (const i of pip) worst = Math.max(worst, Math.abs(got[i]! - q[i]!));
       }
@@ -300,7 +314,65 @@ describe('capsule separation (handCapsuleSeparation)', () => {
     expect(overlapShare({ handCapsuleSeparation: true })).toBe(0);
   });
 
-  it('without it the same crossed fingers do interpenetrate (tips and PIPs alone do not cover the phalanges)', () => {
-    expect(overlapShare({})).toBe(1);
+  it('is on by default', () => {
+    expect(overlapShare({})).toBe(0);
   });
+
+  it('without it the same crossed fingers do interpenetrate (tips and PIPs alone do not cover the phalanges)', () => {
+    expect(overlapShare({ handCapsuleSeparation: false })).toBe(1);
+  });
+});
+
+describe('handCapsuleInterpenetrationM (the ground-truth filter)', () => {
+  /** The same capsules by brute force: 60 points along each segment axis, closest pair. */
+  function bruteForce(side: Side, q: Float64Array): number {
+    const m = rig.sides[side];
+    const poses = m.handTree.fk(q);
+    const at = (link: number, c: number): number => poses[link * pose.POSE_STRIDE + 9 + c]!;
+    let worst = Number.NEGATIVE_INFINITY;
+    for (let f = 0; f < 3; f++) {
+      for (let a = 0; a < 3; a++) {
+        for (let b = 0; b < 3; b++) {
+          const la0 = m.segmentLinks[f * 4 + a]!, la1 = m.segmentLinks[f * 4 + a + 1]!;
+          const lb0 = m.segmentLinks[(f + 1) * 4 + b]!, lb1 = m.segmentLinks[(f + 1) * 4 + b + 1]!;
+          let d = Number.POSITIVE_INFINITY;
+          for (let i = 0; i <= 60; i++) {
+            for (let j = 0; j <= 60; j++) {
+              const s = i / 60, t = j / 60;
+              const dx = at(la0, 0) + s * (at(la1, 0) - at(la0, 0)) - at(lb0, 0) - t * (at(lb1, 0) - at(lb0, 0));
+              const dy = at(la0, 1) + s * (at(la1, 1) - at(la0, 1)) - at(lb0, 1) - t * (at(lb1, 1) - at(lb0, 1));
+              const dz = at(la0, 2) + s * (at(la1, 2) - at(la0, 2)) - at(lb0, 2) - t * (at(lb1, 2) - at(lb0, 2));
+              d = Math.min(d, Math.hypot(dx, dy, dz));
+            }
+          }
+          worst = Math.max(worst, m.segmentRadii[f * 3 + a]! + m.segmentRadii[(f + 1) * 3 + b]! - d);
+        }
+      }
+    }
+    return worst;
+  }
+
+  for (const side of ['left', 'right'] as const) {
+    it(`${side}: agrees with a brute-force closest-point search on random poses (within 0.5 mm), and finds both kinds`, () => {
+      const next = mulberry32(side === 'left' ? 21 : 22);
+      let colliding = 0;
+      for (let k = 0; k < 60; k++) {
+        const q = randomHandQ(side, next, 0.7);
+        const depth = handCapsuleInterpenetrationM(rig.sides[side], q);
+        expect(Math.abs(depth - bruteForce(side, q))).toBeLessThan(0.0005);
+        if (depth > 0) colliding++;
+      }
+      expect(colliding).toBeGreaterThan(0);
+      expect(colliding).toBeLessThan(60);
+    });
+
+    it(`${side}: the open hand has clearance; index and middle swung into each other interpenetrate`, () => {
+      expect(handCapsuleInterpenetrationM(rig.sides[side], new Float64Array(16))).toBeLessThan(0);
+      const q = new Float64Array(16);
+      const sign = side === 'right' ? 1 : -1; // the left hand is the mirror image
+      q[HAND_ACTIVE_SUFFIXES.indexOf('index_mcp_abd')] = -0.35 * sign;
+      q[HAND_ACTIVE_SUFFIXES.indexOf('middle_mcp_abd')] = 0.3 * sign;
+      expect(handCapsuleInterpenetrationM(rig.sides[side], q)).toBeGreaterThan(0.003);
+    });
+  }
 });

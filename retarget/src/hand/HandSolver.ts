@@ -1,5 +1,5 @@
 import type { KinematicTree } from '../kinematics/KinematicTree.js';
-import { choleskyFactor, choleskySolve, norm3 } from '../math/linalg.js';
+import { norm3 } from '../math/linalg.js';
 import { POSE_STRIDE } from '../math/pose.js';
 
 /**
@@ -27,6 +27,14 @@ export interface HandTargets {
    * pushed apart when closer than their pad or phalanx radii. Default 0 (off).
    */
   separationWeight: number;
+  /**
+   * Soft joint limits (16 each, rad) and their weight (m²/rad²): a joint beyond its soft limit
+   * costs weight × (its distance past it)², so where the targets leave a joint free (a curled
+   * finger's abduction) the solver keeps it off its hard stop. Default: none.
+   */
+  softLower?: Float64Array;
+  softUpper?: Float64Array;
+  softLimitWeight?: number;
 }
 
 export function createHandTargets(): HandTargets {
@@ -59,7 +67,7 @@ export interface HandSolverGeometry {
   readonly segmentRadii?: Float64Array;
 }
 
-/** A capsule pair farther apart than this at the start of an iteration is skipped in its trial costs, m. */
+/** A capsule pair farther apart than this at a solve's first iteration is left out of that solve (its later iterations and trial costs), m. */
 const NEAR_M = 0.01;
 
 /** Slots of `HandSolver.sc`: regularisation λ, LM damping μ, cost, a separation pair's penetration and weight. */
@@ -137,6 +145,8 @@ export class HandSolver {
    * All pairs are near outside a solve, so the public `cost` counts every pair.
    */
   private readonly near: Uint8Array;
+  /** Whether `near` holds this solve's measurement (else every pair counts as near). */
+  private nearMeasured = false;
   private readonly h: Float64Array;
   private readonly hf: Float64Array;
   private readonly g: Float64Array;
@@ -149,6 +159,14 @@ export class HandSolver {
   private readonly sc = new Float64Array(5);
   /** Step of each joint held at a limit, rad. */
   private readonly held: Float64Array;
+  /** The step's variable order (the thumb's last, see {@link boundedStep}), each row's envelope, the permuted right-hand side. */
+  private readonly perm: Int32Array;
+  private readonly env: Int32Array;
+  private readonly x: Float64Array;
+  /** Per tip: the summed weight of its tip and pinch terms, and their summed weighted residual (xyz). */
+  private readonly wSum = new Float64Array(5);
+  private readonly eSum = new Float64Array(15);
+  private readonly eMid = new Float64Array(3);
   private readonly seedQ: Float64Array;
   private readonly bestQ: Float64Array;
   private readonly bestErr = new Float64Array(5);
@@ -199,6 +217,10 @@ export class HandSolver {
     this.free = new Uint8Array(this.n);
     this.act = new Uint8Array(this.n);
     this.held = new Float64Array(this.n);
+    const thumb = new Set(this.cols[0]);
+    this.perm = Int32Array.from([...Array.from({ length: this.n }, (_, c) => c).filter((c) => !thumb.has(c)), ...[...thumb].sort((a, b) => a - b)]);
+    this.env = new Int32Array(this.n);
+    this.x = new Float64Array(this.n);
     this.seedQ = new Float64Array(this.n);
     this.bestQ = new Float64Array(this.n);
   }
@@ -277,6 +299,14 @@ export class HandSolver {
     const lambda = this.sc[SC_LAMBDA]!;
     let c = 0;
     for (let i = 0; i < this.n; i++) { const dq = q[i]! - qPrev[i]!; c += lambda * dq * dq; }
+    const ws = t.softLimitWeight ?? 0;
+    if (ws > 0) {
+      const lo = t.softLower!, hi = t.softUpper!;
+      for (let i = 0; i < this.n; i++) {
+        const v = q[i]!, e = v < lo[i]! ? v - lo[i]! : v > hi[i]! ? v - hi[i]! : 0;
+        c += ws * e * e;
+      }
+    }
     this.residualCost(t);
     this.sc[SC_COST] = c + this.sc[SC_COST]!;
   }
@@ -338,6 +368,7 @@ export class HandSolver {
     if (out !== seed) out.set(seed);
     tree.clamp(out);
     this.near.fill(1);
+    this.nearMeasured = false;
     const sc = this.sc;
     sc[SC_LAMBDA] = lambda;
     this.evaluate(out, t, qPrev);
@@ -357,19 +388,39 @@ export class HandSolver {
       // Normal equations H = JᵀWJ + λI, g = JᵀWr + λ(q − q_prev), block by block.
       h.fill(0);
       for (let c = 0; c < n; c++) { h[c * n + c] = lambda; g[c] = lambda * (out[c]! - qPrev[c]!); }
+      const wsl = t.softLimitWeight ?? 0;
+      if (wsl > 0) {
+        const lo = t.softLower!, hi = t.softUpper!;
+        for (let c = 0; c < n; c++) {
+          const v = out[c]!;
+          if (v < lo[c]!) { h[c * n + c] = h[c * n + c]! + wsl; g[c] = g[c]! + wsl * (v - lo[c]!); }
+          else if (v > hi[c]!) { h[c * n + c] = h[c * n + c]! + wsl; g[c] = g[c]! + wsl * (v - hi[c]!); }
+        }
+      }
+      // Tips and pinches together: a pinch row (tip_f − tip_thumb) adds w·J_fᵀJ_f to the finger's
+      // block and w·J_thumbᵀJ_thumb to the thumb's, so each tip's block is accumulated once with
+      // its summed weight and summed residual; only the thumb–finger cross blocks are per pinch
+      // (written on one side, mirrored once).
+      const { wSum, eSum } = this;
       for (let i = 0; i < 5; i++) {
         const w = t.tipWeights[i]!;
-        const ci = cols[i]!;
+        wSum[i] = w;
+        for (let r = 0; r < 3; r++) eSum[i * 3 + r] = w * (p[i * 3 + r]! - t.tips[i * 3 + r]!);
+      }
+      for (let j = 0; j < 4; j++) {
+        const w = t.pinchWeights[j]!;
+        if (w === 0) continue;
+        const f = j + 1;
+        wSum[0] = wSum[0]! + w;
+        wSum[f] = wSum[f]! + w;
         for (let r = 0; r < 3; r++) {
-          const row = (i * 3 + r) * n;
-          const res = w * (p[i * 3 + r]! - t.tips[i * 3 + r]!);
-          for (let a = 0; a < ci.length; a++) {
-            const ca = ci[a]!;
-            const ja = jt[row + ca]!;
-            g[ca] = g[ca]! + ja * res;
-            for (let b = 0; b < ci.length; b++) { const cb = ci[b]!; h[ca * n + cb] = h[ca * n + cb]! + w * ja * jt[row + cb]!; }
-          }
+          const res = w * (p[f * 3 + r]! - p[r]! - t.pinchVectors[j * 3 + r]!);
+          eSum[f * 3 + r] = eSum[f * 3 + r]! + res;
+          eSum[r] = eSum[r]! - res;
         }
+      }
+      for (let i = 0; i < 5; i++) {
+        this.addPoint(i, wSum[i]!, eSum, i * 3);
       }
       const c0 = cols[0]!;
       for (let j = 0; j < 4; j++) {
@@ -377,28 +428,16 @@ export class HandSolver {
         if (w === 0) continue;
         const f = j + 1;
         const cf = cols[f]!;
-        for (let r = 0; r < 3; r++) {
-          const rowF = (f * 3 + r) * n;
-          const row0 = r * n;
-          const res = w * (p[f * 3 + r]! - p[r]! - t.pinchVectors[j * 3 + r]!);
-          // Row of (tip_f − tip_thumb): +J_f on the finger's columns, −J_thumb on the thumb's (disjoint).
-          for (let a = 0; a < cf.length; a++) {
-            const ca = cf[a]!;
-            const ja = jt[rowF + ca]!;
-            g[ca] = g[ca]! + ja * res;
-            for (let b = 0; b < cf.length; b++) { const cb = cf[b]!; h[ca * n + cb] = h[ca * n + cb]! + w * ja * jt[rowF + cb]!; }
-            for (let b = 0; b < c0.length; b++) {
-              const cb = c0[b]!;
-              const v = -w * ja * jt[row0 + cb]!;
-              h[ca * n + cb] = h[ca * n + cb]! + v;
-              h[cb * n + ca] = h[cb * n + ca]! + v;
-            }
-          }
-          for (let a = 0; a < c0.length; a++) {
-            const ca = c0[a]!;
-            const ja = jt[row0 + ca]!;
-            g[ca] = g[ca]! - ja * res;
-            for (let b = 0; b < c0.length; b++) { const cb = c0[b]!; h[ca * n + cb] = h[ca * n + cb]! + w * ja * jt[row0 + cb]!; }
+        // −w·J_fᵀJ_thumb into the finger rows' thumb columns, then its transpose.
+        for (let a = 0; a < cf.length; a++) {
+          const ca = cf[a]!;
+          for (let b = 0; b < c0.length; b++) {
+            const cb = c0[b]!;
+            let v = 0;
+            for (let r = 0; r < 3; r++) v += jt[(f * 3 + r) * n + ca]! * jt[r * n + cb]!;
+            v *= -w;
+            h[ca * n + cb] = h[ca * n + cb]! + v;
+            h[cb * n + ca] = h[cb * n + ca]! + v;
           }
         }
       }
@@ -435,6 +474,7 @@ export class HandSolver {
       // FK is at the accepted q: `cost` ran it last on qTry, which is now `out`.
     }
     this.near.fill(1);
+    this.nearMeasured = false;
     sc[SC_COST] = cost;
     return this.finish(t, status, iterations);
   }
@@ -448,51 +488,105 @@ export class HandSolver {
    * tail). False when the damped system is not positive definite.
    */
   private boundedStep(out: Float64Array): boolean {
-    const { n, tree, h, hf, g, d, free, act, held } = this;
+    const { n, tree, h, hf, g, d, free, act, held, perm, env, x } = this;
     const mu = this.sc[SC_MU]!;
+    let heldCount = 0;
     for (let c = 0; c < n; c++) { act[c] = free[c]!; held[c] = 0; }
     for (let pass = 0; pass <= n; pass++) {
-      for (let a = 0; a < n; a++) {
-        for (let b = 0; b < n; b++) hf[a * n + b] = act[a] === 1 && act[b] === 1 ? h[a * n + b]! : 0;
-        hf[a * n + a] = act[a] === 1 ? h[a * n + a]! * (1 + mu) + mu * 1e-4 : 1;
-        if (act[a] !== 1) { d[a] = 0; continue; }
+      // The damped system in the solver's order (the thumb last), lower triangle only, with each
+      // row's envelope: the column of its first nonzero. A finger couples only with the thumb
+      // and, through separation, its neighbours, so the envelopes are short and the factor
+      // (whose nonzeros stay within them) costs a fraction of a dense one.
+      for (let A = 0; A < n; A++) {
+        const a = perm[A]!;
+        if (act[a] !== 1) { hf[A * n + A] = 1; env[A] = A; x[A] = 0; continue; }
+        let e = A;
+        for (let B = 0; B < A; B++) {
+          const b = perm[B]!;
+          const v = act[b] === 1 ? h[a * n + b]! : 0;
+          hf[A * n + B] = v;
+          if (v !== 0 && B < e) e = B;
+        }
+        env[A] = e;
+        hf[A * n + A] = h[a * n + a]! * (1 + mu) + mu * 1e-4;
         let r = -g[a]!;
-        for (let b = 0; b < n; b++) if (act[b] === 2) r -= h[a * n + b]! * held[b]!;
-        d[a] = r;
+        if (heldCount > 0) for (let b = 0; b < n; b++) if (act[b] === 2) r -= h[a * n + b]! * held[b]!;
+        x[A] = r;
       }
-      if (!choleskyFactor(hf, n)) return false;
-      choleskySolve(hf, d, n);
+      // Envelope Cholesky (L·Lᵀ, lower triangle in place).
+      for (let j = 0; j < n; j++) {
+        const ej = env[j]!;
+        let dd = hf[j * n + j]!;
+        for (let k = ej; k < j; k++) dd -= hf[j * n + k]! * hf[j * n + k]!;
+        if (!(dd > 1e-300)) return false;
+        const l = Math.sqrt(dd);
+        hf[j * n + j] = l;
+        const inv = 1 / l;
+        for (let i = j + 1; i < n; i++) {
+          const ei = env[i]!;
+          if (ei > j) continue;
+          let sum = hf[i * n + j]!;
+          for (let k = Math.max(ei, ej); k < j; k++) sum -= hf[i * n + k]! * hf[j * n + k]!;
+          hf[i * n + j] = sum * inv;
+        }
+      }
+      for (let i = 0; i < n; i++) {
+        let sum = x[i]!;
+        for (let k = env[i]!; k < i; k++) sum -= hf[i * n + k]! * x[k]!;
+        x[i] = sum / hf[i * n + i]!;
+      }
+      for (let i = n - 1; i >= 0; i--) {
+        let sum = x[i]!;
+        for (let k = i + 1; k < n; k++) if (env[k]! <= i) sum -= hf[k * n + i]! * x[k]!;
+        x[i] = sum / hf[i * n + i]!;
+      }
+      for (let A = 0; A < n; A++) d[perm[A]!] = x[A]!;
       let hit = false;
       for (let c = 0; c < n; c++) {
         if (act[c] !== 1) continue;
         const v = out[c]! + d[c]!;
-        if (v < tree.lower[c]!) { act[c] = 2; held[c] = tree.lower[c]! - out[c]!; hit = true; }
-        else if (v > tree.upper[c]!) { act[c] = 2; held[c] = tree.upper[c]! - out[c]!; hit = true; }
+        if (v < tree.lower[c]!) { act[c] = 2; held[c] = tree.lower[c]! - out[c]!; hit = true; heldCount++; }
+        else if (v > tree.upper[c]!) { act[c] = 2; held[c] = tree.upper[c]! - out[c]!; hit = true; heldCount++; }
       }
       if (!hit) break;
     }
-    for (let c = 0; c < n; c++) if (act[c] === 2) d[c] = held[c]!;
+    for (let c = 0; c < n; c++) if (act[c] !== 1) d[c] = act[c] === 2 ? held[c]! : 0;
     return true;
+  }
+
+  /**
+   * Adds one point's term to the normal equations: w·JᵀJ over its columns (each entry summed over
+   * the three rows, then written once and mirrored) and Jᵀe, with e its weighted residual at
+   * `e[o..o+2]`.
+   */
+  private addPoint(pt: number, w: number, e: Float64Array, o: number): void {
+    const { n, jt, h, g } = this;
+    const ci = this.cols[pt]!;
+    const r0 = pt * 3 * n, r1 = r0 + n, r2 = r1 + n;
+    const e0 = e[o]!, e1 = e[o + 1]!, e2 = e[o + 2]!;
+    for (let a = 0; a < ci.length; a++) {
+      const ca = ci[a]!;
+      const x0 = jt[r0 + ca]!, x1 = jt[r1 + ca]!, x2 = jt[r2 + ca]!;
+      g[ca] = g[ca]! + x0 * e0 + x1 * e1 + x2 * e2;
+      h[ca * n + ca] = h[ca * n + ca]! + w * (x0 * x0 + x1 * x1 + x2 * x2);
+      for (let b = a + 1; b < ci.length; b++) {
+        const cb = ci[b]!;
+        const v = w * (x0 * jt[r0 + cb]! + x1 * jt[r1 + cb]! + x2 * jt[r2 + cb]!);
+        h[ca * n + cb] = h[ca * n + cb]! + v;
+        h[cb * n + ca] = h[cb * n + ca]! + v;
+      }
+    }
   }
 
   /** Adds the intermediate and separation terms to the normal equations (h, g). */
   private addMidAndSeparation(t: HandTargets): void {
-    const { n, jt, p, h, g, cols, grad } = this;
+    const { n, jt, p, h, g, cols, grad, eMid } = this;
     for (let i = 0; i < 5; i++) {
       const w = t.midWeights[i]!;
       if (w === 0) continue;
       const pt = 5 + i;
-      const ci = cols[pt]!;
-      for (let r = 0; r < 3; r++) {
-        const row = (pt * 3 + r) * n;
-        const res = w * (p[pt * 3 + r]! - t.mids[i * 3 + r]!);
-        for (let a = 0; a < ci.length; a++) {
-          const ca = ci[a]!;
-          const ja = jt[row + ca]!;
-          g[ca] = g[ca]! + ja * res;
-          for (let b = 0; b < ci.length; b++) { const cb = ci[b]!; h[ca * n + cb] = h[ca * n + cb]! + w * ja * jt[row + cb]!; }
-        }
-      }
+      for (let r = 0; r < 3; r++) eMid[r] = w * (p[pt * 3 + r]! - t.mids[i * 3 + r]!);
+      this.addPoint(pt, w, eMid, 0);
     }
     const ws = t.separationWeight;
     if (!(ws > 0)) return;
@@ -527,6 +621,9 @@ export class HandSolver {
       for (let sa = 0; sa < 3; sa++) {
         for (let sb = 0; sb < 3; sb++) {
           const A = f * 4 + sa, B = (f + 1) * 4 + sb;
+          // A pair farther than NEAR_M at the solve's first iteration stays out of it: one solve
+          // moves a phalanx far less (a warm solve starts at the previous frame's solution).
+          if (this.nearMeasured && this.near[f * 9 + sa * 3 + sb] === 0) continue;
           this.segmentDistance(A, B);
           const d = this.closest[6]!;
           const res = this.segRadii[f * 3 + sa]! + this.segRadii[(f + 1) * 3 + sb]! - d;
@@ -538,6 +635,7 @@ export class HandSolver {
         }
       }
     }
+    this.nearMeasured = true;
   }
 
   /**

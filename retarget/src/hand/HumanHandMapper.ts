@@ -1,7 +1,8 @@
 import { XR, XR_BONES, XR_JOINT_COUNT, XR_JOINT_STRIDE, XR_TIPS } from '../handFrame.js';
 import { norm3 } from '../math/linalg.js';
+import { POSE_STRIDE } from '../math/pose.js';
 import type { RigSideModel } from '../rig.js';
-import type { Side } from '../robotNames.js';
+import { HAND_ACTIVE_SUFFIXES, type Side } from '../robotNames.js';
 import type { HandTargets } from './HandSolver.js';
 
 /** Why a tracked hand was not used. */
@@ -40,6 +41,36 @@ export interface HumanHandMapperOptions {
   readonly pinchHysteresisM?: number;
   /** Factor on the thumb's and the finger's tip weights while they pinch. Default 0.1. */
   readonly pinchTipWeightFactor?: number;
+  /**
+   * Soft abduction: the fraction of each long finger's abduction half-range, from the middle of
+   * the range, that a human splay maps onto unchanged; beyond it the splay is compressed
+   * smoothly (tanh) toward the range's end less {@link abductionMarginRad}, never reaching it.
+   * 1 turns the mapping off. Default 0.7.
+   */
+  readonly abductionKnee?: number;
+  /** How far inside each abduction limit the soft abduction's asymptote lies, rad. Default 0.03. */
+  readonly abductionMarginRad?: number;
+  /**
+   * Weight of the soft abduction limits in the hand solve (m²/rad²): an abduction joint past its
+   * limit less {@link abductionMarginRad} costs this × (the excess)², so where the targets leave
+   * it free (a curled finger) it stays off its stop. Default 0.01. 0 turns it off.
+   */
+  readonly abductionLimitWeight?: number;
+}
+
+/**
+ * The soft abduction map of one finger: a splay angle θ (rad, about the palm normal, 0 along the
+ * hand's z axis) to the angle the robot is asked for. Identity within `knee` of the range's middle
+ * `centre`; beyond it, `knee + span·tanh((|θ − centre| − knee)/span)` from the middle, with
+ * `span` = half-range − margin − knee: continuous with a continuous slope (1 at the knee),
+ * strictly increasing, and never past the limit less the margin. Exported for tests.
+ */
+export function softAbduction(theta: number, centre: number, knee: number, span: number): number {
+  const d = theta - centre;
+  const a = d < 0 ? -d : d;
+  if (a <= knee || !(span > 0)) return theta;
+  const c = knee + span * Math.tanh((a - knee) / span);
+  return d < 0 ? centre - c : centre + c;
 }
 
 /** Frames over which 'auto' digit lengths are averaged. */
@@ -132,17 +163,36 @@ export class HumanHandMapper {
   private fixedDigitScales = false;
   /** Pinch state per finger (hysteresis). */
   readonly pinching = new Uint8Array(4);
+  /**
+   * Per long finger (index, middle, ring, little): the middle of the robot's splay range (the
+   * knuckle → tip direction's angle about the palm normal, from the URDF at the abduction limits,
+   * rest splay included), the identity part's half-width and the compressed part's span, rad.
+   */
+  readonly abductionCentreRad = new Float64Array(4);
+  readonly abductionKneeRad = new Float64Array(4);
+  readonly abductionSpanRad = new Float64Array(4);
+  /** Lower and upper splay angle of each long finger's range, rad (4 × 2). */
+  readonly abductionRangeRad = new Float64Array(8);
+  /** The human splay of each long finger in the last `map` and what the robot was asked for, rad. */
+  readonly humanSplay = new Float64Array(4);
+  readonly robotSplay = new Float64Array(4);
+  /** Soft limits of the 16 active joints handed to the solver: the abduction joints' limits less the margin, the rest the hard limits. */
+  readonly softLower: Float64Array;
+  readonly softUpper: Float64Array;
 
   constructor(rig: RigSideModel, options: HumanHandMapperOptions = {}) {
     const o: Required<HumanHandMapperOptions> = {
       scale: 'auto', pinchThresholdM: 0.005, pinchBlendM: 0.035, tipWeight: 1, pinchWeightFar: 0.5, pinchWeightNear: 10, sizeTolerance: 0.3,
       digitScales: 'auto', midWeight: 1, separationWeight: 20, pinchHysteresisM: 0.004, pinchTipWeightFactor: 0.1,
+      abductionKnee: 0.7, abductionMarginRad: 0.03, abductionLimitWeight: 0.01,
       ...options,
     };
     if (o.scale !== 'auto' && !(o.scale > 0 && Number.isFinite(o.scale))) throw new RangeError(`HumanHandMapper: scale must be a positive number or 'auto', got ${o.scale}`);
-    for (const k of ['pinchThresholdM', 'pinchBlendM', 'tipWeight', 'pinchWeightFar', 'pinchWeightNear', 'sizeTolerance', 'midWeight', 'separationWeight', 'pinchHysteresisM', 'pinchTipWeightFactor'] as const) {
+    for (const k of ['pinchThresholdM', 'pinchBlendM', 'tipWeight', 'pinchWeightFar', 'pinchWeightNear', 'sizeTolerance', 'midWeight', 'separationWeight', 'pinchHysteresisM', 'pinchTipWeightFactor', 'abductionLimitWeight'] as const) {
       if (!(o[k] >= 0 && Number.isFinite(o[k]))) throw new RangeError(`HumanHandMapper: ${k} must be a finite number ≥ 0, got ${o[k]}`);
     }
+    if (!(o.abductionKnee > 0 && o.abductionKnee <= 1)) throw new RangeError(`HumanHandMapper: abductionKnee must be in (0, 1], got ${o.abductionKnee}`);
+    if (!(o.abductionMarginRad >= 0 && Number.isFinite(o.abductionMarginRad))) throw new RangeError(`HumanHandMapper: abductionMarginRad must be a finite number ≥ 0, got ${o.abductionMarginRad}`);
     if (!(o.pinchBlendM > o.pinchThresholdM)) throw new RangeError(`HumanHandMapper: pinchBlendM (${o.pinchBlendM}) must exceed pinchThresholdM (${o.pinchThresholdM})`);
     this.o = o;
     this.side = rig.side;
@@ -154,6 +204,45 @@ export class HumanHandMapper {
     this.robotDigitM = rig.digitLengthsM;
     if (o.digitScales !== 'auto') this.setDigitScales(o.digitScales);
     else this.digitScales.fill(Number.NaN);
+    this.measureAbductionRanges(rig, o.abductionKnee, o.abductionMarginRad);
+    this.softLower = Float64Array.from(rig.handTree.lower);
+    this.softUpper = Float64Array.from(rig.handTree.upper);
+    for (const f of ['index', 'middle', 'ring', 'little'] as const) {
+      const v = HAND_ACTIVE_SUFFIXES.indexOf(`${f}_mcp_abd`);
+      const half = (this.softUpper[v]! - this.softLower[v]!) / 2, margin = Math.min(o.abductionMarginRad, half);
+      this.softLower[v] = this.softLower[v]! + margin;
+      this.softUpper[v] = this.softUpper[v]! - margin;
+    }
+  }
+
+  /**
+   * Each long finger's splay range from the robot's own kinematics: the knuckle → tip direction
+   * of the straight finger at either abduction limit, as an angle about the hand's y axis (the
+   * palm normal, which the abduction axes are parallel to). Runs FK: construction only.
+   */
+  private measureAbductionRanges(rig: RigSideModel, knee: number, margin: number): void {
+    const tree = rig.handTree;
+    const q = new Float64Array(tree.variableCount);
+    const splay = (f: number): number => {
+      const poses = tree.fk(q);
+      const k = rig.segmentLinks[(f - 1) * 4]! * POSE_STRIDE + 9, t = rig.tipLinks[f]! * POSE_STRIDE + 9;
+      return Math.atan2(poses[t]! - poses[k]!, poses[t + 2]! - poses[k + 2]!);
+    };
+    for (let f = 1; f < 5; f++) {
+      const v = HAND_ACTIVE_SUFFIXES.indexOf(`${(['index', 'middle', 'ring', 'little'] as const)[f - 1]!}_mcp_abd`);
+      q.fill(0);
+      q[v] = tree.lower[v]!;
+      const a = splay(f);
+      q[v] = tree.upper[v]!;
+      const b = splay(f);
+      const lo = Math.min(a, b), hi = Math.max(a, b), half = (hi - lo) / 2;
+      const i = f - 1;
+      this.abductionRangeRad[i * 2] = lo;
+      this.abductionRangeRad[i * 2 + 1] = hi;
+      this.abductionCentreRad[i] = (lo + hi) / 2;
+      this.abductionKneeRad[i] = Math.min(knee * half, Math.max(0, half - margin));
+      this.abductionSpanRad[i] = Math.max(0, half - margin - this.abductionKneeRad[i]!);
+    }
   }
 
   /**
@@ -290,7 +379,39 @@ export class HumanHandMapper {
       targets.mids[i * 3] = m[md]!; targets.mids[i * 3 + 1] = m[md + 1]!; targets.mids[i * 3 + 2] = m[md + 2]!;
       targets.midWeights[i] = midWeight;
     }
+    // Soft abduction: each long finger's splay, the angle about the palm normal (y) of the line
+    // through its knuckle that best fits its PIP, DIP and tip seen along the normal (a closed-form
+    // principal axis, so a curled finger's splay is still its proximal phalanx's), is mapped into
+    // the robot's range by `softAbduction`, and the finger's targets are turned about the normal
+    // through the knuckle by the difference: curl and lengths are kept, and the robot is never
+    // asked for a splay its abduction joint reaches only at its stop.
+    for (let f = 1; f < 5; f++) {
+      const d = DIGIT_JOINTS[f]!;
+      const kx = K[f * 3]!, kz = K[f * 3 + 2]!;
+      let sxx = 0, szz = 0, sxz = 0;
+      for (let q = 1; q < 4; q++) {
+        const px = m[d[q]! * 3]! - kx, pz = m[d[q]! * 3 + 2]! - kz;
+        sxx += px * px; szz += pz * pz; sxz += px * pz;
+      }
+      const i = f - 1;
+      const human = 0.5 * Math.atan2(2 * sxz, szz - sxx);
+      const robot = softAbduction(human, this.abductionCentreRad[i]!, this.abductionKneeRad[i]!, this.abductionSpanRad[i]!);
+      this.humanSplay[i] = human;
+      this.robotSplay[i] = robot;
+      const delta = robot - human;
+      if (delta === 0) continue;
+      const c = Math.cos(delta), sn = Math.sin(delta);
+      const tx = targets.tips[f * 3]! - kx, tz = targets.tips[f * 3 + 2]! - kz;
+      targets.tips[f * 3] = kx + c * tx + sn * tz;
+      targets.tips[f * 3 + 2] = kz + c * tz - sn * tx;
+      const mx = targets.mids[f * 3]! - kx, mz = targets.mids[f * 3 + 2]! - kz;
+      targets.mids[f * 3] = kx + c * mx + sn * mz;
+      targets.mids[f * 3 + 2] = kz + c * mz - sn * mx;
+    }
     targets.separationWeight = this.o.separationWeight;
+    targets.softLower = this.softLower;
+    targets.softUpper = this.softUpper;
+    targets.softLimitWeight = this.o.abductionLimitWeight;
     const rThumb = joints[XR_TIPS[0]! * XR_JOINT_STRIDE + 7]!;
     const tp = targets.tips;
     for (let j = 0; j < 4; j++) {

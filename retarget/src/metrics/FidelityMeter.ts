@@ -108,8 +108,11 @@ function angleDeg(ax: number, ay: number, az: number, bx: number, by: number, bz
   return (Math.acos(Math.max(-1, Math.min(1, c))) * 180) / Math.PI;
 }
 
-/** Squared distance between segments [p0, p1] and [q0, q1] (clamped closest points). */
-function segmentDistance(p: Float64Array, a0: number, a1: number, b0: number, b1: number): number {
+/**
+ * Distance between segments [p0, p1] and [q0, q1] (clamped closest points), the points read from
+ * `p` at offsets a0, a1 (first segment) and b0, b1 (second).
+ */
+export function segmentDistance(p: Float64Array, a0: number, a1: number, b0: number, b1: number): number {
   const ux = p[a1]! - p[a0]!, uy = p[a1 + 1]! - p[a0 + 1]!, uz = p[a1 + 2]! - p[a0 + 2]!;
   const vx = p[b1]! - p[b0]!, vy = p[b1 + 1]! - p[b0 + 1]!, vz = p[b1 + 2]! - p[b0 + 2]!;
   const wx = p[a0]! - p[b0]!, wy = p[a0 + 1]! - p[b0 + 1]!, wz = p[a0 + 2]! - p[b0 + 2]!;
