@@ -316,20 +316,37 @@ describe('the client in Chromium with an emulated Quest 3', () => {
     const stateFrom = states.length;
     // The capture is an ES module (`var a={…};export{a as capture};`): hand it to the page as data.
     await op.page.addScriptTag({ content: capture.replace(/export\s*\{\s*a\s+as\s+capture\s*\}\s*;?\s*$/, 'window.__capture=a;') });
-    const play = (): Promise<number> =>
+    // The capture holds controllers for its first ~10.6 s and its last second: only its middle
+    // (~8.5 s) has tracked hands. Each play covers that part: from its first frame with a hand to its last.
+    const play = (): Promise<void> =>
       op.page.evaluate(() => {
-        const w = window as unknown as { __capture: { frames: number[][] }; dexbridge: { device: { createActionPlayer(s: unknown, c: unknown): { play(): void } }; store: { getState(): { originReferenceSpace: unknown } } } };
+        type Capture = { schema: [number, { hasHand: boolean }][]; frames: unknown[][] };
+        const w = window as unknown as { __capture: Capture; __player: unknown; dexbridge: { device: { createActionPlayer(s: unknown, c: unknown): { play(): void; seek(ms: number): void } }; store: { getState(): { originReferenceSpace: unknown } } } };
+        const hands = new Set(w.__capture.schema.filter(([, s]) => s.hasHand).map(([i]) => i));
+        const t = (f: unknown[]): number => (f[0] as number) - (w.__capture.frames[0]![0] as number);
+        const withHands = w.__capture.frames.filter((f) => f.some((x) => Array.isArray(x) && hands.has(x[0] as number)));
         const player = w.dexbridge.device.createActionPlayer(w.dexbridge.store.getState().originReferenceSpace, w.__capture);
         player.play();
-        const f = w.__capture.frames;
-        return (f.at(-1)![0]! - f[0]![0]!) / 1000;
+        player.seek(t(withHands[0]!));
+        w.__player = { player, endMs: t(withHands.at(-1)!) };
       });
     // A busy machine renders fewer XR frames per second: play the session again until enough of its
     // hand-tracked frames were sampled (at most four times).
     const withRight = (): number => frames.slice(from).filter((f) => f.right !== null).length;
     for (let plays = 0; plays < 4 && withRight() <= 40; plays++) {
-      const durationS = await play();
-      await sleep(durationS * 1000 + 1500);
+      await play();
+      await op.page.waitForFunction(
+        () => {
+          const p = (window as unknown as { __player: { player: { playing: boolean; currentTime: number }; endMs: number } }).__player;
+          return !p.player.playing || p.player.currentTime >= p.endMs;
+        },
+        undefined,
+        { timeout: 120_000 },
+      );
+      await op.page.evaluate(() => (window as unknown as { __player: { player: { stop(): void } } }).__player.player.stop());
+      // The states answering the frames sent so far.
+      const last = frames.at(-1)!.seq;
+      await until('the server answered the last frame of the play', () => states.some((st) => st.sourceSeq >= last));
     }
     const byseq = new Map<number, number>();
     const sent = frames.slice(from).filter((f) => f.right !== null);
