@@ -18,6 +18,11 @@ export default defineConfig({
     // Vitest's default on a 2-core machine is one worker, and many end-to-end tests mostly wait on
     // sockets and timers: two workers overlap them (the browser project still runs alone, last).
     maxWorkers: 2,
+    // A worker keeps the modules it imported from one test file to the next: importing the server,
+    // retargeting and URDF sources again for each of ~60 files took about a third of the non-browser
+    // time. The files share no state: each starts its own servers, folders and clients, and puts back
+    // what it changes (fake timers, spies, globalThis.fetch).
+    isolate: false,
     projects: [
       { extends: true, test: { name: 'urdf', root: here('./urdf'), include: ['test/**/*.test.ts'] } },
       { extends: true, test: { name: 'retarget', root: here('./retarget'), include: ['test/**/*.test.ts'] } },

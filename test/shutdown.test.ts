@@ -48,7 +48,9 @@ async function serveDemo(dir: string, env: Record<string, string> = {}): Promise
 
 const mcaps = (dir: string): string[] => readdirSync(dir).filter((n) => n.endsWith('.mcap'));
 
-describe('shutdown', () => {
+// Each case is its own process on its own folder, and mostly waits (for the child to start, for its
+// delay, for it to stop): they run side by side.
+describe.concurrent('shutdown', () => {
   for (const delayMs of [0, 300, 1000, 2500]) {
     it(`SIGINT ${delayMs} ms after the banner finishes the recording and exits 0`, async () => {
       const dir = tmp();

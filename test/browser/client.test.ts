@@ -17,7 +17,7 @@ import WebSocket from 'ws';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, chromiumArgs } from '../../bench/chromium.js';
-import { ARTIFACTS, buildClient, newWindow, ROOT, until as untilHolds } from './support.js';
+import { ARTIFACTS, buildClient, closeWindow, newWindow, ROOT, shot, until as untilHolds } from './support.js';
 
 const CAPTURE = join(ROOT, 'test/fixtures/quest3-hands/cap.min.js');
 const TOKEN = 'browser-test-operator-token';
@@ -209,13 +209,13 @@ describe('the client in Chromium with an emulated Quest 3', () => {
         `robot thumb–index ${(pinchBefore * 1000).toFixed(1)} → ${(pinchAfter * 1000).toFixed(1)} mm`,
     );
     await sleep(500);
-    await dash.page.screenshot({ path: join(ARTIFACTS, '1-dashboard-pinch.png') });
-    await op.page.screenshot({ path: join(ARTIFACTS, '1-operator.png') });
+    void shot(dash.page, '1-dashboard-pinch.png');
+    void shot(op.page, '1-operator.png');
     // Leaving ends the operator's session, and with it the recording.
     const recEvents = events.length;
-    await op.context.close();
+    await closeWindow(op);
     await until('the session recording closed', () => events.slice(recEvents).some((e) => e.event === 'recording' && e.detail['active'] === false), 10_000);
-    await dash.context.close();
+    await closeWindow(dash);
     expect(pageErrors).toEqual([]);
   }, 180_000);
 
@@ -243,9 +243,9 @@ describe('the client in Chromium with an emulated Quest 3', () => {
     await page.waitForFunction(() => /age \d+ ms/.test(document.querySelector('[data-testid=camera-age-arm]')?.textContent ?? ''), undefined, { timeout: 30_000 });
     expect((await page.textContent('[data-testid=camera-age-arm]')) ?? '').toMatch(/^320×240 · age \d+ ms$/);
     expect(await page.isHidden('[data-testid=camera-decode-problem-arm]')).toBe(true);
-    await page.screenshot({ path: join(ARTIFACTS, 'camera-panel.png') });
+    void shot(page, 'camera-panel.png');
     console.info(`browser camera (H.264): ${(video * 100).toFixed(0)} % of the panel drawn`);
-    await dash.context.close();
+    await closeWindow(dash);
     // A browser without WebCodecs (VideoDecoder removed before the page runs): the panel says why, the JPEG camera still shows.
     const bare = await newPage();
     await bare.context.addInitScript(() => {
@@ -255,7 +255,7 @@ describe('the client in Chromium with an emulated Quest 3', () => {
     await bare.page.waitForSelector('[data-testid=camera-decode-problem-arm]:not([hidden])', { timeout: 30_000 });
     expect(await bare.page.textContent('[data-testid=camera-decode-problem-arm]')).toMatch(/camera arm sends H\.264, and this browser has no WebCodecs VideoDecoder/);
     await until('the JPEG camera without WebCodecs', async () => fraction(await countPixels(bare.page, '[data-testid=camera-head]', 'saturated')) > 0.3, 30_000);
-    await bare.context.close();
+    await closeWindow(bare);
     expect(pageErrors).toEqual([]);
   }, 120_000);
 
@@ -281,7 +281,7 @@ describe('the client in Chromium with an emulated Quest 3', () => {
     await sleep(300);
     const robot = fraction(await countPixels(page, '[data-testid=replay-robot] canvas', 'drawn'));
     const plot = fraction(await countPixels(page, '[data-testid=recording-chart] canvas', 'saturated'));
-    await page.screenshot({ path: join(ARTIFACTS, '3-recording.png'), fullPage: true });
+    void shot(page, '3-recording.png', { fullPage: true });
     console.info(`browser 3: ${rec!.name} ${duration.toFixed(2)} s; robot covers ${(robot * 100).toFixed(1)} % of the 3D view; plot lines ${(plot * 100).toFixed(2)} % of the chart`);
     expect(robot).toBeGreaterThan(0.02);
     expect(plot).toBeGreaterThan(0.002);
@@ -290,6 +290,8 @@ describe('the client in Chromium with an emulated Quest 3', () => {
     await page.click('[data-testid=re-retarget]');
     await page.waitForSelector('text=re-retargeted (hand auto, translation 2)', { timeout: 60_000 });
     // Export the recordings (this one is not marked successful: include it) as a LeRobot dataset.
+    // At 10 rows a second (the panel's fps): the same job, a third of the video frames to encode.
+    await page.fill('input[aria-label="export fps"]', '10');
     await page.check('[data-testid=export-panel] input[type=checkbox]');
     await page.click('[data-testid=export-panel] button:has-text("Export")');
     await page.waitForSelector('[data-testid=export-status] a:has-text("download .tar")', { timeout: 60_000 });
@@ -300,8 +302,8 @@ describe('the client in Chromium with an emulated Quest 3', () => {
     expect(tar.status).toBe(200);
     expect(tar.headers.get('content-type')).toBe('application/x-tar');
     expect((await tar.arrayBuffer()).byteLength).toBeGreaterThan(10_000);
-    await page.screenshot({ path: join(ARTIFACTS, '3-recording-ghost-export.png'), fullPage: true });
-    await dash.context.close();
+    void shot(page, '3-recording-ghost-export.png', { fullPage: true });
+    await closeWindow(dash);
     expect(pageErrors).toEqual([]);
   }, 120_000);
 
@@ -314,20 +316,37 @@ describe('the client in Chromium with an emulated Quest 3', () => {
     const stateFrom = states.length;
     // The capture is an ES module (`var a={…};export{a as capture};`): hand it to the page as data.
     await op.page.addScriptTag({ content: capture.replace(/export\s*\{\s*a\s+as\s+capture\s*\}\s*;?\s*$/, 'window.__capture=a;') });
-    const play = (): Promise<number> =>
+    // The capture holds controllers for its first ~10.6 s and its last second: only its middle
+    // (~8.5 s) has tracked hands. Each play covers that part: from its first frame with a hand to its last.
+    const play = (): Promise<void> =>
       op.page.evaluate(() => {
-        const w = window as unknown as { __capture: { frames: number[][] }; dexbridge: { device: { createActionPlayer(s: unknown, c: unknown): { play(): void } }; store: { getState(): { originReferenceSpace: unknown } } } };
+        type Capture = { schema: [number, { hasHand: boolean }][]; frames: unknown[][] };
+        const w = window as unknown as { __capture: Capture; __player: unknown; dexbridge: { device: { createActionPlayer(s: unknown, c: unknown): { play(): void; seek(ms: number): void } }; store: { getState(): { originReferenceSpace: unknown } } } };
+        const hands = new Set(w.__capture.schema.filter(([, s]) => s.hasHand).map(([i]) => i));
+        const t = (f: unknown[]): number => (f[0] as number) - (w.__capture.frames[0]![0] as number);
+        const withHands = w.__capture.frames.filter((f) => f.some((x) => Array.isArray(x) && hands.has(x[0] as number)));
         const player = w.dexbridge.device.createActionPlayer(w.dexbridge.store.getState().originReferenceSpace, w.__capture);
         player.play();
-        const f = w.__capture.frames;
-        return (f.at(-1)![0]! - f[0]![0]!) / 1000;
+        player.seek(t(withHands[0]!));
+        w.__player = { player, endMs: t(withHands.at(-1)!) };
       });
     // A busy machine renders fewer XR frames per second: play the session again until enough of its
     // hand-tracked frames were sampled (at most four times).
     const withRight = (): number => frames.slice(from).filter((f) => f.right !== null).length;
     for (let plays = 0; plays < 4 && withRight() <= 40; plays++) {
-      const durationS = await play();
-      await sleep(durationS * 1000 + 1500);
+      await play();
+      await op.page.waitForFunction(
+        () => {
+          const p = (window as unknown as { __player: { player: { playing: boolean; currentTime: number }; endMs: number } }).__player;
+          return !p.player.playing || p.player.currentTime >= p.endMs;
+        },
+        undefined,
+        { timeout: 120_000 },
+      );
+      await op.page.evaluate(() => (window as unknown as { __player: { player: { stop(): void } } }).__player.player.stop());
+      // The states answering the frames sent so far.
+      const last = frames.at(-1)!.seq;
+      await until('the server answered the last frame of the play', () => states.some((st) => st.sourceSeq >= last));
     }
     const byseq = new Map<number, number>();
     const sent = frames.slice(from).filter((f) => f.right !== null);
@@ -337,8 +356,8 @@ describe('the client in Chromium with an emulated Quest 3', () => {
       const h = byseq.get(s.sourceSeq);
       if (h !== undefined) pairs.push([h, robotPinchM(s.action)]);
     }
-    await op.page.screenshot({ path: join(ARTIFACTS, '2-operator-replay.png') });
-    await op.context.close();
+    void shot(op.page, '2-operator-replay.png');
+    await closeWindow(op);
     expect(sent.length, 'frames with the right hand tracked').toBeGreaterThan(40);
     expect(pairs.length).toBeGreaterThan(40);
     // Pearson correlation of the human and robot gaps, and the robot gap where the human's is small vs large.
@@ -387,7 +406,10 @@ describe('the client in Chromium with an emulated Quest 3', () => {
       return moving.length === 0 ? 0 : Math.max(...moving.map((s) => maxDiff(s.q, moving[0]!.q, RIGHT_ARM)));
     };
     // The arm follows the swaying hand before the stop (however slowly a busy machine renders).
-    await until('the arm follows the swaying hand', () => armMotionSince() > 0.01, 120_000);
+    const framesFrom = frames.length, eventsAtSway = events.length;
+    await until('the arm follows the swaying hand', () => armMotionSince() > 0.01, 120_000).catch((e: Error) => {
+      throw new Error(`${e.message}: ${states.length - moveFrom} states and ${frames.length - framesFrom} frames since; events ${JSON.stringify(events.slice(eventsAtSway - 3))}; last state ${JSON.stringify({ estop: states.at(-1)?.estop, seq: states.at(-1)?.sourceSeq })}`);
+    });
     const armMotion = armMotionSince();
     const eventsFrom = events.length;
     await dash.page.keyboard.press('Space');
@@ -403,11 +425,11 @@ describe('the client in Chromium with an emulated Quest 3', () => {
     const drift = Math.max(...held.map((s) => maxDiff(s.q, held[0]!.q, STATE_JOINT_NAMES.map((_, i) => i))));
     expect(frames.length - framesAtStop, 'the operator kept sending frames').toBeGreaterThan(10);
     await dash.page.waitForSelector('text=E-STOP LATCHED', { timeout: 5000 });
-    await dash.page.screenshot({ path: join(ARTIFACTS, '4-estop.png') });
+    void shot(dash.page, '4-estop.png');
     console.info(`browser 4: arm moved ${armMotion.toFixed(3)} rad before the stop; after it ${frames.length - framesAtStop} frames arrived, ${held.length} states, max joint change ${drift.toExponential(2)} rad`);
     expect(drift).toBeLessThan(1e-6);
-    await op.context.close();
-    await dash.context.close();
+    await closeWindow(op);
+    await closeWindow(dash);
     expect(pageErrors).toEqual([]);
   }, 180_000);
   it('a policy’s chunk shows on the dashboard as an orange ghost of where it leads, with queue depth and chunk latency', async () => {
@@ -444,14 +466,14 @@ describe('the client in Chromium with an emulated Quest 3', () => {
     await sleep(300);
     const after = (await countPixels(page, '[data-testid=live-robot] canvas', 'orange')).n;
     const text = await page.textContent('[data-testid=policy]');
-    await page.screenshot({ path: join(ARTIFACTS, '5-policy-ghost.png') });
+    void shot(page, '5-policy-ghost.png');
     console.info(`browser 5: orange pixels ${before} → ${after}; "${text}"`);
     expect(text).toMatch(/policies connected 1/);
     expect(text).not.toMatch(/chunk latency – ms/);
     expect(after).toBeGreaterThan(before + 2000);
     policy.close();
     await send({ type: 'set_mode', mode: 'idle' });
-    await dash.context.close();
+    await closeWindow(dash);
     expect(pageErrors).toEqual([]);
   }, 120_000);
 });

@@ -61,6 +61,31 @@ export async function until(what: string, test: () => boolean | Promise<boolean>
   }
 }
 
+/** Screenshots not yet written, by page. */
+const shooting = new Map<Page, Promise<void>[]>();
+
+/**
+ * Saves a screenshot of `page` as `name` in {@link ARTIFACTS}. Screenshots are a record for people,
+ * not a check (each takes a second of software rendering here): the test goes on while it is
+ * taken, and {@link closeWindow} waits for it before the window goes. Await it where the next
+ * step changes what it shows.
+ */
+export function shot(page: Page, name: string, options: { fullPage?: boolean } = {}): Promise<void> {
+  const taking = page.screenshot({ path: join(ARTIFACTS, name), ...options }).then(
+    () => undefined,
+    (e: Error) => console.warn(`screenshot ${name} not saved: ${e.message}`),
+  );
+  shooting.set(page, [...(shooting.get(page) ?? []), taking]);
+  return taking;
+}
+
+/** Closes a window from {@link newWindow} once its screenshots are written. */
+export async function closeWindow(w: { context: BrowserContext; page: Page }): Promise<void> {
+  await Promise.all(shooting.get(w.page) ?? []);
+  shooting.delete(w.page);
+  await w.context.close();
+}
+
 /**
  * A page in a context of its own: each is its own window, so none is throttled as a background
  * tab. Uncaught page errors go into `pageErrors`.

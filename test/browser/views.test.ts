@@ -22,7 +22,7 @@ import { type RunningDexbridge, startDexbridge } from '@dexbridge/server';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, chromiumArgs } from '../../bench/chromium.js';
-import { ARTIFACTS, buildClient, newWindow, until as untilHolds } from './support.js';
+import { ARTIFACTS, buildClient, closeWindow, newWindow, shot, until as untilHolds } from './support.js';
 
 const TOKEN = 'views-test-operator-token';
 
@@ -218,19 +218,19 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       op = await newPage();
       await op.page.goto(`${base}/?role=operator&emulate=quest3&name=quest-xr#token=${TOKEN}`);
       await op.page.waitForSelector('[data-testid=enter-xr]:not([disabled])', { timeout: 60_000 });
-      await op.page.screenshot({ path: join(ARTIFACTS, 'views-operator-before-xr.png') });
+      await shot(op.page, 'views-operator-before-xr.png');
       await op.page.click('[data-testid=enter-xr]');
       await op.page.waitForFunction(() => (window as unknown as OperatorWindow).dexbridge.stats.framesSent > 5, undefined, { timeout: 60_000 });
     }, 180_000);
     afterAll(async () => {
-      await op?.context.close();
+      if (op) await closeWindow(op);
     });
 
     it('the head-up display says LEASE_HELD, who holds the lease and that frames are refused, while the demo drives', async () => {
       expect(run.server.leaseHolder()).toBe('demo');
       await until('the HUD names the demo as the lease holder', async () => (await hudRows(op.page)).some((r) => r.startsWith('LEASE_HELD: demo holds the control lease')));
       const rows = await hudRows(op.page);
-      await op.page.screenshot({ path: join(ARTIFACTS, 'views-operator-lease-held.png') });
+      void shot(op.page, 'views-operator-lease-held.png');
       expect(rows.join(' ')).toMatch(/your hand frames are refused/);
       expect(rows.join(' ')).toMatch(/● REC dexbridge-/);
       // The hand-off is explicit: taking the lease ends the demo (it does not resume).
@@ -252,7 +252,7 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
         const m = await menuShown(op.page);
         return m.shown && m.take;
       });
-      await op.page.screenshot({ path: join(ARTIFACTS, 'views-operator-wrist-menu.png') });
+      void shot(op.page, 'views-operator-wrist-menu.png');
     });
 
     it('take control and engage are poked on the wrist menu, under the server’s authority rules', async () => {
@@ -274,7 +274,7 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       await until('the robot states carry the latched e-stop', () => stateEstop);
       console.info(`views: e-stop by ${String(events.slice(from).find((e) => e.event === 'estop')?.detail['by'])}`);
       await until('the HUD says E-STOP', async () => (await hudRows(op.page)).some((r) => r.startsWith('E-STOP LATCHED')));
-      await op.page.screenshot({ path: join(ARTIFACTS, 'views-operator-estop.png') });
+      void shot(op.page, 'views-operator-estop.png');
       expect(pageErrors).toEqual([]);
     });
 
@@ -284,7 +284,7 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       await poke(op.page, 'reset');
       await until('the robot states clear the e-stop', () => !stateEstop);
       await until('the HUD asks for Engage', async () => (await hudRows(op.page)).some((r) => /held \(estop_reset\): press Engage to move/.test(r)));
-      await op.page.screenshot({ path: join(ARTIFACTS, 'views-operator-reset.png') });
+      void shot(op.page, 'views-operator-reset.png');
     });
 
     it('the wrist menu records: Stop ✓ ends the running recording, a chosen task and Record start another, Stop ✗ marks it failed', async () => {
@@ -309,7 +309,7 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       const file = events.slice(from).find((e) => e.event === 'recording' && e.detail['active'] === true)!.detail['file'] as string;
       expect((await listing()).find((r) => r.name === file)).toMatchObject({ recording: true, task: 'fold the towel' });
       await until('the menu offers Stop', () => op.page.evaluate(() => (window as unknown as OperatorWindow).dexbridge.xrButtons.has('stop-fail')));
-      await op.page.screenshot({ path: join(ARTIFACTS, 'views-operator-wrist-menu-recording.png') });
+      void shot(op.page, 'views-operator-wrist-menu-recording.png');
       from = events.length;
       await poke(op.page, 'stop-fail');
       await until('the headset’s recording stopped', () => events.slice(from).some((e) => e.event === 'recording' && e.detail['active'] === false && e.detail['file'] === file));
@@ -333,7 +333,7 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
     it('the camera chosen on the wrist menu shows above the robot: in each eye, robot, HUD and camera panel do not overlap, and both panels are in view', async () => {
       await showCamera('head');
       const regions = await op.page.evaluate(() => (window as unknown as OperatorWindow).dexbridge.xrView.regions());
-      await op.page.screenshot({ path: join(ARTIFACTS, 'views-operator-camera-panel.png') });
+      void shot(op.page, 'views-operator-camera-panel.png');
       expect(regions.length).toBeGreaterThan(0);
       regions.forEach((r, eye) => {
         console.info(`views: eye ${eye}: robot ${fmt(r.robot)}, HUD ${fmt(r.hud)}, camera ${fmt(r.camera)}`);
@@ -345,16 +345,6 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
         expect(overlap(r.robot, r.camera!), 'camera panel over the robot').toBe(false);
         expect(overlap(r.hud!, r.camera!), 'camera panel over the HUD').toBe(false);
       });
-      expect(pageErrors).toEqual([]);
-    });
-
-    it('an H.264 camera shows on the headset panel, decoded by WebCodecs', async () => {
-      expect(await op.page.evaluate(() => typeof VideoDecoder), 'Chromium has WebCodecs').toBe('function');
-      await showCamera('arm');
-      const before = (await op.page.evaluate(() => (window as unknown as OperatorWindow).dexbridge.xrView.cameraPanel()))!.frames;
-      // Frames keep coming out of the decoder (each drawn frame is a decoded VideoFrame).
-      await until('more decoded H.264 frames on the panel', async () => (await op.page.evaluate(() => (window as unknown as OperatorWindow).dexbridge.xrView.cameraPanel()))!.frames >= before + 5);
-      await op.page.screenshot({ path: join(ARTIFACTS, 'views-operator-h264-panel.png') });
       expect(pageErrors).toEqual([]);
     });
 
@@ -388,12 +378,12 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
         );
         return { regions, rgb };
       };
-      let seen = await colours();
+      let seen: { regions: Regions[]; rgb: [number, number, number][] } = { regions: [], rgb: [] };
       await until('each eye sees its own half of the stereo image', async () => {
         seen = await colours();
         return seen.regions.length === 2 && seen.rgb.length === 2;
       });
-      await op.page.screenshot({ path: join(ARTIFACTS, 'views-operator-stereo.png') });
+      await shot(op.page, 'views-operator-stereo.png');
       console.info(`views: stereo panel, left eye rgb ${seen.rgb[0]!.map((v) => v.toFixed(0))}, right eye rgb ${seen.rgb[1]!.map((v) => v.toFixed(0))}`);
       const [l, r] = seen.rgb as [[number, number, number], [number, number, number]];
       // The left view is red, the right view blue: each eye must see only its own.
@@ -402,6 +392,20 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       seen.regions.forEach((reg) => {
         expect(overlap(reg.robot, reg.camera!), 'stereo panel over the robot').toBe(false);
       });
+      // Back to one eye, as the headset panel's other cameras are checked.
+      await op.page.evaluate(() => {
+        (window as unknown as { dexbridge: { device: { stereoEnabled: boolean } } }).dexbridge.device.stereoEnabled = false;
+      });
+      expect(pageErrors).toEqual([]);
+    });
+
+    it('an H.264 camera shows on the headset panel, decoded by WebCodecs', async () => {
+      expect(await op.page.evaluate(() => typeof VideoDecoder), 'Chromium has WebCodecs').toBe('function');
+      await showCamera('arm');
+      const before = (await op.page.evaluate(() => (window as unknown as OperatorWindow).dexbridge.xrView.cameraPanel()))!.frames;
+      // Frames keep coming out of the decoder (each drawn frame is a decoded VideoFrame).
+      await until('more decoded H.264 frames on the panel', async () => (await op.page.evaluate(() => (window as unknown as OperatorWindow).dexbridge.xrView.cameraPanel()))!.frames >= before + 5);
+      void shot(op.page, 'views-operator-h264-panel.png');
       expect(pageErrors).toEqual([]);
     });
   });
@@ -465,7 +469,7 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
         f = await framed(page);
         return inside(f.flanges.left) && inside(f.flanges.right) && f.robotPixels.left > 0 && f.robotPixels.right > 0;
       });
-      await page.screenshot({ path: join(ARTIFACTS, 'views-dashboard-1280x800.png') });
+      await shot(page, 'views-dashboard-1280x800.png');
       expect(await keyPanelsOutside(page), 'key panels below the fold at 1280×800').toEqual([]);
       console.info(`views: 1280×800 canvas ${f.width}×${f.height}, flanges L ${f.flanges.left?.map((v) => v.toFixed(2))} R ${f.flanges.right?.map((v) => v.toFixed(2))}, robot pixels ${JSON.stringify(f.robotPixels)}, camera ${f.camera.map((v) => v.toFixed(2))} after ${f.framings} framings`);
       // Seen from behind: the robot's left arm is on screen left.
@@ -502,9 +506,9 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
         f = await framed(page);
         return f.framings > before && inside(f.flanges.left) && inside(f.flanges.right) && f.robotPixels.left > 0 && f.robotPixels.right > 0;
       });
-      await page.screenshot({ path: join(ARTIFACTS, 'views-dashboard-1920x1080.png') });
+      void shot(page, 'views-dashboard-1920x1080.png');
       expect(await keyPanelsOutside(page), 'key panels below the fold at 1920×1080').toEqual([]);
-      await dash.context.close();
+      await closeWindow(dash);
       expect(pageErrors).toEqual([]);
     });
   });
@@ -531,7 +535,7 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       await until('a recording well under way', async () => (await listing()).some((r) => r.recording && (r as Listed & { durationS: number }).durationS > 1.5));
     }, 120_000);
     afterAll(async () => {
-      await control?.context.close();
+      if (control) await closeWindow(control);
     });
 
     it('the recording in progress is listed as recording and opens, read up to what is written', async () => {
@@ -548,11 +552,11 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       await row.click();
       await page.waitForSelector('[data-testid=recording-detail] [data-testid=partial]', { timeout: 60_000 });
       const duration = Number((await page.textContent('[data-testid=playhead]'))!.split('/')[1]!.replace('s', '').trim());
-      await page.screenshot({ path: join(ARTIFACTS, 'views-recording-in-progress.png') });
+      void shot(page, 'views-recording-in-progress.png');
       console.info(`views: ${running!.name} in progress, read up to ${duration.toFixed(2)} s`);
       expect(duration).toBeGreaterThan(0);
       expect(await page.locator('.recordings .error').count()).toBe(0);
-      await dash.context.close();
+      await closeWindow(dash);
       expect(pageErrors).toEqual([]);
     });
 
@@ -571,7 +575,7 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       const row = page.locator(`[data-testid=recordings-list] tr[data-name="${running!.name}"]`);
       await row.waitFor({ timeout: 60_000 });
       expect(await row.textContent()).toMatch(/stack the red cups.*✓/);
-      await page.screenshot({ path: join(ARTIFACTS, 'views-recordings-task.png') });
+      void shot(page, 'views-recordings-task.png');
       expect(pageErrors).toEqual([]);
     });
       it('the operator label names whoever drove: the demo, then the headset that took control from it', async () => {
@@ -625,9 +629,9 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
         seen = await side();
         return seen.n > 500 && seen.purpleX > seen.flangeX;
       });
-      await page.screenshot({ path: join(ARTIFACTS, 'views-recording-ghost-beside.png') });
+      void shot(page, 'views-recording-ghost-beside.png');
       console.info(`views: ghost ${seen.n} purple pixels centred at x ${seen.purpleX.toFixed(0)}, recorded right flange at x ${seen.flangeX.toFixed(0)}`);
-      await dash.context.close();
+      await closeWindow(dash);
       expect(pageErrors).toEqual([]);
     });
 
@@ -681,7 +685,7 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       } catch (e) {
         throw new Error(`${(e as Error).message}; last seen ${JSON.stringify(armLate)}`);
       }
-      await page.screenshot({ path: join(ARTIFACTS, 'views-recording-cameras.png') });
+      void shot(page, 'views-recording-cameras.png');
       await scrubTo(early);
       const atEarly = await shown();
       expect(atEarly.t).toBeLessThan(atLate.t);
@@ -698,7 +702,7 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       });
       await page.click('[data-testid=play]');
       console.info(`views: recorded camera head: image ${atLate.t.toFixed(2)} s at playhead ${atLate.playhead.toFixed(2)} s, ${(atLate.colour * 100).toFixed(0)} % colour; then ${atEarly.t.toFixed(2)} s at ${atEarly.playhead.toFixed(2)} s`);
-      await dash.context.close();
+      await closeWindow(dash);
       expect(pageErrors).toEqual([]);
     });
 });
