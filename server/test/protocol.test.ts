@@ -808,11 +808,11 @@ describe('real Quest frames through the wire and the Retargeter', () => {
     expect(state.status.left.engaged || state.status.right.engaged).toBe(true);
   });
 
-  it('Retargeter.humanJointsInHand: the human hand on the robot hand base, its tips are the solver\'s targets; through HAND_TRACKING', () => {
+  it('Retargeter.humanJointsInHand: the human hand on the robot hand base, its tips are the solver\'s targets (soft abduction off: it turns splayed fingers\' targets); through HAND_TRACKING', () => {
     const text = readFileSync(fileURLToPath(new URL('../data/quest3-hands.jsonl', import.meta.url)), 'utf8');
     const frames = parseHandFramesJsonl(text).slice(0, 40);
     const rig = createRig();
-    const retargeter = new Retargeter(rig);
+    const retargeter = new Retargeter(rig, { hand: { abductionKnee: 1 } });
     const joints = { left: new Float64Array(75), right: new Float64Array(75) };
     const wire = new Uint8Array(HAND_TRACKING_BYTES);
     const into = createDecodedHandTracking();
