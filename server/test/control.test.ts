@@ -252,6 +252,15 @@ describe('calibration', () => {
     for (let j = 7; j <= 9; j++) for (let c = 0; c < 3; c++) leftOpen[j * 8 + c] = leftOpen[6 * 8 + c]! + 1.1 * (leftOpen[j * 8 + c]! - leftOpen[6 * 8 + c]!);
     const left = placeHand(leftOpen, [1, 0, 0, 0, 1, 0, 0, 0, 1, -0.2, 1.1, -0.3]);
     expect(loop.calibrateHands(1, 'op')).toBeNull();
+    // A slow client: 20 frames of each hand in the second, then more until 30, then it ends.
+    const slow = makeLoop();
+    slow.loop.calibrateHands(1, 'op');
+    for (let k = 1; k <= 31; k++) {
+      slow.clock.t += 50;
+      slow.loop.handFrame(k, slow.clock.t, left, right, slow.clock.t);
+    }
+    const slowDone = slow.events.find((e) => e.event === 'tracking' && (e.detail['handCalibration'] as Record<string, unknown> | undefined)?.['left'] !== undefined);
+    expect(slowDone?.detail['handCalibration']).toMatchObject({ left: { frames: 30 }, right: { frames: 30 } });
     expect(events.at(-1)).toMatchObject({ event: 'tracking', detail: { handCalibration: { measuring: true, seconds: 1 } } });
     let seq = 0;
     for (let i = 0; i < 95; i++) {
@@ -279,12 +288,18 @@ describe('calibration', () => {
     const { loop, clock, events } = makeLoop();
     const right = placeHand(syntheticHumanHand(rig, 'right', new Float64Array(16), { scale: 0.9 }), [1, 0, 0, 0, 1, 0, 0, 0, 1, 0.2, 1.1, -0.3]);
     loop.calibrateHands(0.5, 'op');
-    for (let i = 0; i < 50; i++) {
+    const isDone = (e: LoopEvent): boolean => e.event === 'tracking' && (e.detail['handCalibration'] as Record<string, unknown> | undefined)?.['left'] !== undefined;
+    let i = 0;
+    // Past 0.5 s it waits for the missing hand, up to 5 s.
+    for (; i < 454; i++) {
       clock.t += 11;
       loop.handFrame(i + 1, clock.t, null, right, clock.t);
     }
-    const done = events.find((e) => e.event === 'tracking' && (e.detail['handCalibration'] as Record<string, unknown> | undefined)?.['left'] !== undefined)!;
-    expect(done.detail['handCalibration']).toMatchObject({ left: { code: 'CALIBRATION_NO_HANDS' }, right: { frames: 45 } });
+    expect(events.some(isDone)).toBe(false);
+    clock.t += 11;
+    loop.handFrame(++i, clock.t, null, right, clock.t);
+    const done = events.find(isDone)!;
+    expect(done.detail['handCalibration']).toMatchObject({ left: { code: 'CALIBRATION_NO_HANDS' }, right: { frames: 454 } });
     expect(loop.pendingCalibrationRequest?.handScale).toEqual({ right: expect.closeTo(1 / 0.9, 2) });
   });
 

@@ -408,6 +408,21 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       void shot(op.page, 'views-operator-h264-panel.png');
       expect(pageErrors).toEqual([]);
     });
+
+    it('Calibrate hands on the wrist menu measures the emulated hands: a pending calibration per hand, and the button says so', async () => {
+      const from = events.length;
+      await poke(op.page, 'calibrate-hands');
+      const isResult = (e: { event: string; detail: Record<string, unknown> }): boolean =>
+        e.event === 'tracking' && (e.detail['handCalibration'] as Record<string, unknown> | undefined)?.['left'] !== undefined;
+      await until('the server measured the hands', () => events.slice(from).some(isResult));
+      const report = events.slice(from).find(isResult)!.detail['handCalibration'] as Record<string, { scale?: number; digitScales?: number[]; code?: string }>;
+      for (const side of ['left', 'right']) {
+        expect(report[side]!.code, `${side}: ${JSON.stringify(report[side])}`).toBeUndefined();
+        expect(report[side]!.digitScales).toHaveLength(5);
+      }
+      await until('the button says the calibration waits for Engage', async () => (await buttonLabel(op.page, 'calibrate-hands')) === 'Calibrated: Engage');
+      expect(pageErrors).toEqual([]);
+    });
   });
   describe('the dashboard', () => {
     interface Framed {

@@ -12,10 +12,15 @@ export type HandCalibrationOutcome =
 
 const SIDES = ['left', 'right'] as const;
 
+/** Frames of each hand the measurement waits for after its `seconds` (a headset at 72–90 Hz has them at once). */
+export const MIN_FRAMES_PER_HAND = 30;
+/** The longest a measurement waits for those frames, ms. */
+export const MAX_MEASURE_MS = 5000;
+
 /**
- * One measurement in progress. Frames are kept from the first one at or after `startMs` until
- * `startMs + seconds`, on the server's clock (the frames' receive times), so a measurement ends
- * with the first frame past its end whatever the operator's clock says.
+ * One measurement in progress. Frames are kept from `startMs` on, on the server's clock (the
+ * frames' receive times), until {@link HandCalibrationCapture.ends}: the measurement ends with the
+ * first frame past its end whatever the operator's clock says.
  */
 export class HandCalibrationCapture {
   readonly startMs: number;
@@ -31,9 +36,14 @@ export class HandCalibrationCapture {
     this.endMs = startMs + seconds * 1000;
   }
 
-  /** Whether a frame received at `recvMs` ends the measurement (it is not kept then). */
+  /**
+   * Whether a frame received at `recvMs` ends the measurement (it is not kept then): once
+   * `seconds` have passed and each hand has {@link MIN_FRAMES_PER_HAND} frames, or at
+   * {@link MAX_MEASURE_MS} whatever it has (a slow client, or a hand out of view).
+   */
   ends(recvMs: number): boolean {
-    return recvMs >= this.endMs;
+    if (recvMs >= this.startMs + MAX_MEASURE_MS) return true;
+    return recvMs >= this.endMs && this.frames.left.length >= MIN_FRAMES_PER_HAND && this.frames.right.length >= MIN_FRAMES_PER_HAND;
   }
 
   /** Keeps one operator frame's hands (copied: the caller reuses its buffers). */
