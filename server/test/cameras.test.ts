@@ -262,6 +262,36 @@ describe('FfmpegCamera stalls', () => {
   });
 });
 
+describe('FfmpegCamera restarts', () => {
+  it('a restarted child has its own stall limit from its start: one slower to its first frame than the old frame is old is not killed again', async () => {
+    // First child: one JPEG, then silence. Later children: 0.2 s to start (well under the 1 s limit), then a JPEG.
+    const dir = mkdtempSync(join(tmpdir(), 'dexbridge-restart-'));
+    const jpeg = join(dir, 'one.jpg');
+    writeFileSync(jpeg, splitAll(mjpegStream(1))[0]!);
+    const fake = join(dir, 'fake-ffmpeg');
+    const mark = join(dir, 'started');
+    writeFileSync(fake, `#!/bin/sh\nif [ -e '${mark}' ]; then sleep 0.2; cat '${jpeg}'; exec sleep 60; fi\ntouch '${mark}'\ncat '${jpeg}'\nexec sleep 60\n`);
+    chmodSync(fake, 0o755);
+    const cam = new FfmpegCamera({ id: 'slow', input: 'x', ffmpegPath: fake, now: () => performance.now(), stallMs: 1000, restartMs: 100 });
+    let frames = 0;
+    const pids = new Set<number>();
+    cam.start(() => frames++);
+    try {
+      await until(() => frames === 1, 'the first frame');
+      pids.add(cam.pid!);
+      await until(() => {
+        if (cam.pid !== undefined) pids.add(cam.pid);
+        return frames === 2;
+      }, 'a frame from the restarted child');
+      // One restart for the stall, none for the slow start.
+      expect(pids.size).toBe(2);
+    } finally {
+      await cam.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('OutgoingBudget.camera', () => {
   it('sends a frame only when it fits under latestBytes with what is unsent, or onto an empty queue', () => {
     const sent: number[] = [];

@@ -95,6 +95,8 @@ export class FfmpegCamera implements CameraSource {
   #closed = false;
   #seq = 0;
   #lastFrameMs = Number.NaN;
+  /** When the current child was started (the stall limit of a restarted child counts from here). */
+  #spawnedMs = Number.NaN;
   #lastCaptureMs = Number.NaN;
   #code: CameraErrorCode | null = null;
   #error: string | null = null;
@@ -123,10 +125,13 @@ export class FfmpegCamera implements CameraSource {
   }
 
   status(nowMs: number): CameraSourceStatus {
-    if (!this.#closed && this.#child !== null && Number.isFinite(this.#lastFrameMs) && nowMs - this.#lastFrameMs > this.#stallMs && !this.#stalled) {
+    // A restarted child has its own stall limit from its start: measured from the last frame of the
+    // child before, it was killed again before it could deliver its first.
+    const since = Math.max(this.#lastFrameMs, this.#spawnedMs);
+    if (!this.#closed && this.#child !== null && Number.isFinite(this.#lastFrameMs) && nowMs - since > this.#stallMs && !this.#stalled) {
       // Stalled: say so, and start the child again (an RTSP stream that hangs never recovers on its own).
       this.#stalled = true;
-      this.#setError('CAMERA_STALLED', `camera ${this.id}: no frame for ${Math.round(nowMs - this.#lastFrameMs)} ms (stall limit ${this.#stallMs} ms); restarting ffmpeg`);
+      this.#setError('CAMERA_STALLED', `camera ${this.id}: no frame for ${Math.round(nowMs - since)} ms (stall limit ${this.#stallMs} ms); restarting ffmpeg`);
       this.#child.kill('SIGKILL');
     }
     const running = this.#code === null && Number.isFinite(this.#lastFrameMs);
@@ -178,6 +183,7 @@ export class FfmpegCamera implements CameraSource {
     const push = this.#splitter();
     this.#stderrTail = [];
     this.#stalled = false;
+    this.#spawnedMs = this.#o.now();
     let child: ChildProcessByStdio<null, Readable, Readable>;
     try {
       child = spawn(this.#o.ffmpegPath ?? 'ffmpeg', ffmpegArgs(this.#o), { stdio: ['ignore', 'pipe', 'pipe'] });
