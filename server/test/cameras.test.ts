@@ -232,15 +232,24 @@ describe('FfmpegCamera', () => {
   });
 });
 
+/**
+ * A stand-in for ffmpeg in a new folder: a shell script (its body from `body(jpeg, mark)`, a JPEG
+ * file it may send and a path it may create) that ignores ffmpeg's arguments.
+ */
+function fakeFfmpeg(body: (jpeg: string, mark: string) => string): { dir: string; fake: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'dexbridge-fake-ffmpeg-'));
+  const jpeg = join(dir, 'one.jpg');
+  writeFileSync(jpeg, splitAll(mjpegStream(1))[0]!);
+  const fake = join(dir, 'fake-ffmpeg');
+  writeFileSync(fake, `#!/bin/sh\n${body(jpeg, join(dir, 'started'))}`);
+  chmodSync(fake, 0o755);
+  return { dir, fake };
+}
+
 describe('FfmpegCamera stalls', () => {
   it('a child that stops delivering is CAMERA_STALLED, killed and started again', async () => {
     // Stands in for an RTSP camera that hangs: one JPEG, then silence (the script ignores ffmpeg's arguments).
-    const dir = mkdtempSync(join(tmpdir(), 'dexbridge-stall-'));
-    const jpeg = join(dir, 'one.jpg');
-    writeFileSync(jpeg, splitAll(mjpegStream(1))[0]!);
-    const fake = join(dir, 'fake-ffmpeg');
-    writeFileSync(fake, `#!/bin/sh\ncat '${jpeg}'\nexec sleep 60\n`);
-    chmodSync(fake, 0o755);
+    const { dir, fake } = fakeFfmpeg((jpeg) => `cat '${jpeg}'\nexec sleep 60\n`);
     const cam = new FfmpegCamera({ id: 'hang', input: 'x', ffmpegPath: fake, now: () => performance.now(), stallMs: 300, restartMs: 100 });
     let frames = 0;
     cam.start(() => frames++);
@@ -265,13 +274,9 @@ describe('FfmpegCamera stalls', () => {
 describe('FfmpegCamera restarts', () => {
   it('a restarted child has its own stall limit from its start: one slower to its first frame than the old frame is old is not killed again', async () => {
     // First child: one JPEG, then silence. Later children: 0.2 s to start (well under the 1 s limit), then a JPEG.
-    const dir = mkdtempSync(join(tmpdir(), 'dexbridge-restart-'));
-    const jpeg = join(dir, 'one.jpg');
-    writeFileSync(jpeg, splitAll(mjpegStream(1))[0]!);
-    const fake = join(dir, 'fake-ffmpeg');
-    const mark = join(dir, 'started');
-    writeFileSync(fake, `#!/bin/sh\nif [ -e '${mark}' ]; then sleep 0.2; cat '${jpeg}'; exec sleep 60; fi\ntouch '${mark}'\ncat '${jpeg}'\nexec sleep 60\n`);
-    chmodSync(fake, 0o755);
+    const { dir, fake } = fakeFfmpeg(
+      (jpeg, mark) => `if [ -e '${mark}' ]; then sleep 0.2; cat '${jpeg}'; exec sleep 60; fi\ntouch '${mark}'\ncat '${jpeg}'\nexec sleep 60\n`,
+    );
     const cam = new FfmpegCamera({ id: 'slow', input: 'x', ffmpegPath: fake, now: () => performance.now(), stallMs: 1000, restartMs: 100 });
     let frames = 0;
     const pids = new Set<number>();
