@@ -303,6 +303,20 @@ describe('calibration', () => {
     expect(loop.pendingCalibrationRequest?.handScale).toEqual({ right: expect.closeTo(1 / 0.9, 2) });
   });
 
+  it('calibrate_hands is cancelled when its operator is lost: the next operator\'s hands are not measured for it', () => {
+    const { loop, clock, events } = makeLoop();
+    const right = placeHand(syntheticHumanHand(rig, 'right', new Float64Array(16)), [1, 0, 0, 0, 1, 0, 0, 0, 1, 0.2, 1.1, -0.3]);
+    loop.calibrateHands(0.5, 'op');
+    loop.operatorLost('lease_taken');
+    expect(events.at(-2)).toMatchObject({ event: 'tracking', detail: { handCalibration: { cancelled: true, why: 'lease_taken' } } });
+    for (let i = 0; i < 100; i++) {
+      clock.t += 11;
+      loop.handFrame(i + 1, clock.t, right, right, clock.t);
+    }
+    expect(events.some((e) => e.event === 'tracking' && (e.detail['handCalibration'] as Record<string, unknown> | undefined)?.['left'] !== undefined)).toBe(false);
+    expect(loop.pendingCalibrationRequest).toBeNull();
+  });
+
   it('calibrate_hands refuses a duration outside 0.5–5 s', () => {
     const { loop } = makeLoop();
     for (const s of [0.1, 6, Number.NaN]) expect(loop.calibrateHands(s, 'op')).toMatchObject({ code: 'CALIBRATION_OUT_OF_RANGE' });

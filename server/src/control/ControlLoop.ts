@@ -528,6 +528,11 @@ export class ControlLoop {
    * the arm's acceleration limit) and stay held until someone engages again.
    */
   operatorLost(reason: string): void {
+    // A hand measurement in progress was the lost operator's: the next one's hands are not theirs.
+    if (this.handCapture !== null) {
+      this.handCapture = null;
+      this.emit('tracking', { handCalibration: { cancelled: true, why: reason } });
+    }
     for (const side of SIDES) this.disengageSide(side);
     this.disarm('operator_lost');
     this.emit('disengage', { side: 'both', by: reason });
