@@ -174,8 +174,10 @@ describe('bridge', () => {
           continue;
         }
         expect(Math.hypot(data.joints[0]!, data.joints[1]!, data.joints[2]!)).toBe(0);
+        // The thumb's target is its tip joint; a splayed long finger's is turned about the palm
+        // normal (y) into the robot's abduction range (soft abduction), which keeps its y.
         [4, 9, 14, 19, 24].forEach((joint, f) => {
-          for (let a = 0; a < 3; a++) expect(Math.abs(data.joints[joint * 3 + a]! - data.tips[f * 3 + a]!)).toBeLessThan(1e-6);
+          for (let a = 0; a < 3; a++) if (f === 0 || a === 1) expect(Math.abs(data.joints[joint * 3 + a]! - data.tips[f * 3 + a]!)).toBeLessThan(1e-6);
         });
         const model = rig.sides[side];
         const armQ = st.commanded.subarray(side === 'left' ? 0 : 7, side === 'left' ? 7 : 14);
