@@ -5,6 +5,7 @@ import { POSE_STRIDE, poseError } from '../math/pose.js';
 import type { RetargetOutput, Retargeter } from '../pipeline/Retargeter.js';
 import type { Rig } from '../rig.js';
 import { ARM_DOF, FINGERS, HAND_ACTIVE_SUFFIXES, SIDES, STATE_JOINT_NAMES, type Side, armJointName, handJointName } from '../robotNames.js';
+import { capsuleInterpenetrationM } from './handCollision.js';
 import { finiteMax, finiteMin, mean, pearson, percentile } from './statistics.js';
 
 /** A human pad-to-pad gap below this is a pinch, m. */
@@ -72,8 +73,9 @@ interface SideAcc {
   readonly chain: Int32Array[];
   readonly thumbProximal: number;
   readonly thumbTip: number;
-  /** Capsule radius per long finger and segment (proximal, middle, distal). */
-  readonly radius: Float64Array;
+  /** The long fingers' phalanx capsules in this tree's link numbering: 4 links per finger (proximal … tip), 3 radii per finger. */
+  readonly segmentLinks: Int32Array;
+  readonly segmentRadii: Float64Array;
   readonly vmax: Float64Array;
   readonly q: Float64Array;
   readonly armQ: Float64Array;
@@ -108,29 +110,7 @@ function angleDeg(ax: number, ay: number, az: number, bx: number, by: number, bz
   return (Math.acos(Math.max(-1, Math.min(1, c))) * 180) / Math.PI;
 }
 
-/**
- * Distance between segments [p0, p1] and [q0, q1] (clamped closest points), the points read from
- * `p` at offsets a0, a1 (first segment) and b0, b1 (second).
- */
-export function segmentDistance(p: Float64Array, a0: number, a1: number, b0: number, b1: number): number {
-  const ux = p[a1]! - p[a0]!, uy = p[a1 + 1]! - p[a0 + 1]!, uz = p[a1 + 2]! - p[a0 + 2]!;
-  const vx = p[b1]! - p[b0]!, vy = p[b1 + 1]! - p[b0 + 1]!, vz = p[b1 + 2]! - p[b0 + 2]!;
-  const wx = p[a0]! - p[b0]!, wy = p[a0 + 1]! - p[b0 + 1]!, wz = p[a0 + 2]! - p[b0 + 2]!;
-  const a = ux * ux + uy * uy + uz * uz, b = ux * vx + uy * vy + uz * vz, c = vx * vx + vy * vy + vz * vz;
-  const d = ux * wx + uy * wy + uz * wz, e = vx * wx + vy * wy + vz * wz;
-  const den = a * c - b * b;
-  let s = den > 1e-15 ? Math.max(0, Math.min(1, (b * e - c * d) / den)) : 0;
-  let t = c > 1e-15 ? (b * s + e) / c : 0;
-  if (t < 0) { t = 0; s = a > 1e-15 ? Math.max(0, Math.min(1, -d / a)) : 0; }
-  else if (t > 1) { t = 1; s = a > 1e-15 ? Math.max(0, Math.min(1, (b - d) / a)) : 0; }
-  const dx = wx + s * ux - t * vx, dy = wy + s * uy - t * vy, dz = wz + s * uz - t * vz;
-  return Math.sqrt(dx * dx + dy * dy + dz * dz);
-}
 
-function cylinderRadius(rig: Rig, link: string): number {
-  const g = rig.model.linkByName.get(link)?.collisions[0]?.geometry;
-  return g !== undefined && (g.kind === 'cylinder' || g.kind === 'capsule' || g.kind === 'sphere') ? g.radius : 0;
-}
 
 /**
  * Measures what the retargeting did to a recording, frame by frame, with the robot's own forward
@@ -160,15 +140,10 @@ export class FidelityMeter {
       const abdVar = Int32Array.from(LONG, (f) => HAND_ACTIVE_SUFFIXES.indexOf(`${f}_mcp_abd` as (typeof HAND_ACTIVE_SUFFIXES)[number]));
       const link = (n: string): number => handTree.linkIndex(`${side}_hand_${n}`);
       const chain = LONG.map((f) => Int32Array.of(link(`${f}_proximal`), link(`${f}_middle`), link(`${f}_distal`), link(`${f}_tip`)));
-      const radius = new Float64Array(12);
-      LONG.forEach((f, i) => {
-        radius[i * 3] = cylinderRadius(rig, `${side}_hand_${f}_proximal`);
-        radius[i * 3 + 1] = cylinderRadius(rig, `${side}_hand_${f}_middle`);
-        radius[i * 3 + 2] = cylinderRadius(rig, `${side}_hand_${f}_distal`);
-      });
       return {
         handTree, armTree, ik, handVarIdx, armStateIdx, abdVar, chain,
-        thumbProximal: link('thumb_proximal'), thumbTip: link('thumb_tip'), radius,
+        thumbProximal: link('thumb_proximal'), thumbTip: link('thumb_tip'),
+        segmentLinks: Int32Array.from(chain.flatMap((c) => Array.from(c))), segmentRadii: model.segmentRadii,
         vmax: Float64Array.from(armTree.maxVelocity),
         q: new Float64Array(handTree.variableCount), armQ: new Float64Array(ARM_DOF),
         human: new Float64Array(XR_JOINT_COUNT * 3), err6: new Float64Array(6),
@@ -248,17 +223,7 @@ export class FidelityMeter {
       if (q <= tree.lower[v]! + AT_LIMIT_RAD || q >= tree.upper[v]! - AT_LIMIT_RAD) { a.abdAtLimit++; this.abdCounts[side][i]!++; }
     }
     // Phalanx overlap between neighbouring long fingers (every segment pair).
-    let overlap = false;
-    for (let i = 0; i < 3 && !overlap; i++) {
-      const c1 = a.chain[i]!, c2 = a.chain[i + 1]!;
-      for (let s1 = 0; s1 < 3 && !overlap; s1++) {
-        for (let s2 = 0; s2 < 3 && !overlap; s2++) {
-          const d = segmentDistance(poses, c1[s1]! * POSE_STRIDE + 9, c1[s1 + 1]! * POSE_STRIDE + 9, c2[s2]! * POSE_STRIDE + 9, c2[s2 + 1]! * POSE_STRIDE + 9);
-          if (a.radius[i * 3 + s1]! + a.radius[(i + 1) * 3 + s2]! - d > OVERLAP_DEPTH_M) overlap = true;
-        }
-      }
-    }
-    if (overlap) a.overlapFrames++;
+    if (capsuleInterpenetrationM(poses, a.segmentLinks, a.segmentRadii) > OVERLAP_DEPTH_M) a.overlapFrames++;
     // Pinches: the raw (unfiltered) human gap against the commanded robot gap.
     const t0 = XR_TIPS[0]! * XR_JOINT_STRIDE;
     for (let j = 0; j < 4; j++) {
