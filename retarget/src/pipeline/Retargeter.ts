@@ -193,13 +193,16 @@ interface SideState {
   /** Trust region of this frame's tracking solve, rad (filled per frame; see {@link ARM_STEP_FACTOR}). */
   readonly armLower: Float64Array;
   readonly armUpper: Float64Array;
-  /** Whether the arm was solved this frame (its command status is measured after the limiter). */
+  /**
+   * Whether the arm was solved this frame (its command status is measured after the limiter);
+   * until this frame's solve, whether the previous frame's was, with no re-anchor since (the
+   * feed-forward's condition).
+   */
   armSolved: boolean;
-  /** The previous solved frame's flange position (NaN when that frame was not solved). */
+  /** The last solved frame's flange position (its velocity counts when `armSolved` says that frame was the previous one). */
   readonly armPrevFlange: Float64Array;
   /** How fast the arm's target moves in joint space (see {@link Retargeter.process}), rad/s. */
   readonly armTargetVelocity: Float64Array;
-  readonly flangeVelocity: Float64Array;
   wasTracked: boolean;
   /** Time of the last tracked frame, ms. */
   lastTrackedMs: number;
@@ -250,6 +253,8 @@ export class Retargeter {
   private readonly dropoutMs: number;
   private readonly reanchorMs: number;
   private readonly err6 = new Float64Array(6);
+  /** The flange target's linear velocity this frame (scratch of the arm feed-forward), m/s. */
+  private readonly flangeVelocity = new Float64Array(3);
   private lastTMs = Number.NaN;
 
   constructor(rig: Rig, options: RetargeterOptions = {}) {
@@ -307,9 +312,8 @@ export class Retargeter {
         armLower,
         armUpper,
         armSolved: false,
-        armPrevFlange: new Float64Array(3).fill(Number.NaN),
+        armPrevFlange: new Float64Array(3),
         armTargetVelocity: new Float64Array(ARM_DOF),
-        flangeVelocity: new Float64Array(3),
         wasTracked: false,
         lastTrackedMs: Number.NEGATIVE_INFINITY,
         everTracked: false,
@@ -522,7 +526,6 @@ export class Retargeter {
     st.arm.command = st.arm.status;
     st.arm.iterations = 0;
     s.armSolved = false;
-    s.armPrevFlange.fill(Number.NaN);
     st.engaged = s.mapping.engaged;
   }
 
@@ -581,7 +584,7 @@ export class Retargeter {
       this.commandedHandPose(s, this.handPose);
       s.armQ.set(s.armCommanded);
       s.mapping.engage(s.humanPose, this.handPose);
-      s.armPrevFlange.fill(Number.NaN); // the anchor moved the target: no velocity across it
+      s.armSolved = false; // the anchor moved the target: no velocity across it
       this.pendingEngage[side] = false;
     }
     if (s.mapping.flangeTarget(s.humanPose, s.flangeTarget)) {
@@ -598,19 +601,20 @@ export class Retargeter {
         s.armUpper[i] = s.armQ[i]! + reach;
       }
       const r = s.ik.solve(s.flangeTarget, s.armQ, s.armQ, s.armSolveOptions);
-      s.armSolved = true;
-      // Feed-forward: how fast the flange target moves (consecutive solved frames), as the
-      // least-norm joint velocity of that motion at the solution. The limiter brakes toward where
-      // the moving target would stop instead of stopping at every frame's solution, which kept the
-      // arm a braking distance behind a moving hand. Position only: the rotation gives way first.
-      const fp = s.armPrevFlange, fv = s.flangeVelocity;
-      if (!Number.isNaN(fp[0]!)) {
+      // Feed-forward: how fast the flange target moves (when the previous frame was solved too,
+      // with no re-anchor between), as the least-norm joint velocity of that motion at the
+      // solution. The limiter brakes toward where the moving target would stop instead of stopping
+      // at every frame's solution, which kept the arm a braking distance behind a moving hand.
+      // Position only: the rotation gives way first.
+      const fp = s.armPrevFlange, fv = this.flangeVelocity;
+      if (s.armSolved) {
         for (let i = 0; i < 3; i++) fv[i] = (s.flangeTarget[9 + i]! - fp[i]!) / dt;
         s.ik.tipVelocityToJoints(s.armQ, fv, s.armTargetVelocity);
       } else {
         s.armTargetVelocity.fill(0);
       }
       for (let i = 0; i < 3; i++) fp[i] = s.flangeTarget[9 + i]!;
+      s.armSolved = true;
       st.arm.status = r.status;
       st.arm.residual = r.residual;
       st.arm.positionErrorM = r.positionError;
@@ -621,7 +625,6 @@ export class Retargeter {
       st.arm.command = 'not_engaged';
       st.arm.iterations = 0;
       s.armSolved = false;
-      s.armPrevFlange.fill(Number.NaN);
     }
     st.engaged = s.mapping.engaged;
     st.tracked = true;
