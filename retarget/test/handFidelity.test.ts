@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  alignmentOf, calibrateHand, createRig, FidelityMeter, type HandFrame, HAND_ACTIVE_SUFFIXES, HandSolver, handCapsuleInterpenetrationM, HumanHandMapper, pose, Retargeter, type Side, STATE_JOINT_NAMES,
+  alignmentOf, calibrateHand, createHandTargets, createRig, FidelityMeter, type HandFrame, HAND_ACTIVE_SUFFIXES, HandSolver, type HandTargets, handCapsuleInterpenetrationM, HumanHandMapper, pose, Retargeter, type Side, STATE_JOINT_NAMES,
   syntheticHumanHand,
 } from '@dexbridge/retarget';
 import { mulberry32 } from '../../test/support/random.js';
@@ -140,6 +140,19 @@ describe('hand retargeting against ground truth from the robot', () => {
   });
 });
 
+/**
+ * A right hand's mapper and an open synthetic human hand whose thumb tip `setGap(gap)` places so
+ * that the thumb–index pad gap is `gap` (m); `t` and `poseOut` receive what the mapper maps.
+ */
+function thumbIndexGap(): { mapper: HumanHandMapper; hand: Float64Array; t: HandTargets; poseOut: Float64Array; setGap: (gap: number) => void } {
+  const hand = syntheticHumanHand(rig, 'right', new Float64Array(16));
+  const setGap = (gap: number): void => {
+    const r = hand[4 * 8 + 7]! + hand[9 * 8 + 7]!;
+    for (let c = 0; c < 3; c++) hand[4 * 8 + c] = hand[9 * 8 + c]! + (c === 1 ? -(r + gap) : 0);
+  };
+  return { mapper: new HumanHandMapper(rig.sides.right), hand, t: createHandTargets(), poseOut: new Float64Array(12), setGap };
+}
+
 describe('pinches', () => {
   for (const finger of [1, 2, 3, 4] as const) {
     it(`thumb–${['', 'index', 'middle', 'ring', 'little'][finger]} pinches from robot pinch poses become robot pinches (right hand, 10 poses)`, () => {
@@ -161,15 +174,7 @@ describe('pinches', () => {
   }
 
   it('a pinch lasts while the human opens by less than the hysteresis (gap 5 → 8 mm)', () => {
-    const mapper = new HumanHandMapper(rig.sides.right);
-    const hand = syntheticHumanHand(rig, 'right', new Float64Array(16));
-    const t = { tips: new Float64Array(15), tipWeights: new Float64Array(5), pinchVectors: new Float64Array(12), pinchWeights: new Float64Array(4), mids: new Float64Array(15), midWeights: new Float64Array(5), separationWeight: 0 };
-    const poseOut = new Float64Array(12);
-    // Place the thumb tip so the thumb–index pad gap is `gap`.
-    const setGap = (gap: number): void => {
-      const r = hand[4 * 8 + 7]! + hand[9 * 8 + 7]!;
-      for (let c = 0; c < 3; c++) hand[4 * 8 + c] = hand[9 * 8 + c]! + (c === 1 ? -(r + gap) : 0);
-    };
+    const { mapper, hand, t, poseOut, setGap } = thumbIndexGap();
     setGap(0.002);
     mapper.map(hand, t, poseOut);
     expect(mapper.pinching[0]).toBe(1);
@@ -184,14 +189,7 @@ describe('pinches', () => {
   it('a pinch that begins and ends changes no weight and no pinch target by a jump (gap 40 → 0 → 40 mm in 0.1 mm steps)', () => {
     // Weights that switch when a pinch begins or ends (tips 1 ↔ 0.1, the pinch weight 10 → 8.7)
     // made the robot's fingers jerk there; every weight and target is now continuous in the gap.
-    const mapper = new HumanHandMapper(rig.sides.right);
-    const hand = syntheticHumanHand(rig, 'right', new Float64Array(16));
-    const t = { tips: new Float64Array(15), tipWeights: new Float64Array(5), pinchVectors: new Float64Array(12), pinchWeights: new Float64Array(4), mids: new Float64Array(15), midWeights: new Float64Array(5), separationWeight: 0 };
-    const poseOut = new Float64Array(12);
-    const setGap = (gap: number): void => {
-      const r = hand[4 * 8 + 7]! + hand[9 * 8 + 7]!;
-      for (let c = 0; c < 3; c++) hand[4 * 8 + c] = hand[9 * 8 + c]! + (c === 1 ? -(r + gap) : 0);
-    };
+    const { mapper, hand, t, poseOut, setGap } = thumbIndexGap();
     const gaps = [...Array.from({ length: 401 }, (_, i) => 0.04 - i * 1e-4), ...Array.from({ length: 400 }, (_, i) => (i + 1) * 1e-4)];
     let prev: number[] | undefined;
     let began = Number.NaN, ended = Number.NaN, worstWeight = 0, worstVectorMm = 0;
