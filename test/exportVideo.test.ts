@@ -19,7 +19,7 @@ import { startDexbridge } from '../server/src/bridge/startDexbridge.js';
 import { demoCameras, FlvH264Splitter, type H264AccessUnit, MjpegSplitter } from '../server/src/cameras/index.js';
 import { main } from '../server/src/cli/main.js';
 import { ExportError, exportLeRobot } from '../server/src/export/lerobot.js';
-import { FileSink, Recorder, recoverMcap } from '../server/src/recording/index.js';
+import { FileSink, Recorder, type RecorderOptions, recoverMcap } from '../server/src/recording/index.js';
 
 const T0 = 1_700_000_000_000;
 const FPS = 30;
@@ -92,20 +92,27 @@ function expectedImage(camera: TestCamera, count: number, t: number): number {
   return k;
 }
 
+/** Every row's joint state and action. */
+const STATE = STATE_JOINT_NAMES.map((_, k) => 0.01 * k);
+const ACTION = new Array<number>(ACTION_DIM).fill(0.1);
+
+/** A recorder writing `path` as the tests' recordings are written: task "pick", every chunk flushed at once. */
+async function openRecorder(path: string, cameras: NonNullable<RecorderOptions['cameras']>): Promise<Recorder> {
+  return Recorder.open(await FileSink.create(path), {
+    softwareVersion: 'test', startedAtIso: new Date(T0).toISOString(), urdf: '<robot name="test"/>', task: 'pick', flushIntervalMs: 0, cameras,
+  });
+}
+
 /** A recording of `seconds`: joints and actions at ~100 Hz with jitter, and every camera's images. */
 async function writeRecording(path: string, seconds: number, cameras: readonly TestCamera[]): Promise<void> {
-  const recorder = await Recorder.open(await FileSink.create(path), {
-    softwareVersion: 'test', startedAtIso: new Date(T0).toISOString(), urdf: '<robot name="test"/>', task: 'pick', flushIntervalMs: 0, cameras: cameras.map((c) => c.id),
-  });
+  const recorder = await openRecorder(path, cameras.map((c) => c.id));
   const end = seconds * 1000;
   const times: number[] = [];
   for (let i = 0; i * 10 + (i % 3) < end; i++) times.push(i * 10 + (i % 3));
   times.push(end);
-  const state = STATE_JOINT_NAMES.map((_, k) => 0.01 * k);
-  const action = new Array<number>(ACTION_DIM).fill(0.1);
   for (const t of times) {
-    recorder.writeJointState(T0 + t, state);
-    recorder.writeAction(T0 + t, action);
+    recorder.writeJointState(T0 + t, STATE);
+    recorder.writeAction(T0 + t, ACTION);
   }
   for (const c of cameras) {
     const count = imageCount(c, seconds);
@@ -330,15 +337,11 @@ describe('export of H.264 cameras', () => {
 
   it('a recording from another tool that starts between key frames: the delta frames before the first key frame are left out, earlier rows show the key frame', async () => {
     const recorded = join(dir, 'video-keyed.mcap');
-    const recorder = await Recorder.open(await FileSink.create(recorded), {
-      softwareVersion: 'test', startedAtIso: new Date(T0).toISOString(), urdf: '<robot name="test"/>', task: 'pick', flushIntervalMs: 0, cameras: [{ id: 'arm', codec: 'h264' }],
-    });
+    const recorder = await openRecorder(recorded, [{ id: 'arm', codec: 'h264' }]);
     const units = h264Units(imageCount(ARM, 1.5), ARM.width, ARM.height);
-    const state = STATE_JOINT_NAMES.map((_, k) => 0.01 * k);
-    const action = new Array<number>(ACTION_DIM).fill(0.1);
     for (let t = 0; t <= 1500; t += 10) {
-      recorder.writeJointState(T0 + t, state);
-      recorder.writeAction(T0 + t, action);
+      recorder.writeJointState(T0 + t, STATE);
+      recorder.writeAction(T0 + t, ACTION);
     }
     // dexbridge's recorder itself starts at a key frame: 10 is the first it writes.
     for (let k = 10; k < units.length; k++) expect(recorder.writeCameraFrame('arm', T0 + ARM.time(k), 'h264', units[k]!.data)).toBe(true);
@@ -396,18 +399,14 @@ describe('export of H.264 cameras', () => {
 
   it('a recording cut short by a crash, recovered, exports its video up to the last flushed chunk, a frame per row', async () => {
     const path = join(dir, 'video-crash.mcap');
-    const recorder = await Recorder.open(await FileSink.create(path), {
-      softwareVersion: 'test', startedAtIso: new Date(T0).toISOString(), urdf: '<robot name="test"/>', task: 'pick', flushIntervalMs: 0, cameras: [{ id: 'arm', codec: 'h264' }],
-    });
+    const recorder = await openRecorder(path, [{ id: 'arm', codec: 'h264' }]);
     const units = h264Units(imageCount(ARM, 2), ARM.width, ARM.height);
-    const state = STATE_JOINT_NAMES.map((_, k) => 0.01 * k);
-    const action = new Array<number>(ACTION_DIM).fill(0.1);
     // Time order, as a server writes: states every 10 ms, the camera's access units at their own times.
     let k = 0;
     const crashed = join(dir, 'video-crashed.mcap');
     for (let t = 0; t <= 2000; t += 10) {
-      recorder.writeJointState(T0 + t, state);
-      recorder.writeAction(T0 + t, action);
+      recorder.writeJointState(T0 + t, STATE);
+      recorder.writeAction(T0 + t, ACTION);
       while (k < units.length && ARM.time(k) <= t) {
         recorder.writeCameraFrame('arm', T0 + ARM.time(k), 'h264', units[k]!.data);
         k++;
@@ -442,15 +441,11 @@ describe('export of H.264 cameras', () => {
   it('decodes the recorded video and resamples it like images: frame i shows the access unit of row i, frames = parquet rows, stats from the pictures', async () => {
     const paths = [join(dir, 'video-a.mcap'), join(dir, 'video-b.mcap')];
     for (const [e, path] of paths.entries()) {
-      const recorder = await Recorder.open(await FileSink.create(path), {
-        softwareVersion: 'test', startedAtIso: new Date(T0).toISOString(), urdf: '<robot name="test"/>', task: 'pick', flushIntervalMs: 0, cameras: [{ id: 'arm', codec: 'h264' }, 'head'],
-      });
+      const recorder = await openRecorder(path, [{ id: 'arm', codec: 'h264' }, 'head']);
       const end = SECONDS[e]! * 1000;
-      const state = STATE_JOINT_NAMES.map((_, k) => 0.01 * k);
-      const action = new Array<number>(ACTION_DIM).fill(0.1);
       for (let t = 0; t <= end; t += 10) {
-        recorder.writeJointState(T0 + t, state);
-        recorder.writeAction(T0 + t, action);
+        recorder.writeJointState(T0 + t, STATE);
+        recorder.writeAction(T0 + t, ACTION);
       }
       const count = imageCount(ARM, SECONDS[e]!);
       const units = h264Units(count, ARM.width, ARM.height);
