@@ -3,14 +3,12 @@
  * the server keeps that second of the operator's frames and turns each hand's into a calibration
  * (`calibrateHand`: hand scale and digit scales, medians over the plausible frames).
  */
-import { calibrateHand, type HandCalibration, type Rig, type Side, XR_HAND_LENGTH } from '@dexbridge/retarget';
+import { calibrateHand, type HandCalibration, type Rig, type Side, SIDES, XR_HAND_LENGTH } from '@dexbridge/retarget';
 
 /** What the measurement gave for one hand: a calibration, or why there is none. */
 export type HandCalibrationOutcome =
   | { readonly ok: true; readonly calibration: HandCalibration }
   | { readonly ok: false; readonly code: 'CALIBRATION_NO_HANDS'; readonly message: string };
-
-const SIDES = ['left', 'right'] as const;
 
 /** Frames of each hand the measurement waits for after its `seconds` (a headset at 72–90 Hz has them at once). */
 export const MIN_FRAMES_PER_HAND = 30;
