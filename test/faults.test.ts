@@ -31,6 +31,7 @@ import { type DecodedRobotState, encodeHandFrame, ROW_BLOCK_ENCODING } from '@de
 import { McapIndexedReader } from '@mcap/core';
 import { describe, expect, it } from 'vitest';
 import { type DexbridgeOptions, type RunningDexbridge, startDexbridge } from '../server/src/bridge/startDexbridge.js';
+import { DEFAULT_RELEARN_FRAMES } from '../server/src/control/OperatorClock.js';
 import { decodeHandFrameMessage, FileReadable, readRecording, recordingBaseName, recoverMcap } from '../server/src/recording/index.js';
 import { type Json, TestClient } from '../server/test/support/wsClient.js';
 
@@ -509,7 +510,7 @@ describe('faults', () => {
       const errorsSince = (k: number): Json[] => op.c.json.slice(k).filter((m) => m.type === 'error');
 
       // Late frames: stamped as usual, held back 300 ms, then sent in a burst.
-      let k = errorsAt();
+      const k = errorsAt();
       const held: Uint8Array[] = [];
       const holdStart = performance.now();
       while (performance.now() - holdStart < 300) {
@@ -524,34 +525,38 @@ describe('faults', () => {
 
       // The clock jumps forward by 10 s, then by an hour: implausible at first (a single such
       // frame is refused and changes nothing), then, after 10 frames that agree, the new clock
-      // is believed and the frames are accepted again.
-      const relearnt = (errors: Json[], code: string): void => {
-        expect(errors.length).toBeGreaterThan(0);
-        expect(errors.length).toBeLessThan(10);
-        expect(errors.every((m) => m['code'] === code)).toBe(true);
+      // is believed and the frames are accepted again. On a busy machine frames that arrive more
+      // than 100 ms apart from the others do not agree, so it can take more than 10: the stream
+      // goes on until a frame sent after the jump is answered.
+      const relearn = async (code: string, stamp?: () => number): Promise<Json[]> => {
+        const k = errorsAt();
+        const firstSeq = op.seq + 1;
+        const t0 = performance.now();
+        while (!viewer.states.some((s) => s.sourceSeq >= firstSeq)) {
+          if (performance.now() - t0 > 20_000) throw new Error(`no frame answered within 20 s after the clock changed (${code})`);
+          await op.stream(55, stamp);
+        }
+        await op.stream(100, stamp);
+        const errors = errorsSince(k);
+        // At least the 9 refusals before the 10th agreeing frame re-learns the clock; a frame held
+        // up on a busy machine may also be refused as stale, and nothing else.
+        expect(errors.filter((m) => m['code'] === code).length).toBeGreaterThanOrEqual(DEFAULT_RELEARN_FRAMES - 1);
+        expect(errors.filter((m) => m['code'] !== code && m['code'] !== 'FRAME_STALE')).toEqual([]);
+        return errors;
       };
-      k = errorsAt();
       op.clockOffsetMs += 10_000;
-      await op.stream(300);
-      relearnt(errorsSince(k), 'FRAME_TIME_IMPLAUSIBLE');
-      k = errorsAt();
+      await relearn('FRAME_TIME_IMPLAUSIBLE');
       op.clockOffsetMs += 3_600_000;
-      await op.stream(300);
-      relearnt(errorsSince(k), 'FRAME_TIME_IMPLAUSIBLE');
+      await relearn('FRAME_TIME_IMPLAUSIBLE');
 
       // The clock goes back (to where it was): refused, then re-learnt the same way; then it is
       // ahead again and frames resume.
-      k = errorsAt();
       op.clockOffsetMs -= 3_610_000;
       const backFrom = op.t;
-      await op.stream(300, () => performance.now() + op.clockOffsetMs);
+      const back = await relearn('FRAME_TIME_BACKWARDS', () => performance.now() + op.clockOffsetMs);
       expect(op.t).toBeLessThan(backFrom);
-      const back = errorsSince(k);
-      relearnt(back, 'FRAME_TIME_BACKWARDS');
       op.clockOffsetMs += 3_610_000;
-      k = errorsAt();
-      await op.stream(400);
-      relearnt(errorsSince(k), 'FRAME_TIME_IMPLAUSIBLE');
+      await relearn('FRAME_TIME_IMPLAUSIBLE');
       await viewer.until(() => viewer.states.some((s) => s.sourceSeq === op.seq), 2000, 'the last frame answered');
 
       const states = viewer.states.slice(from);
@@ -588,6 +593,7 @@ describe('faults', () => {
       let seqAtFailure = 0;
       let fromState = 0;
       let file = '';
+      const refused = new Set<number>();
       try {
         const viewer = await TestClient.hello(url, 'viewer');
         const op = new Operator(await TestClient.hello(url, 'operator', OP, 'disk'));
@@ -611,6 +617,7 @@ describe('faults', () => {
         const status = await viewer.waitJson((m) => m.type === 'status', 2000, viewer.json.length, 'status');
         expect((status['recording'] as Record<string, unknown>)['error']).toMatch(/ENOSPC|no space/i);
         console.info(`fault 6 (disk full): recording failed after frame ${seqAtFailure}: ${String(detail(failed!)['error'])}`);
+        for (const m of op.c.json) if (m.type === 'error' && typeof m['seq'] === 'number') refused.add(m['seq']);
         await Promise.all([viewer.close(), op.c.close()]);
       } finally {
         await run.close();
@@ -625,7 +632,9 @@ describe('faults', () => {
       for await (const m of recording.messages({ topics: ['/dexbridge/hand_frames'] })) for (const f of decodeHandFrameMessage(m.data, ROW_BLOCK_ENCODING, 'hand frame')) seqs.push(f.seq);
       await recording.close();
       expect(seqs.length).toBeGreaterThan(10);
-      expect(seqs).toEqual(range(seqs[0]!, seqs[0]! + seqs.length));
+      // No accepted frame missing (a busy machine can stall this process long enough that the
+      // server refuses a frame as stale: it said so, with its seq).
+      expect(seqs).toEqual(range(seqs[0]!, seqs.at(-1)! + 1).filter((n) => !refused.has(n)));
       expect(seqs.at(-1)!).toBeLessThanOrEqual(seqAtFailure);
       console.info(`fault 6 (disk full): recovered ${seqs.length} frames up to ${seqs.at(-1)} from ${statSync(join(mnt, file)).size} bytes`);
     } finally {
