@@ -489,14 +489,16 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       console.info(`views: 1280×800 canvas ${f.width}×${f.height}, flanges L ${f.flanges.left?.map((v) => v.toFixed(2))} R ${f.flanges.right?.map((v) => v.toFixed(2))}, robot pixels ${JSON.stringify(f.robotPixels)}, camera ${f.camera.map((v) => v.toFixed(2))} after ${f.framings} framings`);
       // Seen from behind: the robot's left arm is on screen left.
       expect(f.flanges.left![0]).toBeLessThan(f.flanges.right![0]);
-      // The L and R labels stand on their own sides.
+      // The L and R labels stand on their own sides: beside the arm bases, which do not move (the
+      // flanges do, between two looks).
       const labels = await page.evaluate(() => {
         const view = (window as unknown as { dexbridge: { liveView: { projectLink(l: string): [number, number] | null } } }).dexbridge.liveView;
-        return [view.projectLink('side-label-L'), view.projectLink('side-label-R')];
+        return { L: view.projectLink('side-label-L')!, R: view.projectLink('side-label-R')!, left: view.projectLink('left_arm_link0')!, right: view.projectLink('right_arm_link0')! };
       });
-      expect(labels[0]![0]).toBeLessThan(f.flanges.right![0]);
-      expect(labels[1]![0]).toBeGreaterThan(f.flanges.left![0]);
-      expect(labels[0]![0]).toBeLessThan(labels[1]![0]);
+      expect(labels.L[0]).toBeLessThan(labels.right[0]);
+      expect(labels.R[0]).toBeGreaterThan(labels.left[0]);
+      expect(labels.left[0]).toBeLessThan(labels.right[0]);
+      expect(labels.L[0]).toBeLessThan(labels.R[0]);
       // The latency chart's axis is logarithmic (it starts above zero) and spans at least a decade:
       // the retargeting time and the round trip (which values they take depends on the machine).
       await page.waitForFunction(() => {
