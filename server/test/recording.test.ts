@@ -30,8 +30,10 @@ import {
   type RecordingSink,
   readRecording,
   recoverMcap,
+  retargetInputFromRecording,
 } from '../src/recording/index.js';
 import { decodeActionBlock, decodeHandBlock } from '../src/protocol/index.js';
+import { runCli } from './support/runCli.js';
 
 const URDF = rigUrdf();
 const STARTED = '2025-03-04T05:06:07.000Z';
@@ -498,6 +500,66 @@ describe('reading back and recovery', () => {
     frames.forEach((f, i) => {
       expect(f.left).toEqual(demoFrames[i]!.left && Float64Array.from(demoFrames[i]!.left!, onHandGrid));
       expect(f.right).toEqual(demoFrames[i]!.right && Float64Array.from(demoFrames[i]!.right!, onHandGrid));
+    });
+  });
+
+  describe('a recording retargeted again keeps the calibrations it was recorded with', () => {
+    /** The demo frames recorded at 11 ms steps, with calibrations written at frames 40 and 80 (and any others given). */
+    const calibrated = async (name: string, extra: (r: Recorder) => void = () => {}): Promise<string> => {
+      const sink = await createRecordingFile(dir, new Date(T0 + 3_600_000 * (name.length + 1)));
+      const recorder = await Recorder.open(sink, options());
+      for (const [i, f] of demoFrames.entries()) {
+        if (i === 40) recorder.writeCalibration(T0 + i * 11, { handScale: { left: 1.15, right: 1.1 }, digitScales: { left: [1.1, 1, 1, 1.05, 1.2] } });
+        if (i === 80) recorder.writeCalibration(T0 + i * 11 - 5, { translationScale: 1.5 });
+        extra(recorder);
+        expect(recorder.writeHandFrame(T0 + i * 11, i, f.left, f.right, f.tMs)).toBe(true);
+        if (i % 30 === 29) await recorder.flush();
+      }
+      await recorder.close();
+      return sink.path;
+    };
+    const lines = (path: string): { q: number[] }[] => readFileSync(path, 'utf8').trim().split('\n').slice(1).map((l) => JSON.parse(l) as { q: number[] });
+
+    it('each calibration is placed before the first frame logged at or after it, as recorded', async () => {
+      const path = await calibrated('placed');
+      const { frames, calibrations } = await retargetInputFromRecording(path);
+      expect(frames).toHaveLength(demoFrames.length);
+      expect(calibrations.map((c) => [c.beforeFrame, c.calibration])).toEqual([
+        [40, { handScale: { left: 1.15, right: 1.1 }, digitScales: { left: [1.1, 1, 1, 1.05, 1.2] } }],
+        [80, { translationScale: 1.5 }],
+      ]);
+    });
+
+    it('dexbridge retarget applies them from their frames and says so; the command line wins over them', async () => {
+      const path = await calibrated('cli');
+      const withRecorded = join(dir, 'with-recorded.jsonl'), without = join(dir, 'without.jsonl');
+      const a = await runCli('retarget', path, '--out', withRecorded);
+      expect(a.code, a.stderr).toBe(0);
+      expect(a.stdout).toMatch(/recorded calibration\s+2 in the recording; from frame 40: hand scale left 1\.150, right 1\.100, digit scales \(left\); from frame 80: translation ×1\.5/);
+      expect(a.stdout).toMatch(/hand scale\s+1\.150 \(recording\)\s+1\.100 \(recording\)/);
+      const b = await runCli('retarget', path, '--out', without, '--hand-scale', 'auto', '--translation-scale', '1');
+      expect(b.code, b.stderr).toBe(0);
+      expect(b.stdout).toMatch(/recorded calibration\s+2 in the recording, not applied: the command line sets what they set/);
+      // The same robot up to frame 40; from there the recorded hand scales move the hands.
+      const x = lines(withRecorded), y = lines(without);
+      expect(x).toHaveLength(demoFrames.length);
+      expect(x.slice(0, 40)).toEqual(y.slice(0, 40));
+      const handsDiffer = x.slice(40).some((row, k) => row.q.some((v, j) => j >= 7 && Math.abs(v - y[40 + k]!.q[j]!) > 1e-3));
+      expect(handsDiffer).toBe(true);
+    });
+
+    it('a calibration that sets no scale is left out; one out of range is a RECORDING_BAD_MESSAGE, and the command line says the recording cannot be read', async () => {
+      const noScale = await calibrated('no-scale-x', (r) => void r.writeCalibration(T0 + 1, { arm: { mode: 'clutch' } }));
+      expect((await retargetInputFromRecording(noScale)).calibrations).toHaveLength(2);
+      let once = false;
+      const bad = await calibrated('out-of-range-x', (r) => {
+        if (!once) r.writeCalibration(T0 + 1, { handScale: 9 });
+        once = true;
+      });
+      await expect(retargetInputFromRecording(bad)).rejects.toMatchObject({ code: 'RECORDING_BAD_MESSAGE', message: expect.stringMatching(/\/dexbridge\/calibration message at log time .*handScale/) });
+      const r = await runCli('retarget', bad);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/CLI_UNKNOWN_FORMAT.*handScale/);
     });
   });
 

@@ -99,6 +99,8 @@ export interface SummaryInfo {
   readonly formatLabel: string;
   readonly armDescription: string;
   readonly handScales: Readonly<Record<Side, { readonly value: number; readonly source: string }>>;
+  /** What a recording's own calibrations did (dexbridge recordings only). */
+  readonly calibration?: string;
   /** The output file, or `undefined` when none was written. */
   readonly output: string | undefined;
 }
@@ -153,6 +155,7 @@ export function formatSummary(stats: RetargetStats, info: SummaryInfo): string {
     `dexbridge retarget: ${info.input} (${info.formatLabel})`,
     row('frames', `${stats.frames} over ${durationS.toFixed(2)} s${Number.isFinite(rateHz) ? ` (${Math.round(rateHz)} Hz)` : ''}`),
     row('arms', info.armDescription),
+    ...(info.calibration === undefined ? [] : [row('recorded calibration', info.calibration)]),
     row('', 'left'.padEnd(leftWidth), 'right'),
     ...labels.map((label, i) => row(label, left[i]!, right[i]!)),
     row(
@@ -172,6 +175,8 @@ export interface ReportInfo {
   readonly formatLabel: string;
   readonly armDescription: string;
   readonly frames: number;
+  /** What a recording's own calibrations did (dexbridge recordings only). */
+  readonly calibration?: string;
 }
 
 const escapeHtml = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -227,7 +232,7 @@ export function formatFidelityReport(meter: FidelityMeter, info: ReportInfo): st
 <style>body{font-family:system-ui,sans-serif;margin:2em;max-width:960px}table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}th{text-align:left;font-weight:normal;background:#f6f6f6}</style>
 </head><body>
 <h1>Retargeting fidelity</h1>
-<p>${escapeHtml(info.input)} (${escapeHtml(info.formatLabel)}), ${info.frames} frames; arms: ${escapeHtml(info.armDescription)}. Definitions: docs/retarget.md (Fidelity figures).</p>
+<p>${escapeHtml(info.input)} (${escapeHtml(info.formatLabel)}), ${info.frames} frames; arms: ${escapeHtml(info.armDescription)}${info.calibration === undefined ? '' : `; recorded calibration: ${escapeHtml(info.calibration)}`}. Definitions: docs/retarget.md (Fidelity figures).</p>
 <h2>Per finger (both hands)</h2>
 <table><tr><th>finger</th><th>tip error mean / p95 (mm)</th><th>direction error (°)</th><th>curl correlation</th><th>PIP correlation</th><th>abduction at limit</th><th>pinch fidelity (human pinch frames)</th><th>curl jitter ratio</th></tr>
 ${rows}

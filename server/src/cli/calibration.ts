@@ -3,6 +3,7 @@
  * scale and how the arms follow. Format and examples: `docs/cli.md`.
  */
 import type { ArmMappingMode, RetargeterOptions, RetargeterSideOptions, Side } from '@dexbridge/retarget';
+import type { CalibrationRequest } from '../protocol/calibration.js';
 import { CliError } from './CliError.js';
 import { readInputText } from './readHandFrames.js';
 
@@ -10,7 +11,7 @@ import { readInputText } from './readHandFrames.js';
 export type HandScaleSetting = number | 'auto';
 
 /** Where a side's effective hand scale came from. */
-export type HandScaleSource = 'auto' | 'calibration' | '--hand-scale';
+export type HandScaleSource = 'auto' | 'calibration' | '--hand-scale' | 'recording';
 
 /** A validated calibration file. Offsets are 12 numbers: row-major rotation, then translation (m). */
 export interface Calibration {
@@ -189,6 +190,30 @@ export function resolveSideSettings(side: Side, calibration: Calibration, overri
     translationScale: overrides.translationScale ?? calibration.arm?.translationScale ?? 1,
     offset: calibration.arm?.offset?.[side],
   };
+}
+
+/**
+ * The part of a calibration recorded in a session that applies when the recording is retargeted
+ * again: what the command line sets (`--hand-scale`, `--translation-scale`, a calibration file's
+ * `handScale` or `arm.translationScale`) wins. A side's recorded digit scales go with its recorded
+ * hand scale (`calibrate_hands` measures both). Null when nothing of it applies.
+ */
+export function recordedCalibrationToApply(recorded: CalibrationRequest, calibration: Calibration, overrides: SettingOverrides): CalibrationRequest | null {
+  const handScale: Partial<Record<Side, number>> = {};
+  const digitScales: Partial<Record<Side, readonly number[]>> = {};
+  for (const side of ['left', 'right'] as const) {
+    if (overrides.handScale !== undefined || calibration.handScale?.[side] !== undefined) continue;
+    const hs = typeof recorded.handScale === 'number' ? recorded.handScale : recorded.handScale?.[side];
+    if (hs !== undefined) handScale[side] = hs;
+    const ds = recorded.digitScales?.[side];
+    if (ds !== undefined) digitScales[side] = ds;
+  }
+  const translationGiven = overrides.translationScale !== undefined || calibration.arm?.translationScale !== undefined;
+  const out: { handScale?: Partial<Record<Side, number>>; digitScales?: Partial<Record<Side, readonly number[]>>; translationScale?: number } = {};
+  if (Object.keys(handScale).length > 0) out.handScale = handScale;
+  if (Object.keys(digitScales).length > 0) out.digitScales = digitScales;
+  if (recorded.translationScale !== undefined && !translationGiven) out.translationScale = recorded.translationScale;
+  return Object.keys(out).length > 0 ? out : null;
 }
 
 /** The `Retargeter` options for both sides' settings (each side's own hand scale and arm mapping). */

@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { FormatError, type HandFrame, parseHandFrameLine, parseIwerCapture } from '@dexbridge/retarget';
-import { handFramesFromRecording } from '../recording/index.js';
+import { type RecordedCalibration, retargetInputFromRecording } from '../recording/index.js';
 import { CliError } from './CliError.js';
 
 export type HandFrameFormat = 'jsonl' | 'iwer' | 'mcap';
@@ -30,6 +30,8 @@ export interface HandFrameSource {
    * `FormatError` (naming the line) can be thrown from the iteration.
    */
   readonly frames: AsyncIterable<HandFrame>;
+  /** A dexbridge recording's calibrations, each placed before a frame of `frames`; none for other formats. */
+  readonly calibrations?: readonly RecordedCalibration[];
 }
 
 function inputError(err: unknown, path: string, what: string): CliError {
@@ -178,14 +180,14 @@ export function detectFormat(text: string): HandFrameFormat | null {
 export async function readHandFrames(path: string): Promise<HandFrameSource> {
   if (extname(path).toLowerCase() === '.mcap') {
     await checkInputFile(path, 'input file');
-    // The recording's raw operator frames, to retarget again with other parameters.
-    let frames: HandFrame[];
+    // The recording's raw operator frames, to retarget again, and the calibrations it was recorded with.
+    let input: Awaited<ReturnType<typeof retargetInputFromRecording>>;
     try {
-      frames = await handFramesFromRecording(path);
+      input = await retargetInputFromRecording(path);
     } catch (err) {
       throw new CliError('CLI_UNKNOWN_FORMAT', `${path}: not a readable dexbridge recording (${(err as Error).message}); if it was cut by a crash, run dexbridge recover first`);
     }
-    return { path, format: 'mcap', frames: fromArray(frames) };
+    return { path, format: 'mcap', frames: fromArray(input.frames), calibrations: input.calibrations };
   }
   if (JSONL_EXTENSIONS.has(extname(path).toLowerCase())) {
     await checkInputFile(path, 'input file');

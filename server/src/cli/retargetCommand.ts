@@ -10,10 +10,11 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createRig, FidelityMeter, FormatError, Retargeter, SIDES, type Side } from '@dexbridge/retarget';
+import type { CalibrationRequest } from '../protocol/calibration.js';
 import { usageFromParseError } from './args.js';
 import { AtomicLineWriter } from './AtomicLineWriter.js';
 import {
-  type Calibration, type HandScaleSetting, loadCalibration, resolveSideSettings, retargeterOptions, type SettingOverrides,
+  type Calibration, type HandScaleSetting, loadCalibration, recordedCalibrationToApply, resolveSideSettings, retargeterOptions, type SettingOverrides,
   type SideSettings,
 } from './calibration.js';
 import { CliError, EXIT_OK } from './CliError.js';
@@ -31,8 +32,8 @@ export const DEMO_INPUT_URL = new URL('../../data/quest3-hands.jsonl', import.me
 export const RETARGET_USAGE = `Usage: dexbridge retarget <input> [options]
        dexbridge retarget --demo [options]
 
-Retargets recorded hand tracking (hand-frame JSON Lines, or an IWER capture) to the
-bimanual robot: 56 joint positions and the 88-dim action per frame.
+Retargets recorded hand tracking (hand-frame JSON Lines, an IWER capture, or a dexbridge
+recording) to the bimanual robot: 56 joint positions and the 88-dim action per frame.
 
 Options:
   --demo                       use the bundled Quest 3 session (server/data/quest3-hands.jsonl)
@@ -50,6 +51,9 @@ Options:
 
 Without a calibration the arms engage at the first tracked frame of each hand (clutch
 mode: the robot starts at its home pose and moves with the operator from there).
+A dexbridge recording (.mcap) is retargeted with the calibrations it was recorded with,
+each from the frame where the server applied it; --calibration, --hand-scale and
+--translation-scale win over them for what they set.
 `;
 
 const OPTIONS = {
@@ -123,6 +127,22 @@ function formatFidelityLines(meter: FidelityMeter, reportPath: string): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** What a recording's calibrations did: how many it holds, and what of them applied from which frame. */
+function describeRecorded(count: number, applied: readonly { frame: number; calibration: CalibrationRequest }[]): string {
+  if (count === 0) return 'none in the recording';
+  const held = `${count} in the recording`;
+  if (applied.length === 0) return `${held}, not applied: the command line sets what they set`;
+  const parts = applied.map(({ frame, calibration: c }) => {
+    const what: string[] = [];
+    const hs = c.handScale;
+    if (hs !== undefined) what.push(`hand scale ${typeof hs === 'number' ? hs.toFixed(3) : SIDES.filter((s) => hs[s] !== undefined).map((s) => `${s} ${hs[s]!.toFixed(3)}`).join(', ')}`);
+    if (c.digitScales !== undefined) what.push(`digit scales (${SIDES.filter((s) => c.digitScales![s] !== undefined).join(', ')})`);
+    if (c.translationScale !== undefined) what.push(`translation ×${c.translationScale}`);
+    return `from frame ${frame}: ${what.join(', ')}`;
+  });
+  return `${held}; ${parts.join('; ')}`;
+}
+
 function describeSide(s: SideSettings): string {
   const mode =
     s.armMode === 'clutch'
@@ -150,7 +170,7 @@ export async function retargetCommand(args: readonly string[], io: CliIo): Promi
   if (positionals.length > 1) throw usage(`expected one input file, got ${positionals.length}: ${positionals.map((p) => JSON.stringify(p)).join(' ')}`);
   const given = positionals[0];
   if (values.demo === true && given !== undefined) throw usage(`give either an input file or --demo, not both (got ${JSON.stringify(given)} and --demo)`);
-  if (values.demo !== true && given === undefined) throw usage('missing <input> (a .jsonl hand-frame file or an IWER capture), or --demo');
+  if (values.demo !== true && given === undefined) throw usage('missing <input> (a .jsonl hand-frame file, an IWER capture or a .mcap recording), or --demo');
   const inputPath = given ?? displayPath(fileURLToPath(DEMO_INPUT_URL));
   const overrides = parseOverrides(values);
 
@@ -185,9 +205,33 @@ export async function retargetCommand(args: readonly string[], io: CliIo): Promi
 
   const stats = new RetargetStats();
   const writer = outPath === undefined ? undefined : await AtomicLineWriter.open(outPath);
+  // A recording's calibrations apply where the server applied them (at an engage): scales, then a
+  // new clutch anchor for each engaged arm, as the live loop does.
+  const recorded = source.calibrations ?? [];
+  let nextRecorded = 0;
+  let frameIndex = 0;
+  const recordedScaleSides = new Set<Side>();
+  const appliedRecorded: { frame: number; calibration: CalibrationRequest }[] = [];
   try {
     await writer?.writeLine(formatOutputHeader());
     for await (const frame of source.frames) {
+      for (; nextRecorded < recorded.length && recorded[nextRecorded]!.beforeFrame <= frameIndex; nextRecorded++) {
+        const c = recordedCalibrationToApply(recorded[nextRecorded]!.calibration, calibration, overrides);
+        if (c === null) continue;
+        appliedRecorded.push({ frame: frameIndex, calibration: c });
+        if (c.handScale !== undefined) {
+          retargeter.setHandScale(c.handScale);
+          for (const side of SIDES) if (typeof c.handScale === 'object' && c.handScale[side] !== undefined) recordedScaleSides.add(side);
+        }
+        if (c.digitScales !== undefined) retargeter.setDigitScales(c.digitScales);
+        if (c.translationScale !== undefined) retargeter.setTranslationScale(c.translationScale);
+        for (const side of SIDES) {
+          if (!retargeter.engaged(side)) continue;
+          retargeter.disengage(side);
+          retargeter.engage(side);
+        }
+      }
+      frameIndex++;
       const start = performance.now();
       const out = retargeter.process(frame);
       stats.add(out, performance.now() - start);
@@ -199,10 +243,11 @@ export async function retargetCommand(args: readonly string[], io: CliIo): Promi
     await writer?.abort();
     throw withInputPath(err, inputPath);
   }
+  const recordedInfo = source.calibrations === undefined ? {} : { calibration: describeRecorded(source.calibrations.length, appliedRecorded) };
   if (meter !== undefined && reportPath !== undefined) {
     const report = await AtomicLineWriter.open(reportPath);
     try {
-      await report.writeLine(formatFidelityReport(meter, { input: inputPath, formatLabel: FORMAT_LABELS[source.format], armDescription: describeArms(settings), frames: stats.frames }));
+      await report.writeLine(formatFidelityReport(meter, { input: inputPath, formatLabel: FORMAT_LABELS[source.format], armDescription: describeArms(settings), frames: stats.frames, ...recordedInfo }));
       await report.commit();
     } catch (err) {
       await report.abort();
@@ -212,12 +257,13 @@ export async function retargetCommand(args: readonly string[], io: CliIo): Promi
 
   if (values.quiet !== true) {
     const handScales = {} as Record<Side, { value: number; source: string }>;
-    for (const side of SIDES) handScales[side] = { value: retargeter.handScale(side), source: settings[side].handScaleSource };
+    for (const side of SIDES) handScales[side] = { value: retargeter.handScale(side), source: recordedScaleSides.has(side) ? 'recording' : settings[side].handScaleSource };
     io.stdout.write(
       formatSummary(stats, {
         input: inputPath,
         formatLabel: FORMAT_LABELS[source.format],
         armDescription: describeArms(settings),
+        ...recordedInfo,
         handScales,
         output: writer === undefined ? undefined : `${outPath} (header + ${writer.lines - 1} frame lines)`,
       }),

@@ -11,12 +11,14 @@ export {
   decodeHandFrameMessage,
   handFramesFromRecording,
   type RecordedAttachment,
+  type RecordedCalibration,
   type RecordedChannel,
   type RecordedMessage,
   type Recording,
   type RecordingInfo,
   readRecording,
   readRecordingInfo,
+  retargetInputFromRecording,
 } from './readRecording.js';
 export {
   msToNs,

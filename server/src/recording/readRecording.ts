@@ -6,6 +6,7 @@
  */
 import { hasMcapPrefix, McapIndexedReader } from '@mcap/core';
 import { ACTION_DIM, type HandFrame, XR_HAND_LENGTH } from '@dexbridge/retarget';
+import { type CalibrationRequest, validateCalibration } from '../protocol/calibration.js';
 import { decodeActionBlock, decodeHandBlock, ROW_BLOCK_ENCODING } from '../protocol/rowBlock.js';
 import { FileReadable } from './FileReadable.js';
 import { errorMessage, RecordingError } from './RecordingError.js';
@@ -265,20 +266,92 @@ function decodeJsonHandFrame(data: Uint8Array, where: string): RecordedHandFrame
  *   `/dexbridge/hand_frames`; `RECORDING_BAD_MESSAGE` for a message that does not decode.
  */
 export async function handFramesFromRecording(path: string): Promise<HandFrame[]> {
+  return (await retargetInputFromRecording(path)).frames;
+}
+
+/**
+ * A calibration recorded on `/dexbridge/calibration`: the operator's `calibrate` (or the result of
+ * `calibrate_hands`) as the server applied it, at an engage, placed among the recording's frames.
+ */
+export interface RecordedCalibration {
+  /** Index of the first hand frame logged at or after it (the number of frames when none is). */
+  readonly beforeFrame: number;
+  /** When the server applied it, ms since the epoch (its log time). */
+  readonly logTimeMs: number;
+  readonly calibration: CalibrationRequest;
+}
+
+/**
+ * What offline retargeting needs from a recording: its hand frames (as {@link handFramesFromRecording})
+ * and the calibrations in force while it was recorded, each placed before the first frame logged
+ * at or after it, so a replay applies it where the operator's session did.
+ * A calibration that sets no scale (hand, digits, translation) is left out.
+ * @throws RecordingError as {@link handFramesFromRecording}; `RECORDING_BAD_MESSAGE` also for a
+ *   calibration message that is not `{t_ms, calibration}`, or whose scales are out of range.
+ */
+export async function retargetInputFromRecording(path: string): Promise<{ frames: HandFrame[]; calibrations: RecordedCalibration[] }> {
   const recording = await readRecording(path);
   try {
-    if (!recording.channels.some((c) => c.topic === TOPICS.handFrames)) {
+    const handChannel = recording.channels.find((c) => c.topic === TOPICS.handFrames);
+    if (handChannel === undefined) {
       throw new RecordingError('RECORDING_MISSING_CHANNEL', `recording: ${path} has no ${TOPICS.handFrames} channel`);
     }
-    const encoding = recording.channels.find((c) => c.topic === TOPICS.handFrames)!.messageEncoding;
+    const encoding = handChannel.messageEncoding;
     const frames: HandFrame[] = [];
-    for await (const m of recording.messages({ topics: [TOPICS.handFrames] })) {
-      for (const { tMs, left, right } of decodeHandFrameMessage(m.data, encoding, `${path}: ${TOPICS.handFrames} message at log time ${m.logTimeNs} ns`)) {
+    const frameLogMs: number[] = [];
+    const found: { logTimeMs: number; calibration: CalibrationRequest }[] = [];
+    for await (const m of recording.messages({ topics: [TOPICS.handFrames, TOPICS.calibration] })) {
+      const where = `${path}: ${m.topic} message at log time ${m.logTimeNs} ns`;
+      const logTimeMs = Number(m.logTimeNs / 1_000_000n) + Number(m.logTimeNs % 1_000_000n) / 1e6;
+      if (m.topic === TOPICS.calibration) {
+        const calibration = decodeCalibrationMessage(m.data, where);
+        if (calibration !== null) found.push({ logTimeMs, calibration });
+        continue;
+      }
+      if (encoding === ROW_BLOCK_ENCODING) {
+        // A row block is logged when it is flushed; each row keeps its own log time.
+        let rows: ReturnType<typeof decodeHandBlock>;
+        try {
+          rows = decodeHandBlock(m.data);
+        } catch (error) {
+          throw new RecordingError('RECORDING_BAD_MESSAGE', `recording: ${where}: ${errorMessage(error)}`, { cause: error });
+        }
+        for (const r of rows) {
+          frames.push({ tMs: r.tMs, left: r.left, right: r.right });
+          frameLogMs.push(r.logTimeMs);
+        }
+      } else {
+        const { tMs, left, right } = decodeJsonHandFrame(m.data, where);
         frames.push({ tMs, left, right });
+        frameLogMs.push(logTimeMs);
       }
     }
-    return frames;
+    const calibrations = found.map(({ logTimeMs, calibration }) => {
+      let beforeFrame = 0;
+      while (beforeFrame < frameLogMs.length && frameLogMs[beforeFrame]! < logTimeMs) beforeFrame++;
+      return { beforeFrame, logTimeMs, calibration };
+    });
+    return { frames, calibrations };
   } finally {
     await recording.close();
   }
+}
+
+/** A recorded calibration's scales; null when it sets none of them (nothing for a retarget to apply). */
+function decodeCalibrationMessage(data: Uint8Array, where: string): CalibrationRequest | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(utf8.decode(data));
+  } catch (error) {
+    throw new RecordingError('RECORDING_BAD_MESSAGE', `recording: ${where}: not valid JSON (${errorMessage(error)})`, { cause: error });
+  }
+  const calibration = (value as { calibration?: unknown } | null)?.calibration;
+  if (typeof calibration !== 'object' || calibration === null || Array.isArray(calibration)) {
+    throw new RecordingError('RECORDING_BAD_MESSAGE', `recording: ${where}: expected {"t_ms", "calibration": {…}}`);
+  }
+  const c = calibration as CalibrationRequest;
+  if (c.handScale === undefined && c.translationScale === undefined && c.digitScales === undefined) return null;
+  const bad = validateCalibration(c);
+  if (bad !== null) throw new RecordingError('RECORDING_BAD_MESSAGE', `recording: ${where}: ${bad.replace(/^control: /, '')}`);
+  return c;
 }
