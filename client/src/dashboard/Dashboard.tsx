@@ -6,7 +6,7 @@
 import { STATE_JOINT_NAMES } from '@dexbridge/retarget';
 import type { RobotModel } from '@dexbridge/urdf';
 import QRCode from 'qrcode';
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { AlignedData } from 'uplot';
 import { useStore } from 'zustand';
 import { HAND_SCALE_RANGE, TRANSLATION_SCALE_RANGE } from '@dexbridge/server/protocol';
@@ -21,7 +21,7 @@ import { Chart } from '../ui/Chart.js';
 import { STATE_JOINT_GROUPS } from '../ui/jointGroups.js';
 import { parseCalibrationInput } from './calibrationInput.js';
 import type { LiveExtras } from './extras.js';
-import { LiveRobot, type Overlay } from './LiveRobot.js';
+import { LiveRobot, liveRobotVersion, type Overlay } from './LiveRobot.js';
 
 export interface DashboardProps {
   readonly session: LiveSession;
@@ -106,10 +106,11 @@ function Live({ session, extras, model, token, lanUrls }: DashboardProps) {
     hidden.current = next;
     setShownHidden(next);
   };
+  const redrawWhen = useCallback(() => liveRobotVersion(session, extras, hidden.current), [session, extras]);
   return (
     <div className="live">
       <section className="viewport">
-        <RobotCanvas label="live-robot" onView={exposeView}>
+        <RobotCanvas label="live-robot" onView={exposeView} redrawWhen={redrawWhen}>
           <LiveRobot session={session} extras={extras} model={model} hidden={hidden} />
         </RobotCanvas>
         <Legend hidden={shownHidden} toggle={toggle} />

@@ -18,6 +18,25 @@ const MEASURED_STYLE: RigStyle = { color: '#4da3ff', opacity: 0.35 };
 const POLICY_STYLE: RigStyle = { color: '#ff9f0a', opacity: 0.3 };
 const SIDES: readonly Side[] = ['left', 'right'];
 
+/** The operator's hand overlay goes after this long without a tracking message, ms. */
+const TRACKING_STALE_MS = 300;
+/** The policy ghost stays this long after its last chunk outside policy mode, ms. */
+const POLICY_GHOST_MS = 2000;
+
+/**
+ * What the live robot's drawing depends on, as one string: the latest state, the tracking and
+ * chunk messages, their ageing out, and the hidden overlays. The dashboard's canvas draws only
+ * when it changes ({@link RobotCanvas}'s `redrawWhen`).
+ */
+export function liveRobotVersion(session: LiveSession, extras: LiveExtras, hidden: ReadonlySet<Overlay>): string {
+  const now = performance.now();
+  const s = session.latest;
+  const t = extras.tracking;
+  const c = extras.chunk;
+  const policyLive = c.rows > 0 && (s?.mode === 'policy' || now - c.receivedMs < POLICY_GHOST_MS);
+  return `${s?.seq ?? -1} ${session.client.welcome ? 1 : 0} ${t.version} ${now - t.receivedMs > TRACKING_STALE_MS} ${c.version} ${policyLive} ${[...hidden].join(',')}`;
+}
+
 /** Overlays the legend can hide. */
 export const OVERLAYS = ['measured', 'policy', 'fingertips', 'targets', 'hand'] as const;
 export type Overlay = (typeof OVERLAYS)[number];
@@ -49,12 +68,12 @@ export function LiveRobot({ session, extras, model, hidden }: { session: LiveSes
       const t = extras.tracking;
       if (markers.tracking && t.version !== state.trackingSeq) {
         state.trackingSeq = t.version;
-        const fresh = performance.now() - t.receivedMs < 300;
+        const fresh = performance.now() - t.receivedMs < TRACKING_STALE_MS;
         for (const side of SIDES) {
           const v = fresh && t.valid[side];
           markers.tracking.update(side, v ? t.joints[side] : null, v ? t.tips[side] : null);
         }
-      } else if (markers.tracking && performance.now() - t.receivedMs > 300 && state.trackingSeq !== -2) {
+      } else if (markers.tracking && performance.now() - t.receivedMs > TRACKING_STALE_MS && state.trackingSeq !== -2) {
         state.trackingSeq = -2;
         for (const side of SIDES) markers.tracking.update(side, null, null);
       }
@@ -82,7 +101,7 @@ export function LiveRobot({ session, extras, model, hidden }: { session: LiveSes
   const onPolicy = useCallback(
     (rig: RobotRig) => {
       const c = extras.chunk;
-      const live = c.rows > 0 && (session.latest?.mode === 'policy' || performance.now() - c.receivedMs < 2000);
+      const live = c.rows > 0 && (session.latest?.mode === 'policy' || performance.now() - c.receivedMs < POLICY_GHOST_MS);
       rig.root.visible = live && !hidden.current.has('policy');
       if (!live || c.version === state.chunkVersion) return;
       state.chunkVersion = c.version;

@@ -134,6 +134,8 @@ function RecordingDetail({
   const [playing, setPlaying] = useState(false);
   const [speed, setSpeed] = useState(1);
   const ghost = useRef<{ t: Float64Array; actions: Float32Array } | undefined>(undefined);
+  /** Counts the re-retargeted ghosts set, so the view draws a new one while paused. */
+  const ghostSerial = useRef(0);
   const [ghostState, setGhostState] = useState<string>('');
   const [shownKinds, setShownKinds] = useState<ReadonlySet<string>>(() => new Set(MARKER_KINDS.map((k) => k.key)));
   useEffect(() => {
@@ -164,6 +166,11 @@ function RecordingDetail({
     setShownTime(play.current.time);
   }, [rec]);
 
+  // The view draws when the playhead moved (every frame while playing) or a new ghost came.
+  const redrawWhen = useCallback(() => {
+    advance();
+    return `${play.current.time} ${ghostSerial.current}`;
+  }, [advance]);
   const onRecorded = useCallback(
     (rig: RobotRig) => {
       advance();
@@ -285,7 +292,7 @@ function RecordingDetail({
       </div>
       <div className="replay">
         <section className="viewport">
-          <RobotCanvas label="replay-robot" onView={exposeReplayView}>
+          <RobotCanvas label="replay-robot" onView={exposeReplayView} redrawWhen={redrawWhen}>
             <Rig model={model} onFrame={onRecorded} frame />
             <Rig model={model} style={GHOST_STYLE} onReady={hidePedestal} onFrame={onGhost} position={GHOST_BESIDE_M} frame />
           </RobotCanvas>
@@ -297,6 +304,7 @@ function RecordingDetail({
           rec={rec}
           onResult={(g, label) => {
             ghost.current = g;
+            ghostSerial.current++;
             setGhostState(label);
           }}
         />

@@ -36,8 +36,16 @@ export interface RobotViewApi {
   readonly cameraPositionM: [number, number, number];
 }
 
-/** The dashboard's canvas: lights, floor grid, orbit camera framing the robot, L/R labels, view presets. */
-export function RobotCanvas({ children, label, onView }: { children: ReactNode; label: string; onView?: (api: RobotViewApi) => void }) {
+/**
+ * The dashboard's canvas: lights, floor grid, orbit camera framing the robot, L/R labels, view presets.
+ *
+ * With `redrawWhen` it draws on demand: once per animation frame `redrawWhen()` is read, and the
+ * scene is drawn only when its value changed (a new state, a moved playhead), when the orbit
+ * controls move, on a resize or a preset. A still robot then costs no drawing at all, where the
+ * default loop draws 60 times a second whatever changes. The value must be a primitive (compared
+ * with `Object.is`).
+ */
+export function RobotCanvas({ children, label, onView, redrawWhen }: { children: ReactNode; label: string; onView?: (api: RobotViewApi) => void; redrawWhen?: () => unknown }) {
   const [preset, setPreset] = useState<ViewPreset>('behind');
   const api = useRef<RobotViewApi | null>(null);
   return (
@@ -48,7 +56,9 @@ export function RobotCanvas({ children, label, onView }: { children: ReactNode; 
         camera={{ position: [-2.4, 1.6, 0], fov: 45, near: 0.01, far: 50 }}
         gl={{ preserveDrawingBuffer: true, antialias: true }}
         dpr={[1, 2]}
+        frameloop={redrawWhen ? 'demand' : 'always'}
       >
+        {redrawWhen ? <RedrawWhen version={redrawWhen} /> : null}
         <color attach="background" args={['#1c1f24']} />
         <ambientLight intensity={0.6} />
         <directionalLight position={[2, 4, 1]} intensity={1.6} />
@@ -82,6 +92,24 @@ export function RobotCanvas({ children, label, onView }: { children: ReactNode; 
       </fieldset>
     </div>
   );
+}
+
+/** Draws the canvas (`frameloop="demand"`) in the animation frames where `version()` changed. */
+function RedrawWhen({ version }: { version: () => unknown }) {
+  const invalidate = useThree((s) => s.invalidate);
+  useEffect(() => {
+    let last: unknown = Symbol('never drawn');
+    let raf = requestAnimationFrame(function check() {
+      const v = version();
+      if (!Object.is(v, last)) {
+        last = v;
+        invalidate();
+      }
+      raf = requestAnimationFrame(check);
+    });
+    return () => cancelAnimationFrame(raf);
+  }, [version, invalidate]);
+  return null;
 }
 
 /** "L" and "R" beside the arm bases (the robot's own left and right, which are the operator's). */
@@ -151,7 +179,7 @@ const SHRUNK = 0.6;
  * once the user orbits or zooms, only a resize or a preset frames it again.
  */
 function FrameRobot({ preset, onApi }: { preset: ViewPreset; onApi: (api: RobotViewApi) => void }) {
-  const { camera, size, scene, controls } = useThree();
+  const { camera, size, scene, controls, invalidate } = useThree();
   const st = useMemo(() => ({ auto: true, framings: 0, preset: 'behind' as ViewPreset, checkedAt: 0 }), []);
   st.preset = preset;
   /** The rigs marked `frame` that are shown (a hidden re-retargeted ghost does not count). */
@@ -201,6 +229,7 @@ function FrameRobot({ preset, onApi }: { preset: ViewPreset; onApi: (api: RobotV
     }
     st.auto = true;
     st.framings++;
+    invalidate(); // a demand-drawn canvas shows the new view too
     return true;
   };
   const outside = (): boolean => {
