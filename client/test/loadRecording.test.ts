@@ -85,6 +85,23 @@ describe('recordings in the browser', () => {
     await expect(openRecording('d.mcap', '/d', { complete: true, recording: false, sizeBytes: bytes.length }, () => undefined, undefined, (n) => rangeReadable('/d', n, undefined, down, 4096))).rejects.toThrow(/Failed to fetch/);
   });
 
+  it('a block whose request never answers times out and is tried again, so a read never waits for ever', async () => {
+    const bytes = await record(true);
+    const server = fileServer(bytes);
+    let hung = 0;
+    const stalling = (async (url: string, init?: RequestInit) => {
+      if (hung === 0) {
+        // The first request is accepted and never answered: only its signal ends it.
+        hung++;
+        return new Promise<Response>((_, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal!.reason)));
+      }
+      return server.fetch(url, init);
+    }) as typeof fetch;
+    const rec = await openRecording('s.mcap', '/s', { complete: true, recording: false, sizeBytes: bytes.length }, () => undefined, undefined, (n) => rangeReadable('/s', n, undefined, stalling, 4096, 20));
+    expect(hung).toBe(1);
+    expect(rec.t.length).toBe(frames.length);
+  });
+
   it('a recording still being written is downloaded and read up to its last chunk', async () => {
     const bytes = await record(true);
     const cut = bytes.subarray(0, bytes.length - 200); // no footer

@@ -673,10 +673,18 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       const scrubTo = async (x: number) => {
         await page.locator('[data-testid=scrub]').fill(String(x));
         // The camera at 10 Hz: the image shown is the last one at or before the playhead, no more than a second older (a busy machine may delay ffmpeg).
-        await until(`the image at ${x.toFixed(2)} s`, async () => {
-          const s = await shown();
-          return Math.abs(s.playhead - x) < 0.011 && s.t <= x + 1e-6 && x - s.t < 1;
-        });
+        let last = await shown();
+        try {
+          await until(`the image at ${x.toFixed(2)} s`, async () => {
+            last = await shown();
+            return Math.abs(last.playhead - x) < 0.011 && last.t <= x + 1e-6 && x - last.t < 1;
+          });
+        } catch (e) {
+          // What the panel last showed and said (a read that failed says why in its caption), and the playhead.
+          const caption = await page.textContent('[data-testid=replay-camera-head] ~ figcaption').catch(() => null);
+          const playhead = await page.textContent('[data-testid=playhead]').catch(() => null);
+          throw new Error(`${(e as Error).message}; last seen ${JSON.stringify(last)}, caption ${JSON.stringify(caption)}, playhead ${JSON.stringify(playhead)}`);
+        }
       };
       const late = Math.max(1, duration * 0.8), early = Math.max(0.8, duration * 0.4);
       await scrubTo(late);

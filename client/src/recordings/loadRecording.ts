@@ -178,15 +178,17 @@ interface Readable {
 const RANGE_BLOCK_BYTES = 1 << 20;
 /** Blocks kept (least recently used dropped): what a recording opened by range holds at most, besides what is read from it. */
 const RANGE_BLOCKS_KEPT = 16;
+/** Longest a range request may take, body included, before it fails (and is tried again), ms. */
+const RANGE_TIMEOUT_MS = 15_000;
 
 /**
  * A complete recording on the server read where it is needed, by HTTP byte ranges of whole
  * 1 MiB blocks (sequential chunk reads then cost one request per block), the last 16 blocks kept:
  * a long recording is never held in memory whole, and the camera image at the playhead re-reads
  * only the blocks of its chunk. A server that ignores `Range` (200) hands over the whole file,
- * which is then used as is.
+ * which is then used as is. A request that fails, or takes longer than `timeoutMs`, is tried again twice.
  */
-export function rangeReadable(url: string, size: number, signal?: AbortSignal, fetchFn: typeof fetch = fetch, blockBytes = RANGE_BLOCK_BYTES): Readable & { readonly requests: () => number } {
+export function rangeReadable(url: string, size: number, signal?: AbortSignal, fetchFn: typeof fetch = fetch, blockBytes = RANGE_BLOCK_BYTES, timeoutMs = RANGE_TIMEOUT_MS): Readable & { readonly requests: () => number } {
   const blocks = new Map<number, Promise<Uint8Array>>();
   let whole: Uint8Array | undefined;
   let requests = 0;
@@ -201,11 +203,14 @@ export function rangeReadable(url: string, size: number, signal?: AbortSignal, f
     const end = Math.min(size, start + blockBytes) - 1;
     requests++;
     // A network error (not an HTTP status) is tried again twice: the server may close an idle
-    // keep-alive connection just as the browser reuses it (its admission sweeps idle sockets).
+    // keep-alive connection just as the browser reuses it (its admission sweeps idle sockets). A
+    // request (with its body) that takes longer than RANGE_TIMEOUT_MS is an error too, never a
+    // read that waits for ever: a camera panel waiting on one would show nothing new again.
     const request = async (): Promise<Response> => {
       for (let attempt = 1; ; attempt++) {
         try {
-          return await fetchFn(url, { headers: { range: `bytes=${start}-${end}` }, ...(signal ? { signal } : {}) });
+          const timeout = AbortSignal.timeout(timeoutMs);
+          return await fetchFn(url, { headers: { range: `bytes=${start}-${end}` }, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
         } catch (error) {
           if (attempt >= 3 || signal?.aborted) throw error;
           await new Promise((r) => setTimeout(r, 50 * attempt));
