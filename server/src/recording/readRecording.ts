@@ -224,12 +224,7 @@ export function decodeActionMessage(data: Uint8Array, messageEncoding: string, l
       throw new RecordingError('RECORDING_BAD_MESSAGE', `recording: ${where}: ${errorMessage(error)}`, { cause: error });
     }
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(utf8.decode(data));
-  } catch (error) {
-    throw new RecordingError('RECORDING_BAD_MESSAGE', `recording: ${where}: not valid JSON (${errorMessage(error)})`, { cause: error });
-  }
+  const value = parseJsonMessage(data, where);
   const action = (value as { action?: unknown } | null)?.action;
   if (!Array.isArray(action) || action.length !== ACTION_DIM || !action.every((v) => typeof v === 'number' && Number.isFinite(v))) {
     throw new RecordingError('RECORDING_BAD_MESSAGE', `recording: ${where}: "action" must be ${ACTION_DIM} finite numbers`);
@@ -237,13 +232,17 @@ export function decodeActionMessage(data: Uint8Array, messageEncoding: string, l
   return [{ logTimeMs, action: Float64Array.from(action as number[]) }];
 }
 
-function decodeJsonHandFrame(data: Uint8Array, where: string): RecordedHandFrame {
-  let value: unknown;
+/** A JSON message's value; `RECORDING_BAD_MESSAGE` naming `where` when it is not JSON. */
+function parseJsonMessage(data: Uint8Array, where: string): unknown {
   try {
-    value = JSON.parse(utf8.decode(data));
+    return JSON.parse(utf8.decode(data));
   } catch (error) {
     throw new RecordingError('RECORDING_BAD_MESSAGE', `recording: ${where}: not valid JSON (${errorMessage(error)})`, { cause: error });
   }
+}
+
+function decodeJsonHandFrame(data: Uint8Array, where: string): RecordedHandFrame {
+  const value = parseJsonMessage(data, where);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new RecordingError('RECORDING_BAD_MESSAGE', `recording: ${where}: expected a JSON object`);
   }
@@ -339,12 +338,7 @@ export async function retargetInputFromRecording(path: string): Promise<{ frames
 
 /** A recorded calibration's scales; null when it sets none of them (nothing for a retarget to apply). */
 function decodeCalibrationMessage(data: Uint8Array, where: string): CalibrationRequest | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(utf8.decode(data));
-  } catch (error) {
-    throw new RecordingError('RECORDING_BAD_MESSAGE', `recording: ${where}: not valid JSON (${errorMessage(error)})`, { cause: error });
-  }
+  const value = parseJsonMessage(data, where);
   const calibration = (value as { calibration?: unknown } | null)?.calibration;
   if (typeof calibration !== 'object' || calibration === null || Array.isArray(calibration)) {
     throw new RecordingError('RECORDING_BAD_MESSAGE', `recording: ${where}: expected {"t_ms", "calibration": {…}}`);
