@@ -4,7 +4,7 @@ import { ACTION_DIM, parseHandFramesJsonl } from '@dexbridge/retarget';
 import { rigUrdf } from '@dexbridge/urdf';
 import { loadZstdCompressor, MemorySink, Recorder } from '@dexbridge/server';
 import { describe, expect, it } from 'vitest';
-import { indexAt, openRecording, parseRecording, rangeReadable, reRetarget } from '../src/recordings/loadRecording.js';
+import { formatHandScale, indexAt, openRecording, parseHandScale, parseRecording, rangeReadable, reRetarget } from '../src/recordings/loadRecording.js';
 
 const frames = parseHandFramesJsonl(readFileSync(new URL('../../server/data/quest3-hands.jsonl', import.meta.url), 'utf8')).slice(0, 120);
 const T0 = Date.UTC(2026, 10, 25, 10, 0, 0);
@@ -165,6 +165,32 @@ describe('recordings in the browser', () => {
     let diff = 0;
     for (let i = 0; i < without.actions.length; i++) diff = Math.max(diff, Math.abs(withDigits.actions[i]! - without.actions[i]!));
     expect(diff).toBeGreaterThan(1e-3);
+  });
+
+  it('keeps per-side hand scales (calibrate_hands measures each hand) and re-retargets each hand with its own', async () => {
+    const digitScales = { left: [1, 1.2, 1, 1, 1], right: [0.9, 1, 1, 1, 1.1] };
+    const rec = await parseRecording('p.mcap', await record(false, { handScale: { left: 1.1, right: 1.3 }, digitScales }), () => {});
+    expect(rec.params).toEqual({ handScale: 'auto', handScales: { left: 1.1, right: 1.3 }, translationScale: 1, digitScales });
+    // The form shows and reads them as left/right.
+    expect(formatHandScale(rec.params)).toBe('1.1/1.3');
+    expect(parseHandScale(formatHandScale(rec.params))).toEqual({ handScale: 'auto', handScales: { left: 1.1, right: 1.3 } });
+    const maxDiff = (a: Float32Array, b: Float32Array): number => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+    const own = await reRetarget(rec, rec.params, () => {});
+    // Each hand with its own scale: neither the automatic one nor the left one for both.
+    expect(maxDiff(own.actions, (await reRetarget(rec, { handScale: 'auto', translationScale: 1, digitScales }, () => {})).actions)).toBeGreaterThan(1e-3);
+    expect(maxDiff(own.actions, (await reRetarget(rec, { handScale: 1.1, translationScale: 1, digitScales }, () => {})).actions)).toBeGreaterThan(1e-3);
+    expect(maxDiff(own.actions, (await reRetarget(rec, { handScale: 1.1, handScales: { right: 1.3 }, translationScale: 1, digitScales }, () => {})).actions)).toBe(0);
+  });
+
+  it('reads the form\'s hand scale: auto, one number, or left/right; anything else is refused', () => {
+    expect(parseHandScale('auto')).toEqual({ handScale: 'auto' });
+    expect(parseHandScale(' 1.08 ')).toEqual({ handScale: 1.08 });
+    expect(parseHandScale('auto/1.2')).toEqual({ handScale: 'auto', handScales: { right: 1.2 } });
+    expect(parseHandScale('auto/auto')).toEqual({ handScale: 'auto' });
+    for (const bad of ['', '0', '-1', 'x', '1/2/3', '1/', '/1', '1.1/0']) expect(parseHandScale(bad), bad).toBeNull();
+    expect(formatHandScale({ handScale: 1.3 })).toBe('1.3');
+    expect(formatHandScale({ handScale: 'auto' })).toBe('auto');
+    expect(formatHandScale({ handScale: 1.2, handScales: { left: 1.05 } })).toBe('1.05/1.2');
   });
 
   it('finds the sample at a time by binary search', () => {

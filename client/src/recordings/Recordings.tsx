@@ -17,7 +17,7 @@ import { ACTION_PLOT_GROUPS } from '../ui/jointGroups.js';
 import { ExportPanel } from './ExportPanel.js';
 import { MARKER_KINDS, markerSpans } from './markers.js';
 import { RecordedCameras } from './RecordedCameras.js';
-import { indexAt, type LoadedRecording, openRecording, type RecordingListEntry, reRetarget } from './loadRecording.js';
+import { formatHandScale, indexAt, type LoadedRecording, openRecording, parseHandScale, type RecordingListEntry, reRetarget } from './loadRecording.js';
 
 const fmtBytes = (b: number): string => (b > 1e9 ? `${(b / 1e9).toFixed(2)} GB` : b > 1e6 ? `${(b / 1e6).toFixed(1)} MB` : `${(b / 1e3).toFixed(0)} kB`);
 const fmtDuration = (s: number | null): string => (s === null ? '–' : s >= 60 ? `${Math.floor(s / 60)} min ${Math.round(s % 60)} s` : `${s.toFixed(1)} s`);
@@ -400,8 +400,10 @@ function RecordingPlots({
 
 function ReRetarget({ rec, onResult }: { rec: LoadedRecording; onResult: (g: { t: Float64Array; actions: Float32Array } | undefined, label: string) => void }) {
   // Defaults: the parameters the recording was made with, so a first run reproduces it.
-  const [scale, setScale] = useState(String(rec.params.handScale));
+  const recorded = formatHandScale(rec.params);
+  const [scale, setScale] = useState(recorded);
   const [translation, setTranslation] = useState(String(rec.params.translationScale));
+  const [digits, setDigits] = useState(rec.params.digitScales !== undefined);
   const [busy, setBusy] = useState<number | undefined>();
   const [err, setErr] = useState<string | undefined>();
   return (
@@ -409,30 +411,36 @@ function ReRetarget({ rec, onResult }: { rec: LoadedRecording; onResult: (g: { t
       <h3>Re-retarget</h3>
       <p className="hint">
         Run the retargeting again on the recorded hands with other parameters; the result is the purple robot beside the recorded one, in time with it. The
-        fields start at the recording's own parameters (hand {String(rec.params.handScale)}, translation {rec.params.translationScale}).
+        fields start at the recording's own parameters (hand {recorded}, translation {rec.params.translationScale}
+        {rec.params.digitScales ? ', digit scales' : ''}).
       </p>
       {rec.frames.length === 0 ? <p className="hint">This recording has no operator hand frames.</p> : null}
-      <label>
-        hand scale <input size={5} value={scale} onChange={(e) => setScale(e.target.value)} aria-label="hand scale" />
+      <label title="one number for both hands, left/right for each, or auto">
+        hand scale <input size={9} value={scale} onChange={(e) => setScale(e.target.value)} aria-label="hand scale" />
       </label>
       <label>
         translation scale <input size={5} value={translation} onChange={(e) => setTranslation(e.target.value)} aria-label="translation scale" />
       </label>
+      {rec.params.digitScales ? (
+        <label>
+          <input type="checkbox" checked={digits} onChange={(e) => setDigits(e.target.checked)} aria-label="recorded digit scales" /> recorded digit scales
+        </label>
+      ) : null}
       <button
         type="button"
         data-testid="re-retarget"
         disabled={busy !== undefined || rec.frames.length === 0}
         onClick={() => {
-          const handScale = scale.trim() === 'auto' ? 'auto' : Number(scale);
+          const hand = parseHandScale(scale);
           const translationScale = Number(translation);
-          if ((handScale !== 'auto' && !(handScale > 0)) || !(translationScale > 0)) {
-            setErr('scales must be positive numbers (hand scale may be "auto")');
+          if (hand === null || !(translationScale > 0)) {
+            setErr('scales must be positive numbers (hand scale may be "auto", or left/right such as 1.07/1.1)');
             return;
           }
           setErr(undefined);
           setBusy(0);
-          reRetarget(rec, { handScale, translationScale }, (f) => setBusy(f))
-            .then((g) => onResult(g, `hand ${scale}, translation ${translation}`))
+          reRetarget(rec, { ...hand, translationScale, ...(digits && rec.params.digitScales ? { digitScales: rec.params.digitScales } : {}) }, (f) => setBusy(f))
+            .then((g) => onResult(g, `hand ${scale}, translation ${translation}${digits && rec.params.digitScales ? ', recorded digit scales' : ''}`))
             .catch((e: Error) => setErr(e.message))
             .finally(() => setBusy(undefined));
         }}

@@ -453,10 +453,23 @@ function withCalibration(p: RetargetParams, c: unknown): RetargetParams {
   const o = c as Record<string, unknown>;
   const hs = o['handScale'];
   const ts = o['translationScale'];
-  // Per-side hand scales have no single re-retarget field: a common one is kept, else automatic.
+  // One number sets both hands (and ends per-side scales); per-side scales (from `calibrate_hands`) are kept per side.
   const side = typeof hs === 'object' && hs !== null ? (hs as Record<string, unknown>) : undefined;
-  const sameSides = side && typeof side['left'] === 'number' && side['left'] === side['right'] ? (side['left'] as number) : undefined;
-  const handScale = typeof hs === 'number' ? hs : (sameSides ?? p.handScale);
+  let handScale = typeof hs === 'number' && hs > 0 ? hs : p.handScale;
+  let handScales = typeof hs === 'number' && hs > 0 ? undefined : p.handScales;
+  if (side) {
+    const next: Partial<Record<Side, number>> = { ...handScales };
+    for (const s of ['left', 'right'] as const) {
+      const v = side[s];
+      if (typeof v === 'number' && Number.isFinite(v) && v > 0) next[s] = v;
+    }
+    if (next.left !== undefined && next.left === next.right) {
+      handScale = next.left;
+      handScales = undefined;
+    } else if (Object.keys(next).length > 0) {
+      handScales = next;
+    }
+  }
   // Digit scales (from `calibrate_hands`) are per side and kept as recorded.
   const ds = o['digitScales'];
   let digitScales = p.digitScales;
@@ -468,12 +481,43 @@ function withCalibration(p: RetargetParams, c: unknown): RetargetParams {
     }
     digitScales = next;
   }
-  return { handScale, translationScale: typeof ts === 'number' && ts > 0 ? ts : p.translationScale, ...(digitScales ? { digitScales } : {}) };
+  return { handScale, ...(handScales ? { handScales } : {}), translationScale: typeof ts === 'number' && ts > 0 ? ts : p.translationScale, ...(digitScales ? { digitScales } : {}) };
+}
+
+/** The hand scale as the re-retarget form shows it: `auto`, one number, or `left/right`. */
+export function formatHandScale(p: Pick<RetargetParams, 'handScale' | 'handScales'>): string {
+  const one = (v: number | 'auto' | undefined): string => (v === undefined || v === 'auto' ? 'auto' : String(Number(v.toFixed(4))));
+  if (p.handScales === undefined) return one(p.handScale);
+  return `${one(p.handScales.left ?? p.handScale)}/${one(p.handScales.right ?? p.handScale)}`;
+}
+
+/** Reads the form's hand scale: `auto`, a number > 0 for both hands, or `left/right` (each a number > 0 or `auto`); null when it is none of these. */
+export function parseHandScale(text: string): Pick<RetargetParams, 'handScale' | 'handScales'> | null {
+  const one = (t: string): number | 'auto' | null => {
+    const v = t.trim();
+    if (v === 'auto') return 'auto';
+    const x = Number(v);
+    return v !== '' && Number.isFinite(x) && x > 0 ? x : null;
+  };
+  const parts = text.split('/');
+  if (parts.length === 1) {
+    const v = one(parts[0]!);
+    return v === null ? null : { handScale: v };
+  }
+  if (parts.length !== 2) return null;
+  const [l, r] = [one(parts[0]!), one(parts[1]!)];
+  if (l === null || r === null) return null;
+  const handScales: Partial<Record<Side, number>> = {};
+  if (l !== 'auto') handScales.left = l;
+  if (r !== 'auto') handScales.right = r;
+  return { handScale: 'auto', ...(Object.keys(handScales).length > 0 ? { handScales } : {}) };
 }
 
 export interface RetargetParams {
   /** Robot hand / human hand; 'auto' measures it at the first plausible frame. */
   readonly handScale: number | 'auto';
+  /** Per-side hand scales that differ (`calibrate_hands` measures each hand); a side left out takes `handScale`. */
+  readonly handScales?: Partial<Record<Side, number>>;
   readonly translationScale: number;
   /** Each digit's robot/human length ratio per side, as recorded (`calibrate_hands`); absent: measured at the start. */
   readonly digitScales?: Partial<Record<Side, readonly number[]>>;
@@ -486,8 +530,13 @@ export interface RetargetParams {
  */
 export async function reRetarget(rec: LoadedRecording, params: RetargetParams, onProgress: Progress, signal?: AbortSignal): Promise<{ t: Float64Array; actions: Float32Array }> {
   const ds = params.digitScales;
-  const sides = ds ? Object.fromEntries(Object.entries(ds).map(([side, v]) => [side, { hand: { scale: params.handScale, digitScales: v } }])) : undefined;
-  const options: RetargeterOptions = { hand: { scale: params.handScale }, arm: { translationScale: params.translationScale }, autoEngage: true, ...(sides ? { sides } : {}) };
+  const hs = params.handScales;
+  const sides: NonNullable<RetargeterOptions['sides']> = {};
+  for (const side of ['left', 'right'] as const) {
+    if (ds?.[side] === undefined && hs?.[side] === undefined) continue;
+    sides[side] = { hand: { scale: hs?.[side] ?? params.handScale, ...(ds?.[side] ? { digitScales: ds[side] } : {}) } };
+  }
+  const options: RetargeterOptions = { hand: { scale: params.handScale }, arm: { translationScale: params.translationScale }, autoEngage: true, sides };
   const r = new Retargeter(createRig(), options);
   const n = rec.frames.length;
   const t = new Float64Array(n);
