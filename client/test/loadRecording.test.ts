@@ -182,6 +182,13 @@ describe('recordings in the browser', () => {
     expect(maxDiff(own.actions, (await reRetarget(rec, { handScale: 1.1, handScales: { right: 1.3 }, translationScale: 1, digitScales }, () => {})).actions)).toBe(0);
   });
 
+  it('leaves out a recorded calibration outside the server\'s ranges (the server would have refused it)', async () => {
+    const rec = await parseRecording('o.mcap', await record(false, { handScale: 9, digitScales: { left: [1, 1, 1, 1, 1] } }), () => {});
+    expect(rec.params).toEqual({ handScale: 'auto', translationScale: 1 });
+    const ok = await parseRecording('k.mcap', await record(false, { handScale: 1.9 }), () => {});
+    expect(ok.params).toEqual({ handScale: 1.9, translationScale: 1 });
+  });
+
   it('reads the form\'s hand scale: auto, one number, or left/right; anything else is refused', () => {
     expect(parseHandScale('auto')).toEqual({ handScale: 'auto' });
     expect(parseHandScale(' 1.08 ')).toEqual({ handScale: 1.08 });

@@ -8,7 +8,7 @@
  * chunks around t are decompressed). Layout of the file: docs/recording.md.
  */
 import { ACTION_DIM, createRig, type HandFrame, Retargeter, type RetargeterOptions, type Side } from '@dexbridge/retarget';
-import { decodeActionBlock, decodeHandBlock, firstSliceType, NAL_TYPE, ROW_BLOCK_ENCODING, type RecordingInfo } from '@dexbridge/server/protocol';
+import { type CalibrationRequest, decodeActionBlock, decodeHandBlock, firstSliceType, NAL_TYPE, ROW_BLOCK_ENCODING, type RecordingInfo, validateCalibration } from '@dexbridge/server/protocol';
 import { hasMcapPrefix, McapIndexedReader, McapStreamReader } from '@mcap/core';
 import { decompress } from 'fzstd';
 
@@ -449,7 +449,11 @@ export const DEFAULT_PARAMS: RetargetParams = Object.freeze({ handScale: 'auto',
 
 /** Applies one recorded `calibrate` (`{handScale?, translationScale?}`, handScale a number or per side). */
 function withCalibration(p: RetargetParams, c: unknown): RetargetParams {
-  if (typeof c !== 'object' || c === null) return p;
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) return p;
+  // Out of the server's ranges (validateCalibration): not what the server applied; left out, as
+  // the server would have refused it. (`dexbridge retarget` refuses such a recording, naming it.)
+  const scales = c as CalibrationRequest;
+  if ((scales.handScale !== undefined || scales.translationScale !== undefined || scales.digitScales !== undefined) && validateCalibration(scales) !== null) return p;
   const o = c as Record<string, unknown>;
   const hs = o['handScale'];
   const ts = o['translationScale'];
