@@ -127,6 +127,21 @@ function formatFidelityLines(meter: FidelityMeter, reportPath: string): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * Applies a calibration to a running retargeter as the live loop does at the engage that applies
+ * it: the scales, then a new clutch anchor for each engaged arm (where it is now, so it does not jump).
+ */
+function applyCalibration(retargeter: Retargeter, c: CalibrationRequest): void {
+  if (c.handScale !== undefined) retargeter.setHandScale(c.handScale);
+  if (c.digitScales !== undefined) retargeter.setDigitScales(c.digitScales);
+  if (c.translationScale !== undefined) retargeter.setTranslationScale(c.translationScale);
+  for (const side of SIDES) {
+    if (!retargeter.engaged(side)) continue;
+    retargeter.disengage(side);
+    retargeter.engage(side);
+  }
+}
+
 /** What a recording's calibrations did: how many it holds, and what of them applied from which frame. */
 function describeRecorded(count: number, applied: readonly { frame: number; calibration: CalibrationRequest }[]): string {
   if (count === 0) return 'none in the recording';
@@ -205,8 +220,7 @@ export async function retargetCommand(args: readonly string[], io: CliIo): Promi
 
   const stats = new RetargetStats();
   const writer = outPath === undefined ? undefined : await AtomicLineWriter.open(outPath);
-  // A recording's calibrations apply where the server applied them (at an engage): scales, then a
-  // new clutch anchor for each engaged arm, as the live loop does.
+  // A recording's calibrations apply where the server applied them (at an engage).
   const recorded = source.calibrations ?? [];
   let nextRecorded = 0;
   let frameIndex = 0;
@@ -219,17 +233,8 @@ export async function retargetCommand(args: readonly string[], io: CliIo): Promi
         const c = recordedCalibrationToApply(recorded[nextRecorded]!.calibration, calibration, overrides);
         if (c === null) continue;
         appliedRecorded.push({ frame: frameIndex, calibration: c });
-        if (c.handScale !== undefined) {
-          retargeter.setHandScale(c.handScale);
-          for (const side of SIDES) if (typeof c.handScale === 'object' && c.handScale[side] !== undefined) recordedScaleSides.add(side);
-        }
-        if (c.digitScales !== undefined) retargeter.setDigitScales(c.digitScales);
-        if (c.translationScale !== undefined) retargeter.setTranslationScale(c.translationScale);
-        for (const side of SIDES) {
-          if (!retargeter.engaged(side)) continue;
-          retargeter.disengage(side);
-          retargeter.engage(side);
-        }
+        applyCalibration(retargeter, c);
+        for (const side of SIDES) if (typeof c.handScale === 'object' && c.handScale[side] !== undefined) recordedScaleSides.add(side);
       }
       frameIndex++;
       const start = performance.now();
