@@ -13,7 +13,8 @@ import {
   createDecodedRobotState, decodeActionChunk, decodeHandBlock, type DecodedHandTracking, type DecodedRobotState, decodeHandTracking, decodeRobotState, encodeActionChunk, encodeHandFrame,
   encodeHandTracking, MESSAGE_KIND,
 } from '../src/protocol/index.js';
-import { FileReadable, ZSTD_DECOMPRESS_HANDLERS } from '../src/recording/index.js';
+import { FileReadable, retargetInputFromRecording, ZSTD_DECOMPRESS_HANDLERS } from '../src/recording/index.js';
+import { runCli } from './support/runCli.js';
 import { TestClient } from './support/wsClient.js';
 
 const DEMO = new URL('../data/quest3-hands.jsonl', import.meta.url);
@@ -64,6 +65,19 @@ afterEach(async () => {
   await run.close();
   rmSync(dir, { recursive: true, force: true });
 });
+
+type Listed = { name: string; complete: boolean; operator: string | null };
+
+/** The complete recording of `operator`'s session, once the server lists it as complete (at most 30 s). */
+async function completedRecording(operator: string): Promise<Listed> {
+  let mine: Listed | undefined;
+  for (const t0 = Date.now(); Date.now() - t0 < 30_000; await new Promise((r) => setTimeout(r, 50))) {
+    const list = (await (await fetch(`${run.url}/api/recordings`)).json()) as { recordings: Listed[] };
+    mine = list.recordings.find((r) => r.operator === operator);
+    if (mine?.complete) return mine;
+  }
+  throw new Error(`no complete recording of ${operator} within 30 s (last listed: ${JSON.stringify(mine)})`);
+}
 
 describe('bridge', () => {
   it('streams an operator’s frames to a viewer as robot state answering each frame', async () => {
@@ -442,6 +456,31 @@ describe('bridge', () => {
     await op.until(() => run.server.leaseHolder() === null, 2000);
   });
 
+  it('records a calibration where an engage applied it, and dexbridge retarget on the recording applies it from that frame', async () => {
+    const op = new Operator(await TestClient.hello(ws, 'operator', OP, 'calrec'));
+    op.send(1);
+    const isEvent = (m: Record<string, unknown>, event: string, key: string): boolean => m.type === 'event' && m['event'] === event && (m['detail'] as Record<string, unknown>)[key] !== undefined;
+    await op.c.waitJson((m) => isEvent(m, 'recording', 'active') && (m['detail'] as Record<string, unknown>)['active'] === true, 30_000, 0);
+    await op.stream(200);
+    const calibration = { handScale: { left: 1.05, right: 1.1 }, translationScale: 1.5 };
+    op.c.send({ type: 'calibrate', ...calibration });
+    await op.c.waitJson((m) => isEvent(m, 'tracking', 'calibrationPending'), 5000, 0);
+    op.c.send({ type: 'engage' });
+    await op.c.waitJson((m) => isEvent(m, 'tracking', 'calibrated'), 5000, 0);
+    await op.stream(300);
+    await op.c.close();
+    const file = join(dir, (await completedRecording('calrec')).name);
+    const { frames: recorded, calibrations } = await retargetInputFromRecording(file);
+    expect(calibrations.map((c) => c.calibration)).toEqual([calibration]);
+    // Between the frames streamed before the engage and those after it.
+    const at = calibrations[0]!.beforeFrame;
+    expect(at).toBeGreaterThan(10);
+    expect(recorded.length - at).toBeGreaterThan(10);
+    const r = await runCli('retarget', file);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`recorded calibration      1 in the recording; from frame ${at}: hand scale left 1.050, right 1.100, translation ×1.5`);
+  });
+
   it('measures the operator\'s own hands with calibrate_hands and makes them the pending calibration', async () => {
     const c = await TestClient.hello(ws, 'operator', OP, 'hands');
     c.send({ type: 'lease_request' });
@@ -485,15 +524,8 @@ describe('bridge', () => {
     await op.c.waitJson((m) => m.type === 'event' && m['event'] === 'recording' && (m['detail'] as Record<string, unknown>)['active'] === true, 30_000, 0);
     await op.stream(300);
     await op.c.close();
-    type Listing = { recordings: { name: string; complete: boolean; operator: string | null }[] };
-    let mine: Listing['recordings'][number] | undefined;
-    for (const t0 = Date.now(); Date.now() - t0 < 30_000; await new Promise((r) => setTimeout(r, 50))) {
-      const list = (await (await fetch(`${run.url}/api/recordings`)).json()) as Listing;
-      mine = list.recordings.find((r) => r.operator === 'rec');
-      if (mine?.complete) break;
-    }
-    expect(mine?.complete).toBe(true);
-    const file = join(dir, mine!.name);
+    const mine = await completedRecording('rec');
+    const file = join(dir, mine.name);
     const readable = await FileReadable.open(file);
     const reader = await McapIndexedReader.Initialize({ readable, decompressHandlers: ZSTD_DECOMPRESS_HANDLERS });
     const topics = [...reader.channelsById.values()].map((c) => c.topic);
@@ -503,28 +535,28 @@ describe('bridge', () => {
     expect(n).toBeGreaterThan(10);
     await readable.close();
     // Download; deleting needs the operator token; no path escapes.
-    const dl = await fetch(`${run.url}/api/recordings/${mine!.name}`);
+    const dl = await fetch(`${run.url}/api/recordings/${mine.name}`);
     expect(dl.status).toBe(200);
     expect((await dl.arrayBuffer()).byteLength).toBeGreaterThan(1000);
     // Byte ranges, as the recordings view reads a long recording: the MCAP magic, then the tail, then past the end.
     const size = Number(dl.headers.get('content-length'));
     expect(dl.headers.get('accept-ranges')).toBe('bytes');
-    const head = await fetch(`${run.url}/api/recordings/${mine!.name}`, { headers: { range: 'bytes=0-7' } });
+    const head = await fetch(`${run.url}/api/recordings/${mine.name}`, { headers: { range: 'bytes=0-7' } });
     expect(head.status).toBe(206);
     expect(head.headers.get('content-range')).toBe(`bytes 0-7/${size}`);
     expect(Buffer.from(await head.arrayBuffer())).toEqual(Buffer.from([0x89, 0x4d, 0x43, 0x41, 0x50, 0x30, 0x0d, 0x0a]));
-    const tail = await fetch(`${run.url}/api/recordings/${mine!.name}`, { headers: { range: 'bytes=-8' } });
+    const tail = await fetch(`${run.url}/api/recordings/${mine.name}`, { headers: { range: 'bytes=-8' } });
     expect([tail.status, (await tail.arrayBuffer()).byteLength]).toEqual([206, 8]);
-    const past = await fetch(`${run.url}/api/recordings/${mine!.name}`, { headers: { range: `bytes=${size}-` } });
+    const past = await fetch(`${run.url}/api/recordings/${mine.name}`, { headers: { range: `bytes=${size}-` } });
     expect([past.status, past.headers.get('content-range')]).toEqual([416, `bytes */${size}`]);
     await past.arrayBuffer();
-    expect((await fetch(`${run.url}/api/recordings/${mine!.name}`, { method: 'DELETE' })).status).toBe(401);
-    expect((await fetch(`${run.url}/api/recordings/${mine!.name}`, { method: 'DELETE', headers: { authorization: 'Bearer nope-nope' } })).status).toBe(403);
+    expect((await fetch(`${run.url}/api/recordings/${mine.name}`, { method: 'DELETE' })).status).toBe(401);
+    expect((await fetch(`${run.url}/api/recordings/${mine.name}`, { method: 'DELETE', headers: { authorization: 'Bearer nope-nope' } })).status).toBe(403);
     for (const evil of ['..%2F..%2Fetc%2Fpasswd', '%2E%2E%2Fpackage.json', 'x.mcap%00.txt']) {
       expect([400, 404]).toContain((await fetch(`${run.url}/api/recordings/${evil}`)).status);
     }
-    expect((await fetch(`${run.url}/api/recordings/${mine!.name}`, { method: 'DELETE', headers: { authorization: `Bearer ${OP}` } })).status).toBe(204);
-    expect(readdirSync(dir)).not.toContain(mine!.name);
+    expect((await fetch(`${run.url}/api/recordings/${mine.name}`, { method: 'DELETE', headers: { authorization: `Bearer ${OP}` } })).status).toBe(204);
+    expect(readdirSync(dir)).not.toContain(mine.name);
   });
 
   it('refuses a second operator without the lease every command that needs it, and mode games hand it nothing', async () => {
