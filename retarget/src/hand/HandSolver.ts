@@ -1,5 +1,5 @@
 import type { KinematicTree } from '../kinematics/KinematicTree.js';
-import { norm3 } from '../math/linalg.js';
+import { norm3, segmentClosestPoints } from '../math/linalg.js';
 import { POSE_STRIDE } from '../math/pose.js';
 
 /**
@@ -644,21 +644,8 @@ export class HandSolver {
    * the closest points into `closest[0..5]`.
    */
   private segmentDistance(a: number, b: number): void {
-    const P = this.tree.poses, L = this.segLinks, q = this.closest;
-    const a0 = L[a]! * POSE_STRIDE + 9, a1 = L[a + 1]! * POSE_STRIDE + 9, b0 = L[b]! * POSE_STRIDE + 9, b1 = L[b + 1]! * POSE_STRIDE + 9;
-    const ux = P[a1]! - P[a0]!, uy = P[a1 + 1]! - P[a0 + 1]!, uz = P[a1 + 2]! - P[a0 + 2]!;
-    const vx = P[b1]! - P[b0]!, vy = P[b1 + 1]! - P[b0 + 1]!, vz = P[b1 + 2]! - P[b0 + 2]!;
-    const wx = P[a0]! - P[b0]!, wy = P[a0 + 1]! - P[b0 + 1]!, wz = P[a0 + 2]! - P[b0 + 2]!;
-    const aa = ux * ux + uy * uy + uz * uz, bb = ux * vx + uy * vy + uz * vz, cc = vx * vx + vy * vy + vz * vz;
-    const dd = ux * wx + uy * wy + uz * wz, ee = vx * wx + vy * wy + vz * wz;
-    const den = aa * cc - bb * bb;
-    let sp = den > 1e-15 ? Math.max(0, Math.min(1, (bb * ee - cc * dd) / den)) : 0;
-    let tp = cc > 1e-15 ? (bb * sp + ee) / cc : 0;
-    if (tp < 0) { tp = 0; sp = aa > 1e-15 ? Math.max(0, Math.min(1, -dd / aa)) : 0; }
-    else if (tp > 1) { tp = 1; sp = aa > 1e-15 ? Math.max(0, Math.min(1, (bb - dd) / aa)) : 0; }
-    q[0] = P[a0]! + sp * ux; q[1] = P[a0 + 1]! + sp * uy; q[2] = P[a0 + 2]! + sp * uz;
-    q[3] = P[b0]! + tp * vx; q[4] = P[b0 + 1]! + tp * vy; q[5] = P[b0 + 2]! + tp * vz;
-    q[6] = norm3(q[0] - q[3], q[1] - q[4], q[2] - q[5]);
+    const L = this.segLinks;
+    segmentClosestPoints(this.tree.poses, L[a]! * POSE_STRIDE + 9, L[a + 1]! * POSE_STRIDE + 9, L[b]! * POSE_STRIDE + 9, L[b + 1]! * POSE_STRIDE + 9, this.closest);
   }
 
   /** Adds one interpenetrating segment pair (closest points in `closest`) to the normal equations. */

@@ -55,3 +55,26 @@ export function choleskySolve(l: Float64Array, b: Float64Array, n: number): Floa
 export function norm3(x: number, y: number, z: number): number {
   return Math.sqrt(x * x + y * y + z * z);
 }
+
+/**
+ * Closest points of segments [p[a0], p[a1]] and [p[b0], p[b1]] (xyz at those offsets of `p`):
+ * the first segment's into `out[0..2]`, the second's into `out[3..5]`, their distance into
+ * `out[6]`. Degenerate (zero-length) segments are their start point. Allocation-free (it returns
+ * nothing: a number returned from a call that is not inlined is boxed, and the hand solver calls
+ * this per segment pair per iteration).
+ */
+export function segmentClosestPoints(p: Float64Array, a0: number, a1: number, b0: number, b1: number, out: Float64Array): void {
+  const ux = p[a1]! - p[a0]!, uy = p[a1 + 1]! - p[a0 + 1]!, uz = p[a1 + 2]! - p[a0 + 2]!;
+  const vx = p[b1]! - p[b0]!, vy = p[b1 + 1]! - p[b0 + 1]!, vz = p[b1 + 2]! - p[b0 + 2]!;
+  const wx = p[a0]! - p[b0]!, wy = p[a0 + 1]! - p[b0 + 1]!, wz = p[a0 + 2]! - p[b0 + 2]!;
+  const aa = ux * ux + uy * uy + uz * uz, bb = ux * vx + uy * vy + uz * vz, cc = vx * vx + vy * vy + vz * vz;
+  const dd = ux * wx + uy * wy + uz * wz, ee = vx * wx + vy * wy + vz * wz;
+  const den = aa * cc - bb * bb;
+  let s = den > 1e-15 ? Math.max(0, Math.min(1, (bb * ee - cc * dd) / den)) : 0;
+  let t = cc > 1e-15 ? (bb * s + ee) / cc : 0;
+  if (t < 0) { t = 0; s = aa > 1e-15 ? Math.max(0, Math.min(1, -dd / aa)) : 0; }
+  else if (t > 1) { t = 1; s = aa > 1e-15 ? Math.max(0, Math.min(1, (bb - dd) / aa)) : 0; }
+  out[0] = p[a0]! + s * ux; out[1] = p[a0 + 1]! + s * uy; out[2] = p[a0 + 2]! + s * uz;
+  out[3] = p[b0]! + t * vx; out[4] = p[b0 + 1]! + t * vy; out[5] = p[b0 + 2]! + t * vz;
+  out[6] = norm3(out[0] - out[3], out[1] - out[4], out[2] - out[5]);
+}
