@@ -204,8 +204,13 @@ export type RecordedHandFrame = HandFrame & { readonly seq: number };
  */
 export function decodeHandFrameMessage(data: Uint8Array, messageEncoding: string, where: string): RecordedHandFrame[] {
   if (messageEncoding !== ROW_BLOCK_ENCODING) return [decodeJsonHandFrame(data, where)];
+  return handRows(data, where).map(({ tMs, seq, left, right }) => ({ tMs, seq, left, right }));
+}
+
+/** A hand-frame row block's rows (each with its own log time); `RECORDING_BAD_MESSAGE` naming `where` when it does not decode. */
+function handRows(data: Uint8Array, where: string): ReturnType<typeof decodeHandBlock> {
   try {
-    return decodeHandBlock(data).map(({ tMs, seq, left, right }) => ({ tMs, seq, left, right }));
+    return decodeHandBlock(data);
   } catch (error) {
     throw new RecordingError('RECORDING_BAD_MESSAGE', `recording: ${where}: ${errorMessage(error)}`, { cause: error });
   }
@@ -309,13 +314,7 @@ export async function retargetInputFromRecording(path: string): Promise<{ frames
       }
       if (encoding === ROW_BLOCK_ENCODING) {
         // A row block is logged when it is flushed; each row keeps its own log time.
-        let rows: ReturnType<typeof decodeHandBlock>;
-        try {
-          rows = decodeHandBlock(m.data);
-        } catch (error) {
-          throw new RecordingError('RECORDING_BAD_MESSAGE', `recording: ${where}: ${errorMessage(error)}`, { cause: error });
-        }
-        for (const r of rows) {
+        for (const r of handRows(m.data, where)) {
           frames.push({ tMs: r.tMs, left: r.left, right: r.right });
           frameLogMs.push(r.logTimeMs);
         }
