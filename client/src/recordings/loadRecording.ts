@@ -447,26 +447,24 @@ async function parseContents(name: string, contents: McapContents, onProgress: P
 /** The server's defaults: hand scale measured at the first plausible frame, translation 1:1. */
 export const DEFAULT_PARAMS: RetargetParams = Object.freeze({ handScale: 'auto', translationScale: 1 });
 
-/** Applies one recorded `calibrate` (`{handScale?, translationScale?}`, handScale a number or per side). */
+/**
+ * Applies one recorded calibration (`{handScale?, translationScale?, digitScales?}`, handScale a
+ * number or per side). One outside the server's ranges (validateCalibration) is left out, as the
+ * server would have refused it (`dexbridge retarget` refuses such a recording, naming it).
+ */
 function withCalibration(p: RetargetParams, c: unknown): RetargetParams {
   if (typeof c !== 'object' || c === null || Array.isArray(c)) return p;
-  // Out of the server's ranges (validateCalibration): not what the server applied; left out, as
-  // the server would have refused it. (`dexbridge retarget` refuses such a recording, naming it.)
-  const scales = c as CalibrationRequest;
-  if ((scales.handScale !== undefined || scales.translationScale !== undefined || scales.digitScales !== undefined) && validateCalibration(scales) !== null) return p;
-  const o = c as Record<string, unknown>;
-  const hs = o['handScale'];
-  const ts = o['translationScale'];
+  const r = c as CalibrationRequest;
+  if (r.handScale === undefined && r.translationScale === undefined && r.digitScales === undefined) return p;
+  if (validateCalibration(r) !== null) return p;
   // One number sets both hands (and ends per-side scales); per-side scales (from `calibrate_hands`) are kept per side.
-  const side = typeof hs === 'object' && hs !== null ? (hs as Record<string, unknown>) : undefined;
-  let handScale = typeof hs === 'number' && hs > 0 ? hs : p.handScale;
-  let handScales = typeof hs === 'number' && hs > 0 ? undefined : p.handScales;
-  if (side) {
-    const next: Partial<Record<Side, number>> = { ...handScales };
-    for (const s of ['left', 'right'] as const) {
-      const v = side[s];
-      if (typeof v === 'number' && Number.isFinite(v) && v > 0) next[s] = v;
-    }
+  let handScale = p.handScale;
+  let handScales = p.handScales;
+  if (typeof r.handScale === 'number') {
+    handScale = r.handScale;
+    handScales = undefined;
+  } else if (r.handScale !== undefined) {
+    const next: Partial<Record<Side, number>> = { ...handScales, ...r.handScale };
     if (next.left !== undefined && next.left === next.right) {
       handScale = next.left;
       handScales = undefined;
@@ -475,17 +473,8 @@ function withCalibration(p: RetargetParams, c: unknown): RetargetParams {
     }
   }
   // Digit scales (from `calibrate_hands`) are per side and kept as recorded.
-  const ds = o['digitScales'];
-  let digitScales = p.digitScales;
-  if (typeof ds === 'object' && ds !== null) {
-    const next: Partial<Record<Side, readonly number[]>> = { ...digitScales };
-    for (const s of ['left', 'right'] as const) {
-      const v = (ds as Record<string, unknown>)[s];
-      if (Array.isArray(v) && v.length === 5 && v.every((x) => typeof x === 'number' && Number.isFinite(x) && x > 0)) next[s] = v as number[];
-    }
-    digitScales = next;
-  }
-  return { handScale, ...(handScales ? { handScales } : {}), translationScale: typeof ts === 'number' && ts > 0 ? ts : p.translationScale, ...(digitScales ? { digitScales } : {}) };
+  const digitScales = r.digitScales === undefined ? p.digitScales : { ...p.digitScales, ...r.digitScales };
+  return { handScale, ...(handScales ? { handScales } : {}), translationScale: r.translationScale ?? p.translationScale, ...(digitScales ? { digitScales } : {}) };
 }
 
 /** The hand scale as the re-retarget form shows it: `auto`, one number, or `left/right`. */
