@@ -300,24 +300,18 @@ function MenuButtons({
       <XrButton id="engage" label="Engage" position={[three[0].x, rows[1]!]} size={[three[0].w, BH]} color="#1e6b35" onPress={send({ type: 'engage' })} {...b} />
       <XrButton id="disengage" label="Disengage" position={[three[1].x, rows[1]!]} size={[three[1].w, BH]} color="#3a4150" onPress={send({ type: 'disengage' })} {...b} />
       <XrButton id="pin" label={pinned ? 'Unpin' : 'Pin'} position={[three[2].x, rows[1]!]} size={[three[2].w, BH]} color="#3a4150" onPress={() => setPinned(!pinned)} {...b} />
-      <XrButton
-        id="left"
-        label={left ? 'L: disengage' : 'L: engage'}
-        position={[three[0].x, rows[2]!]}
-        size={[three[0].w, BH]}
-        color={left ? '#1e4d2b' : '#3a4150'}
-        onPress={send(left ? { type: 'disengage', side: 'left' } : { type: 'engage', side: 'left' })}
-        {...b}
-      />
-      <XrButton
-        id="right"
-        label={right ? 'R: disengage' : 'R: engage'}
-        position={[three[1].x, rows[2]!]}
-        size={[three[1].w, BH]}
-        color={right ? '#1e4d2b' : '#3a4150'}
-        onPress={send(right ? { type: 'disengage', side: 'right' } : { type: 'engage', side: 'right' })}
-        {...b}
-      />
+      {([['left', left, three[0]], ['right', right, three[1]]] as const).map(([side, on, c]) => (
+        <XrButton
+          key={side}
+          id={side}
+          label={`${side === 'left' ? 'L' : 'R'}: ${on ? 'disengage' : 'engage'}`}
+          position={[c.x, rows[2]!]}
+          size={[c.w, BH]}
+          color={on ? '#1e4d2b' : '#3a4150'}
+          onPress={send(on ? { type: 'disengage', side } : { type: 'engage', side })}
+          {...b}
+        />
+      ))}
       {/* Measures a second of both open hands (calibrate_hands); the result applies at the next Engage. */}
       <XrButton
         id="calibrate-hands"
