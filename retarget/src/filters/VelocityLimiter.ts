@@ -135,7 +135,7 @@ export class VelocityLimiter {
           // Where to be able to stop: at the target, or where a moving target would stop braking
           // at this joint's limit (its velocity w, within the joint's own velocity limit).
           let w = targetVelocity === undefined ? 0 : targetVelocity[i]!;
-          w = Number.isNaN(w) ? 0 : w > vm ? vm : w < -vm ? -vm : w;
+          w = Number.isNaN(w) ? 0 : Math.min(vm, Math.max(-vm, w));
           const stopAt = Math.abs(err + (w * Math.abs(w)) / (2 * aMax[i]!));
           // Largest speed v from which steps v, v − a·dt, v − 2a·dt, … stop within `stopAt`. With
           // m = ⌊v/(a·dt)⌋ they cover dt·(m+1)·(v − a·dt·m/2); m(m+1)/2·a·dt² ≤ stopAt picks m.
