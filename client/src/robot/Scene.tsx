@@ -40,9 +40,9 @@ export interface RobotViewApi {
  * The dashboard's canvas: lights, floor grid, orbit camera framing the robot, L/R labels, view presets.
  *
  * With `redrawWhen` it draws on demand: once per animation frame `redrawWhen()` is read, and the
- * scene is drawn only when its value changed (a new state, a moved playhead), when the orbit
- * controls move, on a resize or a preset. A still robot then costs no drawing at all, where the
- * default loop draws 60 times a second whatever changes. The value must be a primitive (compared
+ * scene is drawn when its value changed (a new state, a moved playhead), when the orbit controls
+ * move, on a resize or a preset, and at least 4 times a second. A still robot then costs 4 frames
+ * a second, where the default loop draws 60 whatever changes. The value must be a primitive (compared
  * with `Object.is`).
  */
 export function RobotCanvas({ children, label, onView, redrawWhen }: { children: ReactNode; label: string; onView?: (api: RobotViewApi) => void; redrawWhen?: () => unknown }) {
@@ -94,15 +94,23 @@ export function RobotCanvas({ children, label, onView, redrawWhen }: { children:
   );
 }
 
-/** Draws the canvas (`frameloop="demand"`) in the animation frames where `version()` changed. */
+/** A demand-drawn canvas is drawn at least this often, whatever changed, ms: a missed change shows within it. */
+const REDRAW_AT_LEAST_MS = 250;
+
+/**
+ * Draws the canvas (`frameloop="demand"`) in the animation frames where `version()` changed, and
+ * at least every {@link REDRAW_AT_LEAST_MS} (4 frames a second instead of 60 for a still robot).
+ */
 function RedrawWhen({ version }: { version: () => unknown }) {
   const invalidate = useThree((s) => s.invalidate);
   useEffect(() => {
     let last: unknown = Symbol('never drawn');
-    let raf = requestAnimationFrame(function check() {
+    let drawnMs = Number.NEGATIVE_INFINITY;
+    let raf = requestAnimationFrame(function check(nowMs) {
       const v = version();
-      if (!Object.is(v, last)) {
+      if (!Object.is(v, last) || nowMs - drawnMs >= REDRAW_AT_LEAST_MS) {
         last = v;
+        drawnMs = nowMs;
         invalidate();
       }
       raf = requestAnimationFrame(check);
