@@ -431,8 +431,10 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       width: number;
       height: number;
       flanges: { left: [number, number] | null; right: [number, number] | null };
-      /** Pixels near each flange's projection drawn brighter than the floor and background. */
+      /** Pixels within about 8 cm of each flange's projection drawn brighter than the floor and background. */
       robotPixels: { left: number; right: number };
+      /** The same count at the canvas's top corners, beside a framed robot: background only. */
+      cornerPixels: number;
     }
     /** The flanges in the scene's projection and, in the same instant, the pixels drawn there. */
     const framed = (page: Page): Promise<Framed> =>
@@ -447,18 +449,24 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
         const near = (ndc: [number, number] | null): number => {
           if (!ndc) return 0;
           const cx = Math.round(((ndc[0] + 1) / 2) * c.width), cy = Math.round(((1 - ndc[1]) / 2) * c.height);
-          const r = 6;
+          // The flange disc itself is dark and the black palm can hide it: look within about 8 cm of
+          // it (the framed robot fills the canvas's height, so 5 % of it), where the white link 7 and
+          // the silver hand base are.
+          const r = Math.max(6, Math.round(0.05 * c.height));
           const x0 = Math.max(0, cx - r), y0 = Math.max(0, cy - r);
           const w = Math.min(c.width, cx + r + 1) - x0, h = Math.min(c.height, cy + r + 1) - y0;
           if (w <= 0 || h <= 0) return 0;
           const px = ctx.getImageData(x0, y0, w, h).data;
           let n = 0;
           // The robot is light grey and the hands darker grey; floor grid and background stay below 80.
-          for (let i = 0; i < px.length; i += 4) if ((px[i]! + px[i + 1]! + px[i + 2]!) / 3 > 80) n++;
+          for (let i = 0, k = 0; i < px.length; i += 4, k++) {
+            const dx = x0 + (k % w) - cx, dy = y0 + Math.floor(k / w) - cy;
+            if (dx * dx + dy * dy <= r * r && (px[i]! + px[i + 1]! + px[i + 2]!) / 3 > 80) n++;
+          }
           return n;
         };
         const left = view.projectLink('left_arm_flange'), right = view.projectLink('right_arm_flange');
-        return { camera: (view as unknown as { cameraPositionM: number[] }).cameraPositionM, framings: view.framings, width: c.width, height: c.height, flanges: { left, right }, robotPixels: { left: near(left), right: near(right) } };
+        return { camera: (view as unknown as { cameraPositionM: number[] }).cameraPositionM, framings: view.framings, width: c.width, height: c.height, flanges: { left, right }, robotPixels: { left: near(left), right: near(right) }, cornerPixels: near([-0.9, 0.9]) + near([0.9, 0.9]) };
       });
     const inside = (p: [number, number] | null): boolean => p !== null && Math.abs(p[0]) < 0.97 && Math.abs(p[1]) < 0.97;
     /** The key panels (3D view, e-stop, controls, events) that lie outside the window without scrolling. */
@@ -483,8 +491,12 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       await until('both flanges framed and drawn', async () => {
         f = await framed(page);
         return inside(f.flanges.left) && inside(f.flanges.right) && f.robotPixels.left > 0 && f.robotPixels.right > 0;
+      }).catch(async (err: unknown) => {
+        await shot(page, 'views-dashboard-1280x800-failed.png');
+        throw new Error(`${String(err)}; last look ${JSON.stringify(f)}`);
       });
       await shot(page, 'views-dashboard-1280x800.png');
+      expect(f.cornerPixels, 'the pixel count sees the robot, not the background').toBe(0);
       expect(await keyPanelsOutside(page), 'key panels below the fold at 1280×800').toEqual([]);
       console.info(`views: 1280×800 canvas ${f.width}×${f.height}, flanges L ${f.flanges.left?.map((v) => v.toFixed(2))} R ${f.flanges.right?.map((v) => v.toFixed(2))}, robot pixels ${JSON.stringify(f.robotPixels)}, camera ${f.camera.map((v) => v.toFixed(2))} after ${f.framings} framings`);
       // Seen from behind: the robot's left arm is on screen left.
@@ -517,12 +529,17 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       await page.click('[data-testid=legend-fingertips]');
       await page.waitForFunction(() => (window as unknown as { dexbridge: { liveView: { isVisible(n: string): boolean | null } } }).dexbridge.liveView.isVisible('fingertips') === true, undefined, { timeout: 10_000 });
       // A resize frames it again.
-      const before = f.framings;
+      const before = f.framings, widthBefore = f.width;
       await page.setViewportSize({ width: 1920, height: 1080 });
       await until('framed again after the resize', async () => {
         f = await framed(page);
-        return f.framings > before && inside(f.flanges.left) && inside(f.flanges.right) && f.robotPixels.left > 0 && f.robotPixels.right > 0;
+        return f.width > widthBefore && f.framings > before && inside(f.flanges.left) && inside(f.flanges.right) && f.robotPixels.left > 0 && f.robotPixels.right > 0;
+      }).catch(async (err: unknown) => {
+        await shot(page, 'views-dashboard-1920x1080-failed.png');
+        throw new Error(`${String(err)}; last look ${JSON.stringify({ ...f, before, widthBefore })}`);
       });
+      expect(f.cornerPixels, 'the pixel count sees the robot, not the background').toBe(0);
+      console.info(`views: 1920×1080 canvas ${f.width}×${f.height}, flanges L ${f.flanges.left?.map((v) => v.toFixed(2))} R ${f.flanges.right?.map((v) => v.toFixed(2))}, robot pixels ${JSON.stringify(f.robotPixels)} after ${f.framings} framings`);
       void shot(page, 'views-dashboard-1920x1080.png');
       expect(await keyPanelsOutside(page), 'key panels below the fold at 1920×1080').toEqual([]);
       await closeWindow(dash);
