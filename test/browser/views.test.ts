@@ -18,7 +18,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type RunningDexbridge, startDexbridge } from '@dexbridge/server';
+import { type RunningDexbridge, readRecording, startDexbridge } from '@dexbridge/server';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, chromiumArgs } from '../../bench/chromium.js';
@@ -678,6 +678,26 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       await page.click(`[data-testid=recordings-list] tr[data-name="${withCameras!.name}"]`);
       await page.waitForSelector('[data-testid=replay-camera-head]', { timeout: 60_000 });
       const duration = Number((await page.textContent('[data-testid=playhead]'))!.split('/')[1]!.replace('s', '').trim());
+      // The recording's own camera log times: the image the panel must show at a playhead is the
+      // camera's last message at or before it (whatever gaps a busy machine left between images).
+      const file = await readRecording(join(recordingsDir, withCameras!.name));
+      const startNs = file.startTimeNs;
+      const logTimes: Record<string, bigint[]> = { head: [], arm: [] };
+      for await (const m of file.messages({ topics: ['/dexbridge/cameras/head', '/dexbridge/cameras/arm'] })) logTimes[m.topic.split('/').at(-1)!]!.push(m.logTimeNs);
+      await file.close();
+      /** The time (s from the start) of `id`'s last image at or before `playhead`, NaN if none within the panel's 2 s look-back. */
+      const expectedAt = (id: string, playhead: number): number => {
+        const end = startNs + BigInt(Math.round(playhead * 1e9));
+        const last = logTimes[id]!.filter((t) => t <= end).at(-1);
+        return last === undefined || end - last > 2_000_000_000n ? Number.NaN : Number(last - startNs) / 1e9;
+      };
+      /** A playhead 30 ms after the head camera's image nearest `t`: an image to show whatever the recording's gaps. */
+      const justAfterImage = (t: number): number => {
+        const times = logTimes['head']!.map((n) => Number(n - startNs) / 1e9);
+        return times.reduce((a, b) => (Math.abs(b - t) < Math.abs(a - t) ? b : a)) + 0.03;
+      };
+      expect(logTimes['head']!.length, 'recorded head images').toBeGreaterThan(10);
+      expect(logTimes['arm']!.length, 'recorded arm access units').toBeGreaterThan(10);
       /** The time of the image drawn, the playhead it was read for, and how many of its pixels are saturated colour. */
       const shown = () =>
         page.evaluate(() => {
@@ -689,21 +709,22 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
         });
       const scrubTo = async (x: number) => {
         await page.locator('[data-testid=scrub]').fill(String(x));
-        // The camera at 10 Hz: the image shown is the last one at or before the playhead, no more than a second older (a busy machine may delay ffmpeg).
+        // The image shown is the recording's last one at or before the playhead.
         let last = await shown();
         try {
           await until(`the image at ${x.toFixed(2)} s`, async () => {
             last = await shown();
-            return Math.abs(last.playhead - x) < 0.011 && last.t <= x + 1e-6 && x - last.t < 1;
+            return Math.abs(last.playhead - x) < 0.011 && Math.abs(last.t - expectedAt('head', last.playhead)) < 1e-6;
           });
         } catch (e) {
           // What the panel last showed and said (a read that failed says why in its caption), and the playhead.
           const caption = await page.textContent('[data-testid=replay-camera-head] ~ figcaption').catch(() => null);
           const playhead = await page.textContent('[data-testid=playhead]').catch(() => null);
-          throw new Error(`${(e as Error).message}; last seen ${JSON.stringify(last)}, caption ${JSON.stringify(caption)}, playhead ${JSON.stringify(playhead)}`);
+          throw new Error(`${(e as Error).message}; last seen ${JSON.stringify(last)}, expected image at ${expectedAt('head', last.playhead)}, caption ${JSON.stringify(caption)}, playhead ${JSON.stringify(playhead)}`);
         }
       };
-      const late = Math.max(1, duration * 0.8), early = Math.max(0.8, duration * 0.4);
+      const late = justAfterImage(Math.max(1, duration * 0.8)), early = justAfterImage(Math.max(0.8, duration * 0.4));
+      expect(early, 'two distinct images to scrub between').toBeLessThan(late);
       await scrubTo(late);
       const atLate = await shown();
       expect(atLate.colour, 'the test pattern is drawn').toBeGreaterThan(0.3);
@@ -722,10 +743,10 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       try {
         await until('the H.264 picture at the playhead', async () => {
           armLate = await arm();
-          return Math.abs(armLate.playhead - late) < 0.011 && armLate.t <= late + 1e-6 && late - armLate.t < 1 && armLate.colour > 0.3;
+          return Math.abs(armLate.playhead - late) < 0.011 && Math.abs(armLate.t - expectedAt('arm', armLate.playhead)) < 1e-6 && armLate.colour > 0.3;
         });
       } catch (e) {
-        throw new Error(`${(e as Error).message}; last seen ${JSON.stringify(armLate)}`);
+        throw new Error(`${(e as Error).message}; last seen ${JSON.stringify(armLate)}, expected picture at ${expectedAt('arm', armLate.playhead)}`);
       }
       void shot(page, 'views-recording-cameras.png');
       await scrubTo(early);
