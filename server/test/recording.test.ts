@@ -473,7 +473,9 @@ describe('files: never overwrite, unique names', () => {
     const sink = await createRecordingFile(sub, date);
     expect(sink.path).toBe(join(sub, 'dexbridge-20250102-030405-1.mcap'));
     await sink.close();
-    expect((await createRecordingFile(sub, date)).path).toBe(join(sub, 'dexbridge-20250102-030405-2.mcap'));
+    const next = await createRecordingFile(sub, date);
+    await next.close();
+    expect(next.path).toBe(join(sub, 'dexbridge-20250102-030405-2.mcap'));
     expect(readFileSync(first, 'utf8')).toBe('first session');
   });
 });
