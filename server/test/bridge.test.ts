@@ -242,14 +242,15 @@ describe('bridge', () => {
       const e = await viewer.waitError('ROLE_FORBIDDEN');
       expect(e['ref']).toBe(type);
     }
-    viewer.sendBinary(encodeHandFrame(undefined, { seq: 1, tMs: 1, left: frames[0]!.left, right: null }));
-    await viewer.waitError('ROLE_FORBIDDEN');
+    // A refused binary message is named by its own number, so a client can tell which one it was.
+    viewer.sendBinary(encodeHandFrame(undefined, { seq: 41, tMs: 1, left: frames[0]!.left, right: null }));
+    expect(await viewer.waitError('ROLE_FORBIDDEN')).toMatchObject({ ref: 'binary:1', seq: 41 });
     viewer.send({ type: 'hello', protocol: 1, role: 'viewer' });
     await viewer.waitError('AUTH_ALREADY');
 
     const anon = await TestClient.connect(ws);
-    anon.sendBinary(encodeHandFrame(undefined, { seq: 1, tMs: 1, left: null, right: null }));
-    await anon.waitError('AUTH_REQUIRED');
+    anon.sendBinary(encodeHandFrame(undefined, { seq: 9, tMs: 1, left: null, right: null }));
+    expect(await anon.waitError('AUTH_REQUIRED')).toMatchObject({ ref: 'binary:1', seq: 9 });
     anon.send({ type: 'engage' });
     await anon.waitError('AUTH_REQUIRED');
     for (const [role, token] of [['operator', 'wrong-token!'], ['operator', undefined], ['policy', OP]] as const) {
@@ -332,7 +333,7 @@ describe('bridge', () => {
     const chunkAt = (startTimeMs: number, id: number): Uint8Array => encodeActionChunk(undefined, { chunkId: id, startTimeMs, periodMs: 20, k, data });
     // A policy acts under an operator's lease, in policy mode, after that operator's engage.
     policy.sendBinary(chunkAt(run.loop.now(), 1));
-    await policy.waitError('LEASE_NOT_HELD');
+    expect(await policy.waitError('LEASE_NOT_HELD')).toMatchObject({ seq: 1 });
     const op = await TestClient.hello(ws, 'operator', OP, 'boss');
     op.send({ type: 'lease_request' });
     await viewer.waitEvent('lease', { holder: 'boss' });
@@ -343,11 +344,14 @@ describe('bridge', () => {
     op.send({ type: 'engage' });
     await viewer.waitEvent('engage');
     policy.sendBinary(chunkAt(run.loop.now() - 5000, 2));
-    await policy.waitError('CHUNK_STALE');
+    expect(await policy.waitError('CHUNK_STALE')).toMatchObject({ ref: 'binary:3', seq: 2 });
+    // A chunk cut short is still named by its chunkId.
+    policy.sendBinary(chunkAt(run.loop.now(), 6).subarray(0, 400));
+    expect(await policy.waitError('CHUNK_BAD_SHAPE')).toMatchObject({ ref: 'binary:3', seq: 6 });
     const bad = Float32Array.from(data);
     bad[3] = Number.NaN;
     policy.sendBinary(encodeActionChunk(undefined, { chunkId: 3, startTimeMs: run.loop.now(), periodMs: 20, k, data: bad }));
-    await policy.waitError('CHUNK_NOT_FINITE');
+    expect(await policy.waitError('CHUNK_NOT_FINITE')).toMatchObject({ seq: 3 });
     const far = Float32Array.from(data);
     far[ACTION_LAYOUT.leftArm.offset] = 10;
     policy.sendBinary(encodeActionChunk(undefined, { chunkId: 4, startTimeMs: run.loop.now(), periodMs: 20, k, data: far }));
@@ -448,7 +452,8 @@ describe('bridge', () => {
     op.send({ type: 'calibrate', handScale: 1e308 });
     expect((await op.waitError('CALIBRATION_OUT_OF_RANGE'))['message']).toContain('[0.5, 2]');
     op.send({ type: 'calibrate', translationScale: 8 });
-    await op.waitError('CALIBRATION_OUT_OF_RANGE');
+    // Refused by the command's handler, and still named by the message it answers.
+    expect(await op.waitError('CALIBRATION_OUT_OF_RANGE')).toMatchObject({ ref: 'calibrate' });
     op.send({ type: 'engage' });
     const applied = await op.waitJson((m) => m.type === 'event' && m['event'] === 'tracking' && (m['detail'] as Record<string, unknown>)['calibrated'] !== undefined);
     expect((applied['detail'] as Record<string, unknown>)['calibrated']).toEqual({ handScale: { left: 1.05, right: 1.1 }, translationScale: 1.5 });

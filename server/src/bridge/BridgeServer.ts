@@ -18,8 +18,8 @@ import { ControlLease } from '../control/ControlLease.js';
 import type { ControlLoop, LoopState } from '../control/ControlLoop.js';
 import { OperatorClock } from '../control/OperatorClock.js';
 import {
-  binaryRef, type ClientMessage, decodeActionChunk, encodeCameraFrame, decodeHandFrame, encodeActionChunk, encodeHandTracking, encodeRobotState, HAND_TRACKING_BYTES,
-  HAND_TRACKING_JOINT_FLOATS, HAND_TRACKING_TIP_FLOATS, type HandTrackingSide, MESSAGE_KIND, PROTOCOL_VERSION, parseClientMessage, peekKind,
+  binaryRef, type ClientMessage, decodeActionChunk, decodeHandFrame, encodeActionChunk, encodeCameraFrame, encodeHandTracking, encodeRobotState, HAND_TRACKING_BYTES,
+  HAND_TRACKING_JOINT_FLOATS, HAND_TRACKING_TIP_FLOATS, type HandTrackingSide, MESSAGE_KIND, PROTOCOL_VERSION, parseClientMessage, peekKind, peekSeq,
   type RobotStateMessage, toWireErrorCode, type WireErrorCode,
 } from '../protocol/index.js';
 import { Admission, type AdmissionOptions, type Admittee } from './Admission.js';
@@ -444,7 +444,7 @@ export class BridgeServer {
       if (!parsed.ok) return this.error(s, parsed.code, parsed.message, parsed.ref);
       return this.control(s, parsed.msg, now);
     }
-    if (s.role === undefined) return this.error(s, 'AUTH_REQUIRED', 'server: send hello first', binaryRef(bytes));
+    if (s.role === undefined) return this.error(s, 'AUTH_REQUIRED', 'server: send hello first', binaryRef(bytes), peekSeq(bytes));
     const kind = peekKind(bytes);
     if (kind === MESSAGE_KIND.HAND_FRAME) return this.handFrame(s, bytes, now);
     if (kind === MESSAGE_KIND.ACTION_CHUNK) return this.chunk(s, bytes, now);
@@ -453,9 +453,9 @@ export class BridgeServer {
 
   private handFrame(s: Session, bytes: Uint8Array, now: number): void {
     const ref = 'binary:1';
-    if (!this.authorized(s, 'hand_frame')) return;
+    if (!this.authorized(s, 'hand_frame', peekSeq(bytes))) return;
     const f = decodeHandFrame(bytes);
-    if (!f.ok) return this.error(s, f.code, f.message, ref);
+    if (!f.ok) return this.error(s, f.code, f.message, ref, f.seq ?? peekSeq(bytes));
     // Order and a plausible time on this connection's clock; a refused frame changes nothing.
     const t = s.clock.check(f.seq, f.tMs, now);
     if (!t.ok) return this.error(s, t.code, t.message, ref, f.seq);
@@ -475,9 +475,9 @@ export class BridgeServer {
 
   private chunk(s: Session, bytes: Uint8Array, now: number): void {
     const ref = 'binary:3';
-    if (!this.authorized(s, 'action_chunk')) return;
+    if (!this.authorized(s, 'action_chunk', peekSeq(bytes))) return;
     const c = decodeActionChunk(bytes);
-    if (!c.ok) return this.error(s, c.code, c.message, ref);
+    if (!c.ok) return this.error(s, c.code, c.message, ref, c.seq ?? peekSeq(bytes));
     const r = this.loop.submitChunk({ startTimeMs: c.startTimeMs, periodMs: c.periodMs, k: c.k, data: c.data }, now);
     if (!r.ok) return this.error(s, toWireErrorCode(r.code), r.message, ref, c.chunkId);
   }
@@ -497,13 +497,13 @@ export class BridgeServer {
    * The authority table, enforced: whether connection `s` may send `type` now. When not, `s` gets
    * the table's error code. The only place the server decides who may do what.
    */
-  private authorized(s: Session, type: AuthorityMessage): boolean {
+  private authorized(s: Session, type: AuthorityMessage, seq?: number): boolean {
     const denial = authorize(type, {
       role: s.role ?? 'none', holds: this.lease.holds(s), leaseHeld: this.lease.held(), holder: this.lease.holder(), mode: this.loop.mode,
       estop: this.loop.state.estop,
     });
     if (denial === null) return true;
-    this.error(s, denial.code, denial.message, authorityRef(type));
+    this.error(s, denial.code, denial.message, authorityRef(type), seq);
     return false;
   }
 
@@ -521,7 +521,8 @@ export class BridgeServer {
   private control(s: Session, msg: ClientMessage, now: number): void {
     if (!this.authorized(s, msg.type)) return;
     if (msg.type === 'camera_subscribe') return this.subscribeCameras(s, msg.cameras, msg.tiers ?? {}, now);
-    if (msg.type !== 'hello') return this.commands.handle(s, msg, s.reply);
+    // Errors from the handler name the message they answer (`ref`), even when they come later.
+    if (msg.type !== 'hello') return this.commands.handle(s, msg, { send: s.reply.send, error: (code, message) => this.error(s, code, message, msg.type) });
     if (msg.role === 'operator' && !tokenMatches(msg.token, this.o.operatorToken)) return this.error(s, 'AUTH_BAD_TOKEN', 'server: operator token missing or wrong', 'hello');
     if (msg.role === 'policy' && !tokenMatches(msg.token, this.o.policyToken)) return this.error(s, 'AUTH_BAD_TOKEN', 'server: policy token missing or wrong', 'hello');
     if (msg.role === 'viewer' && this.o.viewerToken !== undefined && !tokenMatches(msg.token, this.o.viewerToken)) {

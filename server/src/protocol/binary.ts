@@ -203,6 +203,19 @@ export function peekKind(bytes: WireBytes): number | undefined {
   return readLength < 1 ? undefined : dv.getUint8(readBase);
 }
 
+/**
+ * The `seq` of a HAND_FRAME or the `chunkId` of an ACTION_CHUNK, when the message is long enough
+ * to hold it (whatever else is wrong with it), so errors can name it; otherwise `undefined`.
+ * Never throws.
+ */
+export function peekSeq(bytes: WireBytes): number | undefined {
+  const dv = bindRead(bytes);
+  if (readLength < 1) return undefined;
+  const kind = dv.getUint8(readBase);
+  const at = kind === MESSAGE_KIND.HAND_FRAME ? HAND_FRAME_OFFSET.seq : kind === MESSAGE_KIND.ACTION_CHUNK ? ACTION_CHUNK_OFFSET.chunkId : -1;
+  return at < 0 || readLength < at + 4 ? undefined : dv.getUint32(readBase + at, true);
+}
+
 /** `binary:<kind>`, the `ref` of errors about a binary message (`binary:empty` for no bytes). */
 export function binaryRef(bytes: WireBytes): string {
   const kind = peekKind(bytes);
@@ -754,7 +767,7 @@ export function decodeActionChunk(bytes: WireBytes): DecodedActionChunk | WireFa
   const k = dv.getUint16(b + O.k, true);
   const chunkId = dv.getUint32(b + O.chunkId, true);
   if (k < 1 || k > MAX_CHUNK_K) {
-    return wireFailure('CHUNK_BAD_SHAPE', `protocol: ACTION_CHUNK ${chunkId} k = ${k} is not in 1..${MAX_CHUNK_K}`, ref);
+    return wireFailure('CHUNK_BAD_SHAPE', `protocol: ACTION_CHUNK ${chunkId} k = ${k} is not in 1..${MAX_CHUNK_K}`, ref, chunkId);
   }
   const size = actionChunkBytes(k);
   if (readLength !== size) {
@@ -762,15 +775,16 @@ export function decodeActionChunk(bytes: WireBytes): DecodedActionChunk | WireFa
       'CHUNK_BAD_SHAPE',
       `protocol: ACTION_CHUNK ${chunkId} of k = ${k} rows needs ${size} bytes (24 + 352·k), got ${readLength}`,
       ref,
+      chunkId,
     );
   }
   const startTimeMs = dv.getFloat64(b + O.startTimeMs, true);
   if (!Number.isFinite(startTimeMs)) {
-    return wireFailure('CHUNK_BAD_TIMING', `protocol: ACTION_CHUNK ${chunkId} startTimeMs is not finite: ${startTimeMs}`, ref);
+    return wireFailure('CHUNK_BAD_TIMING', `protocol: ACTION_CHUNK ${chunkId} startTimeMs is not finite: ${startTimeMs}`, ref, chunkId);
   }
   const periodMs = dv.getFloat64(b + O.periodMs, true);
   if (!(Number.isFinite(periodMs) && periodMs > 0)) {
-    return wireFailure('CHUNK_BAD_TIMING', `protocol: ACTION_CHUNK ${chunkId} periodMs = ${periodMs} must be finite and > 0`, ref);
+    return wireFailure('CHUNK_BAD_TIMING', `protocol: ACTION_CHUNK ${chunkId} periodMs = ${periodMs} must be finite and > 0`, ref, chunkId);
   }
   const data = new Float32Array(k * ACTION_DIM);
   readF32(dv, b + O.data, data, data.length);

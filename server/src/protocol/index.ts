@@ -40,6 +40,7 @@ export {
   type HandTrackingMessage,
   type HandTrackingSide,
   peekKind,
+  peekSeq,
   ROBOT_STATE_BYTES,
   ROBOT_STATE_OFFSET,
   type RobotStateMessage,
