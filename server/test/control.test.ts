@@ -71,6 +71,29 @@ describe('nothing moves until engage', () => {
     feed(loop, clock, 100);
     for (const q of states) expect(maxDiff(q, states[0]!)).toBe(0);
   });
+
+  it('says holding (ROBOT_STATE flag bit 3) for every hold, not only the watchdog, with the reason', () => {
+    const { loop, clock } = makeLoop();
+    const hold = (): [boolean, string | null] => [loop.state.holding, loop.state.holdReason];
+    loop.setMode('teleop', 'test');
+    expect(hold()).toEqual([true, 'not_engaged']);
+    const seq = { v: 0 };
+    feed(loop, clock, 10, 0, seq);
+    expect(loop.engage(undefined, 'test').ok).toBe(true);
+    feed(loop, clock, 10, 10, seq);
+    expect(hold()).toEqual([false, null]);
+    clock.t += loop.watchdogMs + 50;
+    loop.tick();
+    expect(hold()).toEqual([true, 'watchdog']);
+    feed(loop, clock, 10, 20, seq);
+    expect(hold()).toEqual([false, null]);
+    loop.estop('test');
+    clock.t += 20;
+    loop.tick();
+    expect(hold()).toEqual([true, 'estop']);
+    loop.resetEstop('test');
+    expect(hold()).toEqual([true, 'estop_reset']);
+  });
 });
 
 describe('one gate for everything that leaves', () => {
@@ -374,6 +397,17 @@ describe('OperatorClock', () => {
     }
     expect(codes.slice(0, 4).every((x) => x === 'FRAME_TIME_BACKWARDS')).toBe(true);
     expect(codes.slice(4).every((x) => x === 'ok')).toBe(true);
+  });
+
+  it('counts a stale frame\'s seq for the order: a later frame needs a greater one', () => {
+    const c = new OperatorClock({ staleMs: 150 });
+    const seq = { v: 0 };
+    expect(honest(c, 1000, 5, seq).every((x) => x === 'ok')).toBe(true);
+    // seq 10, 300 ms later than the best delay: stale, yet its seq is taken.
+    expect(c.check(10, 1500 - 40 - 300, 1500)).toMatchObject({ ok: false, code: 'FRAME_STALE' });
+    expect(c.check(8, 1511 - 40, 1511)).toMatchObject({ ok: false, code: 'FRAME_OUT_OF_ORDER' });
+    expect(c.check(10, 1522 - 40, 1522)).toMatchObject({ ok: false, code: 'FRAME_OUT_OF_ORDER' });
+    expect(c.check(11, 1533 - 40, 1533)).toEqual({ ok: true });
   });
 
   it('keeps refusing frames late by a slow network (not a clock step)', () => {

@@ -267,7 +267,6 @@ export const EVENT_NAMES = [
   'ros',
   'watchdog',
   'tracking',
-  'chunk',
   'hold',
 ] as const;
 export type EventName = (typeof EVENT_NAMES)[number];
