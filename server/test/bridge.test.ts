@@ -309,7 +309,7 @@ describe('bridge', () => {
 
   it('executes a policy’s chunks only in policy mode and refuses stale and invalid ones', async () => {
     const viewer = await TestClient.hello(ws, 'viewer');
-    // A dashboard that asked for tracking also gets each accepted chunk, as the policy sent it.
+    // A dashboard that asked for tracking also gets, for each accepted chunk, the gate's preview of it (numbered by the server).
     const tracker = await TestClient.connect(ws);
     const relayed: number[] = [];
     tracker.ws.on('message', (data, isBinary) => {
@@ -360,8 +360,9 @@ describe('bridge', () => {
     policy.sendBinary(chunkAt(run.loop.now(), 5));
     await viewer.until(() => (viewer.states.at(-1)?.commanded[0] ?? j1) > j1 + 0.1, 6000, 'the arm following the chunk');
     expect(viewer.states.some((s) => s.chunkQueueDepth >= 1)).toBe(true);
-    await tracker.until(() => relayed.length > 0, 2000, 'the relayed chunk');
-    expect(relayed.every((id) => id >= 0)).toBe(true);
+    await tracker.until(() => relayed.length > 0, 2000, 'the chunk preview');
+    // Only chunk 5 was accepted: its preview carries the server's own number (its first, 0), not the policy's.
+    expect(relayed[0]).toBe(0);
     op.send({ type: 'set_mode', mode: 'idle' });
     await viewer.waitEvent('mode', { to: 'idle' });
     await Promise.all([viewer.close(), policy.close(), op.close(), tracker.close()]);
@@ -653,6 +654,141 @@ describe('bridge', () => {
     expect(recs.find((r) => r.name === second)).toMatchObject({ task: 'second', success: null });
     await op.c.close();
     await op.c.until(() => run.server.leaseHolder() === null, 3000);
+  });
+
+  it('answers a repeated estop with an ack only: the estop event comes once, when the e-stop latches', async () => {
+    const viewer = await TestClient.hello(ws, 'viewer', undefined, 'stopper');
+    const isEstop = (m: Record<string, unknown>): boolean => m['type'] === 'event' && m['event'] === 'estop';
+    const acks = (c: TestClient): number => c.json.filter((m) => m.type === 'ack' && m['ref'] === 'estop').length;
+    viewer.send({ type: 'estop' });
+    await viewer.until(() => acks(viewer) === 1, 3000, 'the first ack');
+    await viewer.waitJson(isEstop, 3000, 0);
+    viewer.send({ type: 'estop' });
+    await viewer.until(() => acks(viewer) === 2, 3000, 'the second ack');
+    // An estop's event goes out before its ack, on the same connection: a second event would be here.
+    expect(viewer.json.filter(isEstop)).toHaveLength(1);
+    // Also from a connection without hello: acknowledged, no new event.
+    const anon = await TestClient.connect(ws);
+    anon.send({ type: 'estop' });
+    await anon.until(() => acks(anon) === 1, 3000, 'the ack before hello');
+    viewer.send({ type: 'ping', id: 1, clientTimeMs: 1 });
+    await viewer.waitJson((m) => m.type === 'pong');
+    expect(viewer.json.filter(isEstop)).toHaveLength(1);
+    expect(run.loop.state.estop).toBe(true);
+    await Promise.all([viewer.close(), anon.close()]);
+  });
+
+  it('an estop too long for the fast path stops the robot the same way, named after the connection', async () => {
+    const viewer = await TestClient.hello(ws, 'viewer');
+    const op = await TestClient.hello(ws, 'operator', OP, 'longstop');
+    if (run.loop.state.estop) {
+      op.send({ type: 'lease_request' });
+      await op.waitEvent('lease', { holder: 'longstop' });
+      op.send({ type: 'reset_estop' });
+      await viewer.waitEvent('estop_reset');
+    }
+    // 300 bytes: past the 256 bytes the server sniffs for an e-stop before anything else.
+    const long = `{"type":"estop"${' '.repeat(300)}}`;
+    const anon = await TestClient.connect(ws);
+    anon.ws.send(long);
+    const e = await viewer.waitEvent('estop');
+    expect(String((e['detail'] as Record<string, unknown>)['by'])).toMatch(/^unauthenticated-\S+$/);
+    await anon.until(() => anon.json.some((m) => m.type === 'ack' && m['ref'] === 'estop'), 3000, 'the ack');
+    expect(run.loop.state.estop).toBe(true);
+    await Promise.all([viewer.close(), op.close(), anon.close()]);
+    await viewer.until(() => run.server.leaseHolder() === null, 3000);
+  });
+
+  it('before hello, answers size and JSON faults with their own codes and what passes them with AUTH_REQUIRED', async () => {
+    const anon = await TestClient.connect(ws);
+    anon.ws.send('{not json');
+    expect(await anon.waitError('PROTO_BAD_JSON')).not.toHaveProperty('ref');
+    anon.send({ type: 'teleport' });
+    expect(await anon.waitError('PROTO_UNKNOWN_TYPE')).toMatchObject({ ref: 'teleport' });
+    anon.send({ type: 'set_mode', mode: 'warp' });
+    expect(await anon.waitError('PROTO_BAD_MESSAGE')).toMatchObject({ ref: 'set_mode' });
+    // Too large, though its first bytes are a HAND_FRAME header with seq 7: no ref, no seq.
+    const big = new Uint8Array(70_000);
+    big.set(encodeHandFrame(undefined, { seq: 7, tMs: 1, left: null, right: null }));
+    anon.sendBinary(big);
+    const large = await anon.waitError('PROTO_TOO_LARGE');
+    expect(large).not.toHaveProperty('ref');
+    expect(large).not.toHaveProperty('seq');
+    // Any binary kind, even a server's, gets AUTH_REQUIRED before hello (no seq: kind 2 has none).
+    anon.sendBinary(Uint8Array.of(MESSAGE_KIND.ROBOT_STATE, 1, 0, 0, 9, 0, 0, 0));
+    const kind2 = await anon.waitError('AUTH_REQUIRED');
+    expect(kind2).toMatchObject({ ref: 'binary:2' });
+    expect(kind2).not.toHaveProperty('seq');
+    anon.send({ type: 'engage' });
+    expect(await anon.waitError('AUTH_REQUIRED')).toMatchObject({ ref: 'engage' });
+    expect(anon.json.filter((m) => m['code'] === 'AUTH_REQUIRED')).toHaveLength(2);
+    await anon.close();
+  });
+
+  it('refuses a hello whose protocol is not a number with PROTO_BAD_MESSAGE, another number with PROTO_BAD_VERSION, and takes the next good one', async () => {
+    const c = await TestClient.connect(ws);
+    c.send({ type: 'hello', protocol: '1', role: 'viewer' });
+    expect(await c.waitError('PROTO_BAD_MESSAGE')).toMatchObject({ ref: 'hello', message: expect.stringContaining('hello.protocol') });
+    c.send({ type: 'hello', role: 'viewer' });
+    expect(await c.waitError('PROTO_BAD_MESSAGE')).toMatchObject({ ref: 'hello' });
+    c.send({ type: 'hello', protocol: 2, role: 'viewer' });
+    expect(await c.waitError('PROTO_BAD_VERSION')).toMatchObject({ ref: 'hello' });
+    // Refused hellos leave the connection unauthenticated, and open.
+    c.send({ type: 'ping', id: 1, clientTimeMs: 1 });
+    await c.waitError('AUTH_REQUIRED');
+    c.send({ type: 'hello', protocol: 1, role: 'viewer' });
+    await c.waitJson((m) => m.type === 'welcome');
+    expect(c.json.filter((m) => m['code'] === 'PROTO_BAD_VERSION')).toHaveLength(1);
+    await c.close();
+  });
+
+  it('refuses calibrate {} with CALIBRATION_OUT_OF_RANGE and a scale that is not a number > 0 with PROTO_BAD_MESSAGE; nothing becomes pending', async () => {
+    const op = await TestClient.hello(ws, 'operator', OP, 'cal0');
+    op.send({ type: 'lease_request' });
+    await op.waitEvent('lease', { holder: 'cal0' });
+    op.send({ type: 'calibrate' });
+    expect(await op.waitError('CALIBRATION_OUT_OF_RANGE')).toMatchObject({ ref: 'calibrate', message: expect.stringContaining('needs handScale, translationScale or digitScales') });
+    // Empty side maps set nothing either: no empty calibration becomes pending.
+    for (const fields of [{ handScale: {} }, { digitScales: {} }, { handScale: {}, digitScales: {} }]) {
+      op.send({ type: 'calibrate', ...fields });
+      expect(await op.waitError('CALIBRATION_OUT_OF_RANGE')).toMatchObject({ ref: 'calibrate', message: expect.stringContaining('needs handScale, translationScale or digitScales') });
+    }
+    const bad: Record<string, unknown>[] = [
+      { handScale: 0 }, { handScale: { left: -1 } }, { translationScale: 0 }, { digitScales: { left: [1, 1, 0, 1, 1] } }, { digitScales: { right: [1, 1, 1, 1] } },
+    ];
+    for (const fields of bad) {
+      op.send({ type: 'calibrate', ...fields });
+      expect(await op.waitError('PROTO_BAD_MESSAGE')).toMatchObject({ ref: 'calibrate' });
+    }
+    op.send({ type: 'calibrate_hands', seconds: 0 });
+    expect(await op.waitError('PROTO_BAD_MESSAGE')).toMatchObject({ ref: 'calibrate_hands' });
+    op.send({ type: 'calibrate_hands', seconds: 0.1 });
+    expect(await op.waitError('CALIBRATION_OUT_OF_RANGE')).toMatchObject({ ref: 'calibrate_hands' });
+    expect(run.loop.pendingCalibrationRequest).toBeNull();
+    expect(op.json.some((m) => m.type === 'event' && m['event'] === 'tracking')).toBe(false);
+    await op.close();
+    await op.until(() => run.server.leaseHolder() === null, 3000);
+  });
+
+  it('names a refused binary message by ref, and by seq once its bytes hold one', async () => {
+    const op = await TestClient.hello(ws, 'operator', OP, 'refs');
+    const good = encodeHandFrame(undefined, { seq: 12, tMs: 5, left: frames[0]!.left, right: null });
+    const v2 = Uint8Array.from(good);
+    v2[1] = 2;
+    op.sendBinary(v2);
+    expect(await op.waitError('PROTO_BAD_VERSION')).toMatchObject({ ref: 'binary:1', seq: 12 });
+    op.sendBinary(good.subarray(0, 8));
+    expect(await op.waitError('FRAME_BAD_SIZE')).toMatchObject({ ref: 'binary:1', seq: 12 });
+    op.sendBinary(good.subarray(0, 7));
+    const short = await op.waitError('FRAME_BAD_SIZE');
+    expect(short).toMatchObject({ ref: 'binary:1' });
+    expect(short).not.toHaveProperty('seq');
+    op.sendBinary(Uint8Array.of(MESSAGE_KIND.CAMERA_FRAME, 1, 0, 0));
+    expect(await op.waitError('PROTO_BAD_KIND')).toMatchObject({ ref: 'binary:5' });
+    op.sendBinary(new Uint8Array(0));
+    expect(await op.waitError('PROTO_BAD_KIND')).toMatchObject({ ref: 'binary:empty' });
+    expect(run.server.leaseHolder()).toBeNull();
+    await op.close();
   });
 
   it('refuses WebSocket upgrades from a foreign browser origin', async () => {

@@ -508,19 +508,26 @@ export class BridgeServer {
   }
 
   /** Whether `bytes` is an e-stop; if so it is acted on (any connection, before hello too) and acknowledged. */
+  /** Who an e-stop is from: the connection's name, or `unauthenticated-<id>` before hello. */
+  private estopBy(s: Session): string {
+    return s.name || `unauthenticated-${s.id}`;
+  }
+
   private estopFirst(s: Session, bytes: Uint8Array): boolean {
     const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
     if (!text.includes('estop')) return false;
     const parsed = parseClientMessage(text);
     if (!parsed.ok || parsed.msg.type !== 'estop') return false;
     if (!this.authorized(s, 'estop')) return true;
-    this.commands.estop(s.name || `unauthenticated-${s.id}`, s.reply);
+    this.commands.estop(this.estopBy(s), s.reply);
     return true;
   }
 
   private control(s: Session, msg: ClientMessage, now: number): void {
     if (!this.authorized(s, msg.type)) return;
     if (msg.type === 'camera_subscribe') return this.subscribeCameras(s, msg.cameras, msg.tiers ?? {}, now);
+    // An e-stop too long for the sniffing fast path: the same stop, named the same way.
+    if (msg.type === 'estop') return this.commands.estop(this.estopBy(s), s.reply);
     // Errors from the handler name the message they answer (`ref`), even when they come later.
     if (msg.type !== 'hello') return this.commands.handle(s, msg, { send: s.reply.send, error: (code, message) => this.error(s, code, message, msg.type) });
     if (msg.role === 'operator' && !tokenMatches(msg.token, this.o.operatorToken)) return this.error(s, 'AUTH_BAD_TOKEN', 'server: operator token missing or wrong', 'hello');

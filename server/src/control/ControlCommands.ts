@@ -70,13 +70,13 @@ export class ControlCommands<S extends LeaseSession> {
       case 'lease_release':
         return this.lease.release('released');
       case 'record_start':
-        if (!this.recording) return reply.error('RECORDING_FAILED', 'control: recording is off (--no-record)');
+        if (!this.recording) return reply.error('RECORDING_FAILED', 'control: recording is off (--record off)');
         return this.recording.start({ ...(msg.task !== undefined ? { task: msg.task } : {}), operator: msg.operator ?? s.name }, s.name);
       case 'record_stop':
-        if (!this.recording) return reply.error('RECORDING_FAILED', 'control: recording is off (--no-record)');
+        if (!this.recording) return reply.error('RECORDING_FAILED', 'control: recording is off (--record off)');
         return this.recording.stop(msg.success === undefined ? {} : { success: msg.success }, s.name);
       case 'set_recording_meta': {
-        if (!this.recording) return reply.error('RECORDING_FAILED', 'control: recording is off (--no-record)');
+        if (!this.recording) return reply.error('RECORDING_FAILED', 'control: recording is off (--record off)');
         const meta = { ...(msg.task !== undefined ? { task: msg.task } : {}), ...(msg.success !== undefined ? { success: msg.success } : {}) };
         const file = msg.file;
         this.recording.label(file, meta).then(

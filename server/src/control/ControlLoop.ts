@@ -75,7 +75,7 @@ export const DEFAULT_HAND_FOLLOWING_ERROR_RAD = 0.5;
 export const DEFAULT_FOLLOWING_ERROR_MS = 100;
 
 export interface LoopEvent {
-  readonly event: 'mode' | 'lease' | 'estop' | 'estop_reset' | 'engage' | 'disengage' | 'recording' | 'ros' | 'watchdog' | 'tracking' | 'chunk' | 'hold';
+  readonly event: 'mode' | 'lease' | 'estop' | 'estop_reset' | 'engage' | 'disengage' | 'recording' | 'ros' | 'watchdog' | 'tracking' | 'hold';
   readonly serverTimeMs: number;
   readonly detail: Record<string, unknown>;
 }

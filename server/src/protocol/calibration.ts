@@ -43,8 +43,11 @@ function inRange(name: string, v: unknown, r: { readonly min: number; readonly m
 
 /** Why a request is out of range (a message starting with `control:`), or null when it is valid. */
 export function validateCalibration(c: CalibrationRequest): string | null {
-  if (c.handScale === undefined && c.translationScale === undefined && c.digitScales === undefined) {
-    return 'control: calibrate needs handScale, translationScale or digitScales';
+  // An empty side map ({handScale: {}}, {digitScales: {}}) sets nothing, like leaving it out.
+  const sided = (v: Partial<Record<Side, unknown>> | undefined): boolean => v !== undefined && (v.left !== undefined || v.right !== undefined);
+  const handGiven = c.handScale !== undefined && (typeof c.handScale !== 'object' || sided(c.handScale));
+  if (!handGiven && c.translationScale === undefined && !sided(c.digitScales)) {
+    return 'control: calibrate needs handScale, translationScale or digitScales (a left or right value)';
   }
   if (c.digitScales !== undefined) {
     for (const side of ['left', 'right'] as const) {
