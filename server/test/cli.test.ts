@@ -1,12 +1,16 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ACTION_NAMES, parseHandFramesJsonl, STATE_JOINT_NAMES } from '@dexbridge/retarget';
+import { ACTION_NAMES, createRig, parseHandFramesJsonl, Retargeter, STATE_JOINT_NAMES } from '@dexbridge/retarget';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliRun, runCli } from './support/runCli.js';
+import { formatOutputLine } from '../src/cli/outputJsonl.js';
 import { detectFormat, parseJsonlChunks } from '../src/cli/readHandFrames.js';
+import { formatSummary, RetargetStats } from '../src/cli/RetargetStats.js';
 import { DEMO_INPUT_URL } from '../src/cli/retargetCommand.js';
+import { parseServeArgs } from '../src/cli/serveCommand.js';
 
 const DEMO = fileURLToPath(new URL('../data/quest3-hands.jsonl', import.meta.url));
 const DEMO_FRAMES = 757;
@@ -258,10 +262,18 @@ describe('options and calibration', () => {
     const cal = join(dir, 'offset.json');
     const c = Math.SQRT1_2;
     writeFileSync(cal, JSON.stringify({ arm: { mode: 'offset', offset: { left: [c, -c, 0, c, c, 0, 0, 0, 1, 0.5, 0.1, -0.2] } } }));
-    const r = await run('retarget', '--demo', '-c', cal);
+    const out = join(dir, 'offset.jsonl');
+    const r = await run('retarget', '--demo', '-c', cal, '-o', out);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/arms\s+left offset \(calibrated offset\); right offset \(default offset\)/);
+    // With a calibration file too, each arm engages at its hand's first tracked frame.
+    const { frames } = readOutput(out);
+    for (const side of ['left', 'right'] as const) {
+      const first = frames.findIndex((f) => f.status[side].tracked);
+      expect(first).toBeGreaterThanOrEqual(0);
+      expect(frames[first]!.status[side].engaged).toBe(true);
+    }
   });
 
   it('reports a missing calibration file', async () => {
@@ -398,6 +410,18 @@ describe('help and version', () => {
     expect(r.stdout).toContain('Usage: dexbridge help [command]');
   });
 
+  it.each([
+    [['help', '--help'], 'Usage: dexbridge help [command]'],
+    [['help', '-h'], 'Usage: dexbridge help [command]'],
+    [['--help', '--help'], 'Usage: dexbridge <command>'],
+    [['-h', '-h'], 'Usage: dexbridge <command>'],
+  ])('%j prints %s and exits 0', async (args, usage) => {
+    const r = await run(...args);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout.startsWith(usage)).toBe(true);
+  });
+
   it('help for an unknown command is a usage error', async () => {
     const r = await run('help', 'frobnicate');
     expect(r.code).toBe(2);
@@ -409,6 +433,93 @@ describe('help and version', () => {
     const r = await run('--version');
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`dexbridge ${pkg.version}\n`);
+  });
+});
+
+describe('serve options', () => {
+  it.each([
+    [['--ros-version', '1.5'], '--ros-version must be 1 or 2, got "1.5"'],
+    [['--ros-version', '3'], '--ros-version must be 1 or 2, got "3"'],
+    [['--ros-version', '2.0'], '--ros-version must be 1 or 2, got "2.0"'],
+    [['--port', '80.5'], '--port must be an integer in 0..65535, got "80.5"'],
+    [['--port', ''], '--port must be an integer in 0..65535, got ""'],
+    [['--port', '65536'], '--port must be an integer in 0..65535'],
+    [['--chunk-k', '1.5'], '--chunk-k must be an integer in 1..256, got "1.5"'],
+    [['--chunk-k', '257'], '--chunk-k must be an integer in 1..256'],
+    [['--control-rate', '0.5'], '--control-rate must be a number in 1..1000'],
+    [['--watchdog', '9'], '--watchdog must be a number in 10..10000'],
+    [['--operator-token', 'seven77'], '--operator-token must have at least 8 characters'],
+    [['--rosbridge', 'http://robot:9090'], '--rosbridge must be a ws:// or wss:// URL'],
+  ])('serve %j is CLI_USAGE, exit 2, naming the option and what it allows', (args, message) => {
+    // parseServeArgs, not main: were the value accepted, main would start a server.
+    let thrown: unknown;
+    try {
+      parseServeArgs(args);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toMatchObject({ name: 'CliError', code: 'CLI_USAGE', exitCode: 2 });
+    expect((thrown as Error).message).toContain(`serve: ${message}`);
+  });
+
+  it('takes --ros-version 1 or 2, and fractional --control-rate and --watchdog', () => {
+    expect(parseServeArgs(['--ros-version', '1'])).toMatchObject({ rosVersion: 1 });
+    expect(parseServeArgs(['--ros-version', '2'])).toMatchObject({ rosVersion: 2 });
+    expect(parseServeArgs(['--port', '65535', '--chunk-k', '256', '--control-rate', '62.5', '--watchdog', '150.5'])).toMatchObject({
+      port: 65535, teleopChunkK: 256, controlRateHz: 62.5, watchdogMs: 150.5,
+    });
+  });
+
+  it.each([
+    ['not-json.json', 'not json', 'is not valid JSON'],
+    ['missing.json', undefined, 'cannot read'],
+  ])('reports a bad --robot-config (%s) as CLI_USAGE wrapping ROBOT_CONFIG_INVALID, exit 2', async (name, text, detail) => {
+    const file = join(dir, name);
+    if (text !== undefined) writeFileSync(file, text);
+    const r = await run('serve', '--robot-config', file);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^dexbridge: CLI_USAGE: serve: --robot-config: ROBOT_CONFIG_INVALID: robot config: /);
+    expect(r.stderr).toContain(detail);
+  });
+});
+
+it('server/bin/dexbridge.js exits 2 with a hint when the CLI is not built', () => {
+  // A copy of the launcher with no dist/ beside it.
+  const bin = join(dir, 'unbuilt', 'bin');
+  mkdirSync(bin, { recursive: true });
+  copyFileSync(fileURLToPath(new URL('../bin/dexbridge.js', import.meta.url)), join(bin, 'dexbridge.js'));
+  writeFileSync(join(dir, 'unbuilt', 'package.json'), '{"type": "module"}');
+  const r = spawnSync(process.execPath, [join(bin, 'dexbridge.js'), '--version'], { encoding: 'utf8' });
+  expect(r.status).toBe(2);
+  expect(r.stderr).toContain('dexbridge: the CLI is not built yet; run `npm run build`');
+  expect(r.stdout).toBe('');
+});
+
+describe('frames whose time does not advance', () => {
+  it('hold with hold "none" and tracked false, counted as "time not advancing"', () => {
+    const [f0, f1, f2] = parseHandFramesJsonl(demoLines.slice(0, 3).join('\n'));
+    const repeated = { ...f1! };
+    const earlier = { ...f2!, tMs: f0!.tMs };
+    expect(f1!.left).not.toBeNull();
+    expect(f1!.right).not.toBeNull();
+    const retargeter = new Retargeter(createRig());
+    const stats = new RetargetStats();
+    const lines: { status: Record<'left' | 'right', { tracked: boolean; hold: string }> }[] = [];
+    for (const frame of [f0!, f1!, repeated, earlier, f2!]) {
+      const out = retargeter.process(frame);
+      stats.add(out, 0);
+      lines.push(JSON.parse(formatOutputLine(out)) as (typeof lines)[number]);
+    }
+    for (const i of [2, 3]) {
+      for (const side of ['left', 'right'] as const) expect(lines[i]!.status[side]).toMatchObject({ tracked: false, hold: 'none' });
+    }
+    for (const side of ['left', 'right'] as const) expect(lines[4]!.status[side]).toMatchObject({ tracked: true, hold: 'none' });
+    const summary = formatSummary(stats, {
+      input: 'x.mcap', formatLabel: 'dexbridge recording (MCAP)', armDescription: 'clutch', output: undefined,
+      handScales: { left: { value: 1, source: 'auto' }, right: { value: 1, source: 'auto' } },
+    });
+    // The demo's first frame has no right hand.
+    expect(summary).toMatch(/held frames\s+2 time not advancing\s+1 missing, 2 time not advancing\n/);
   });
 });
 

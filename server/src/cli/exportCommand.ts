@@ -1,4 +1,4 @@
-/** `dexbridge export <recordings...> --format lerobot --fps 30 --out <dir> [--all] [--video-codec av1|h264]`. See `docs/dataset.md`. */
+/** `dexbridge export <recordings...> --out <dir> [--format lerobot] [--fps 30] [--all] [--video-codec av1|h264]`. See `docs/dataset.md`. */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ExportError, exportLeRobot, VIDEO_CODECS, type VideoCodec } from '../export/lerobot.js';
@@ -6,14 +6,14 @@ import { usageFromParseError } from './args.js';
 import { CliError, EXIT_OK } from './CliError.js';
 import type { CliIo } from './io.js';
 
-export const EXPORT_USAGE = `Usage: dexbridge export <recording.mcap>... --format lerobot --out <dir> [--fps 30] [--all] [--video-codec av1]
+export const EXPORT_USAGE = `Usage: dexbridge export <recording.mcap>... --out <dir> [--format lerobot] [--fps 30] [--all] [--video-codec av1]
 
 Writes the recordings as a LeRobotDataset v3.0 (one episode per recording, resampled to --fps).
 Only recordings whose metadata says success = true are exported, unless --all.
 Cameras become video features observation.images.<camera>, encoded with ffmpeg.
 
 Options:
-  --format lerobot   the dataset format (only lerobot for now)
+  --format lerobot   the dataset format (the default; only lerobot for now)
   --out <dir>        where to write; must be absent or empty
   --fps <n>          frames per second, an integer in 1..1000 (default 30)
   --all              export every recording, whatever its success

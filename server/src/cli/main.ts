@@ -22,7 +22,7 @@ Commands:
   recover <file.mcap> [--out <file>]      make a valid MCAP from one cut by a crash
   retarget <input> [--out <file.jsonl>]   retarget a recorded hand-tracking session
   retarget --demo                         retarget the bundled Quest 3 session
-  export <recordings...> --format lerobot --out <dir> [--fps 30] [--all]
+  export <recordings...> --out <dir> [--format lerobot] [--fps 30] [--all]
                                           write recordings as a LeRobotDataset v3.0
   help [command]                          show help
 
@@ -90,6 +90,11 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
       const topic = rest[0];
       if (topic === undefined) {
         io.stdout.write(USAGE);
+        return EXIT_OK;
+      }
+      // `help --help` is `<command> --help` for the command help; `--help --help` is plain `--help`.
+      if (topic === '--help' || topic === '-h') {
+        io.stdout.write(command === 'help' ? HELP_USAGE : USAGE);
         return EXIT_OK;
       }
       const text = Object.hasOwn(COMMAND_USAGE, topic) ? COMMAND_USAGE[topic] : undefined;

@@ -49,8 +49,8 @@ Options:
   -q, --quiet                  print nothing on success
   -h, --help                   show this help
 
-Without a calibration the arms engage at the first tracked frame of each hand (clutch
-mode: the robot starts at its home pose and moves with the operator from there).
+Each arm engages at the first tracked frame of its hand, with or without a calibration
+(in clutch mode the robot starts at its home pose and moves with the operator from there).
 A dexbridge recording (.mcap) is retargeted with the calibrations it was recorded with,
 each from the frame where the server applied it; --calibration, --hand-scale and
 --translation-scale win over them for what they set.

@@ -54,10 +54,13 @@ Options:
                              (default: the bundled Quest 3 session)
 `;
 
-function num(name: string, v: string | undefined, min: number, max: number): number | undefined {
+/** A numeric option in min..max (an integer when `integer`); `--port ''` is not 0. */
+function num(name: string, v: string | undefined, min: number, max: number, integer = false): number | undefined {
   if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min || n > max) throw new CliError('CLI_USAGE', `serve: --${name} must be a number in ${min}..${max}, got ${JSON.stringify(v)}`);
+  const n = v.trim() === '' ? Number.NaN : Number(v);
+  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    throw new CliError('CLI_USAGE', `serve: --${name} must be ${integer ? 'an integer' : 'a number'} in ${min}..${max}, got ${JSON.stringify(v)}`);
+  }
   return n;
 }
 
@@ -93,7 +96,10 @@ export function parseServeArgs(argv: readonly string[]): DexbridgeOptions & { re
   for (const [name, t] of [['operator-token', v['operator-token']], ['policy-token', v['policy-token']], ['viewer-token', v['viewer-token']]] as const) {
     if (t !== undefined && t.length < 8) throw new CliError('CLI_USAGE', `serve: --${name} must have at least 8 characters`);
   }
-  const rosVersion = num('ros-version', v['ros-version'], 1, 2);
+  const rosVersionText = v['ros-version'];
+  if (rosVersionText !== undefined && rosVersionText !== '1' && rosVersionText !== '2') {
+    throw new CliError('CLI_USAGE', `serve: --ros-version must be 1 or 2, got ${JSON.stringify(rosVersionText)}`);
+  }
   if (v['no-viewer-token'] === true && v['viewer-token'] !== undefined) throw new CliError('CLI_USAGE', 'serve: give either --viewer-token or --no-viewer-token, not both');
   for (const h of v['allow-host'] ?? []) {
     if (!/^[A-Za-z0-9.:[\]-]+$/.test(h)) throw new CliError('CLI_USAGE', `serve: --allow-host must be a host name or address, got ${JSON.stringify(h)}`);
@@ -119,11 +125,11 @@ export function parseServeArgs(argv: readonly string[]): DexbridgeOptions & { re
   if (cameras === undefined && v.demo === true && v['no-demo-cameras'] !== true && robotConfig?.cameras === undefined) cameras = demoCameras();
   const o: DexbridgeOptions = {
     ...(v.host !== undefined ? { host: v.host } : {}),
-    ...(v.port !== undefined ? { port: num('port', v.port, 0, 65535)! } : {}),
+    ...(v.port !== undefined ? { port: num('port', v.port, 0, 65535, true)! } : {}),
     ...(v.tls === true ? { tls: 'generate' as const } : v.cert !== undefined && v.key !== undefined ? { tls: { cert: v.cert, key: v.key } } : {}),
     ...(v.rosbridge !== undefined ? { rosbridgeUrl: v.rosbridge } : {}),
     ...(v['ros-prefix'] !== undefined ? { rosPrefix: v['ros-prefix'] } : {}),
-    ...(rosVersion !== undefined ? { rosVersion: rosVersion === 2 ? 2 : 1 } : {}),
+    ...(rosVersionText !== undefined ? { rosVersion: rosVersionText === '2' ? 2 : 1 } : {}),
     ...(v.recordings !== undefined ? { recordingsDir: v.recordings } : {}),
     ...(record !== undefined ? { record } : {}),
     ...(v['operator-token'] !== undefined ? { operatorToken: v['operator-token'] } : {}),
@@ -134,7 +140,7 @@ export function parseServeArgs(argv: readonly string[]): DexbridgeOptions & { re
     ...(v['no-viewer-token'] === true ? { viewerTokenRequired: false } : {}),
     ...(v['control-rate'] !== undefined ? { controlRateHz: num('control-rate', v['control-rate'], 1, 1000)! } : {}),
     ...(v.watchdog !== undefined ? { watchdogMs: num('watchdog', v.watchdog, 10, 10000)! } : {}),
-    ...(v['chunk-k'] !== undefined ? { teleopChunkK: num('chunk-k', v['chunk-k'], 1, 256)! } : {}),
+    ...(v['chunk-k'] !== undefined ? { teleopChunkK: num('chunk-k', v['chunk-k'], 1, 256, true)! } : {}),
     ...(v.demo === true ? { demo: true } : {}),
     ...(robotConfig !== undefined ? { robotConfig } : {}),
     ...(v['require-measured'] === true ? { requireMeasured: true } : {}),
