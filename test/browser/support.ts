@@ -36,7 +36,7 @@ function clientInputsHash(): string {
 
 /**
  * The client built for production, in a temporary folder named by a hash of its inputs: the
- * browser test files share one build (a build takes two cores for 15–25 s), and a build whose
+ * browser test files share one build (a few seconds of both cores), and a build whose
  * inputs did not change since the last run is used again. Callers must not delete it.
  */
 export async function buildClient(): Promise<string> {

@@ -44,7 +44,8 @@ export interface IkSolveOptions {
   readonly restGain?: number;
   /**
    * Weight of the rotation error against the position error (m per rad) in the descent. Default
-   * 0.4. A small weight (tracking uses 0.1) makes position win when both cannot be met.
+   * 0.4. A small weight (tracking uses 0.02: `TRACKING_ROTATION_WEIGHT` in Retargeter.ts) makes
+   * position win when both cannot be met.
    */
   readonly rotationWeight?: number;
   /**
