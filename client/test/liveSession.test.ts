@@ -1,5 +1,5 @@
 /** The browser's connection code against a real dexbridge server (Node's `ws` stands in for the browser WebSocket). */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseHandFramesJsonl } from '@dexbridge/retarget';
@@ -13,6 +13,7 @@ import { LiveSession } from '../src/store/live.js';
 const TOKEN = 'client-unit-operator-token';
 let run: RunningDexbridge;
 let url: string;
+let recordingsDir: string;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 async function until(what: string, test: () => boolean, ms = 5000): Promise<void> {
   const t0 = Date.now();
@@ -24,10 +25,14 @@ async function until(what: string, test: () => boolean, ms = 5000): Promise<void
 const frames = parseHandFramesJsonl(readFileSync(new URL('../../server/data/quest3-hands.jsonl', import.meta.url), 'utf8')).filter((f) => f.left && f.right);
 
 beforeAll(async () => {
-  run = await startDexbridge({ port: 0, operatorToken: TOKEN, recordingsDir: mkdtempSync(join(tmpdir(), 'dexbridge-client-')), record: 'off' });
+  recordingsDir = mkdtempSync(join(tmpdir(), 'dexbridge-live-'));
+  run = await startDexbridge({ port: 0, operatorToken: TOKEN, recordingsDir, record: 'off' });
   url = `ws://127.0.0.1:${run.port}/ws`;
 });
-afterAll(() => run.close());
+afterAll(async () => {
+  await run.close();
+  rmSync(recordingsDir, { recursive: true, force: true });
+});
 
 describe('BridgeClient and LiveSession', () => {
   it('says hello, decodes the state stream into one reused object, and estimates the clock offset and round trip', async () => {
