@@ -29,7 +29,7 @@ import { createRig, type HandFrame, parseHandFramesJsonl, STATE_JOINT_NAMES } fr
 import { main } from '@dexbridge/server';
 import { type DecodedRobotState, encodeHandFrame, ROW_BLOCK_ENCODING } from '@dexbridge/server/protocol';
 import { McapIndexedReader } from '@mcap/core';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type DexbridgeOptions, type RunningDexbridge, startDexbridge } from '../server/src/bridge/startDexbridge.js';
 import { DEFAULT_RELEARN_FRAMES } from '../server/src/control/OperatorClock.js';
 import { decodeHandFrameMessage, FileReadable, readRecording, recordingBaseName, recoverMcap } from '../server/src/recording/index.js';
@@ -60,7 +60,19 @@ const LEFT_HAND = range(14, 35);
 const LEFT = [...LEFT_ARM, ...LEFT_HAND];
 const ALL = range(0, 56);
 
-const tmp = (): string => mkdtempSync(join(tmpdir(), 'dexbridge-faults-'));
+const dirs: string[] = [];
+const tmp = (): string => {
+  const d = mkdtempSync(join(tmpdir(), 'dexbridge-faults-'));
+  dirs.push(d);
+  return d;
+};
+const children: { child: ChildProcessByStdio<null, Readable, Readable>; exited: Promise<unknown> }[] = [];
+afterAll(async () => {
+  // A child that a failed case left running is stopped first: no folder goes while one writes to it.
+  for (const c of children) c.child.kill('SIGKILL');
+  await Promise.all(children.map((c) => c.exited));
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const detail = (m: Json): Record<string, unknown> => m['detail'] as Record<string, unknown>;
 const isEvent = (m: Json, event: string, fields: Record<string, unknown> = {}): boolean =>
@@ -217,6 +229,7 @@ async function spawnServe(args: readonly string[]): Promise<{ child: ChildProces
   let stdout = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
+  children.push({ child, exited });
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`serve did not start in 20 s: ${stdout} ${stderr}`)), 20_000);
     child.stdout.on('data', (d: Buffer) => {

@@ -3,20 +3,28 @@
  * recordings API's folder boundary, and per-connection limits under a flood.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type HandFrame, parseHandFramesJsonl } from '@dexbridge/retarget';
 import { generate } from 'selfsigned';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { startDexbridge } from '../server/src/bridge/startDexbridge.js';
 import { serveCommand } from '../server/src/cli/serveCommand.js';
 import { encodeHandFrame } from '../server/src/protocol/index.js';
 import { TestClient } from '../server/test/support/wsClient.js';
 
 const frames: HandFrame[] = parseHandFramesJsonl(readFileSync(new URL('../server/data/quest3-hands.jsonl', import.meta.url), 'utf8')).filter((f) => f.left && f.right);
-const tmp = (): string => mkdtempSync(join(tmpdir(), 'dexbridge-sec-'));
+const dirs: string[] = [];
+const tmp = (): string => {
+  const d = mkdtempSync(join(tmpdir(), 'dexbridge-sec-'));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('security', () => {

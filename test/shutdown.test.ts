@@ -5,18 +5,30 @@
  * runs `dexbridge serve --demo` (which records the demo's lease session) in a child process.
  */
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { startDexbridge } from '../server/src/bridge/startDexbridge.js';
 import { readRecordingInfo, recoverMcap } from '../server/src/recording/index.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SERVE_CHILD = fileURLToPath(new URL('./fixtures/serve-child.ts', import.meta.url));
-const tmp = (): string => mkdtempSync(join(tmpdir(), 'dexbridge-shutdown-'));
+const dirs: string[] = [];
+const tmp = (): string => {
+  const d = mkdtempSync(join(tmpdir(), 'dexbridge-shutdown-'));
+  dirs.push(d);
+  return d;
+};
+const children: Pick<Child, 'child' | 'exited'>[] = [];
+afterAll(async () => {
+  // A child that a failed case left running is stopped first: no folder goes while one writes to it.
+  for (const c of children) c.child.kill('SIGKILL');
+  await Promise.all(children.map((c) => c.exited));
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface Child {
@@ -38,6 +50,7 @@ async function serveDemo(dir: string, env: Record<string, string> = {}): Promise
     text += d.toString();
   });
   const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
+  children.push({ child, exited });
   const end = Date.now() + 30_000;
   while (!/dexbridge (?:ready|running) on/.test(text)) {
     if (Date.now() > end) throw new Error(`serve did not start in 30 s: ${text}`);

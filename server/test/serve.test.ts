@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { get as httpsGet } from 'node:https';
 import { parseHandFramesJsonl, STATE_JOINT_NAMES } from '@dexbridge/retarget';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { startDexbridge } from '../src/bridge/startDexbridge.js';
 import { main } from '../src/cli/main.js';
@@ -18,7 +18,15 @@ import { RosbridgePeer } from './support/rosbridgePeer.js';
 import { TestClient } from './support/wsClient.js';
 
 const CAPTURE = new URL('../../test/fixtures/quest3-hands/cap.min.js', import.meta.url);
-const tmp = (): string => mkdtempSync(join(tmpdir(), 'dexbridge-serve-'));
+const dirs: string[] = [];
+const tmp = (): string => {
+  const d = mkdtempSync(join(tmpdir(), 'dexbridge-serve-'));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function memoryIo(): { io: { stdout: { write(t: string): void }; stderr: { write(t: string): void } }; out: () => string; err: () => string } {
