@@ -436,6 +436,26 @@ describe('help and version', () => {
   });
 });
 
+describe('dexbridge recover', () => {
+  it('reports a bad input or output with a CLI code and the recording layer\'s code, never as an unexpected error', async () => {
+    const text = join(dir, 'not-a-recording.mcap');
+    writeFileSync(text, 'hello, not an MCAP file\n');
+    const notMcap = await run('recover', text);
+    expect(notMcap.code).toBe(2);
+    expect(notMcap.stderr).toContain('CLI_UNKNOWN_FORMAT: recover: RECORDING_NOT_MCAP:');
+    const folder = await run('recover', dir);
+    expect(folder.code).toBe(2);
+    expect(folder.stderr).toContain('CLI_INPUT_UNREADABLE');
+    // The MCAP magic alone passes the input check; the output's folder does not exist.
+    const magic = join(dir, 'magic-only.mcap');
+    writeFileSync(magic, Uint8Array.of(0x89, 0x4d, 0x43, 0x41, 0x50, 0x30, 0x0d, 0x0a));
+    const noFolder = await run('recover', magic, '--out', join(dir, 'no', 'such', 'folder', 'out.mcap'));
+    expect(noFolder.code).toBe(1);
+    expect(noFolder.stderr).toContain('CLI_OUTPUT_FAILED: recover: RECORDING_OPEN_FAILED:');
+    for (const r of [notMcap, folder, noFolder]) expect(r.stderr).not.toContain('unexpected error');
+  });
+});
+
 describe('serve options', () => {
   it.each([
     [['--ros-version', '1.5'], '--ros-version must be 1 or 2, got "1.5"'],

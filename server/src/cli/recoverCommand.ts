@@ -1,7 +1,7 @@
 /** `dexbridge recover <file.mcap>`: a valid MCAP from a recording cut short by a crash. */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { recoverMcap } from '../recording/index.js';
+import { RecordingError, recoverMcap } from '../recording/index.js';
 import { usageFromParseError } from './args.js';
 import { CliError, EXIT_OK } from './CliError.js';
 import type { CliIo } from './io.js';
@@ -26,11 +26,34 @@ export async function recoverCommand(argv: readonly string[], io: CliIo): Promis
   const input = parsed.positionals[0];
   if (input === undefined || parsed.positionals.length > 1) throw new CliError('CLI_USAGE', 'recover: give exactly one recording file');
   if (!existsSync(input)) throw new CliError('CLI_INPUT_NOT_FOUND', `recover: no file ${input}`);
+  if (!statSync(input).isFile()) throw new CliError('CLI_INPUT_UNREADABLE', `recover: ${input} is not a regular file`);
   const out = parsed.values.out ?? input.replace(/\.mcap$/i, '') + '.recovered.mcap';
   if (existsSync(out)) throw new CliError('CLI_USAGE', `recover: ${out} exists; give another --out`);
-  const r = await recoverMcap(input, out);
+  let r: Awaited<ReturnType<typeof recoverMcap>>;
+  try {
+    r = await recoverMcap(input, out);
+  } catch (err) {
+    throw recoverError(err);
+  }
   // Times are nanosecond BigInts: print them as decimal strings.
   const report = JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2);
   io.stdout.write(`dexbridge recover: ${input} → ${out}\n${report}\n`);
   return EXIT_OK;
+}
+
+/**
+ * The CLI code of a failed recovery: the input's problems exit 2 like every bad input, the
+ * output's exit 1 (`CLI_OUTPUT_FAILED`); the recording layer's code stays in the message.
+ */
+function recoverError(err: unknown): unknown {
+  if (!(err instanceof RecordingError)) return err;
+  const code =
+    err.code === 'RECORDING_NOT_MCAP'
+      ? 'CLI_UNKNOWN_FORMAT'
+      : err.code === 'RECORDING_FILE_EXISTS'
+        ? 'CLI_USAGE'
+        : err.code === 'RECORDING_SINK_FAILED' || (err.code === 'RECORDING_OPEN_FAILED' && !err.message.startsWith('recording: cannot open '))
+          ? 'CLI_OUTPUT_FAILED'
+          : 'CLI_INPUT_UNREADABLE';
+  return new CliError(code, `recover: ${err.code}: ${err.message}`);
 }
