@@ -88,6 +88,8 @@ describe('nothing moves until engage', () => {
     feed(loop, clock, 10, 20, seq);
     expect(hold()).toEqual([false, null]);
     loop.estop('test');
+    // At once, in the state the e-stop publishes, not from the next tick.
+    expect(hold()).toEqual([true, 'estop']);
     clock.t += 20;
     loop.tick();
     expect(hold()).toEqual([true, 'estop']);

@@ -390,6 +390,9 @@ export class ControlLoop {
     this.chunks.clear();
     this.disarm('estop_reset');
     if (!already) this.emit('estop', { by });
+    // The state published now already says held (bit 3), as every state after it will.
+    this.state.holding = true;
+    this.state.holdReason = 'estop';
     this.publish(this.clock());
   }
 
