@@ -20,8 +20,7 @@
  */
 import { type ChildProcessByStdio, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -29,11 +28,12 @@ import { createRig, type HandFrame, parseHandFramesJsonl, STATE_JOINT_NAMES } fr
 import { main } from '@dexbridge/server';
 import { type DecodedRobotState, encodeHandFrame, ROW_BLOCK_ENCODING } from '@dexbridge/server/protocol';
 import { McapIndexedReader } from '@mcap/core';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type DexbridgeOptions, type RunningDexbridge, startDexbridge } from '../server/src/bridge/startDexbridge.js';
 import { DEFAULT_RELEARN_FRAMES } from '../server/src/control/OperatorClock.js';
 import { decodeHandFrameMessage, FileReadable, readRecording, recordingBaseName, recoverMcap } from '../server/src/recording/index.js';
 import { type Json, TestClient } from '../server/test/support/wsClient.js';
+import { tempDirs } from '../server/test/support/tempDirs.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SERVE_CHILD = fileURLToPath(new URL('./fixtures/serve-child.ts', import.meta.url));
@@ -60,18 +60,11 @@ const LEFT_HAND = range(14, 35);
 const LEFT = [...LEFT_ARM, ...LEFT_HAND];
 const ALL = range(0, 56);
 
-const dirs: string[] = [];
-const tmp = (): string => {
-  const d = mkdtempSync(join(tmpdir(), 'dexbridge-faults-'));
-  dirs.push(d);
-  return d;
-};
 const children: { child: ChildProcessByStdio<null, Readable, Readable>; exited: Promise<unknown> }[] = [];
-afterAll(async () => {
-  // A child that a failed case left running is stopped first: no folder goes while one writes to it.
+// A child that a failed case left running is stopped first: no folder goes while one writes to it.
+const tmp = tempDirs('faults', async () => {
   for (const c of children) c.child.kill('SIGKILL');
   await Promise.all(children.map((c) => c.exited));
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const detail = (m: Json): Record<string, unknown> => m['detail'] as Record<string, unknown>;

@@ -3,26 +3,18 @@
  * sockets, DNS rebinding, links in the recordings folder and malformed URLs. Every test runs a real
  * server on port 0 and attacks it the way the tester did, on a smaller scale.
  */
-import { linkSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { type RunningDexbridge, startDexbridge } from '../server/src/bridge/startDexbridge.js';
 import { TestClient } from '../server/test/support/wsClient.js';
+import { tempDirs } from '../server/test/support/tempDirs.js';
 
 const OP = 'hardening-operator-token';
-const dirs: string[] = [];
-const tmp = (): string => {
-  const d = mkdtempSync(join(tmpdir(), 'dexbridge-hard-'));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const tmp = tempDirs('hard');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function until(test: () => boolean, ms: number, what: string): Promise<void> {

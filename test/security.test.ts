@@ -3,28 +3,20 @@
  * recordings API's folder boundary, and per-connection limits under a flood.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type HandFrame, parseHandFramesJsonl } from '@dexbridge/retarget';
 import { generate } from 'selfsigned';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startDexbridge } from '../server/src/bridge/startDexbridge.js';
 import { serveCommand } from '../server/src/cli/serveCommand.js';
 import { encodeHandFrame } from '../server/src/protocol/index.js';
 import { TestClient } from '../server/test/support/wsClient.js';
+import { tempDirs } from '../server/test/support/tempDirs.js';
 
 const frames: HandFrame[] = parseHandFramesJsonl(readFileSync(new URL('../server/data/quest3-hands.jsonl', import.meta.url), 'utf8')).filter((f) => f.left && f.right);
-const dirs: string[] = [];
-const tmp = (): string => {
-  const d = mkdtempSync(join(tmpdir(), 'dexbridge-sec-'));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const tmp = tempDirs('sec');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('security', () => {

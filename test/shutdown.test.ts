@@ -5,29 +5,22 @@
  * runs `dexbridge serve --demo` (which records the demo's lease session) in a child process.
  */
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readdirSync, } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startDexbridge } from '../server/src/bridge/startDexbridge.js';
 import { readRecordingInfo, recoverMcap } from '../server/src/recording/index.js';
+import { tempDirs } from '../server/test/support/tempDirs.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SERVE_CHILD = fileURLToPath(new URL('./fixtures/serve-child.ts', import.meta.url));
-const dirs: string[] = [];
-const tmp = (): string => {
-  const d = mkdtempSync(join(tmpdir(), 'dexbridge-shutdown-'));
-  dirs.push(d);
-  return d;
-};
 const children: Pick<Child, 'child' | 'exited'>[] = [];
-afterAll(async () => {
-  // A child that a failed case left running is stopped first: no folder goes while one writes to it.
+// A child that a failed case left running is stopped first: no folder goes while one writes to it.
+const tmp = tempDirs('shutdown', async () => {
   for (const c of children) c.child.kill('SIGKILL');
   await Promise.all(children.map((c) => c.exited));
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -5,28 +5,20 @@
  * running dexbridge records its cameras. Needs Debian's ffmpeg (.ci/run installs it).
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CompressedImage, CompressedVideo } from '@foxglove/schemas/jsonschema.js';
 import { McapIndexedReader } from '@mcap/core';
 import { rigUrdf } from '@dexbridge/urdf';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startDexbridge } from '../src/bridge/startDexbridge.js';
 import { imageSize } from '../src/cameras/imageSize.js';
 import { ffmpegArgs, FlvH264Splitter, type H264AccessUnit, MjpegSplitter } from '../src/cameras/index.js';
 import { firstSliceType, NAL_TYPE } from '../src/protocol/index.js';
 import { base64, FileReadable, FileSink, Recorder, recoverMcap, ZSTD_DECOMPRESS_HANDLERS, loadZstdCompressor } from '../src/recording/index.js';
+import { tempDirs } from './support/tempDirs.js';
 
-const dirs: string[] = [];
-const tmp = (): string => {
-  const d = mkdtempSync(join(tmpdir(), 'dexbridge-camrec-'));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const tmp = tempDirs('camrec');
 
 /** `n` JPEG frames of ffmpeg's test pattern (each a different picture: the pattern moves). */
 function jpegs(n: number): Uint8Array[] {

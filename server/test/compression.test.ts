@@ -2,25 +2,17 @@
  * Compressed recordings (issue 10, finding 8): the server's chunks are zstd, on by default, and
  * every reader decodes them.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, } from 'node:fs';
 import { join } from 'node:path';
 import { ACTION_DIM, parseHandFramesJsonl, STATE_JOINT_NAMES } from '@dexbridge/retarget';
 import { rigUrdf } from '@dexbridge/urdf';
 import { McapIndexedReader } from '@mcap/core';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FileReadable, loadZstdCompressor, MemorySink, Recorder, readRecording, ZSTD_DECOMPRESS_HANDLERS } from '../src/recording/index.js';
 import { recordDemo } from './support/recordDemo.js';
+import { tempDirs } from './support/tempDirs.js';
 
-const dirs: string[] = [];
-const tmp = (): string => {
-  const d = mkdtempSync(join(tmpdir(), 'dexbridge-zstd-'));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const tmp = tempDirs('zstd');
 const frames = parseHandFramesJsonl(readFileSync(new URL('../data/quest3-hands.jsonl', import.meta.url), 'utf8')).slice(0, 300);
 
 /** Three seconds of a session at 90 Hz into memory, compressed or not. */

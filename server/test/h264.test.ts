@@ -6,26 +6,18 @@
  * subscriber starts at a key frame. Needs Debian's ffmpeg with libx264 (.ci/run installs it).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { OutgoingBudget, resolveOutgoingOptions } from '../src/bridge/OutgoingBudget.js';
 import { type RunningDexbridge, startDexbridge } from '../src/bridge/startDexbridge.js';
 import { parseServeArgs } from '../src/cli/serveCommand.js';
 import { type CameraFrame, FfmpegCamera, ffmpegArgs, FlvH264Splitter, FlvStreamError, parseCameraConfigs, parseCameraSpec } from '../src/cameras/index.js';
 import { accessUnitSps, type DecodedCameraFrame, decodeCameraFrame, firstSliceType, h264CodecString, MESSAGE_KIND, NAL_TYPE, nalUnits, parseSps } from '../src/protocol/index.js';
 import { TestClient } from './support/wsClient.js';
+import { tempDirs } from './support/tempDirs.js';
 
-const dirs: string[] = [];
-const tmp = (): string => {
-  const d = mkdtempSync(join(tmpdir(), 'dexbridge-h264-'));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const tmp = tempDirs('h264');
 
 /**
  * `n` frames of the test pattern at 10 fps through the camera's own ffmpeg arguments (FLV on

@@ -2,12 +2,11 @@
  * The whole process in its other configurations: the demo, TLS, ROS through a rosbridge protocol
  * peer, the IWER import over HTTP, and the serve / recover / retarget commands on recordings.
  */
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { get as httpsGet } from 'node:https';
 import { parseHandFramesJsonl, STATE_JOINT_NAMES } from '@dexbridge/retarget';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { startDexbridge } from '../src/bridge/startDexbridge.js';
 import { main } from '../src/cli/main.js';
@@ -16,17 +15,10 @@ import { encodeHandFrame } from '../src/protocol/index.js';
 import { recordDemo } from './support/recordDemo.js';
 import { RosbridgePeer } from './support/rosbridgePeer.js';
 import { TestClient } from './support/wsClient.js';
+import { tempDirs } from './support/tempDirs.js';
 
 const CAPTURE = new URL('../../test/fixtures/quest3-hands/cap.min.js', import.meta.url);
-const dirs: string[] = [];
-const tmp = (): string => {
-  const d = mkdtempSync(join(tmpdir(), 'dexbridge-serve-'));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const tmp = tempDirs('serve');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function memoryIo(): { io: { stdout: { write(t: string): void }; stderr: { write(t: string): void } }; out: () => string; err: () => string } {
