@@ -64,9 +64,20 @@ const newPage = (): Promise<{ context: BrowserContext; page: Page }> => newWindo
 async function openOperator(name: string): Promise<{ context: BrowserContext; page: Page }> {
   const p = await newPage();
   await p.page.goto(`${base}/?role=operator&emulate=quest3&name=${name}#token=${TOKEN}`);
-  await p.page.waitForSelector('[data-testid=enter-xr]:not([disabled])', { timeout: 30_000 });
+  // Generous deadlines, as the views test's: software WebGL on a busy machine starts XR slowly.
+  await p.page.waitForSelector('[data-testid=enter-xr]:not([disabled])', { timeout: 60_000 });
   await p.page.click('[data-testid=enter-xr]');
-  await p.page.waitForFunction(() => (window as unknown as { dexbridge: { stats: { framesSent: number } } }).dexbridge.stats.framesSent > 5, undefined, { timeout: 30_000 });
+  try {
+    await p.page.waitForFunction(() => (window as unknown as { dexbridge: { stats: { framesSent: number } } }).dexbridge.stats.framesSent > 5, undefined, { timeout: 60_000 });
+  } catch (e) {
+    // Say what the page showed, so a failure can be told from a slow start.
+    const seen = await p.page.evaluate(() => ({
+      framesSent: (window as unknown as { dexbridge?: { stats?: { framesSent?: number } } }).dexbridge?.stats?.framesSent,
+      enterXr: document.querySelector('[data-testid=enter-xr]')?.outerHTML,
+      text: (document.body.textContent ?? '').slice(0, 400),
+    }));
+    throw new Error(`${(e as Error).message}; the operator page showed ${JSON.stringify(seen)}; page errors ${JSON.stringify(pageErrors)}`);
+  }
   return p;
 }
 
