@@ -158,7 +158,7 @@ export class BridgeServer {
     if (options.operatorToken.length < 8 || options.policyToken.length < 8) throw new RangeError('BridgeServer: operatorToken and policyToken must have at least 8 characters');
     this.loop = options.loop;
     this.lease = new ControlLease<Session>(this.loop);
-    this.commands = new ControlCommands<Session>(this.loop, this.lease, options.recording);
+    this.commands = new ControlCommands<Session>(this.loop, this.lease, options.recording, (s) => this.estopBy(s));
     this.startedMs = Date.now();
     const handler = createHttpHandler({
       store: options.store, operatorToken: options.operatorToken, viewerToken: options.viewerToken, clientDir: options.clientDir, urdf: options.urdf,
@@ -364,7 +364,7 @@ export class BridgeServer {
       id: `c${this.nextId++}`, ws, out: new OutgoingBudget(ws, this.outgoing, now), admittee, helloTimer: undefined, role: undefined, name: '',
       clock: new OperatorClock({ staleMs: this.o.staleMs }),
       // Pongs are latest-wins: a client that pings and never reads cannot queue them up.
-      reply: { send: (msg) => (msg['type'] === 'pong' ? void s.out.latest(JSON.stringify(msg)) : this.send(s, msg)), error: (code, message) => this.error(s, code, message) },
+      reply: { send: (msg) => (msg['type'] === 'pong' ? void s.out.latest(JSON.stringify(msg)) : this.send(s, msg)), error: (code, message, ref) => this.error(s, code, message, ref) },
       tokens: this.o.maxMessagesPerSecond, lastRefillMs: now, lastRateErrorMs: Number.NEGATIVE_INFINITY, lastImplausibleErrorMs: Number.NEGATIVE_INFINITY,
       tracking: false, stateSent: false, cameras: new Map(),
     };
@@ -453,7 +453,7 @@ export class BridgeServer {
 
   private handFrame(s: Session, bytes: Uint8Array, now: number): void {
     const ref = 'binary:1';
-    if (!this.authorized(s, 'hand_frame', peekSeq(bytes))) return;
+    if (!this.authorized(s, 'hand_frame', bytes)) return;
     const f = decodeHandFrame(bytes);
     if (!f.ok) return this.error(s, f.code, f.message, ref, f.seq ?? peekSeq(bytes));
     // Order and a plausible time on this connection's clock; a refused frame changes nothing.
@@ -475,7 +475,7 @@ export class BridgeServer {
 
   private chunk(s: Session, bytes: Uint8Array, now: number): void {
     const ref = 'binary:3';
-    if (!this.authorized(s, 'action_chunk', peekSeq(bytes))) return;
+    if (!this.authorized(s, 'action_chunk', bytes)) return;
     const c = decodeActionChunk(bytes);
     if (!c.ok) return this.error(s, c.code, c.message, ref, c.seq ?? peekSeq(bytes));
     const r = this.loop.submitChunk({ startTimeMs: c.startTimeMs, periodMs: c.periodMs, k: c.k, data: c.data }, now);
@@ -495,24 +495,26 @@ export class BridgeServer {
 
   /**
    * The authority table, enforced: whether connection `s` may send `type` now. When not, `s` gets
-   * the table's error code. The only place the server decides who may do what.
+   * the table's error code (naming a refused binary message `binary` by its seq). The only place
+   * the server decides who may do what.
    */
-  private authorized(s: Session, type: AuthorityMessage, seq?: number): boolean {
+  private authorized(s: Session, type: AuthorityMessage, binary?: Uint8Array): boolean {
     const denial = authorize(type, {
       role: s.role ?? 'none', holds: this.lease.holds(s), leaseHeld: this.lease.held(), holder: this.lease.holder(), mode: this.loop.mode,
       estop: this.loop.state.estop,
     });
     if (denial === null) return true;
-    this.error(s, denial.code, denial.message, authorityRef(type), seq);
+    // A refused binary message is named by its seq / chunkId, read only now that it is refused.
+    this.error(s, denial.code, denial.message, authorityRef(type), binary && peekSeq(binary));
     return false;
   }
 
-  /** Whether `bytes` is an e-stop; if so it is acted on (any connection, before hello too) and acknowledged. */
   /** Who an e-stop is from: the connection's name, or `unauthenticated-<id>` before hello. */
   private estopBy(s: Session): string {
     return s.name || `unauthenticated-${s.id}`;
   }
 
+  /** Whether `bytes` is an e-stop; if so it is acted on (any connection, before hello too) and acknowledged. */
   private estopFirst(s: Session, bytes: Uint8Array): boolean {
     const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
     if (!text.includes('estop')) return false;
@@ -526,10 +528,7 @@ export class BridgeServer {
   private control(s: Session, msg: ClientMessage, now: number): void {
     if (!this.authorized(s, msg.type)) return;
     if (msg.type === 'camera_subscribe') return this.subscribeCameras(s, msg.cameras, msg.tiers ?? {}, now);
-    // An e-stop too long for the sniffing fast path: the same stop, named the same way.
-    if (msg.type === 'estop') return this.commands.estop(this.estopBy(s), s.reply);
-    // Errors from the handler name the message they answer (`ref`), even when they come later.
-    if (msg.type !== 'hello') return this.commands.handle(s, msg, { send: s.reply.send, error: (code, message) => this.error(s, code, message, msg.type) });
+    if (msg.type !== 'hello') return this.commands.handle(s, msg, s.reply);
     if (msg.role === 'operator' && !tokenMatches(msg.token, this.o.operatorToken)) return this.error(s, 'AUTH_BAD_TOKEN', 'server: operator token missing or wrong', 'hello');
     if (msg.role === 'policy' && !tokenMatches(msg.token, this.o.policyToken)) return this.error(s, 'AUTH_BAD_TOKEN', 'server: policy token missing or wrong', 'hello');
     if (msg.role === 'viewer' && this.o.viewerToken !== undefined && !tokenMatches(msg.token, this.o.viewerToken)) {

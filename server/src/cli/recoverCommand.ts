@@ -1,5 +1,5 @@
 /** `dexbridge recover <file.mcap>`: a valid MCAP from a recording cut short by a crash. */
-import { existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { RecordingError, recoverMcap } from '../recording/index.js';
 import { usageFromParseError } from './args.js';
@@ -27,6 +27,11 @@ export async function recoverCommand(argv: readonly string[], io: CliIo): Promis
   if (input === undefined || parsed.positionals.length > 1) throw new CliError('CLI_USAGE', 'recover: give exactly one recording file');
   if (!existsSync(input)) throw new CliError('CLI_INPUT_NOT_FOUND', `recover: no file ${input}`);
   if (!statSync(input).isFile()) throw new CliError('CLI_INPUT_UNREADABLE', `recover: ${input} is not a regular file`);
+  try {
+    accessSync(input, constants.R_OK);
+  } catch (err) {
+    throw new CliError('CLI_INPUT_UNREADABLE', `recover: cannot read ${input}: ${(err as Error).message}`);
+  }
   const out = parsed.values.out ?? input.replace(/\.mcap$/i, '') + '.recovered.mcap';
   if (existsSync(out)) throw new CliError('CLI_USAGE', `recover: ${out} exists; give another --out`);
   let r: Awaited<ReturnType<typeof recoverMcap>>;
@@ -42,18 +47,11 @@ export async function recoverCommand(argv: readonly string[], io: CliIo): Promis
 }
 
 /**
- * The CLI code of a failed recovery: the input's problems exit 2 like every bad input, the
- * output's exit 1 (`CLI_OUTPUT_FAILED`); the recording layer's code stays in the message.
+ * The CLI code of a failed recovery, the recording layer's code kept in the message. The input
+ * was checked readable above, so what remains is its format (exit 2) or the output (exit 1).
  */
 function recoverError(err: unknown): unknown {
   if (!(err instanceof RecordingError)) return err;
-  const code =
-    err.code === 'RECORDING_NOT_MCAP'
-      ? 'CLI_UNKNOWN_FORMAT'
-      : err.code === 'RECORDING_FILE_EXISTS'
-        ? 'CLI_USAGE'
-        : err.code === 'RECORDING_SINK_FAILED' || (err.code === 'RECORDING_OPEN_FAILED' && !err.message.startsWith('recording: cannot open '))
-          ? 'CLI_OUTPUT_FAILED'
-          : 'CLI_INPUT_UNREADABLE';
+  const code = err.code === 'RECORDING_NOT_MCAP' ? 'CLI_UNKNOWN_FORMAT' : err.code === 'RECORDING_FILE_EXISTS' ? 'CLI_USAGE' : 'CLI_OUTPUT_FAILED';
   return new CliError(code, `recover: ${err.code}: ${err.message}`);
 }
