@@ -100,6 +100,9 @@ export function OperatorApp({
       setSupport({ ar, vr }),
     );
   }, []);
+  // The XR store can start a session only once <XR> has connected it to the canvas's renderer: on
+  // a slow machine the page shows the button before that, and an early press was refused.
+  const [xrReady, setXrReady] = useState(false);
   const [enterError, setEnterError] = useState<string | undefined>();
   const enter = () => {
     setEnterError(undefined);
@@ -117,7 +120,7 @@ export function OperatorApp({
         </p>
         {role !== 'operator' && phase === 'open' ? <p className="error">No operator token: open the URL the server printed (…/?role=operator#token=…).</p> : null}
         {support && !support.ar && !support.vr ? <p className="error">This browser offers no immersive WebXR session (needs https or localhost, and a headset).</p> : null}
-        <button type="button" className="enter" data-testid="enter-xr" disabled={!support || (!support.ar && !support.vr) || inSession} onClick={enter}>
+        <button type="button" className="enter" data-testid="enter-xr" disabled={!xrReady || !support || (!support.ar && !support.vr) || inSession} onClick={enter}>
           {inSession ? 'in XR' : support?.ar ? 'Enter XR (passthrough)' : 'Enter VR'}
         </button>
         <div className="row">
@@ -158,6 +161,7 @@ export function OperatorApp({
       {/* Before XR the page shows what the operator will see: the robot from behind, from a standing eye height. */}
       <Canvas className="operator-canvas" camera={{ position: [0, 1.75, 0.5], fov: 70 }} onCreated={({ camera }) => camera.lookAt(0, 1.0, -ROBOT_AHEAD_M)}>
         <XR store={store}>
+          <Connected onConnected={setXrReady} />
           <ambientLight intensity={0.7} />
           <directionalLight position={[1, 3, 2]} intensity={1.4} />
           <OperatorScene session={session} model={model} stats={stats} store={store} ownName={ownName} reader={hands} feed={feed} camera={cameraInfo} exposed={exposed} />
@@ -166,6 +170,15 @@ export function OperatorApp({
       </Canvas>
     </div>
   );
+}
+
+/** Inside <XR>: says so once mounted, after <XR> has given its store the canvas's WebXR manager (it does while rendering). */
+function Connected({ onConnected }: { onConnected: (ready: boolean) => void }): null {
+  useEffect(() => {
+    onConnected(true);
+    return () => onConnected(false);
+  }, [onConnected]);
+  return null;
 }
 
 function useXRMode(store: XRStore): boolean {
