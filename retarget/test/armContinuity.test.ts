@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  ACTION_LAYOUT, ARM_STEP_FACTOR, ArmIk, armHome, CANONICAL_OPERATOR_HAND, createRig, FidelityMeter, type HandFrame, offsetFor, parseHandFramesJsonl, placeHand, pose, Retargeter, type Side, syntheticHumanHand, XR_TO_RIG,
+  ACTION_LAYOUT, ARM_STEP_FACTOR, ArmIk, armHome, CANONICAL_OPERATOR_HAND, createRig, FidelityMeter, type HandFrame, offsetFor, armJointName, parseHandFramesJsonl, placeHand, pose, Retargeter, STATE_JOINT_NAMES, type Side, syntheticHumanHand, XR_TO_RIG,
 } from '@dexbridge/retarget';
 import { mulberry32, randomJoints } from '../../test/support/random.js';
 
@@ -184,6 +184,38 @@ describe('arm continuity while engaged', () => {
     const meter = new FidelityMeter(rig, { reachability: false });
     for (const f of frames) { rt.process(f); meter.add(f, rt); }
     expect(meter.figures()['arm.branch_jumps']).toBe(0);
+  });
+
+  it('on the real Quest 3 session the commanded arm joints keep the acceleration and velocity limits also where they reach a position limit (they used to stop there within one frame: up to 93 rad/s²)', () => {
+    const frames = parseHandFramesJsonl(readFileSync(new URL('../../server/data/quest3-hands.jsonl', import.meta.url), 'utf8'));
+    const rt = new Retargeter(rig);
+    const idx = (['left', 'right'] as const).flatMap((side) => Array.from({ length: 7 }, (_, i) => STATE_JOINT_NAMES.indexOf(armJointName(side, i))));
+    const vmax = (['left', 'right'] as const).flatMap((side) => Array.from(rig.sides[side].armTree.maxVelocity));
+    const lower = (['left', 'right'] as const).flatMap((side) => Array.from(rig.sides[side].armTree.lower));
+    const upper = (['left', 'right'] as const).flatMap((side) => Array.from(rig.sides[side].armTree.upper));
+    let prev: number[] | null = null, prevV: number[] | null = null, prevT = 0;
+    let peakAccel = 0, peakSpeedShare = 0, atLimitFrames = 0;
+    for (const f of frames) {
+      const out = rt.process(f);
+      const q = idx.map((i) => out.q[i]!);
+      q.forEach((x, j) => {
+        expect(x).toBeGreaterThanOrEqual(lower[j]!);
+        expect(x).toBeLessThanOrEqual(upper[j]!);
+        if (x - lower[j]! < 1e-3 || upper[j]! - x < 1e-3) atLimitFrames++;
+      });
+      const dt = (f.tMs - prevT) / 1000;
+      if (prev && dt > 0) {
+        const v = q.map((x, j) => (x - prev![j]!) / dt);
+        v.forEach((x, j) => { peakSpeedShare = Math.max(peakSpeedShare, Math.abs(x) / vmax[j]!); });
+        if (prevV) v.forEach((x, j) => { peakAccel = Math.max(peakAccel, Math.abs(x - prevV![j]!) / dt); });
+        prevV = v;
+      }
+      prev = q;
+      prevT = f.tMs;
+    }
+    expect(atLimitFrames).toBeGreaterThan(0); // the session does drive joints onto their limits
+    expect(peakSpeedShare).toBeLessThanOrEqual(1 + 1e-9);
+    expect(peakAccel).toBeLessThanOrEqual(10 + 1e-6);
   });
 
   it('rejects a reanchorMs shorter than dropoutMs', () => {

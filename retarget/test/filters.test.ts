@@ -481,4 +481,59 @@ describe('VelocityLimiter', () => {
       }),
     );
   });
+
+  it('with position limits: stays inside them and brakes to a stop at a limit within the acceleration limit, whatever the target, its velocity and frame times varying by ±5 %', () => {
+    fc.assert(
+      fc.property(
+        finite(0.5, 5),
+        finite(1, 20),
+        finite(0.1, 2),
+        finite(0.005, 0.03),
+        // Targets held for 1–80 frames each, so the joint travels onto its limits.
+        fc.array(fc.tuple(finite(-4, 4), finite(-10, 10), fc.integer({ min: 1, max: 80 })), { minLength: 1, maxLength: 12 }),
+        (vmax, amax, limit, dt0, segments) => {
+          const l = new VelocityLimiter([vmax], { maxAcceleration: amax, lower: [-limit], upper: [limit] });
+          const out = [0];
+          l.apply(out, [0], dt0);
+          let v = 0, k = 0;
+          for (const [target, w, frames] of segments) {
+            for (let f = 0; f < frames; f++, k++) {
+              const dt = dt0 * (1 + 0.05 * Math.sin(k * 2.3));
+              const prev = out[0]!;
+              l.apply(out, [target], dt, [w]);
+              const vNew = (out[0]! - prev) / dt;
+              if (Math.abs(out[0]!) > limit) return false;
+              if (Math.abs(vNew - v) > amax * dt + 1e-9 || Math.abs(vNew) > vmax + 1e-9) return false;
+              v = vNew;
+            }
+          }
+          return true;
+        },
+      ),
+    );
+  });
+
+  it('with position limits: a target beyond a limit moving away from it stops the joint at the limit, not through it (the clamp after the step used to stop it within one step)', () => {
+    const l = new VelocityLimiter([2.62], { maxAcceleration: 10, lower: [-1], upper: [0.5] });
+    const out = [0];
+    l.apply(out, [0], 0.01);
+    let v = 0, peakDecel = 0;
+    for (let i = 0; i < 200; i++) {
+      const prev = out[0]!;
+      l.apply(out, [2], 0.01, [2.62]);
+      const vNew = (out[0]! - prev) / 0.01;
+      peakDecel = Math.max(peakDecel, (v - vNew) / 0.01);
+      v = vNew;
+    }
+    expect(out[0]).toBe(0.5);
+    expect(v).toBe(0);
+    expect(peakDecel).toBeLessThanOrEqual(10 + 1e-9);
+    expect(peakDecel).toBeGreaterThan(5); // it did brake, at most at its limit
+  });
+
+  it('rejects position limits given alone, of the wrong length, or crossed', () => {
+    expect(() => new VelocityLimiter([1], { lower: [0] })).toThrow(/lower and upper/);
+    expect(() => new VelocityLimiter([1, 1], { lower: [0], upper: [1] })).toThrow(/2 entries/);
+    expect(() => new VelocityLimiter([1], { lower: [1], upper: [0] })).toThrow(/lower\[0\]/);
+  });
 });

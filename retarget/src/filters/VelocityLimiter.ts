@@ -12,6 +12,32 @@ export interface VelocityLimiterOptions {
    * brakes in time to stop at a held target instead of overshooting it.
    */
   readonly maxAcceleration?: number | ArrayLike<number>;
+  /**
+   * Position limits per joint (same length as `maxVelocity`; ±Infinity allowed, lower ≤ upper).
+   * Omitted: none. The output never leaves them, and with an acceleration limit it brakes in
+   * time to stop at a limit within that acceleration (a target on a limit, or one it would
+   * overshoot, never makes the joint hit the limit and stop at once).
+   */
+  readonly lower?: ArrayLike<number>;
+  readonly upper?: ArrayLike<number>;
+}
+
+/**
+ * Share of the acceleration limit the braking toward a position limit plans with: the rest is a
+ * reserve for frame times that vary from step to step (the plan assumes the next steps last as
+ * long as this one).
+ */
+const LIMIT_BRAKING_SHARE = 0.8;
+
+/**
+ * The largest speed from which steps of v, v − a·dt, v − 2a·dt, … (each `dtS` long; `adt` = a·dt)
+ * stop within distance `d`: with m = ⌊v/(a·dt)⌋ they cover dt·(m+1)·(v − a·dt·m/2), and
+ * m(m+1)/2·a·dt² ≤ d picks m. Without an acceleration limit, d/dt.
+ */
+function stoppingSpeed(d: number, adt: number, dtS: number): number {
+  if (adt === Number.POSITIVE_INFINITY) return d / dtS;
+  const m = Math.floor((Math.sqrt(1 + (8 * d) / (adt * dtS)) - 1) / 2);
+  return d / ((m + 1) * dtS) + (adt * m) / 2;
 }
 
 function positiveVector(name: string, v: number | ArrayLike<number>, n: number): Float64Array {
@@ -35,8 +61,9 @@ function positiveVector(name: string, v: number | ArrayLike<number>, n: number):
  * Without an acceleration limit each step moves joint i by at most `maxVelocity[i] × dt`. With
  * one, the joint's velocity also changes by at most `maxAcceleration[i] × dt` per step, and is
  * capped by the speed from which it can still stop at the target (discrete-time braking curve),
- * so a held target is reached without overshoot. State is preallocated; {@link apply} allocates
- * nothing.
+ * so a held target is reached without overshoot. With position limits the output stays inside
+ * them, and toward a limit it is capped by the speed from which it can still stop there. State is
+ * preallocated; {@link apply} allocates nothing.
  */
 export class VelocityLimiter {
   readonly dim: number;
@@ -44,6 +71,9 @@ export class VelocityLimiter {
   readonly maxVelocity: Float64Array;
   /** Per joint (rad/s² or m/s²), or `undefined` for no acceleration limit. */
   readonly maxAcceleration: Float64Array | undefined;
+  /** Position limits per joint, or `undefined` for none. */
+  readonly lower: Float64Array | undefined;
+  readonly upper: Float64Array | undefined;
   private readonly q: Float64Array;
   private readonly v: Float64Array;
   private hasState = false;
@@ -60,6 +90,18 @@ export class VelocityLimiter {
     this.maxVelocity = positiveVector('maxVelocity', maxVelocity, n);
     this.maxAcceleration =
       options.maxAcceleration === undefined ? undefined : positiveVector('maxAcceleration', options.maxAcceleration, n);
+    if ((options.lower === undefined) !== (options.upper === undefined)) throw new RangeError('VelocityLimiter: options lower and upper go together');
+    if (options.lower !== undefined && options.upper !== undefined) {
+      if (options.lower.length !== n || options.upper.length !== n) throw new RangeError(`VelocityLimiter: options lower and upper must have ${n} entries`);
+      this.lower = Float64Array.from(options.lower);
+      this.upper = Float64Array.from(options.upper);
+      for (let i = 0; i < n; i++) {
+        if (!(this.lower[i]! <= this.upper[i]!)) throw new RangeError(`VelocityLimiter: lower[${i}] must be ≤ upper[${i}], got ${this.lower[i]} and ${this.upper[i]}`);
+      }
+    } else {
+      this.lower = undefined;
+      this.upper = undefined;
+    }
     this.q = new Float64Array(n);
     this.v = new Float64Array(n);
   }
@@ -93,9 +135,10 @@ export class VelocityLimiter {
     const n = this.dim;
     const q = this.q;
     const v = this.v;
+    const lower = this.lower, upper = this.upper;
     if (!this.hasState) {
       for (let i = 0; i < n; i++) {
-        const t = target[i]!;
+        const t = lower === undefined || upper === undefined ? target[i]! : Math.min(upper[i]!, Math.max(lower[i]!, target[i]!));
         q[i] = t;
         v[i] = 0;
         out[i] = t;
@@ -154,8 +197,23 @@ export class VelocityLimiter {
           lands = false;
         }
       }
+      let next: number;
+      if (lower === undefined || upper === undefined) {
+        next = lands ? t : qi + vel * dtS;
+      } else {
+        // Toward a position limit, no faster than the joint can still stop there (braking as
+        // hard as it may when it already cannot); never past it.
+        const adt = aMax === undefined ? Number.POSITIVE_INFINITY : aMax[i]! * dtS;
+        const up = stoppingSpeed(Math.max(0, upper[i]! - qi), LIMIT_BRAKING_SHARE * adt, dtS);
+        const down = stoppingSpeed(Math.max(0, qi - lower[i]!), LIMIT_BRAKING_SHARE * adt, dtS);
+        const v0 = v[i]!;
+        if (vel > up) { vel = Math.max(up, v0 - adt); lands = false; }
+        else if (vel < -down) { vel = Math.min(-down, v0 + adt); lands = false; }
+        const free = lands ? t : qi + vel * dtS;
+        next = Math.min(upper[i]!, Math.max(lower[i]!, free));
+        if (next !== free) vel = (next - qi) / dtS; // a clamp only shortens the step: the joint's real velocity
+      }
       v[i] = vel;
-      const next = lands ? t : qi + vel * dtS;
       q[i] = next;
       out[i] = next;
     }

@@ -336,7 +336,7 @@ export class Retargeter {
       vmax.set(s.model.handTree.maxVelocity, s.handOffset);
       if (armAcc !== false) amax.fill(armAcc, s.armOffset, s.armOffset + ARM_DOF);
     }
-    this.limiter = new VelocityLimiter(vmax, armAcc === false ? {} : { maxAcceleration: amax });
+    this.limiter = new VelocityLimiter(vmax, { ...(armAcc === false ? {} : { maxAcceleration: amax }), lower: this.activeLower, upper: this.activeUpper });
     this.output = {
       tMs: Number.NaN,
       q: new Float64Array(STATE_DIM),
@@ -494,13 +494,9 @@ export class Retargeter {
       for (let k = 0; k < SIDES.length; k++) this.holdSide(this.sides[SIDES[k]!], frame[SIDES[k]!] ? 'none' : 'missing');
     }
     for (let k = 0; k < SIDES.length; k++) this.writeTarget(this.sides[SIDES[k]!]);
+    // Velocity, acceleration and position limits together: a joint brakes in time to stop at its
+    // position limit, so a target there (or a feed-forward past it) never stops it at once.
     this.limiter.apply(this.commanded, this.target, advances && Number.isFinite(t) ? dtS : 0, this.targetVelocity);
-    // The acceleration limiter may brake past a target that sits on a joint limit; position limits
-    // are absolute. (Clamping never lengthens a step, so velocity limits still hold.)
-    for (let i = 0; i < ACTIVE_DIM; i++) {
-      const v = this.commanded[i]!;
-      this.commanded[i] = Math.max(this.activeLower[i]!, Math.min(this.activeUpper[i]!, v));
-    }
     for (let k = 0; k < SIDES.length; k++) {
       const side = SIDES[k]!;
       const s = this.sides[side];
