@@ -135,7 +135,7 @@ describe('serve', () => {
       await peer.waitFor(() => peer.messages('/dexbridge/joint_states').some((m) => stampMs(m) >= last), 'the joint state of the last trajectory', 10_000);
       const states = new Set(peer.messages('/dexbridge/joint_states').map(stampMs));
       const unpaired = trajectories.filter((t) => !states.has(t));
-      expect(unpaired).toEqual([]);
+      expect(unpaired, `unpaired trajectory stamps (messages the bridge dropped under backpressure: ${run.ros?.status().dropped})`).toEqual([]);
       // And they are the wall clock (not an operator's or a monotonic clock): within a few seconds of now.
       for (const t of trajectories) expect(Math.abs(Date.now() - t)).toBeLessThan(5000);
       expect(peer.violations).toEqual([]);

@@ -11,6 +11,7 @@ import { rigUrdf } from '@dexbridge/urdf';
 import { type CameraConfig, CameraHub } from '../cameras/index.js';
 import { RecordingManager, type RecordPolicy } from '../recording/RecordingManager.js';
 import { RosBridge, type RobotConfig } from '../ros/index.js';
+import { wallClockStamper } from '../ros/wallClock.js';
 import type { AdmissionOptions } from './Admission.js';
 import { BridgeServer } from './BridgeServer.js';
 import { ControlLoop } from './ControlLoop.js';
@@ -196,13 +197,8 @@ export async function startDexbridge(o: DexbridgeOptions = {}): Promise<RunningD
     // nodes compare against) of the instant it describes: the loop's monotonic time mapped to the
     // wall clock: the offset between the two is re-read at every publish and kept while it stays
     // within 2 ms (Date.now() ticks in whole ms), so messages of one control step carry one stamp
-    // and a wall-clock correction (NTP) shows at once.
-    let wallOffsetMs = Date.now() - loop.now();
-    const wallMs = (serverMs: number): number => {
-      const offset = Date.now() - loop.now();
-      if (Math.abs(offset - wallOffsetMs) > 2) wallOffsetMs = offset;
-      return serverMs + wallOffsetMs;
-    };
+    // and a wall-clock correction (NTP) shows at once (`wallClockStamper`).
+    const wallMs = wallClockStamper(() => loop.now());
     loop.onState((s) => ros.publishState(wallMs(s.serverTimeMs), s.q, s.action));
     loop.onChunk((tMs, chunk) => ros.publishChunk(wallMs(tMs), chunk));
     ros.onMeasured((m) => loop.setMeasured(m.q, m.valid));
