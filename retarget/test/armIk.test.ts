@@ -190,6 +190,36 @@ describe('ArmIk', () => {
     }
   });
 
+  it('boundHoldsPosition: a tracking solve stopped by its one-frame bound is on its way; one stopped inside its bound, by a joint limit or out of reach, is not', () => {
+    const side = SIDES[1]!;
+    const tree = rig.sides[side].armTree;
+    const ik = new ArmIk(tree, flangeLinkName(side));
+    const flange = tree.linkIndex(flangeLinkName(side));
+    const home = Float64Array.from(armHome(side));
+    const solve = (target: Float64Array, reach: number): { q: Float64Array; lo: Float64Array; hi: Float64Array; r: IkResult } => {
+      const lo = Float64Array.from(home, (h) => h - reach), hi = Float64Array.from(home, (h) => h + reach);
+      const q = new Float64Array(7);
+      const r = ik.solve(target, home, q, { maxRestarts: 0, maxIterations: 12, rotationWeight: 0.02, lowerBound: lo, upperBound: hi });
+      return { q, lo, hi, r };
+    };
+    // A reachable target 0.3 rad of joint motion away, with one frame's worth (0.03 rad) of room.
+    const far = flangePose(tree, flange, Float64Array.from(home, (h, i) => h + (i < 4 ? 0.3 : 0)));
+    const near = solve(far, 0.03);
+    expect(near.r.positionError).toBeGreaterThan(1e-3);
+    expect(ik.boundHoldsPosition(near.q, far, near.lo, near.hi)).toBe(true);
+    // The same target with room to reach it: nothing holds it back.
+    const roomy = solve(far, 1);
+    expect(roomy.r.positionError).toBeLessThan(1e-3);
+    expect(ik.boundHoldsPosition(roomy.q, far, roomy.lo, roomy.hi)).toBe(false);
+    // Two metres out of reach, bounded only by the joint limits: out of reach, not on its way.
+    const away = Float64Array.from(far);
+    away[9] = 2; away[10] = 0; away[11] = 0.5;
+    const q = new Float64Array(7);
+    const r = ik.solve(away, home, q, { maxRestarts: 0, maxIterations: 200, rotationWeight: 0.02 });
+    expect(r.positionError).toBeGreaterThan(0.5);
+    expect(ik.boundHoldsPosition(q, away, tree.lower, tree.upper)).toBe(false);
+  });
+
   it('writes the same solution when out aliases the seed', () => {
     const tree = rig.sides.left.armTree;
     const flange = tree.linkIndex('left_arm_flange');

@@ -220,6 +220,30 @@ export class ArmIk {
   }
 
   /**
+   * Whether a bound holds back the position at joints `q` (a solution within `lower`…`upper`):
+   * some joint on a bound that is not its own joint limit would bring the tip's origin closer to
+   * `target`'s (12-number pose) by moving past it, at more than `minRate` m per rad. A solution
+   * that misses the target's position with no such joint is out of reach from where it started
+   * (a local optimum, or a joint limit); one with such a joint was stopped on its way.
+   */
+  boundHoldsPosition(q: Float64Array, target: ArrayLike<number>, lower: ArrayLike<number>, upper: ArrayLike<number>, minRate = 0.01): boolean {
+    const { n, jac, tree } = this;
+    const poses = tree.fk(q);
+    tree.jacobian(this.tip, jac);
+    const o = this.tip * POSE_STRIDE;
+    const ex = target[9]! - poses[o + 9]!, ey = target[10]! - poses[o + 10]!, ez = target[11]! - poses[o + 11]!;
+    const e = Math.sqrt(ex * ex + ey * ey + ez * ez);
+    if (!(e > 0)) return false;
+    for (let c = 0; c < n; c++) {
+      const qc = q[c]!;
+      const d = qc >= upper[c]! - 1e-9 && upper[c]! < tree.upper[c]! ? 1 : qc <= lower[c]! + 1e-9 && lower[c]! > tree.lower[c]! ? -1 : 0;
+      if (d === 0) continue;
+      if ((d * (jac[c]! * ex + jac[n + c]! * ey + jac[2 * n + c]! * ez)) / e > minRate) return true;
+    }
+    return false;
+  }
+
+  /**
    * The least-norm joint velocities (rad/s, into `out`) that move the tip's origin at `velocity`
    * (m/s, 3 numbers in the tree's root frame) at joints `q`, whatever the tip's rotation does:
    * damped least squares on the Jacobian's position rows (damping `damping`, m², so the result

@@ -36,10 +36,12 @@ function handPoseAt(model: RigSideModel, q: ArrayLike<number>): Float64Array {
  * How the commanded arm (after the velocity and acceleration limits) stands against its flange
  * target, measured by forward kinematics of the commanded joints, not the solver's residual:
  * `converged` within {@link ARM_CONVERGED_POSITION_M} and {@link ARM_CONVERGED_ROTATION_RAD};
- * `limited` when it is not there yet but the arm's solution from where it is reaches the target's
- * position (the arm is on its way at its rate limits, or a joint range holds back only the
- * orientation); `failed` when even that solution misses the position by more than
- * {@link ARM_CONVERGED_POSITION_M} (out of reach from where the arm is).
+ * `limited` when it is not there yet but on its way: the frame's solution from where the arm is
+ * reaches the target's position (a joint range holds back only the orientation, or the limiter's
+ * acceleration), or the trust region's bound stops it short (`ArmIk.boundHoldsPosition`: the arm
+ * follows as fast as its velocity limits allow); `failed` when the solution misses the position by
+ * more than {@link ARM_CONVERGED_POSITION_M} inside the trust region (out of reach from where the
+ * arm is: a local optimum or a joint limit).
  */
 export type ArmCommandStatus = 'converged' | 'limited' | 'failed';
 
@@ -51,10 +53,13 @@ export const ARM_CONVERGED_ROTATION_RAD = 0.01;
 const MIN_STEP_S = 1 / 90;
 /**
  * Trust region of a tracking IK solve: each arm joint may end at most this many times its
- * velocity limit × the frame's time step from the previous command. The limiter then allows 1×:
- * the margin lets the solution lead the commanded arm, never jump to another IK branch.
+ * velocity limit × the frame's time step from the previous command. 1: the solve looks for the
+ * best pose the arm can reach in this frame at its velocity limits, so the limiter only adds the
+ * acceleration limit and never cuts joints one by one off a solution further away (which bent the
+ * flange's path: 3 gave a higher flange error on 13–15 of 15 variants of the Quest session), and
+ * the solution never leaves the arm's IK branch.
  */
-export const ARM_STEP_FACTOR = 3;
+export const ARM_STEP_FACTOR = 1;
 /**
  * Rotation weight of tracking solves, m/rad: 1 rad of orientation counts as 20 mm of position, so
  * the position wins when both cannot be met (a wrist twisted past joint 7's range keeps its
@@ -199,6 +204,8 @@ interface SideState {
    * feed-forward's condition).
    */
   armSolved: boolean;
+  /** Whether this frame's solution misses the target's position because the trust region stopped it (on its way, not out of reach). */
+  armOnTrustBound: boolean;
   /** The last solved frame's flange position (its velocity counts when `armSolved` says that frame was the previous one). */
   readonly armPrevFlange: Float64Array;
   /** How fast the arm's target moves in joint space (see {@link Retargeter.process}), rad/s. */
@@ -312,6 +319,7 @@ export class Retargeter {
         armLower,
         armUpper,
         armSolved: false,
+        armOnTrustBound: false,
         armPrevFlange: new Float64Array(3),
         armTargetVelocity: new Float64Array(ARM_DOF),
         wasTracked: false,
@@ -611,6 +619,8 @@ export class Retargeter {
       }
       for (let i = 0; i < 3; i++) fp[i] = s.flangeTarget[9 + i]!;
       s.armSolved = true;
+      // On its way (the frame's bound, not a joint limit or a local optimum, holds the position back)?
+      s.armOnTrustBound = r.positionError > ARM_CONVERGED_POSITION_M && s.ik.boundHoldsPosition(s.armQ, s.flangeTarget, s.armLower, s.armUpper);
       st.arm.status = r.status;
       st.arm.residual = r.residual;
       st.arm.positionErrorM = r.positionError;
@@ -641,7 +651,7 @@ export class Retargeter {
     arm.commandRotationErrorRad = norm3(e[3]!, e[4]!, e[5]!);
     arm.command = arm.commandPositionErrorM <= ARM_CONVERGED_POSITION_M && arm.commandRotationErrorRad <= ARM_CONVERGED_ROTATION_RAD
       ? 'converged'
-      : arm.positionErrorM <= ARM_CONVERGED_POSITION_M ? 'limited' : 'failed';
+      : arm.positionErrorM <= ARM_CONVERGED_POSITION_M || s.armOnTrustBound ? 'limited' : 'failed';
   }
 
   /** Copies a side's solved joints into the limiter's target vector. */
