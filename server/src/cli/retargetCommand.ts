@@ -22,6 +22,7 @@ import type { CliIo } from './io.js';
 import { formatOutputHeader, formatOutputLine } from './outputJsonl.js';
 import { FORMAT_LABELS, readHandFrames } from './readHandFrames.js';
 import { formatFidelityReport, formatSummary, RetargetStats } from './RetargetStats.js';
+import { parseDecimal } from './decimal.js';
 
 /**
  * The bundled demo session. `src/cli/` and `dist/cli/` are at the same depth in the package, so
@@ -81,7 +82,7 @@ function usage(message: string): CliError {
 }
 
 function positiveNumber(option: string, text: string): number {
-  const value = text.trim() === '' ? Number.NaN : Number(text);
+  const value = parseDecimal(text);
   if (!(value > 0 && Number.isFinite(value))) throw usage(`${option} must be a positive number, got ${JSON.stringify(text)}`);
   return value;
 }

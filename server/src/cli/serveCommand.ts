@@ -6,6 +6,7 @@ import { setFlagsFromString } from 'node:v8';
 import type { HandFrame } from '@dexbridge/retarget';
 import type { RecordPolicy } from '../recording/RecordingManager.js';
 import { readHandFrames } from './readHandFrames.js';
+import { parseDecimal } from './decimal.js';
 import { type DexbridgeOptions, startDexbridge } from '../bridge/startDexbridge.js';
 import { type CameraConfig, CameraConfigError, demoCameras, parseCameraSpec } from '../cameras/index.js';
 import { loadRobotConfig, type RobotConfig, RobotConfigError } from '../ros/robotConfig.js';
@@ -54,10 +55,10 @@ Options:
                              (default: the bundled Quest 3 session)
 `;
 
-/** A numeric option in min..max (an integer when `integer`); `--port ''` is not 0. */
+/** A numeric option in min..max (an integer when `integer`), written in plain decimals. */
 function num(name: string, v: string | undefined, min: number, max: number, integer = false): number | undefined {
   if (v === undefined) return undefined;
-  const n = v.trim() === '' ? Number.NaN : Number(v);
+  const n = parseDecimal(v);
   if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
     throw new CliError('CLI_USAGE', `serve: --${name} must be ${integer ? 'an integer' : 'a number'} in ${min}..${max}, got ${JSON.stringify(v)}`);
   }
