@@ -290,6 +290,37 @@ export function benchGeneratedPinches(rig: Rig, perFinger = 40): Record<string, 
   };
 }
 
+/**
+ * The arm figures on 15 variants of the Quest session (starting 0, 0.5, 1, 2 or 3 s in, its
+ * timestamps scaled by 0.85, 1 or 1.15: played 1.18, 1 or 0.87 times as fast), as `arm_variants.*`: the median and the worst of each variant's flange
+ * error mean and p99 and rotation p99. One session's p99 moves a lot with small changes (which
+ * posture the arm is in when the operator's fast moves come); the median over variants does not.
+ */
+export function benchArmVariants(rig: Rig, frames: readonly HandFrame[]): Record<string, number> {
+  const means: number[] = [], p99s: number[] = [], rots: number[] = [];
+  for (const skip of [0, 45, 90, 180, 270]) {
+    for (const scale of [0.85, 1, 1.15]) {
+      const rt = new Retargeter(rig);
+      const meter = new FidelityMeter(rig);
+      for (let k = skip; k < frames.length; k++) {
+        const f = { ...frames[k]!, tMs: frames[k]!.tMs * scale };
+        rt.process(f);
+        meter.add(f, rt);
+      }
+      const r = meter.figures();
+      means.push(r['arm.flange_err_mm.mean']!);
+      p99s.push(r['arm.flange_err_mm.p99']!);
+      rots.push(r['arm.flange_rot_err_deg.p99']!);
+    }
+  }
+  return {
+    'arm_variants.count': means.length,
+    'arm_variants.flange_err_mm.mean.median': round(percentile(means, 0.5)), 'arm_variants.flange_err_mm.mean.max': round(Math.max(...means)),
+    'arm_variants.flange_err_mm.p99.median': round(percentile(p99s, 0.5)), 'arm_variants.flange_err_mm.p99.max': round(Math.max(...p99s)),
+    'arm_variants.flange_rot_err_deg.p99.median': round(percentile(rots, 0.5)),
+  };
+}
+
 export function runRetargetBenchmarks(): Record<string, number> {
   const rig = createRig();
   const frames = parseHandFramesJsonl(readFileSync(DEMO, 'utf8'));
@@ -307,6 +338,7 @@ export function runRetargetBenchmarks(): Record<string, number> {
   step('fidelity, synthetic operators made from the robot', () => benchSyntheticFidelity(rig));
   step('without capsule separation (handCapsuleSeparation: false), real Quest 3 session', () => benchWithoutCapsules(rig, frames));
   step('arm without its acceleration limit (reference), real Quest 3 session', () => benchArmWithoutAccelerationLimit(rig, frames));
+  step('arm on 15 variants of the Quest 3 session (start 0-3 s in, timestamps x 0.85-1.15)', () => benchArmVariants(rig, frames));
   step('pinches generated from robot pinch poses', () => benchGeneratedPinches(rig));
   return figures;
 }
