@@ -151,14 +151,19 @@ export function benchWithoutCapsules(rig: Rig, frames: readonly HandFrame[]): Re
  * reference: how much of `arm.flange_err_mm` is the 10 rad/s² limit's lag. Figures with the prefix
  * `arm_no_accel_limit.`; never what the robot is sent.
  */
-export function benchArmWithoutAccelerationLimit(rig: Rig, frames: readonly HandFrame[]): Record<string, number> {
-  const rt = new Retargeter(rig, { armMaxAcceleration: false });
+/** The fidelity figures of `frames` retargeted with `options`. */
+function fidelityOf(rig: Rig, frames: Iterable<HandFrame>, options: RetargeterOptions = {}): Record<string, number> {
+  const rt = new Retargeter(rig, options);
   const meter = new FidelityMeter(rig);
   for (const f of frames) {
     rt.process(f);
     meter.add(f, rt);
   }
-  const r = meter.figures();
+  return meter.figures();
+}
+
+export function benchArmWithoutAccelerationLimit(rig: Rig, frames: readonly HandFrame[]): Record<string, number> {
+  const r = fidelityOf(rig, frames, { armMaxAcceleration: false });
   const keys = ['arm.flange_err_mm.mean', 'arm.flange_err_mm.p99', 'arm.branch_jumps'];
   return Object.fromEntries(keys.map((k) => [`arm_no_accel_limit.${k.slice(4)}`, round(r[k]!)]));
 }
@@ -300,14 +305,7 @@ export function benchArmVariants(rig: Rig, frames: readonly HandFrame[]): Record
   const means: number[] = [], p99s: number[] = [], rots: number[] = [];
   for (const skip of [0, 45, 90, 180, 270]) {
     for (const scale of [0.85, 1, 1.15]) {
-      const rt = new Retargeter(rig);
-      const meter = new FidelityMeter(rig);
-      for (let k = skip; k < frames.length; k++) {
-        const f = { ...frames[k]!, tMs: frames[k]!.tMs * scale };
-        rt.process(f);
-        meter.add(f, rt);
-      }
-      const r = meter.figures();
+      const r = fidelityOf(rig, frames.slice(skip).map((f) => ({ ...f, tMs: f.tMs * scale })));
       means.push(r['arm.flange_err_mm.mean']!);
       p99s.push(r['arm.flange_err_mm.p99']!);
       rots.push(r['arm.flange_rot_err_deg.p99']!);

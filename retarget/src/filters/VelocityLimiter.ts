@@ -172,25 +172,22 @@ export class VelocityLimiter {
         lands = false;
       }
       let vel = err < 0 ? -speed : speed;
+      // The velocity change one step allows (Infinity without an acceleration limit).
+      const adt = aMax === undefined ? Number.POSITIVE_INFINITY : aMax[i]! * dtS;
+      const v0 = v[i]!;
       if (aMax !== undefined) {
-        const adt = aMax[i]! * dtS;
         if (adt !== Number.POSITIVE_INFINITY) {
           // Where to be able to stop: at the target, or where a moving target would stop braking
           // at this joint's limit (its velocity w, within the joint's own velocity limit).
           let w = targetVelocity === undefined ? 0 : targetVelocity[i]!;
           w = Number.isNaN(w) ? 0 : Math.min(vm, Math.max(-vm, w));
-          const stopAt = Math.abs(err + (w * Math.abs(w)) / (2 * aMax[i]!));
-          // Largest speed v from which steps v, v − a·dt, v − 2a·dt, … stop within `stopAt`. With
-          // m = ⌊v/(a·dt)⌋ they cover dt·(m+1)·(v − a·dt·m/2); m(m+1)/2·a·dt² ≤ stopAt picks m.
-          const m = Math.floor((Math.sqrt(1 + (8 * stopAt) / (adt * dtS)) - 1) / 2);
-          const brake = stopAt / ((m + 1) * dtS) + (adt * m) / 2;
+          const brake = stoppingSpeed(Math.abs(err + (w * Math.abs(w)) / (2 * aMax[i]!)), adt, dtS);
           if (brake < speed) {
             speed = brake;
             lands = false;
             vel = err < 0 ? -speed : speed;
           }
         }
-        const v0 = v[i]!;
         const clamped = Math.min(Math.max(vel, v0 - adt), v0 + adt);
         if (clamped !== vel) {
           vel = clamped;
@@ -203,10 +200,8 @@ export class VelocityLimiter {
       } else {
         // Toward a position limit, no faster than the joint can still stop there (braking as
         // hard as it may when it already cannot); never past it.
-        const adt = aMax === undefined ? Number.POSITIVE_INFINITY : aMax[i]! * dtS;
         const up = stoppingSpeed(Math.max(0, upper[i]! - qi), LIMIT_BRAKING_SHARE * adt, dtS);
         const down = stoppingSpeed(Math.max(0, qi - lower[i]!), LIMIT_BRAKING_SHARE * adt, dtS);
-        const v0 = v[i]!;
         if (vel > up) { vel = Math.max(up, v0 - adt); lands = false; }
         else if (vel < -down) { vel = Math.min(-down, v0 + adt); lands = false; }
         const free = lands ? t : qi + vel * dtS;

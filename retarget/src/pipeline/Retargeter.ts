@@ -205,7 +205,7 @@ interface SideState {
    */
   armSolved: boolean;
   /** Whether this frame's solution misses the target's position because the trust region stopped it (on its way, not out of reach). */
-  armOnTrustBound: boolean;
+  armHeldByTrustRegion: boolean;
   /** The last solved frame's flange position (its velocity counts when `armSolved` says that frame was the previous one). */
   readonly armPrevFlange: Float64Array;
   /** How fast the arm's target moves in joint space (see {@link Retargeter.process}), rad/s. */
@@ -319,7 +319,7 @@ export class Retargeter {
         armLower,
         armUpper,
         armSolved: false,
-        armOnTrustBound: false,
+        armHeldByTrustRegion: false,
         armPrevFlange: new Float64Array(3),
         armTargetVelocity: new Float64Array(ARM_DOF),
         wasTracked: false,
@@ -620,7 +620,7 @@ export class Retargeter {
       for (let i = 0; i < 3; i++) fp[i] = s.flangeTarget[9 + i]!;
       s.armSolved = true;
       // On its way (the frame's bound, not a joint limit or a local optimum, holds the position back)?
-      s.armOnTrustBound = r.positionError > ARM_CONVERGED_POSITION_M && s.ik.boundHoldsPosition(s.armQ, s.flangeTarget, s.armLower, s.armUpper);
+      s.armHeldByTrustRegion = r.positionError > ARM_CONVERGED_POSITION_M && s.ik.boundHoldsPosition(s.armQ, s.flangeTarget, s.armLower, s.armUpper);
       st.arm.status = r.status;
       st.arm.residual = r.residual;
       st.arm.positionErrorM = r.positionError;
@@ -651,7 +651,7 @@ export class Retargeter {
     arm.commandRotationErrorRad = norm3(e[3]!, e[4]!, e[5]!);
     arm.command = arm.commandPositionErrorM <= ARM_CONVERGED_POSITION_M && arm.commandRotationErrorRad <= ARM_CONVERGED_ROTATION_RAD
       ? 'converged'
-      : arm.positionErrorM <= ARM_CONVERGED_POSITION_M || s.armOnTrustBound ? 'limited' : 'failed';
+      : arm.positionErrorM <= ARM_CONVERGED_POSITION_M || s.armHeldByTrustRegion ? 'limited' : 'failed';
   }
 
   /** Copies a side's solved joints into the limiter's target vector. */

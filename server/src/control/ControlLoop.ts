@@ -390,9 +390,6 @@ export class ControlLoop {
     this.chunks.clear();
     this.disarm('estop_reset');
     if (!already) this.emit('estop', { by });
-    // The state published now already says held (bit 3), as every state after it will.
-    this.state.holding = true;
-    this.state.holdReason = 'estop';
     this.publish(this.clock());
   }
 
@@ -770,6 +767,8 @@ export class ControlLoop {
     st.chunkLatencyMs = cs.lastLatencyMs;
     this.lastStateMs = now;
     st.measuredValid = this.measuredFresh(now);
+    // A latched e-stop holds (bit 3) in every state from the one its latch publishes on.
+    if (this.safety.estopped) st.holding = true;
     st.holdReason = this.safety.estopped ? 'estop' : this.safety.holdReason;
     st.engageRequired = !this.armed;
     for (const l of this.stateListeners) l(st);
