@@ -612,14 +612,16 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
       void shot(page, 'views-recordings-task.png');
       expect(pageErrors).toEqual([]);
     });
-      it('the operator label names whoever drove: the demo, then the headset that took control from it', async () => {
+
+    it('the operator label names whoever drove: the demo, then the headset that took control from it', async () => {
       const labels = (await listing()).filter((r) => r.complete).map((r) => r.operator);
       expect(labels).toContain('demo, quest-xr');
     });
 
     it('re-retargeting starts from the recording’s own parameters and draws the result beside the recorded robot', async () => {
-      const withHands = (await listing()).find((r) => r.complete && r.operator?.startsWith('demo'));
-      expect(withHands, 'the demo session’s recording').toBeDefined();
+      const listed = await listing();
+      const withHands = listed.find((r) => r.complete && r.operator?.startsWith('demo'));
+      expect(withHands, `the demo session’s recording, among ${JSON.stringify(listed)}`).toBeDefined();
       const dash = await newPage({ width: 1280, height: 800 });
       const page = dash.page;
       await page.goto(`${base}/#recordings`);
