@@ -6,9 +6,8 @@
  * with the 2D canvas into a texture a few times a second. No fonts are fetched. Every line fits: a long line is drawn
  * in a smaller font, and wrapped when even the smallest is too wide; the panel grows with its lines.
  */
-import { Box3, CanvasTexture, Mesh, MeshBasicMaterial, type Object3D, PlaneGeometry, SRGBColorSpace, Vector3 } from 'three';
-import { robotBox } from '../robot/bounds.js';
-import { aboveRobot } from './placement.js';
+import { CanvasTexture, Mesh, MeshBasicMaterial, type Object3D, PlaneGeometry, SRGBColorSpace, type Vector3 } from 'three';
+import { PANEL_FOLLOW, type PanelLayout } from './placement.js';
 
 export interface HudLine {
   readonly text: string;
@@ -19,15 +18,12 @@ export interface HudLine {
 export const HUD_DISTANCE_M = 0.85;
 /** Panel width, m (about 24° of the view at that distance). */
 export const HUD_WIDTH_M = 0.36;
-const REPLACE_MS = 500;
 const PX_PER_M = 512 / HUD_WIDTH_M;
 const WIDTH_PX = 512;
 const PAD_PX = 16;
 const FONT_PX = 24;
 const MIN_FONT_PX = 17;
 const MAX_ROWS = 10;
-const box = new Box3();
-const target = new Vector3();
 
 interface Row {
   readonly text: string;
@@ -40,8 +36,9 @@ export class Hud {
   private readonly canvas: HTMLCanvasElement;
   private readonly texture: CanvasTexture;
   private last = '';
-  private placedAt = Number.NEGATIVE_INFINITY;
-  private readonly target = new Vector3();
+  private placed = false;
+  /** Whether the panel has arrived where it was last placed (within 1 mm). */
+  settled = false;
   /** The rows last drawn (after fitting), for tests: each row's text is whole, none wider than the panel. */
   rows: readonly Row[] = [];
 
@@ -90,15 +87,17 @@ export class Hud {
     this.texture.needsUpdate = true;
   }
 
-  /** Moves the panel toward its place above `robot` as seen from `head` (placed again every {@link REPLACE_MS}), facing the head. */
-  place(robot: Object3D, head: Vector3, nowMs: number): void {
-    const first = this.placedAt === Number.NEGATIVE_INFINITY;
-    if (nowMs - this.placedAt > REPLACE_MS) {
-      this.placedAt = nowMs;
-      this.target.copy(aboveRobot(robotBox([robot], box), head, HUD_WIDTH_M, this.mesh.scale.y, HUD_DISTANCE_M, 'right', target));
-    }
-    if (first) this.mesh.position.copy(this.target);
-    else this.mesh.position.lerp(this.target, 0.2);
+  /**
+   * Moves the panel toward its place in `layout` (above `robot` as seen from `head`, right of the
+   * camera panel), facing the head.
+   */
+  place(layout: PanelLayout, robot: Object3D, head: Vector3, nowMs: number): void {
+    layout.setHud(HUD_WIDTH_M, this.mesh.scale.y, HUD_DISTANCE_M);
+    layout.update(robot, head, nowMs);
+    if (this.placed) this.mesh.position.lerp(layout.hudTarget, PANEL_FOLLOW);
+    else this.mesh.position.copy(layout.hudTarget);
+    this.settled = this.mesh.position.distanceTo(layout.hudTarget) < 0.001;
+    this.placed = true;
     this.mesh.lookAt(head);
   }
 }

@@ -19,6 +19,7 @@ import type { LiveSession } from '../store/live.js';
 import { Ring } from '../store/telemetry.js';
 import { createHandReader, type HandReader } from './handPoses.js';
 import { Hud, type HudLine } from './Hud.js';
+import { PanelLayout } from './placement.js';
 import { type CameraPanel3d, XrCameraPanel } from './XrCameraPanel.js';
 import { XrControls, type XrControlsProps } from './XrControls.js';
 import { viewRegions } from './viewRegions.js';
@@ -219,7 +220,7 @@ function OperatorScene({
     holder.position.set(0, 0, -ROBOT_AHEAD_M);
     holder.add(rig.root);
     const hands = { left: new PointSet(25, 0.006, '#ffcc00'), right: new PointSet(25, 0.006, '#ffcc00') };
-    return { rig, holder, hands, hud: new Hud(), reader, frame: new Uint8Array(HAND_FRAME_BYTES), seq: 0, lastTMs: 0, stateSeq: -1, hudAt: 0 };
+    return { rig, holder, hands, hud: new Hud(), layout: new PanelLayout(), reader, frame: new Uint8Array(HAND_FRAME_BYTES), seq: 0, lastTMs: 0, stateSeq: -1, hudAt: 0 };
   }, [model, reader]);
   useEffect(() => {
     const off = session.client.onState((s, t) => {
@@ -236,6 +237,7 @@ function OperatorScene({
     exposed['xrView'] = {
       regions: () => viewRegions(gl.xr.isPresenting ? gl.xr.getCamera().cameras : [viewCamera], things.rig.root, things.hud.mesh, cameraPanel.panel),
       cameraPanel: () => (cameraPanel.panel ? { id: cameraPanel.panel.info.id, frames: cameraPanel.panel.frames, settled: cameraPanel.panel.settled, meshes: cameraPanel.panel.meshes.length } : null),
+      hudSettled: () => things.hud.settled,
     };
   }, [exposed, gl, viewCamera, things, cameraPanel]);
   useFrame((state, _delta, frame?: XRFrame) => {
@@ -281,7 +283,7 @@ function OperatorScene({
     // The HUD is for the headset; the page around the canvas says the same before XR.
     x.hud.mesh.visible = frame !== undefined;
     state.camera.getWorldPosition(headAt);
-    x.hud.place(x.rig.root, headAt, t0);
+    x.hud.place(x.layout, x.rig.root, headAt, t0);
   });
   return (
     <>
@@ -289,7 +291,7 @@ function OperatorScene({
       <primitive object={things.hands.left.mesh} />
       <primitive object={things.hands.right.mesh} />
       <primitive object={things.hud.mesh} />
-      {feed ? <XrCameraPanel feed={feed} camera={camera} robot={things.rig.root} exposed={cameraPanel} /> : null}
+      {feed ? <XrCameraPanel feed={feed} camera={camera} robot={things.rig.root} layout={things.layout} exposed={cameraPanel} /> : null}
     </>
   );
 }

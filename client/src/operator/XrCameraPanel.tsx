@@ -13,15 +13,13 @@
 import type { CameraInfo } from '@dexbridge/server/protocol';
 import { useFrame } from '@react-three/fiber';
 import { useEffect, useMemo } from 'react';
-import { Box3, CanvasTexture, Group, Mesh, MeshBasicMaterial, type Object3D, PlaneGeometry, SRGBColorSpace, Vector3 } from 'three';
+import { CanvasTexture, Group, Mesh, MeshBasicMaterial, type Object3D, PlaneGeometry, SRGBColorSpace, Vector3 } from 'three';
 import { type CameraFeed, type CameraImage, type CameraView, cameraImageSize } from '../cameras/CameraFeed.js';
-import { robotBox } from '../robot/bounds.js';
-import { aboveRobot } from './placement.js';
+import { PANEL_FOLLOW, type PanelLayout } from './placement.js';
 
 /** Panel width, m, at {@link PANEL_DISTANCE_M} from the head: about 23° of the view. */
 export const CAMERA_PANEL_WIDTH_M = 0.4;
 const PANEL_DISTANCE_M = 1.0;
-const REPLACE_MS = 500;
 
 /** The left and right eye's meshes of a stereo panel sit on these three.js layers (WebXRManager's eye layers). */
 export const LEFT_EYE_LAYER = 1;
@@ -122,12 +120,10 @@ export class CameraPanel3d implements CameraView {
   }
 }
 
-const box = new Box3();
 const head = new Vector3();
 const forward = new Vector3();
-const target = new Vector3();
 
-export function XrCameraPanel({ feed, camera, robot, exposed }: { feed: CameraFeed; camera: CameraInfo | undefined; robot: Object3D; exposed: { panel: CameraPanel3d | undefined } }) {
+export function XrCameraPanel({ feed, camera, robot, layout, exposed }: { feed: CameraFeed; camera: CameraInfo | undefined; robot: Object3D; layout: PanelLayout; exposed: { panel: CameraPanel3d | undefined } }) {
   const panel = useMemo(() => (camera ? new CameraPanel3d(camera) : undefined), [camera]);
   useEffect(() => {
     if (!panel) {
@@ -140,26 +136,26 @@ export function XrCameraPanel({ feed, camera, robot, exposed }: { feed: CameraFe
     return () => {
       feed.setView(panel.info.id, undefined);
       exposed.panel = undefined;
+      layout.clearCamera();
       panel.dispose();
     };
-  }, [feed, panel, exposed]);
-  const place = useMemo(() => ({ at: -Infinity, placed: false }), []);
+  }, [feed, panel, exposed, layout]);
+  const place = useMemo(() => ({ panel, placed: false }), [panel]);
   useFrame((state) => {
     // The page's camera renders the left eye's layer too: the preview before XR shows the left view (WebXRManager drops layer 1 from the right eye).
     state.camera.layers.enable(LEFT_EYE_LAYER);
     if (!panel) return;
-    const now = performance.now();
     const g = panel.group;
-    if (now - place.at > REPLACE_MS) {
-      place.at = now;
-      state.camera.getWorldPosition(head);
-      aboveRobot(robotBox([robot], box), head, CAMERA_PANEL_WIDTH_M, CAMERA_PANEL_WIDTH_M / panel.aspect, PANEL_DISTANCE_M, 'left', target);
-    }
-    if (place.placed) g.position.lerp(target, 0.2);
+    state.camera.getWorldPosition(head);
+    // Placed with the head-up display, from the same box at the same instant (PanelLayout).
+    layout.setCamera(CAMERA_PANEL_WIDTH_M, CAMERA_PANEL_WIDTH_M / panel.aspect, PANEL_DISTANCE_M);
+    layout.update(robot, head, performance.now());
+    if (!layout.cameraPlaced) return; // until the head-up display has its size too
+    const target = layout.cameraTarget;
+    if (place.placed) g.position.lerp(target, PANEL_FOLLOW);
     else g.position.copy(target);
     panel.settled = g.position.distanceTo(target) < 0.001;
     place.placed = true;
-    state.camera.getWorldPosition(head);
     forward.set(head.x, g.position.y, head.z);
     g.lookAt(forward);
   });
