@@ -153,4 +153,3 @@ export async function newWindow(browser: Browser, pageErrors: string[], viewport
   page.on('pageerror', (e) => pageErrors.push(`${page.url()}: ${e.message}`));
   return { context, page };
 }
-
