@@ -155,11 +155,6 @@ export function benchWithoutCapsules(rig: Rig, frames: readonly HandFrame[]): Re
   };
 }
 
-/**
- * The Quest session's arm figures without the arm acceleration limit (velocity limits only), as a
- * reference: how much of `arm.flange_err_mm` is the 10 rad/s² limit's lag. Figures with the prefix
- * `arm_no_accel_limit.`; never what the robot is sent.
- */
 /** The fidelity figures of `frames` retargeted with `options`. */
 function fidelityOf(rig: Rig, frames: Iterable<HandFrame>, options: RetargeterOptions = {}): Record<string, number> {
   const rt = new Retargeter(rig, options);
@@ -171,6 +166,11 @@ function fidelityOf(rig: Rig, frames: Iterable<HandFrame>, options: RetargeterOp
   return meter.figures();
 }
 
+/**
+ * The Quest session's arm figures without the arm acceleration limit (velocity limits only), as a
+ * reference: how much of `arm.flange_err_mm` is the 10 rad/s² limit's lag. Figures with the prefix
+ * `arm_no_accel_limit.`; never what the robot is sent.
+ */
 export function benchArmWithoutAccelerationLimit(rig: Rig, frames: readonly HandFrame[]): Record<string, number> {
   const r = fidelityOf(rig, frames, { armMaxAcceleration: false });
   const keys = ['arm.flange_err_mm.mean', 'arm.flange_err_mm.p99', 'arm.branch_jumps'];

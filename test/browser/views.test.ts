@@ -325,8 +325,11 @@ describe('the operator and dashboard views in Chromium (issue 14)', () => {
         return false;
       });
       await until(`camera ${id}'s panel drawn and in place, and the HUD in place`, async () => {
-        const p = await op.page.evaluate(() => (window as unknown as OperatorWindow).dexbridge.xrView.cameraPanel());
-        return p !== null && p.id === id && p.frames > 0 && p.settled && (await op.page.evaluate(() => (window as unknown as OperatorWindow).dexbridge.xrView.hudSettled()));
+        const { p, hudSettled } = await op.page.evaluate(() => {
+          const view = (window as unknown as OperatorWindow).dexbridge.xrView;
+          return { p: view.cameraPanel(), hudSettled: view.hudSettled() };
+        });
+        return p !== null && p.id === id && p.frames > 0 && p.settled && hudSettled;
       });
     }
 

@@ -7,7 +7,7 @@
  * in a smaller font, and wrapped when even the smallest is too wide; the panel grows with its lines.
  */
 import { CanvasTexture, Mesh, MeshBasicMaterial, type Object3D, PlaneGeometry, SRGBColorSpace, type Vector3 } from 'three';
-import { PANEL_FOLLOW, type PanelLayout } from './placement.js';
+import { followTarget, type PanelLayout } from './placement.js';
 
 export interface HudLine {
   readonly text: string;
@@ -94,9 +94,7 @@ export class Hud {
   place(layout: PanelLayout, robot: Object3D, head: Vector3, nowMs: number): void {
     layout.setHud(HUD_WIDTH_M, this.mesh.scale.y, HUD_DISTANCE_M);
     layout.update(robot, head, nowMs);
-    if (this.placed) this.mesh.position.lerp(layout.hudTarget, PANEL_FOLLOW);
-    else this.mesh.position.copy(layout.hudTarget);
-    this.settled = this.mesh.position.distanceTo(layout.hudTarget) < 0.001;
+    this.settled = followTarget(this.mesh.position, layout.hudTarget, !this.placed);
     this.placed = true;
     this.mesh.lookAt(head);
   }

@@ -15,7 +15,7 @@ import { useFrame } from '@react-three/fiber';
 import { useEffect, useMemo } from 'react';
 import { CanvasTexture, Group, Mesh, MeshBasicMaterial, type Object3D, PlaneGeometry, SRGBColorSpace, Vector3 } from 'three';
 import { type CameraFeed, type CameraImage, type CameraView, cameraImageSize } from '../cameras/CameraFeed.js';
-import { PANEL_FOLLOW, type PanelLayout } from './placement.js';
+import { followTarget, type PanelLayout } from './placement.js';
 
 /** Panel width, m, at {@link PANEL_DISTANCE_M} from the head: about 23° of the view. */
 export const CAMERA_PANEL_WIDTH_M = 0.4;
@@ -36,6 +36,8 @@ export class CameraPanel3d implements CameraView {
   frames = 0;
   /** What the panel says instead of a picture, if anything. */
   problemText: string | undefined;
+  /** Whether the panel has had a place yet (it glides from there on). */
+  placed = false;
   /** Whether the panel has arrived where it was last placed (within 1 mm). */
   settled = false;
 
@@ -140,7 +142,6 @@ export function XrCameraPanel({ feed, camera, robot, layout, exposed }: { feed: 
       panel.dispose();
     };
   }, [feed, panel, exposed, layout]);
-  const place = useMemo(() => ({ panel, placed: false }), [panel]);
   useFrame((state) => {
     // The page's camera renders the left eye's layer too: the preview before XR shows the left view (WebXRManager drops layer 1 from the right eye).
     state.camera.layers.enable(LEFT_EYE_LAYER);
@@ -151,11 +152,8 @@ export function XrCameraPanel({ feed, camera, robot, layout, exposed }: { feed: 
     layout.setCamera(CAMERA_PANEL_WIDTH_M, CAMERA_PANEL_WIDTH_M / panel.aspect, PANEL_DISTANCE_M);
     layout.update(robot, head, performance.now());
     if (!layout.cameraPlaced) return; // until the head-up display has its size too
-    const target = layout.cameraTarget;
-    if (place.placed) g.position.lerp(target, PANEL_FOLLOW);
-    else g.position.copy(target);
-    panel.settled = g.position.distanceTo(target) < 0.001;
-    place.placed = true;
+    panel.settled = followTarget(g.position, layout.cameraTarget, !panel.placed);
+    panel.placed = true;
     forward.set(head.x, g.position.y, head.z);
     g.lookAt(forward);
   });

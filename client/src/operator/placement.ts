@@ -68,7 +68,7 @@ export interface PanelSize {
  * together, every {@link REPLACE_MS}, from one bounding box of the robot. Placed each on its own
  * schedule, from the robot's box at two different instants, the two panels overlapped whenever the
  * arm moved the robot's middle by more than their 4° gap in between. Each panel moves toward its
- * target by the same share per frame ({@link PANEL_FOLLOW}), so panels that start apart stay apart.
+ * target by the same share per frame ({@link followTarget}), so panels that start apart stay apart.
  */
 export class PanelLayout {
   /** Where the head-up display's centre should be (XR space, m). */
@@ -79,7 +79,6 @@ export class PanelLayout {
   private hasHud = false;
   private readonly camera: PanelSize = { width: 0, height: 0, distance: 0 };
   private showsCamera = false;
-  private cameraIsPlaced = false;
   private placedAt = Number.NEGATIVE_INFINITY;
   private readonly box = new Box3();
 
@@ -93,10 +92,7 @@ export class PanelLayout {
 
   /** The camera panel's size and distance (m); a new panel is placed (both are) at the next {@link update}. */
   setCamera(width: number, height: number, distance: number): void {
-    if (!this.showsCamera) {
-      this.placedAt = Number.NEGATIVE_INFINITY;
-      this.cameraIsPlaced = false;
-    }
+    if (!this.showsCamera) this.placedAt = Number.NEGATIVE_INFINITY;
     this.camera.width = width;
     this.camera.height = height;
     this.camera.distance = distance;
@@ -106,12 +102,11 @@ export class PanelLayout {
   /** No camera panel shows any more. */
   clearCamera(): void {
     this.showsCamera = false;
-    this.cameraIsPlaced = false;
   }
 
-  /** Whether {@link cameraTarget} holds a place for the camera panel shown now. */
+  /** Whether {@link cameraTarget} holds a place for the camera panel shown now (placed since it appeared). */
   get cameraPlaced(): boolean {
-    return this.cameraIsPlaced;
+    return this.showsCamera && this.placedAt !== Number.NEGATIVE_INFINITY;
   }
 
   /**
@@ -123,12 +118,19 @@ export class PanelLayout {
     this.placedAt = nowMs;
     robotBox([robot], this.box);
     aboveRobot(this.box, head, this.hud.width, this.hud.height, this.hud.distance, 'right', this.hudTarget);
-    if (this.showsCamera) {
-      aboveRobot(this.box, head, this.camera.width, this.camera.height, this.camera.distance, 'left', this.cameraTarget);
-      this.cameraIsPlaced = true;
-    }
+    if (this.showsCamera) aboveRobot(this.box, head, this.camera.width, this.camera.height, this.camera.distance, 'left', this.cameraTarget);
   }
 }
 
 /** Share of the way to its target a panel moves each frame. */
-export const PANEL_FOLLOW = 0.2;
+const PANEL_FOLLOW = 0.2;
+
+/**
+ * Moves a panel at `position` toward `target`, {@link PANEL_FOLLOW} of the way (at once when
+ * `first`: a panel that has no place yet). Returns whether it has arrived (within 1 mm).
+ */
+export function followTarget(position: Vector3, target: Vector3, first: boolean): boolean {
+  if (first) position.copy(target);
+  else position.lerp(target, PANEL_FOLLOW);
+  return position.distanceTo(target) < 0.001;
+}
