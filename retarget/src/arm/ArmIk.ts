@@ -67,8 +67,12 @@ export const COLD_MAX_ITERATIONS = 1000;
 /** Seed of the restart generator at the start of every solve, unless `seedRandom` changes it. */
 const DEFAULT_RANDOM_SEED = 0x9e3779b9;
 
-/** Slots of `ArmIk.sc`: rotation weight, damping, rest gain (inputs); weighted cost, unweighted error norm (outputs of `errorAt`). */
-const SC_W_ROT = 0, SC_LAMBDA = 1, SC_REST_GAIN = 2, SC_COST = 3, SC_NORM = 4;
+/**
+ * Slots of `ArmIk.sc`: rotation weight, damping, rest gain (inputs); weighted cost, unweighted
+ * error norm (outputs of `errorAt`); whether `prepare` made a null-space part (1) or not (0); the
+ * accepted joints' error norm (kept while trial steps are rejected).
+ */
+const SC_W_ROT = 0, SC_LAMBDA = 1, SC_REST_GAIN = 2, SC_COST = 3, SC_NORM = 4, SC_REST_OK = 5, SC_ACCEPTED_NORM = 6, SC_REST_OK_HELD = 7;
 
 /** A small deterministic PRNG (xorshift32) for restarts, so solves are reproducible. */
 function xorshift(state: Uint32Array): number {
@@ -91,6 +95,20 @@ export class ArmIk {
   private readonly n: number;
   private readonly tip: number;
   private readonly jac: Float64Array;
+  /** JJᵀ of `jac` as `prepare` left it, before any damping. */
+  private readonly jjt = new Float64Array(36);
+  /**
+   * The active set's system (`solve`): `jac` with the columns of the joints in `heldMask` zeroed,
+   * its JJᵀ and its task part of the rest pull, kept while trial steps at the same joints are
+   * rejected with the same joints held.
+   */
+  private readonly jacHeld: Float64Array;
+  private readonly jjtHeld = new Float64Array(36);
+  private readonly zTaskHeld: Float64Array;
+  private readonly heldMask: Uint8Array;
+  private readonly blockedMask: Uint8Array;
+  /** The pose error at the accepted joints, kept while trial steps are rejected. */
+  private readonly eAccepted = new Float64Array(6);
   private readonly a = new Float64Array(36);
   private readonly a0 = new Float64Array(36);
   private readonly e = new Float64Array(6);
@@ -98,6 +116,8 @@ export class ArmIk {
   private readonly w = new Float64Array(6);
   private readonly dq: Float64Array;
   private readonly z: Float64Array;
+  /** The part of the rest pull `z` that the task would feel: J⁺J·z (`prepare`; `zTaskHeld` for the active set's). */
+  private readonly zTask: Float64Array;
   private readonly qTry: Float64Array;
   private readonly best: Float64Array;
   private readonly rng = new Uint32Array(1);
@@ -109,7 +129,7 @@ export class ArmIk {
    * Scalars passed between the solve and its helpers ({@link SC_W_ROT} …): a number passed to or
    * returned from a call that is not inlined is boxed, a heap allocation per call.
    */
-  private readonly sc = new Float64Array(5);
+  private readonly sc = new Float64Array(8);
 
   /**
    * @param tree the chain's kinematic tree; its variables are the chain's joints.
@@ -122,6 +142,11 @@ export class ArmIk {
     this.n = tree.variableCount;
     this.tip = tree.linkIndex(tipLink);
     this.jac = new Float64Array(6 * this.n);
+    this.zTask = new Float64Array(this.n);
+    this.jacHeld = new Float64Array(6 * this.n);
+    this.zTaskHeld = new Float64Array(this.n);
+    this.heldMask = new Uint8Array(this.n);
+    this.blockedMask = new Uint8Array(this.n);
     this.dq = new Float64Array(this.n);
     this.z = new Float64Array(this.n);
     this.qTry = new Float64Array(this.n);
@@ -168,18 +193,63 @@ export class ArmIk {
    * dq = J⁺w + (I − J⁺J)·k·(rest − q), J⁺ = Jᵀ(JJᵀ + λI)⁻¹. False if the system is singular.
    */
   private step(q: Float64Array, rest: Float64Array | undefined): boolean {
-    const { n, jac, a, a0, y, w, dq, z, sc } = this;
-    const lambda = sc[SC_LAMBDA]!, restGain = sc[SC_REST_GAIN]!, errNorm = sc[SC_NORM]!;
-    // JJᵀ once: the step factors JJᵀ + λI, the rest projector JJᵀ + μI.
+    this.prepare(q, rest, this.jac, this.jjt, this.zTask, SC_REST_OK);
+    return this.dampedStep(this.jac, this.jjt, this.zTask, SC_REST_OK);
+  }
+
+  /**
+   * The damping-free part of {@link step} from the Jacobian `jac` at joints `q`: its JJᵀ into
+   * `jjt`, and with `rest` the pull toward it into `z` and its task part into `zTask`
+   * (`sc[okSlot]` 1, else 0). A rejected trial step changes only the damping, so the solve keeps
+   * these and repeats {@link dampedStep} alone.
+   */
+  private prepare(q: Float64Array, rest: Float64Array | undefined, jac: Float64Array, jjt: Float64Array, zTask: Float64Array, okSlot: number): void {
+    const { n, a0, y, z, sc } = this;
     for (let i = 0; i < 6; i++) {
       for (let j = 0; j <= i; j++) {
         let s = 0;
         for (let c = 0; c < n; c++) s += jac[i * n + c]! * jac[j * n + c]!;
-        a[i * 6 + j] = s;
-        a[j * 6 + i] = s;
+        jjt[i * 6 + j] = s;
+        jjt[j * 6 + i] = s;
       }
     }
-    if (rest) a0.set(a);
+    sc[okSlot] = 0;
+    if (!rest) return;
+    // Project the pull toward `rest` with its own, nearly undamped factorisation: with the
+    // step's damping λ the projector would leak λ(JJᵀ + λI)⁻¹Jz into the task and keep the pose
+    // from converging. I − J⁺J stays bounded (eigenvalues μ/(σ² + μ)) near singularities.
+    a0.set(jjt);
+    for (let i = 0; i < 6; i++) a0[i * 6 + i] = a0[i * 6 + i]! + 1e-10;
+    if (!choleskyFactor(a0, 6)) return; // no projector: the plain step
+    // A null-space step of size |z| is task-neutral only to first order: it adds about c·|z|² to
+    // the pose error. Capping |z| at ½√error keeps that below the error itself, so the posture
+    // drifts toward `rest` while tracking and never keeps the solve from its tolerance.
+    // The whole vector is scaled (not clipped per joint) so it keeps pointing toward `rest`.
+    const restGain = sc[SC_REST_GAIN]!;
+    const cap = Math.min(0.1, 0.5 * Math.sqrt(sc[SC_NORM]!));
+    let norm = 0;
+    for (let c = 0; c < n; c++) { z[c] = restGain * (rest[c]! - q[c]!); norm += z[c]! * z[c]!; }
+    norm = Math.sqrt(norm);
+    if (norm > cap) for (let c = 0; c < n; c++) z[c] = (z[c]! * cap) / norm;
+    for (let i = 0; i < 6; i++) {
+      let s = 0;
+      for (let c = 0; c < n; c++) s += jac[i * n + c]! * z[c]!;
+      y[i] = s;
+    }
+    choleskySolve(a0, y, 6);
+    for (let c = 0; c < n; c++) {
+      let s = 0;
+      for (let i = 0; i < 6; i++) s += jac[i * n + c]! * y[i]!;
+      zTask[c] = s;
+    }
+    sc[okSlot] = 1;
+  }
+
+  /** The step into `dq` from what {@link prepare} left in the same arrays, with the damping `sc[SC_LAMBDA]`. */
+  private dampedStep(jac: Float64Array, jjt: Float64Array, zTask: Float64Array, okSlot: number): boolean {
+    const { n, a, y, w, dq, z, sc } = this;
+    const lambda = sc[SC_LAMBDA]!;
+    a.set(jjt);
     for (let i = 0; i < 6; i++) a[i * 6 + i] = a[i * 6 + i]! + lambda;
     if (!choleskyFactor(a, 6)) return false;
     for (let i = 0; i < 6; i++) y[i] = w[i]!;
@@ -189,33 +259,7 @@ export class ArmIk {
       for (let i = 0; i < 6; i++) s += jac[i * n + c]! * y[i]!;
       dq[c] = s;
     }
-    if (rest) {
-      // Project the pull toward `rest` with its own, nearly undamped factorisation: with the
-      // step's damping λ the projector would leak λ(JJᵀ + λI)⁻¹Jz into the task and keep the pose
-      // from converging. I − J⁺J stays bounded (eigenvalues μ/(σ² + μ)) near singularities.
-      for (let i = 0; i < 6; i++) a0[i * 6 + i] = a0[i * 6 + i]! + 1e-10;
-      if (!choleskyFactor(a0, 6)) return true; // no projector: take the plain step
-      // A null-space step of size |z| is task-neutral only to first order: it adds about c·|z|² to
-      // the pose error. Capping |z| at ½√error keeps that below the error itself, so the posture
-      // drifts toward `rest` while tracking and never keeps the solve from its tolerance.
-      // The whole vector is scaled (not clipped per joint) so it keeps pointing toward `rest`.
-      const cap = Math.min(0.1, 0.5 * Math.sqrt(errNorm));
-      let norm = 0;
-      for (let c = 0; c < n; c++) { z[c] = restGain * (rest[c]! - q[c]!); norm += z[c]! * z[c]!; }
-      norm = Math.sqrt(norm);
-      if (norm > cap) for (let c = 0; c < n; c++) z[c] = (z[c]! * cap) / norm;
-      for (let i = 0; i < 6; i++) {
-        let s = 0;
-        for (let c = 0; c < n; c++) s += jac[i * n + c]! * z[c]!;
-        y[i] = s;
-      }
-      choleskySolve(a0, y, 6);
-      for (let c = 0; c < n; c++) {
-        let s = 0;
-        for (let i = 0; i < 6; i++) s += jac[i * n + c]! * y[i]!;
-        dq[c] = dq[c]! + z[c]! - s;
-      }
-    }
+    if (sc[okSlot] === 1) for (let c = 0; c < n; c++) dq[c] = dq[c]! + z[c]! - zTask[c]!;
     return true;
   }
 
@@ -305,25 +349,49 @@ export class ArmIk {
     best.set(out);
     let plateau = 0;
     const r = this.result;
+    const { eAccepted, jjt, zTask, jacHeld, jjtHeld, zTaskHeld, heldMask, blockedMask } = this;
+    // What an iteration at the accepted joints computed stays valid until a step is accepted: a
+    // rejected trial changes only the damping. `atAccepted`: the tree's poses, `e` and `sc` are
+    // the accepted joints' (not a rejected trial's); `haveJac`: `jac` and `w` are; `prepared`:
+    // `jjt` and the rest pull are; `heldPrepared`: the active set's system for `heldMask` is.
+    let atAccepted = true, haveJac = false, prepared = false, heldPrepared = false;
     while (iterations < maxIter) {
       if (sc[SC_NORM]! < tol) break;
       iterations++;
-      tree.jacobian(this.tip, jac);
-      // Weighted rows: rotation rows scaled by wRot so that metres and radians trade sensibly.
-      if (rowWeight !== 1) for (let i = 3; i < 6; i++) for (let c = 0; c < n; c++) jac[i * n + c] = jac[i * n + c]! * rowWeight;
-      for (let i = 0; i < 6; i++) w[i] = i < 3 ? e[i]! : e[i]! * rowWeight;
+      if (!haveJac) {
+        tree.jacobian(this.tip, jac);
+        // Weighted rows: rotation rows scaled by wRot so that metres and radians trade sensibly.
+        if (rowWeight !== 1) for (let i = 3; i < 6; i++) for (let c = 0; c < n; c++) jac[i * n + c] = jac[i * n + c]! * rowWeight;
+        for (let i = 0; i < 6; i++) w[i] = i < 3 ? e[i]! : e[i]! * rowWeight;
+        eAccepted.set(e);
+        sc[SC_ACCEPTED_NORM] = sc[SC_NORM]!;
+        haveJac = true;
+      }
+      if (!prepared) {
+        this.prepare(out, rest, jac, jjt, zTask, SC_REST_OK);
+        prepared = true;
+      }
       sc[SC_LAMBDA] = lambda;
-      if (!this.step(out, rest)) { lambda *= 10; continue; }
+      if (!this.dampedStep(jac, jjt, zTask, SC_REST_OK)) { lambda *= 10; continue; }
       // Active set: a joint at a limit whose step points further out is dropped from this step,
       // so the others can still make progress instead of the clamp stalling the descent.
-      let blocked = false;
+      let blocked = false, sameHeld = heldPrepared;
       for (let c = 0; c < n; c++) {
-        if ((out[c]! <= lo[c]! && dq[c]! < 0) || (out[c]! >= hi[c]! && dq[c]! > 0)) {
-          for (let i = 0; i < 6; i++) jac[i * n + c] = 0;
-          blocked = true;
-        }
+        const b = (out[c]! <= lo[c]! && dq[c]! < 0) || (out[c]! >= hi[c]! && dq[c]! > 0) ? 1 : 0;
+        blockedMask[c] = b;
+        if (b === 1) blocked = true;
+        if (b !== heldMask[c]) sameHeld = false;
       }
-      if (blocked && !this.step(out, rest)) { lambda *= 10; continue; }
+      if (blocked) {
+        if (!sameHeld) {
+          jacHeld.set(jac);
+          for (let c = 0; c < n; c++) if (blockedMask[c] === 1) for (let i = 0; i < 6; i++) jacHeld[i * n + c] = 0;
+          this.prepare(out, rest, jacHeld, jjtHeld, zTaskHeld, SC_REST_OK_HELD);
+          heldMask.set(blockedMask);
+          heldPrepared = true;
+        }
+        if (!this.dampedStep(jacHeld, jjtHeld, zTaskHeld, SC_REST_OK_HELD)) { lambda *= 10; continue; }
+      }
       for (let c = 0; c < n; c++) qTry[c] = out[c]! + dq[c]!;
       this.clampBox(qTry);
       this.errorAt(qTry, target);
@@ -335,10 +403,18 @@ export class ArmIk {
         out.set(qTry);
         lambda = Math.max(lambda * 0.3, 1e-9);
         stall = gain < 1e-4 ? stall + 1 : 0;
+        atAccepted = true;
+        haveJac = false;
+        prepared = false;
+        heldPrepared = false;
       } else {
         lambda *= 8;
         stall++;
-        this.errorAt(out, target); // restore e and poses at the accepted q
+        // Back to the accepted joints' error without recomputing it; their poses only when needed.
+        e.set(eAccepted);
+        sc[SC_COST] = cost;
+        sc[SC_NORM] = sc[SC_ACCEPTED_NORM]!;
+        atAccepted = false;
       }
       attemptIterations++;
       const err = cost;
@@ -355,11 +431,17 @@ export class ArmIk {
         cost = sc[SC_COST]!;
         lambda = 1e-3;
         stall = 0;
+        atAccepted = true;
+        haveJac = false;
+        prepared = false;
+        heldPrepared = false;
       }
     }
     if (cost > bestErr) {
       out.set(best);
       this.errorAt(out, target);
+    } else if (!atAccepted) {
+      this.errorAt(out, target); // the tree's poses at the answer, as the caller expects them
     }
     r.residual = sc[SC_NORM]!;
     r.positionError = norm3(e[0]!, e[1]!, e[2]!);
