@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { choleskyFactor, choleskySolve, choleskySolveInPlace } from '../src/math/linalg.js';
+import { choleskyFactor, choleskySolve, choleskySolveInPlace, gram6, mul6, mul6T } from '../src/math/linalg.js';
 import {
   copyPose,
   invert,
@@ -472,3 +472,40 @@ describe('Cholesky', () => {
     );
   });
 });
+
+describe('products of a 6-row matrix (gram6, mul6, mul6T)', () => {
+  // The IK's steps must not change when these replace the loops they stand for: each sum adds the
+  // same products in the same order, so the results are the same doubles, not merely close.
+  it('equal the plain loops bit for bit, for any column count', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 2 ** 31 - 1 }), (n, seed) => {
+        const next = rng(seed);
+        const j = Float64Array.from({ length: 6 * n }, () => (next() < 0.1 ? 0 : 4 * next() - 2));
+        const x = Float64Array.from({ length: n }, () => 2 * next() - 1);
+        const y = Float64Array.from({ length: 6 }, () => 2 * next() - 1);
+        const gram = new Float64Array(36), jx = new Float64Array(6), jty = new Float64Array(n);
+        for (let r = 0; r < 6; r++) {
+          for (let c = 0; c <= r; c++) {
+            let s = 0;
+            for (let k = 0; k < n; k++) s += j[r * n + k]! * j[c * n + k]!;
+            gram[r * 6 + c] = s;
+            gram[c * 6 + r] = s;
+          }
+          let s = 0;
+          for (let k = 0; k < n; k++) s += j[r * n + k]! * x[k]!;
+          jx[r] = s;
+        }
+        for (let k = 0; k < n; k++) {
+          let s = 0;
+          for (let r = 0; r < 6; r++) s += j[r * n + k]! * y[r]!;
+          jty[k] = s;
+        }
+        expect(Array.from(gram6(j, n, new Float64Array(36)))).toEqual(Array.from(gram));
+        expect(Array.from(mul6(j, n, x, new Float64Array(6)))).toEqual(Array.from(jx));
+        expect(Array.from(mul6T(j, n, y, new Float64Array(n)))).toEqual(Array.from(jty));
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+

@@ -1,5 +1,5 @@
 import type { KinematicTree } from '../kinematics/KinematicTree.js';
-import { choleskyFactor, choleskySolve, norm3 } from '../math/linalg.js';
+import { choleskyFactor, choleskySolve, gram6, mul6, mul6T, norm3 } from '../math/linalg.js';
 import { POSE_STRIDE, poseError } from '../math/pose.js';
 
 export type IkStatus = 'converged' | 'max_iterations';
@@ -205,14 +205,7 @@ export class ArmIk {
    */
   private prepare(q: Float64Array, rest: Float64Array | undefined, jac: Float64Array, jjt: Float64Array, zTask: Float64Array, okSlot: number): void {
     const { n, a0, y, z, sc } = this;
-    for (let i = 0; i < 6; i++) {
-      for (let j = 0; j <= i; j++) {
-        let s = 0;
-        for (let c = 0; c < n; c++) s += jac[i * n + c]! * jac[j * n + c]!;
-        jjt[i * 6 + j] = s;
-        jjt[j * 6 + i] = s;
-      }
-    }
+    gram6(jac, n, jjt);
     sc[okSlot] = 0;
     if (!rest) return;
     // Project the pull toward `rest` with its own, nearly undamped factorisation: with the
@@ -231,17 +224,9 @@ export class ArmIk {
     for (let c = 0; c < n; c++) { z[c] = restGain * (rest[c]! - q[c]!); norm += z[c]! * z[c]!; }
     norm = Math.sqrt(norm);
     if (norm > cap) for (let c = 0; c < n; c++) z[c] = (z[c]! * cap) / norm;
-    for (let i = 0; i < 6; i++) {
-      let s = 0;
-      for (let c = 0; c < n; c++) s += jac[i * n + c]! * z[c]!;
-      y[i] = s;
-    }
+    mul6(jac, n, z, y);
     choleskySolve(a0, y, 6);
-    for (let c = 0; c < n; c++) {
-      let s = 0;
-      for (let i = 0; i < 6; i++) s += jac[i * n + c]! * y[i]!;
-      zTask[c] = s;
-    }
+    mul6T(jac, n, y, zTask);
     sc[okSlot] = 1;
   }
 
@@ -254,11 +239,7 @@ export class ArmIk {
     if (!choleskyFactor(a, 6)) return false;
     for (let i = 0; i < 6; i++) y[i] = w[i]!;
     choleskySolve(a, y, 6);
-    for (let c = 0; c < n; c++) {
-      let s = 0;
-      for (let i = 0; i < 6; i++) s += jac[i * n + c]! * y[i]!;
-      dq[c] = s;
-    }
+    mul6T(jac, n, y, dq);
     if (sc[okSlot] === 1) for (let c = 0; c < n; c++) dq[c] = dq[c]! + z[c]! - zTask[c]!;
     return true;
   }
