@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ArmIk, type IkResult } from '../src/arm/ArmIk.js';
 import type { KinematicTree } from '../src/kinematics/KinematicTree.js';
 import { POSE_STRIDE } from '../src/math/pose.js';
@@ -272,17 +272,6 @@ describe('ArmIk work per iteration', () => {
   const tree = rig.sides.right.armTree;
   const flange = tree.linkIndex(flangeLinkName('right'));
 
-  function countFk<T>(run: () => T): { value: T; fk: number } {
-    const fk = tree.fk;
-    let calls = 0;
-    tree.fk = (q: ArrayLike<number>) => { calls++; return fk.call(tree, q); };
-    try {
-      return { value: run(), fk: calls };
-    } finally {
-      tree.fk = fk;
-    }
-  }
-
   it('one FK per trial step, and the tree posed at the answer afterwards: cold solves with restarts and warm solves within a one-frame bound', () => {
     const ik = new ArmIk(tree, flangeLinkName('right'));
     const next = rng(7);
@@ -291,32 +280,38 @@ describe('ArmIk work per iteration', () => {
     const lower = new Float64Array(7), upper = new Float64Array(7);
     const home = Float64Array.from(armHome('right'));
     let iterations = 0;
-    for (let k = 0; k < 60; k++) {
-      const q = randomQ(tree, next);
-      const target = flangePose(tree, flange, q);
-      const warm = k % 2 === 1;
-      if (warm) {
-        // From a nearby pose, each joint allowed 0.03 rad: joints end on the bound and are held.
-        for (let i = 0; i < 7; i++) {
-          seed[i] = Math.min(tree.upper[i]!, Math.max(tree.lower[i]!, q[i]! + (next() - 0.5) * 0.4));
-          lower[i] = seed[i]! - 0.03;
-          upper[i] = seed[i]! + 0.03;
+    const fk = vi.spyOn(tree, 'fk');
+    try {
+      for (let k = 0; k < 60; k++) {
+        const q = randomQ(tree, next);
+        const target = flangePose(tree, flange, q);
+        const warm = k % 2 === 1;
+        if (warm) {
+          // From a nearby pose, each joint allowed 0.03 rad: joints end on the bound and are held.
+          for (let i = 0; i < 7; i++) {
+            seed[i] = Math.min(tree.upper[i]!, Math.max(tree.lower[i]!, q[i]! + (next() - 0.5) * 0.4));
+            lower[i] = seed[i]! - 0.03;
+            upper[i] = seed[i]! + 0.03;
+          }
         }
+        fk.mockClear();
+        const r = warm
+          ? ik.solve(target, seed, out, { maxRestarts: 0, maxIterations: 12, rest: home, restGain: 0.05, lowerBound: lower, upperBound: upper })
+          : ik.solveCold(target, out);
+        const calls = fk.mock.calls.length;
+        // One FK before the first iteration, one per trial and per restart, one at the end when
+        // the last trial was rejected or the best joints were an earlier attempt's.
+        expect(calls, `pose ${k}: ${calls} FK for ${r.iterations} iterations, ${r.restarts} restarts`).toBeLessThanOrEqual(r.iterations + r.restarts + 2);
+        iterations += r.iterations;
+        // The tree's poses are the answer's, as callers (boundHoldsPosition, tipVelocityToJoints) may read them.
+        const posed = tree.poses.slice(flange * POSE_STRIDE, (flange + 1) * POSE_STRIDE);
+        expect(Array.from(posed)).toEqual(Array.from(flangePose(tree, flange, out)));
+        const e = flangeError(tree, flange, out, target);
+        expect(r.positionError).toBeCloseTo(e.position, 9);
       }
-      const { value: r, fk } = countFk(() => warm
-        ? ik.solve(target, seed, out, { maxRestarts: 0, maxIterations: 12, rest: home, restGain: 0.05, lowerBound: lower, upperBound: upper })
-        : ik.solveCold(target, out));
-      // One FK before the first iteration, one per trial and per restart, one at the end when
-      // the last trial was rejected or the best joints were an earlier attempt's.
-      expect(fk, `pose ${k}: ${fk} FK for ${r.iterations} iterations, ${r.restarts} restarts`).toBeLessThanOrEqual(r.iterations + r.restarts + 2);
-      iterations += r.iterations;
-      // The tree's poses are the answer's, as callers (boundHoldsPosition, tipVelocityToJoints) may read them.
-      const posed = tree.poses.slice(flange * POSE_STRIDE, (flange + 1) * POSE_STRIDE);
-      expect(Array.from(posed)).toEqual(Array.from(flangePose(tree, flange, out)));
-      const e = flangeError(tree, flange, out, target);
-      expect(r.positionError).toBeCloseTo(e.position, 9);
+    } finally {
+      fk.mockRestore();
     }
     expect(iterations).toBeGreaterThan(500);
   });
 });
-

@@ -69,10 +69,10 @@ const DEFAULT_RANDOM_SEED = 0x9e3779b9;
 
 /**
  * Slots of `ArmIk.sc`: rotation weight, damping, rest gain (inputs); weighted cost, unweighted
- * error norm (outputs of `errorAt`); whether `prepare` made a null-space part (1) or not (0); the
- * accepted joints' error norm (kept while trial steps are rejected).
+ * error norm (outputs of `errorAt`); whether `prepare` made a null-space part (1) or not (0), for
+ * the step's system and the active set's.
  */
-const SC_W_ROT = 0, SC_LAMBDA = 1, SC_REST_GAIN = 2, SC_COST = 3, SC_NORM = 4, SC_REST_OK = 5, SC_ACCEPTED_NORM = 6, SC_REST_OK_HELD = 7;
+const SC_W_ROT = 0, SC_LAMBDA = 1, SC_REST_GAIN = 2, SC_COST = 3, SC_NORM = 4, SC_REST_OK = 5, SC_REST_OK_HELD = 6;
 
 /** A small deterministic PRNG (xorshift32) for restarts, so solves are reproducible. */
 function xorshift(state: Uint32Array): number {
@@ -100,7 +100,7 @@ export class ArmIk {
   /**
    * The active set's system (`solve`): `jac` with the columns of the joints in `heldMask` zeroed,
    * its JJᵀ and its task part of the rest pull, kept while trial steps at the same joints are
-   * rejected with the same joints held.
+   * rejected with the same joints held. An all-zero `heldMask` holds no system.
    */
   private readonly jacHeld: Float64Array;
   private readonly jjtHeld = new Float64Array(36);
@@ -129,7 +129,7 @@ export class ArmIk {
    * Scalars passed between the solve and its helpers ({@link SC_W_ROT} …): a number passed to or
    * returned from a call that is not inlined is boxed, a heap allocation per call.
    */
-  private readonly sc = new Float64Array(8);
+  private readonly sc = new Float64Array(7);
 
   /**
    * @param tree the chain's kinematic tree; its variables are the chain's joints.
@@ -332,23 +332,21 @@ export class ArmIk {
     const r = this.result;
     const { eAccepted, jjt, zTask, jacHeld, jjtHeld, zTaskHeld, heldMask, blockedMask } = this;
     // What an iteration at the accepted joints computed stays valid until a step is accepted: a
-    // rejected trial changes only the damping. `atAccepted`: the tree's poses, `e` and `sc` are
-    // the accepted joints' (not a rejected trial's); `haveJac`: `jac` and `w` are; `prepared`:
-    // `jjt` and the rest pull are; `heldPrepared`: the active set's system for `heldMask` is.
-    let atAccepted = true, haveJac = false, prepared = false, heldPrepared = false;
+    // rejected trial changes only the damping. `atAccepted`: the tree's poses are the accepted
+    // joints' (not a rejected trial's); `prepared`: `jac`, `w`, `jjt` and the rest pull are, and
+    // `eAccepted` / `acceptedNorm` hold their error; a nonzero `heldMask`: the active set's system is.
+    let atAccepted = true, prepared = false, acceptedNorm = 0;
+    heldMask.fill(0);
     while (iterations < maxIter) {
       if (sc[SC_NORM]! < tol) break;
       iterations++;
-      if (!haveJac) {
+      if (!prepared) {
         tree.jacobian(this.tip, jac);
         // Weighted rows: rotation rows scaled by wRot so that metres and radians trade sensibly.
         if (rowWeight !== 1) for (let i = 3; i < 6; i++) for (let c = 0; c < n; c++) jac[i * n + c] = jac[i * n + c]! * rowWeight;
         for (let i = 0; i < 6; i++) w[i] = i < 3 ? e[i]! : e[i]! * rowWeight;
         eAccepted.set(e);
-        sc[SC_ACCEPTED_NORM] = sc[SC_NORM]!;
-        haveJac = true;
-      }
-      if (!prepared) {
+        acceptedNorm = sc[SC_NORM]!;
         this.prepare(out, rest, jac, jjt, zTask, SC_REST_OK);
         prepared = true;
       }
@@ -356,7 +354,7 @@ export class ArmIk {
       if (!this.dampedStep(jac, jjt, zTask, SC_REST_OK)) { lambda *= 10; continue; }
       // Active set: a joint at a limit whose step points further out is dropped from this step,
       // so the others can still make progress instead of the clamp stalling the descent.
-      let blocked = false, sameHeld = heldPrepared;
+      let blocked = false, sameHeld = true;
       for (let c = 0; c < n; c++) {
         const b = (out[c]! <= lo[c]! && dq[c]! < 0) || (out[c]! >= hi[c]! && dq[c]! > 0) ? 1 : 0;
         blockedMask[c] = b;
@@ -369,7 +367,6 @@ export class ArmIk {
           for (let c = 0; c < n; c++) if (blockedMask[c] === 1) for (let i = 0; i < 6; i++) jacHeld[i * n + c] = 0;
           this.prepare(out, rest, jacHeld, jjtHeld, zTaskHeld, SC_REST_OK_HELD);
           heldMask.set(blockedMask);
-          heldPrepared = true;
         }
         if (!this.dampedStep(jacHeld, jjtHeld, zTaskHeld, SC_REST_OK_HELD)) { lambda *= 10; continue; }
       }
@@ -385,16 +382,14 @@ export class ArmIk {
         lambda = Math.max(lambda * 0.3, 1e-9);
         stall = gain < 1e-4 ? stall + 1 : 0;
         atAccepted = true;
-        haveJac = false;
         prepared = false;
-        heldPrepared = false;
+        heldMask.fill(0);
       } else {
         lambda *= 8;
         stall++;
         // Back to the accepted joints' error without recomputing it; their poses only when needed.
         e.set(eAccepted);
-        sc[SC_COST] = cost;
-        sc[SC_NORM] = sc[SC_ACCEPTED_NORM]!;
+        sc[SC_NORM] = acceptedNorm;
         atAccepted = false;
       }
       attemptIterations++;
@@ -413,9 +408,8 @@ export class ArmIk {
         lambda = 1e-3;
         stall = 0;
         atAccepted = true;
-        haveJac = false;
         prepared = false;
-        heldPrepared = false;
+        heldMask.fill(0);
       }
     }
     if (cost > bestErr) {
