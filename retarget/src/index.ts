@@ -26,4 +26,5 @@ export {
 export * as statistics from './metrics/statistics.js';
 export { placeHand, type SyntheticHandOptions, syntheticHumanHand } from './metrics/syntheticHand.js';
 export { handCapsuleInterpenetrationM } from './metrics/handCollision.js';
+export { armOracle, type ArmOracleOptions, type ArmOracleResult } from './metrics/armOracle.js';
 export { calibrateHand, type HandCalibration } from './hand/calibrateHand.js';
