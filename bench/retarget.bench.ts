@@ -7,8 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import {
-  ArmIk, armHome, COLD_MAX_ITERATIONS, createHandTargets, createRig, FidelityMeter, type HandFrame, HandSolver, type HandTargets, parseHandFramesJsonl, placeHand, pose, type Rig, Retargeter,
-  type RetargeterOptions, type Side, syntheticHumanHand, XR_TO_RIG,
+  ARM_DOF, ArmIk, armHome, armJointName, armOracle, COLD_MAX_ITERATIONS, createHandTargets, createRig, FidelityMeter, type HandFrame, HandSolver, type HandTargets, parseHandFramesJsonl, placeHand, pose, type Rig, Retargeter,
+  type RetargeterOptions, type Side, SIDES, STATE_JOINT_NAMES, syntheticHumanHand, XR_TO_RIG,
 } from '@dexbridge/retarget';
 import { mean, percentile, repoUrl, round } from './results.js';
 
@@ -175,6 +175,52 @@ export function benchArmWithoutAccelerationLimit(rig: Rig, frames: readonly Hand
   const r = fidelityOf(rig, frames, { armMaxAcceleration: false });
   const keys = ['arm.flange_err_mm.mean', 'arm.flange_err_mm.p99', 'arm.branch_jumps'];
   return Object.fromEntries(keys.map((k) => [`arm_no_accel_limit.${k.slice(4)}`, round(r[k]!)]));
+}
+
+/**
+ * The arm oracle on the Quest session (`armOracle`, docs/retarget.md): the joint trajectory that
+ * follows the commanded arm's flange targets best knowing the whole session in advance, within the
+ * FR3's position, velocity and 10 rad/s² acceleration limits, started from the commanded
+ * trajectory. Over the same frames as `arm.flange_err_mm` (engaged, tracked, reachable), with the
+ * oracle's own largest velocity (÷ limit) and acceleration. A reference for how much of the
+ * commanded arm's error the limits force and how much is deciding without foresight; never a
+ * command. Figures with the prefix `arm_oracle.`.
+ */
+export function benchArmOracle(rig: Rig, frames: readonly HandFrame[]): Record<string, number> {
+  const rt = new Retargeter(rig);
+  const meter = new FidelityMeter(rig);
+  const recorded = { left: { tS: [] as number[], targets: [] as number[], q: [] as number[] }, right: { tS: [] as number[], targets: [] as number[], q: [] as number[] } };
+  for (const f of frames) {
+    const out = rt.process(f);
+    meter.add(f, rt);
+    for (const side of SIDES) {
+      const r = recorded[side];
+      const samples = meter.armSamples(side);
+      if (samples.length === r.tS.length) continue; // no engaged, tracked arm frame
+      r.tS.push(samples[samples.length - 1]!.tMs / 1000);
+      r.targets.push(...rt.armFlangeTarget(side));
+      for (let i = 0; i < ARM_DOF; i++) r.q.push(out.q[STATE_JOINT_NAMES.indexOf(armJointName(side, i))]!);
+    }
+  }
+  const pos: number[] = [], rot: number[] = [];
+  let velocity = 0, acceleration = 0;
+  for (const side of SIDES) {
+    const tree = rig.sides[side].armTree;
+    const r = recorded[side];
+    const o = armOracle(tree, tree.linkCount - 1, r.tS, r.targets, r.q);
+    meter.armSamples(side).forEach((s, k) => {
+      if (!s.reachable) return;
+      pos.push(o.positionErrorM[k]! * 1000);
+      rot.push((o.rotationErrorRad[k]! * 180) / Math.PI);
+    });
+    velocity = Math.max(velocity, o.maxVelocityRatio);
+    acceleration = Math.max(acceleration, o.maxAccelerationRadS2);
+  }
+  return {
+    'arm_oracle.flange_err_mm.mean': round(mean(pos)), 'arm_oracle.flange_err_mm.p99': round(percentile(pos, 0.99)),
+    'arm_oracle.flange_rot_err_deg.p99': round(percentile(rot, 0.99)),
+    'arm_oracle.velocity_ratio.max': round(velocity), 'arm_oracle.acceleration_rad_s2.max': round(acceleration),
+  };
 }
 
 function roundAll(figures: Record<string, number>): Record<string, number> {
@@ -345,6 +391,7 @@ export function runRetargetBenchmarks(): Record<string, number> {
   step('fidelity, synthetic operators made from the robot', () => benchSyntheticFidelity(rig));
   step('without capsule separation (handCapsuleSeparation: false), real Quest 3 session', () => benchWithoutCapsules(rig, frames));
   step('arm without its acceleration limit (reference), real Quest 3 session', () => benchArmWithoutAccelerationLimit(rig, frames));
+  step('arm oracle: the best joint path knowing the whole session, within the FR3 limits (reference)', () => benchArmOracle(rig, frames));
   step('arm on 15 variants of the Quest 3 session (start 0-3 s in, timestamps x 0.85-1.15)', () => benchArmVariants(rig, frames));
   step('pinches generated from robot pinch poses', () => benchGeneratedPinches(rig));
   return figures;
