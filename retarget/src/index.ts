@@ -27,4 +27,5 @@ export * as statistics from './metrics/statistics.js';
 export { placeHand, type SyntheticHandOptions, syntheticHumanHand } from './metrics/syntheticHand.js';
 export { handCapsuleInterpenetrationM } from './metrics/handCollision.js';
 export { armOracle, type ArmOracleOptions, type ArmOracleResult } from './metrics/armOracle.js';
+export { type VelocityLimitedPath, velocityLimitedPath } from './metrics/handOracle.js';
 export { calibrateHand, type HandCalibration } from './hand/calibrateHand.js';
