@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import {
   ARM_DOF, ArmIk, armHome, armJointName, armOracle, COLD_MAX_ITERATIONS, createHandTargets, createRig, FidelityMeter, type HandFrame, HandSolver, type HandTargets, parseHandFramesJsonl, placeHand, pose, type Rig, Retargeter,
-  type RetargeterOptions, type Side, SIDES, STATE_JOINT_NAMES, syntheticHumanHand, XR_TO_RIG,
+  type RetargeterOptions, type Side, SIDES, STATE_JOINT_NAMES, syntheticHumanHand, velocityLimitedPath, XR_TIPS, XR_TO_RIG,
 } from '@dexbridge/retarget';
 import { mean, percentile, repoUrl, round } from './results.js';
 
@@ -223,6 +223,53 @@ export function benchArmOracle(rig: Rig, frames: readonly HandFrame[]): Record<s
   };
 }
 
+/**
+ * The hand oracle on the Quest session (`velocityLimitedPath`, docs/retarget.md): per joint, the
+ * path closest to the hand solver's solutions that keeps the 8 rad/s limit, knowing the whole
+ * session in advance. Its fingertips against the same targets as `hand.fingertip_err_mm` (the
+ * mapped human tips, before the soft abduction's turn), over the same frames. A reference for what
+ * the velocity limit forces and what chasing the solution without foresight costs; never a
+ * command. Figures with the prefix `hand_oracle.`.
+ */
+export function benchHandOracle(rig: Rig, frames: readonly HandFrame[]): Record<string, number> {
+  const recorded = { left: { tS: [] as number[], solutions: [] as number[], tips: [] as number[] }, right: { tS: [] as number[], solutions: [] as number[], tips: [] as number[] } };
+  let solved: Partial<Record<Side, Float64Array>> = {};
+  const rt = new Retargeter(rig, { onHandSolve: (side, _targets, _prev, q) => { solved[side] = Float64Array.from(q); } });
+  const human = new Float64Array(75);
+  for (const f of frames) {
+    solved = {};
+    rt.process(f);
+    for (const side of SIDES) {
+      const q = solved[side];
+      if (q === undefined || !rt.humanJointsInHand(side, human)) continue;
+      const r = recorded[side];
+      r.tS.push(f.tMs / 1000);
+      r.solutions.push(...q);
+      for (const j of XR_TIPS) r.tips.push(human[j * 3]!, human[j * 3 + 1]!, human[j * 3 + 2]!);
+    }
+  }
+  const errors: number[] = [];
+  let velocity = 0;
+  for (const side of SIDES) {
+    const tree = rig.sides[side].handTree, tipLinks = rig.sides[side].tipLinks;
+    const r = recorded[side];
+    const path = velocityLimitedPath(r.tS, r.solutions, tree.maxVelocity);
+    velocity = Math.max(velocity, path.maxVelocityRatio);
+    const n = tree.variableCount;
+    for (let k = 0; k < r.tS.length; k++) {
+      const poses = tree.fk(path.q.subarray(k * n, k * n + n));
+      for (let f = 0; f < XR_TIPS.length; f++) {
+        const o = tipLinks[f]! * pose.POSE_STRIDE, h = (k * XR_TIPS.length + f) * 3;
+        errors.push(1000 * Math.hypot(poses[o + 9]! - r.tips[h]!, poses[o + 10]! - r.tips[h + 1]!, poses[o + 11]! - r.tips[h + 2]!));
+      }
+    }
+  }
+  return {
+    'hand_oracle.fingertip_err_mm.mean': round(mean(errors)), 'hand_oracle.fingertip_err_mm.p95': round(percentile(errors, 0.95)),
+    'hand_oracle.velocity_ratio.max': round(velocity),
+  };
+}
+
 function roundAll(figures: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, Number.isInteger(v) ? v : round(v)]));
 }
@@ -391,6 +438,7 @@ export function runRetargetBenchmarks(): Record<string, number> {
   step('fidelity, synthetic operators made from the robot', () => benchSyntheticFidelity(rig));
   step('without capsule separation (handCapsuleSeparation: false), real Quest 3 session', () => benchWithoutCapsules(rig, frames));
   step('arm without its acceleration limit (reference), real Quest 3 session', () => benchArmWithoutAccelerationLimit(rig, frames));
+  step('hand oracle: the closest joint path knowing the whole session, within 8 rad/s (reference)', () => benchHandOracle(rig, frames));
   step('arm oracle: the best joint path knowing the whole session, within the FR3 limits (reference)', () => benchArmOracle(rig, frames));
   step('arm on 15 variants of the Quest 3 session (start 0-3 s in, timestamps x 0.85-1.15)', () => benchArmVariants(rig, frames));
   step('pinches generated from robot pinch poses', () => benchGeneratedPinches(rig));
