@@ -21,7 +21,7 @@ export * as pose from './math/pose.js';
 export { activeArmOffset, activeHandOffset, StateAssembler } from './pipeline/assemble.js';
 export { quatOfRotationVector, rotationVectorOfQuat, slerpRotationVector } from './math/rotation.js';
 export {
-  AT_LIMIT_RAD, type ArmSample, BRANCH_JUMP_SPEED_FACTOR, FidelityMeter, type FidelityMeterOptions, HUMAN_PINCH_M, OVERLAP_DEPTH_M, PINCH_EVENT_WINDOW_MS, ROBOT_PINCH_M,
+  AT_LIMIT_RAD, type ArmSample, BRANCH_JUMP_SPEED_FACTOR, FidelityMeter, type FidelityMeterOptions, fingerCurlDeg, HUMAN_PINCH_M, OVERLAP_DEPTH_M, PINCH_EVENT_WINDOW_MS, ROBOT_PINCH_M,
 } from './metrics/FidelityMeter.js';
 export * as statistics from './metrics/statistics.js';
 export { placeHand, type SyntheticHandOptions, syntheticHumanHand } from './metrics/syntheticHand.js';

@@ -79,6 +79,9 @@ interface SideAcc {
   readonly vmax: Float64Array;
   readonly q: Float64Array;
   readonly armQ: Float64Array;
+  /** Scratch: the human's and the robot's palm-side normals of this frame. */
+  readonly humanPalmward: Float64Array;
+  readonly robotPalmward: Float64Array;
   readonly human: Float64Array;
   readonly err6: Float64Array;
   readonly mid: Float64Array;
@@ -108,6 +111,35 @@ interface SideAcc {
 function angleDeg(ax: number, ay: number, az: number, bx: number, by: number, bz: number): number {
   const c = (ax * bx + ay * by + az * bz) / (Math.hypot(ax, ay, az) * Math.hypot(bx, by, bz));
   return (Math.acos(Math.max(-1, Math.min(1, c))) * 180) / Math.PI;
+}
+
+/**
+ * A finger's curl, deg: the turn from a (wrist → knuckle) to b (distal joint → tip) about the
+ * finger's flexion axis a × p (p: toward the palm), b projected onto the flexion plane, in
+ * [−90°, 270°): 0 straight, positive curled toward the palm, past 180° in a tight fist. (The
+ * plain angle between a and b folds back at 180° and takes in the finger's splay: a fist that
+ * closes on past antiparallel would seem to open again, a kink no motion has.)
+ */
+export function fingerCurlDeg(ax: number, ay: number, az: number, bx: number, by: number, bz: number, px: number, py: number, pz: number): number {
+  const cx = ay * bz - az * by, cy = az * bx - ax * bz, cz = ax * by - ay * bx;
+  const fx = ay * pz - az * py, fy = az * px - ax * pz, fz = ax * py - ay * px;
+  // With F̂ = (a × p)/|a × p| ⟂ a: sin ∝ (a × b)·F̂ and cos ∝ a·b, both scaled by |a||b⊥|.
+  const sin = (cx * fx + cy * fy + cz * fz) / Math.hypot(fx, fy, fz);
+  const deg = (Math.atan2(sin, ax * bx + ay * by + az * bz) * 180) / Math.PI;
+  return deg < -90 ? deg + 360 : deg;
+}
+
+/**
+ * The palm's normal toward the palm side, unnormalised, from the wrist → index knuckle and wrist →
+ * little knuckle vectors: (index × little) points to the palm of a right hand, to the back of a
+ * left one (in any right-handed frame).
+ */
+function palmwardX(side: Side, ix: number, iy: number, iz: number, lx: number, ly: number, lz: number, out: Float64Array): Float64Array {
+  const s = side === 'right' ? 1 : -1;
+  out[0] = s * (iy * lz - iz * ly);
+  out[1] = s * (iz * lx - ix * lz);
+  out[2] = s * (ix * ly - iy * lx);
+  return out;
 }
 
 
@@ -145,7 +177,7 @@ export class FidelityMeter {
         thumbProximal: link('thumb_proximal'), thumbTip: link('thumb_tip'),
         segmentLinks: Int32Array.from(chain.flatMap((c) => Array.from(c))), segmentRadii: model.segmentRadii,
         vmax: Float64Array.from(armTree.maxVelocity),
-        q: new Float64Array(handTree.variableCount), armQ: new Float64Array(ARM_DOF),
+        q: new Float64Array(handTree.variableCount), armQ: new Float64Array(ARM_DOF), humanPalmward: new Float64Array(3), robotPalmward: new Float64Array(3),
         human: new Float64Array(XR_JOINT_COUNT * 3), err6: new Float64Array(6),
         mid: Float64Array.from({ length: ARM_DOF }, (_, i) => (armTree.lower[i]! + armTree.upper[i]!) / 2),
         coldOut: new Float64Array(ARM_DOF), prevSolution: new Float64Array(ARM_DOF),
@@ -194,17 +226,21 @@ export class FidelityMeter {
         P(rtip, 0) - P(rk, 0), P(rtip, 1) - P(rk, 1), P(rtip, 2) - P(rk, 2),
       ));
     }
-    // Curl (wrist→knuckle against distal→tip) and PIP (proximal against intermediate) angles:
-    // the human's from its own (filtered) joints, the robot's from its links. Angles between two
-    // vectors of one hand do not depend on the frame they are written in.
+    // Curl (wrist→knuckle to distal→tip about the flexion axis) and PIP (proximal against
+    // intermediate) angles: the human's from its own (filtered) joints, the robot's from its links.
+    // Each uses only its own hand's vectors (the palm normal too), so the frame they are written
+    // in does not matter.
     const W = rt.humanJoints(side);
     const S = XR_JOINT_STRIDE;
+    const ip = XR.indexProximal * S, lp = XR.littleProximal * S, ri = a.chain[0]![0]!, rl = a.chain[3]![0]!;
+    const hPalm = palmwardX(side, W[ip]! - W[0]!, W[ip + 1]! - W[1]!, W[ip + 2]! - W[2]!, W[lp]! - W[0]!, W[lp + 1]! - W[1]!, W[lp + 2]! - W[2]!, a.humanPalmward);
+    const rPalm = palmwardX(side, P(ri, 0), P(ri, 1), P(ri, 2), P(rl, 0), P(rl, 1), P(rl, 2), a.robotPalmward);
     for (let i = 0; i < 4; i++) {
       const m = XR.indexMetacarpal + i * 5; // metacarpal, proximal, intermediate, distal, tip
       const c = a.chain[i]!;
-      const hc = angleDeg(W[(m + 1) * S]! - W[0]!, W[(m + 1) * S + 1]! - W[1]!, W[(m + 1) * S + 2]! - W[2]!,
-        W[(m + 4) * S]! - W[(m + 3) * S]!, W[(m + 4) * S + 1]! - W[(m + 3) * S + 1]!, W[(m + 4) * S + 2]! - W[(m + 3) * S + 2]!);
-      const rc = angleDeg(P(c[0]!, 0), P(c[0]!, 1), P(c[0]!, 2), P(c[3]!, 0) - P(c[2]!, 0), P(c[3]!, 1) - P(c[2]!, 1), P(c[3]!, 2) - P(c[2]!, 2));
+      const hc = fingerCurlDeg(W[(m + 1) * S]! - W[0]!, W[(m + 1) * S + 1]! - W[1]!, W[(m + 1) * S + 2]! - W[2]!,
+        W[(m + 4) * S]! - W[(m + 3) * S]!, W[(m + 4) * S + 1]! - W[(m + 3) * S + 1]!, W[(m + 4) * S + 2]! - W[(m + 3) * S + 2]!, hPalm[0]!, hPalm[1]!, hPalm[2]!);
+      const rc = fingerCurlDeg(P(c[0]!, 0), P(c[0]!, 1), P(c[0]!, 2), P(c[3]!, 0) - P(c[2]!, 0), P(c[3]!, 1) - P(c[2]!, 1), P(c[3]!, 2) - P(c[2]!, 2), rPalm[0]!, rPalm[1]!, rPalm[2]!);
       const hp = angleDeg(
         W[(m + 2) * S]! - W[(m + 1) * S]!, W[(m + 2) * S + 1]! - W[(m + 1) * S + 1]!, W[(m + 2) * S + 2]! - W[(m + 1) * S + 2]!,
         W[(m + 3) * S]! - W[(m + 2) * S]!, W[(m + 3) * S + 1]! - W[(m + 2) * S + 1]!, W[(m + 3) * S + 2]! - W[(m + 2) * S + 2]!);
