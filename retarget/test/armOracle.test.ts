@@ -68,7 +68,10 @@ describe('armOracle', () => {
     expect(Math.max(...r.positionErrorM)).toBeLessThan(1e-4);
   });
 
-  it('rejects inputs of the wrong size', () => {
-    expect(() => armOracle(tree, FLANGE, [0, DT], new Float64Array(12), new Float64Array(14))).toThrow(RangeError);
+  it('rejects inputs of the wrong size, non-finite numbers and times that do not increase', () => {
+    const { tS, targets, q } = along(2, () => home);
+    expect(() => armOracle(tree, FLANGE, tS, targets.slice(12), q)).toThrow(RangeError);
+    expect(() => armOracle(tree, FLANGE, tS, targets, [...q.slice(1), Number.NaN])).toThrow(RangeError);
+    expect(() => armOracle(tree, FLANGE, [0, 0], targets, q)).toThrow(RangeError);
   });
 });

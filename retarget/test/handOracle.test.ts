@@ -31,8 +31,10 @@ describe('velocityLimitedPath', () => {
     }
   });
 
-  it('rejects mismatched sizes and times that do not increase', () => {
+  it('rejects mismatched sizes, times that do not increase, non-finite solutions and limits that are not positive', () => {
     expect(() => velocityLimitedPath([0, 1], [0, 0, 0], [1, 1])).toThrow(RangeError);
     expect(() => velocityLimitedPath([0, 0], [0, 0], [1])).toThrow(RangeError);
+    expect(() => velocityLimitedPath([0, 1], [0, Number.NaN], [1])).toThrow(RangeError);
+    expect(() => velocityLimitedPath([0, 1], [0, 1], [0])).toThrow(RangeError);
   });
 });

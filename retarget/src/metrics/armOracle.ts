@@ -68,12 +68,14 @@ export function armOracle(
   const n = tree.variableCount;
   const count = tS.length;
   if (targets.length !== count * POSE_STRIDE || initial.length !== count * n) throw new RangeError('armOracle: targets and initial must hold one pose and one joint vector per sample');
+  if (!allFinite(tS) || !allFinite(targets) || !allFinite(initial)) throw new RangeError('armOracle: times, targets and initial must be finite');
+  for (let k = 1; k < count; k++) if (!(tS[k]! > tS[k - 1]!)) throw new RangeError('armOracle: times must increase');
   const gapS = options.gapS ?? 0.1;
   // dt[k]: the step into sample k, or 0 when k starts a stretch (first sample, or after a gap).
   const dt = new Float64Array(count);
   for (let k = 1; k < count; k++) {
     const d = tS[k]! - tS[k - 1]!;
-    dt[k] = d > 0 && d <= gapS ? d : 0;
+    dt[k] = d <= gapS ? d : 0;
   }
   const problem = new OracleProblem(tree, link, dt, targets, (options.rotationWeight ?? 0.02) * 1000, options.maxAcceleration ?? 10);
   const x = Float64Array.from(initial);
@@ -273,4 +275,9 @@ class OracleProblem {
     }
     return true;
   }
+}
+
+function allFinite(values: ArrayLike<number>): boolean {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false;
+  return true;
 }
