@@ -33,4 +33,10 @@ describe('fingerCurlDeg', () => {
     const [bx, by, bz] = distal(200);
     expect(fingerCurlDeg(0, 3, 0, -by * 0.5, bx * 0.5, bz * 0.5, 0, 0, -2)).toBeCloseTo(200, 9);
   });
+
+  it('falls back to the plain angle when the hand gives no flexion axis', () => {
+    const [bx, by, bz] = distal(200);
+    expect(fingerCurlDeg(1, 0, 0, bx, by, bz, 0, 0, 0)).toBeCloseTo(160, 9); // knuckles on one point
+    expect(fingerCurlDeg(1, 0, 0, bx, by, bz, 2, 0, 0)).toBeCloseTo(160, 9); // palm normal along the finger
+  });
 });

@@ -123,8 +123,11 @@ function angleDeg(ax: number, ay: number, az: number, bx: number, by: number, bz
 export function fingerCurlDeg(ax: number, ay: number, az: number, bx: number, by: number, bz: number, px: number, py: number, pz: number): number {
   const cx = ay * bz - az * by, cy = az * bx - ax * bz, cz = ax * by - ay * bx;
   const fx = ay * pz - az * py, fy = az * px - ax * pz, fz = ax * py - ay * px;
+  const fn = Math.hypot(fx, fy, fz);
+  // No flexion axis (a degenerate hand: knuckles on one point, or p along a): the plain angle.
+  if (!(fn > 1e-9 * Math.hypot(ax, ay, az) * Math.hypot(px, py, pz))) return angleDeg(ax, ay, az, bx, by, bz);
   // With F̂ = (a × p)/|a × p| ⟂ a: sin ∝ (a × b)·F̂ and cos ∝ a·b, both scaled by |a||b⊥|.
-  const sin = (cx * fx + cy * fy + cz * fz) / Math.hypot(fx, fy, fz);
+  const sin = (cx * fx + cy * fy + cz * fz) / fn;
   const deg = (Math.atan2(sin, ax * bx + ay * by + az * bz) * 180) / Math.PI;
   return deg < -90 ? deg + 360 : deg;
 }
