@@ -2,7 +2,8 @@
  * Retargeting benchmarks: whole-frame time on the real Quest session, cold FR3 IK with the
  * default options as TRAC-IK measures it, the fidelity figures (`FidelityMeter`, defined in
  * docs/retarget.md) on the real session and on synthetic operators made from the robot itself,
- * generated pinches, and the hand solver's optimality against a slow many-restart solve. Run
+ * generated pinches, the hand solver's optimality against a slow many-restart solve, and the arm
+ * and hand oracles (what the robot's limits allow knowing the whole session in advance). Run
  * through `npm run bench` (on the built packages).
  */
 import { readFileSync } from 'node:fs';
