@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import {
-  ARM_DOF, ArmIk, armHome, armJointName, armOracle, COLD_MAX_ITERATIONS, createHandTargets, createRig, FidelityMeter, type HandFrame, HandSolver, type HandTargets, parseHandFramesJsonl, placeHand, pose, type Rig, Retargeter,
+  ARM_DOF, ArmIk, HAND_ACTIVE_DOF, armHome, armJointName, armOracle, COLD_MAX_ITERATIONS, createHandTargets, createRig, FidelityMeter, type HandFrame, HandSolver, type HandTargets, parseHandFramesJsonl, placeHand, pose, type Rig, Retargeter,
   type RetargeterOptions, type Side, SIDES, STATE_JOINT_NAMES, syntheticHumanHand, velocityLimitedPath, XR_TIPS, XR_TO_RIG,
 } from '@dexbridge/retarget';
 import { mean, percentile, repoUrl, round } from './results.js';
@@ -187,10 +187,17 @@ export function benchArmWithoutAccelerationLimit(rig: Rig, frames: readonly Hand
  * commanded arm's error the limits force and how much is deciding without foresight; never a
  * command. Figures with the prefix `arm_oracle.`.
  */
+/** The state indices (`RetargetOutput.q`) of a side's 7 arm joints. */
+function armStateIndices(side: Side): number[] {
+  return Array.from({ length: ARM_DOF }, (_, i) => STATE_JOINT_NAMES.indexOf(armJointName(side, i)));
+}
+
 export function benchArmOracle(rig: Rig, frames: readonly HandFrame[]): Record<string, number> {
   const rt = new Retargeter(rig);
   const meter = new FidelityMeter(rig);
-  const recorded = { left: { tS: [] as number[], targets: [] as number[], q: [] as number[] }, right: { tS: [] as number[], targets: [] as number[], q: [] as number[] } };
+  const recording = () => ({ tS: [] as number[], targets: [] as number[], q: [] as number[] });
+  const recorded = { left: recording(), right: recording() };
+  const stateIndex = { left: armStateIndices('left'), right: armStateIndices('right') };
   for (const f of frames) {
     const out = rt.process(f);
     meter.add(f, rt);
@@ -200,7 +207,7 @@ export function benchArmOracle(rig: Rig, frames: readonly HandFrame[]): Record<s
       if (samples.length === r.tS.length) continue; // no engaged, tracked arm frame
       r.tS.push(samples[samples.length - 1]!.tMs / 1000);
       r.targets.push(...rt.armFlangeTarget(side));
-      for (let i = 0; i < ARM_DOF; i++) r.q.push(out.q[STATE_JOINT_NAMES.indexOf(armJointName(side, i))]!);
+      for (const i of stateIndex[side]) r.q.push(out.q[i]!);
     }
   }
   const pos: number[] = [], rot: number[] = [];
@@ -233,19 +240,18 @@ export function benchArmOracle(rig: Rig, frames: readonly HandFrame[]): Record<s
  * command. Figures with the prefix `hand_oracle.`.
  */
 export function benchHandOracle(rig: Rig, frames: readonly HandFrame[]): Record<string, number> {
-  const recorded = { left: { tS: [] as number[], solutions: [] as number[], tips: [] as number[] }, right: { tS: [] as number[], solutions: [] as number[], tips: [] as number[] } };
-  let solved: Partial<Record<Side, Float64Array>> = {};
-  const rt = new Retargeter(rig, { onHandSolve: (side, _targets, _prev, q) => { solved[side] = Float64Array.from(q); } });
+  const recording = () => ({ tS: [] as number[], solutions: [] as number[], tips: [] as number[] });
+  const recorded = { left: recording(), right: recording() };
+  // Each hand solve's solution goes straight into its side's recording; its time and targets follow.
+  const rt = new Retargeter(rig, { onHandSolve: (side, _targets, _prev, q) => { recorded[side].solutions.push(...q); } });
   const human = new Float64Array(75);
   for (const f of frames) {
-    solved = {};
     rt.process(f);
     for (const side of SIDES) {
-      const q = solved[side];
-      if (q === undefined || !rt.humanJointsInHand(side, human)) continue;
       const r = recorded[side];
+      if (r.solutions.length === r.tS.length * HAND_ACTIVE_DOF) continue; // not solved this frame
+      rt.humanJointsInHand(side, human);
       r.tS.push(f.tMs / 1000);
-      r.solutions.push(...q);
       for (const j of XR_TIPS) r.tips.push(human[j * 3]!, human[j * 3 + 1]!, human[j * 3 + 2]!);
     }
   }

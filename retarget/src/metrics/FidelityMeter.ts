@@ -1,6 +1,7 @@
 import { ArmIk } from '../arm/ArmIk.js';
 import { type HandFrame, XR, XR_JOINT_COUNT, XR_JOINT_STRIDE, XR_TIPS } from '../handFrame.js';
 import { KinematicTree } from '../kinematics/KinematicTree.js';
+import { norm3 } from '../math/linalg.js';
 import { POSE_STRIDE, poseError } from '../math/pose.js';
 import type { RetargetOutput, Retargeter } from '../pipeline/Retargeter.js';
 import type { Rig } from '../rig.js';
@@ -123,9 +124,9 @@ function angleDeg(ax: number, ay: number, az: number, bx: number, by: number, bz
 export function fingerCurlDeg(ax: number, ay: number, az: number, bx: number, by: number, bz: number, px: number, py: number, pz: number): number {
   const cx = ay * bz - az * by, cy = az * bx - ax * bz, cz = ax * by - ay * bx;
   const fx = ay * pz - az * py, fy = az * px - ax * pz, fz = ax * py - ay * px;
-  const fn = Math.hypot(fx, fy, fz);
+  const fn = norm3(fx, fy, fz);
   // No flexion axis (a degenerate hand: knuckles on one point, or p along a): the plain angle.
-  if (!(fn > 1e-9 * Math.hypot(ax, ay, az) * Math.hypot(px, py, pz))) return angleDeg(ax, ay, az, bx, by, bz);
+  if (!(fn > 1e-9 * norm3(ax, ay, az) * norm3(px, py, pz))) return angleDeg(ax, ay, az, bx, by, bz);
   // With F̂ = (a × p)/|a × p| ⟂ a: sin ∝ (a × b)·F̂ and cos ∝ a·b, both scaled by |a||b⊥|.
   const sin = (cx * fx + cy * fy + cz * fz) / fn;
   const deg = (Math.atan2(sin, ax * bx + ay * by + az * bz) * 180) / Math.PI;
@@ -137,7 +138,7 @@ export function fingerCurlDeg(ax: number, ay: number, az: number, bx: number, by
  * little knuckle vectors: (index × little) points to the palm of a right hand, to the back of a
  * left one (in any right-handed frame).
  */
-function palmwardX(side: Side, ix: number, iy: number, iz: number, lx: number, ly: number, lz: number, out: Float64Array): Float64Array {
+function palmward(side: Side, ix: number, iy: number, iz: number, lx: number, ly: number, lz: number, out: Float64Array): Float64Array {
   const s = side === 'right' ? 1 : -1;
   out[0] = s * (iy * lz - iz * ly);
   out[1] = s * (iz * lx - ix * lz);
@@ -236,8 +237,8 @@ export class FidelityMeter {
     const W = rt.humanJoints(side);
     const S = XR_JOINT_STRIDE;
     const ip = XR.indexProximal * S, lp = XR.littleProximal * S, ri = a.chain[0]![0]!, rl = a.chain[3]![0]!;
-    const hPalm = palmwardX(side, W[ip]! - W[0]!, W[ip + 1]! - W[1]!, W[ip + 2]! - W[2]!, W[lp]! - W[0]!, W[lp + 1]! - W[1]!, W[lp + 2]! - W[2]!, a.humanPalmward);
-    const rPalm = palmwardX(side, P(ri, 0), P(ri, 1), P(ri, 2), P(rl, 0), P(rl, 1), P(rl, 2), a.robotPalmward);
+    const hPalm = palmward(side, W[ip]! - W[0]!, W[ip + 1]! - W[1]!, W[ip + 2]! - W[2]!, W[lp]! - W[0]!, W[lp + 1]! - W[1]!, W[lp + 2]! - W[2]!, a.humanPalmward);
+    const rPalm = palmward(side, P(ri, 0), P(ri, 1), P(ri, 2), P(rl, 0), P(rl, 1), P(rl, 2), a.robotPalmward);
     for (let i = 0; i < 4; i++) {
       const m = XR.indexMetacarpal + i * 5; // metacarpal, proximal, intermediate, distal, tip
       const c = a.chain[i]!;

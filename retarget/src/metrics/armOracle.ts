@@ -17,7 +17,9 @@
  * convex): a controller with foresight can do at least this well, perhaps better.
  */
 import type { KinematicTree } from '../kinematics/KinematicTree.js';
-import { POSE_STRIDE } from '../math/pose.js';
+import { norm3 } from '../math/linalg.js';
+import { POSE_STRIDE, poseError } from '../math/pose.js';
+import { allFinite } from './statistics.js';
 
 export interface ArmOracleOptions {
   /** Rotation weight, m/rad. Default 0.02, the tracking solves' (1 rad counts as 20 mm). */
@@ -77,21 +79,19 @@ export function armOracle(
     const d = tS[k]! - tS[k - 1]!;
     dt[k] = d <= gapS ? d : 0;
   }
-  const problem = new OracleProblem(tree, link, dt, targets, (options.rotationWeight ?? 0.02) * 1000, options.maxAcceleration ?? 10);
+  const goal = Float64Array.from(targets);
+  const problem = new OracleProblem(tree, link, dt, goal, (options.rotationWeight ?? 0.02) * 1000, options.maxAcceleration ?? 10);
   const x = Float64Array.from(initial);
   for (const mu of PENALTY_STAGES) problem.solve(x, mu, options.iterations ?? 200);
 
   // The result's own figures.
-  const o = link * POSE_STRIDE;
   const positionErrorM = new Float64Array(count), rotationErrorRad = new Float64Array(count);
+  const e = new Float64Array(6);
   let maxVelocityRatio = 0, maxAccelerationRadS2 = 0, maxLimitExcessRad = 0;
   for (let k = 0; k < count; k++) {
-    const poses = tree.fk(x.subarray(k * n, k * n + n));
-    const t = k * POSE_STRIDE;
-    positionErrorM[k] = Math.hypot(poses[o + 9]! - targets[t + 9]!, poses[o + 10]! - targets[t + 10]!, poses[o + 11]! - targets[t + 11]!);
-    let tr = 0;
-    for (let e = 0; e < 9; e++) tr += poses[o + e]! * targets[t + e]!;
-    rotationErrorRad[k] = Math.acos(Math.min(1, Math.max(-1, (tr - 1) / 2)));
+    poseError(e, 0, goal, k * POSE_STRIDE, tree.fk(x.subarray(k * n, k * n + n)), link * POSE_STRIDE);
+    positionErrorM[k] = norm3(e[0]!, e[1]!, e[2]!);
+    rotationErrorRad[k] = norm3(e[3]!, e[4]!, e[5]!);
     for (let i = 0; i < n; i++) {
       const j = k * n + i;
       maxLimitExcessRad = Math.max(maxLimitExcessRad, x[j]! - tree.upper[i]!, tree.lower[i]! - x[j]!);
@@ -123,7 +123,7 @@ class OracleProblem {
   private readonly rj: Float64Array; // 12 × n residual Jacobian of one sample
 
   constructor(
-    private readonly tree: KinematicTree, private readonly link: number, private readonly dt: Float64Array, private readonly targets: ArrayLike<number>,
+    private readonly tree: KinematicTree, private readonly link: number, private readonly dt: Float64Array, private readonly targets: Float64Array,
     private readonly wRot: number, private readonly aMax: number,
   ) {
     this.n = tree.variableCount;
@@ -275,9 +275,4 @@ class OracleProblem {
     }
     return true;
   }
-}
-
-function allFinite(values: ArrayLike<number>): boolean {
-  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false;
-  return true;
 }

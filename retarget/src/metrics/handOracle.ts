@@ -9,6 +9,7 @@
  * convex: the constraints as squared-hinge penalties of growing weight, each solved by Newton's
  * method on the piecewise quadratic (a tridiagonal system per step) with a backtracking line search.
  */
+import { allFinite } from './statistics.js';
 
 export interface VelocityLimitedPath {
   /** The path, sample-major (samples × joints). */
@@ -29,7 +30,7 @@ export function velocityLimitedPath(tS: ArrayLike<number>, solutions: ArrayLike<
   const count = tS.length, n = maxVelocity.length;
   if (solutions.length !== count * n) throw new RangeError('velocityLimitedPath: solutions must hold one joint vector per sample');
   for (let k = 1; k < count; k++) if (!(tS[k]! > tS[k - 1]!)) throw new RangeError('velocityLimitedPath: times must increase');
-  for (let j = 0; j < solutions.length; j++) if (!Number.isFinite(solutions[j])) throw new RangeError('velocityLimitedPath: solutions must be finite');
+  if (!allFinite(solutions)) throw new RangeError('velocityLimitedPath: solutions must be finite');
   for (let i = 0; i < n; i++) if (!(maxVelocity[i]! > 0)) throw new RangeError('velocityLimitedPath: velocity limits must be positive');
   const q = new Float64Array(count * n);
   const s = new Float64Array(count), x = new Float64Array(count), bound = new Float64Array(count);

@@ -50,3 +50,9 @@ export function finiteMax(values: readonly number[]): number {
   for (const v of values) if (Number.isFinite(v) && v > m) m = v;
   return m === Number.NEGATIVE_INFINITY ? Number.NaN : m;
 }
+
+/** Whether every value is a finite number (no NaN, no ±Infinity). */
+export function allFinite(values: ArrayLike<number>): boolean {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false;
+  return true;
+}
